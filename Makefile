@@ -1,0 +1,52 @@
+# vmguard — every target sets itself up; `make demo` and `make test` work on a fresh machine.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+DEB_PACKAGES := qemu-utils e2fsprogs xfsprogs dosfstools mtools fdisk ntfs-3g lvm2 \
+                cryptsetup-bin debootstrap strace btrfs-progs
+DEMO_DIR ?= vmguard-demo
+
+.PHONY: setup system-packages venv demo test lint typecheck unit bench clean
+
+setup: system-packages venv
+
+# Installs only what is missing, so a second run does nothing.
+system-packages:
+	@missing=""; for p in $(DEB_PACKAGES); do \
+	  dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q "install ok installed" || missing="$$missing $$p"; \
+	done; \
+	if [ -n "$$missing" ]; then \
+	  echo "installing Debian packages:$$missing"; \
+	  SUDO=""; [ "$$(id -u)" = 0 ] || SUDO=sudo; \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq --no-install-recommends $$missing >/dev/null; \
+	fi
+
+$(VENV)/.installed: pyproject.toml
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q -e '.[dev]'
+	@touch $@
+
+venv: $(VENV)/.installed
+
+demo: setup
+	$(VENV)/bin/vmguard demo --dir $(DEMO_DIR)
+
+lint: venv
+	$(VENV)/bin/ruff check src tests benchmarks
+	$(VENV)/bin/ruff format --check src tests benchmarks
+
+typecheck: venv
+	$(VENV)/bin/mypy src
+
+unit: setup
+	$(VENV)/bin/pytest -n 2 -q
+
+test: setup lint typecheck unit
+
+bench: setup
+	$(PY) benchmarks/run.py
+
+clean:
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache $(DEMO_DIR)

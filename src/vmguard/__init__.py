@@ -1,0 +1,3 @@
+"""vmguard: secure virtual machine images and the environments that run them, offline."""
+
+__version__ = "0.1.0"

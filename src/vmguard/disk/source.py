@@ -1,0 +1,198 @@
+"""Random-access byte sources: the one interface between every layer of the disk stack.
+
+A container (qcow2, VMDK, ...) turns a host file into the guest-visible virtual disk, a
+partition table turns a disk into partitions, and a filesystem reader consumes one: each of
+them is a ``ByteSource``. Reads are positional (no shared cursor), so one source can serve
+several readers and threads.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Protocol, runtime_checkable
+
+from vmguard.disk.errors import CorruptImage
+
+
+@runtime_checkable
+class ByteSource(Protocol):
+    """Read-only random access to a fixed number of bytes."""
+
+    @property
+    def size(self) -> int:
+        """Number of bytes addressable."""
+        ...
+
+    def read_at(self, offset: int, length: int) -> bytes:
+        """Return ``min(length, size - offset)`` bytes from ``offset`` (empty past the end)."""
+        ...
+
+
+@dataclass(frozen=True, slots=True)
+class DataRange:
+    """A range of a source that may hold non-zero data; everything outside reads as zeros."""
+
+    offset: int
+    length: int
+
+
+@runtime_checkable
+class SparseSource(ByteSource, Protocol):
+    """A source that knows which of its ranges are allocated."""
+
+    def data_ranges(self) -> Iterator[DataRange]:
+        """Yield ascending, non-overlapping ranges that may hold data."""
+        ...
+
+
+def clamp(offset: int, length: int, size: int) -> int:
+    """How many bytes a read of ``length`` at ``offset`` yields on a source of ``size``."""
+    if offset < 0 or length < 0:
+        raise ValueError(f"negative read: offset={offset} length={length}")
+    return max(0, min(length, size - offset))
+
+
+class FileSource:
+    """A host file opened read-only; the image itself, never a path the image names."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        # O_NOFOLLOW is not used: the user named this path. Paths named by images are vetted
+        # by HostPathPolicy before they get here.
+        self._fd = os.open(path, os.O_RDONLY | getattr(os, "O_CLOEXEC", 0))
+        self._size = os.fstat(self._fd).st_size
+
+    @property
+    def size(self) -> int:
+        return self._size
+
+    def read_at(self, offset: int, length: int) -> bytes:
+        n = clamp(offset, length, self._size)
+        if n == 0:
+            return b""
+        data = os.pread(self._fd, n, offset)
+        if len(data) < n:
+            # The file shrank under us, or a short read: pad is wrong, fail loudly.
+            chunks = [data]
+            got = len(data)
+            while got < n:
+                more = os.pread(self._fd, n - got, offset + got)
+                if not more:
+                    raise CorruptImage(f"{self.path}: short read at offset {offset + got}")
+                chunks.append(more)
+                got += len(more)
+            data = b"".join(chunks)
+        return data
+
+    def data_ranges(self) -> Iterator[DataRange]:
+        """Allocated ranges from SEEK_DATA/SEEK_HOLE; the whole file where unsupported."""
+        pos = 0
+        try:
+            while pos < self._size:
+                start = os.lseek(self._fd, pos, os.SEEK_DATA)
+                end = os.lseek(self._fd, start, os.SEEK_HOLE)
+                yield DataRange(start, min(end, self._size) - start)
+                pos = end
+        except OSError:
+            if pos < self._size:
+                # ENXIO: no data after pos. Other errors: assume data to stay correct.
+                return
+
+    def close(self) -> None:
+        """Release the file descriptor."""
+        if self._fd >= 0:
+            os.close(self._fd)
+            self._fd = -1
+
+    def __enter__(self) -> FileSource:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def __del__(self) -> None:
+        fd = getattr(self, "_fd", -1)
+        if fd >= 0:
+            os.close(fd)
+
+
+class SliceSource:
+    """A window of another source: a partition, a logical volume, an OVA member."""
+
+    def __init__(self, parent: ByteSource, offset: int, length: int) -> None:
+        if offset < 0 or length < 0:
+            raise CorruptImage(f"invalid slice offset={offset} length={length}")
+        if offset + length > parent.size:
+            raise CorruptImage(
+                f"slice {offset}+{length} extends beyond its container of {parent.size} bytes"
+            )
+        self.parent = parent
+        self.offset = offset
+        self._size = length
+
+    @property
+    def size(self) -> int:
+        return self._size
+
+    def read_at(self, offset: int, length: int) -> bytes:
+        n = clamp(offset, length, self._size)
+        if n == 0:
+            return b""
+        return self.parent.read_at(self.offset + offset, n)
+
+    def data_ranges(self) -> Iterator[DataRange]:
+        """The parent's allocated ranges clipped to this window."""
+        if not isinstance(self.parent, SparseSource):
+            yield DataRange(0, self._size)
+            return
+        end = self.offset + self._size
+        for r in self.parent.data_ranges():
+            lo, hi = max(r.offset, self.offset), min(r.offset + r.length, end)
+            if lo < hi:
+                yield DataRange(lo - self.offset, hi - lo)
+            if r.offset >= end:
+                break
+
+
+class SourceFile:
+    """A file-like object over a source, for C readers (libyal) that want read/seek/tell."""
+
+    def __init__(self, source: ByteSource) -> None:
+        self._source = source
+        self._pos = 0
+
+    def read(self, size: int = -1) -> bytes:
+        if size is None or size < 0:
+            size = self._source.size - self._pos
+        data = self._source.read_at(self._pos, size)
+        self._pos += len(data)
+        return data
+
+    def seek(self, offset: int, whence: int = os.SEEK_SET) -> int:
+        if whence == os.SEEK_SET:
+            pos = offset
+        elif whence == os.SEEK_CUR:
+            pos = self._pos + offset
+        elif whence == os.SEEK_END:
+            pos = self._source.size + offset
+        else:
+            raise OSError(f"unsupported whence {whence}")
+        if pos < 0:
+            raise OSError("seek before start")
+        self._pos = pos
+        return pos
+
+    def tell(self) -> int:
+        return self._pos
+
+    def get_size(self) -> int:
+        return self._source.size
+
+    def get_offset(self) -> int:
+        return self._pos
+
+    def close(self) -> None:
+        """Nothing to release: the source outlives its file views."""

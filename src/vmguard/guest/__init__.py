@@ -1,0 +1,1 @@
+"""Facts about the guest operating system, read through a GuestView (never the host)."""
