@@ -1,0 +1,112 @@
+"""Content-based format detection. The file name never decides a format.
+
+Every signature is checked, and an image that matches more than one container format is a
+polyglot (an ISO whose system area holds a qcow2 header, a qcow2 with a VHD footer) and is
+refused: two readers would see two different disks.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import PurePath
+
+from vmguard.disk.errors import ImageRefused, UnsupportedFormat
+from vmguard.disk.source import ByteSource
+
+READABLE_FORMATS = ("raw", "qcow2", "vmdk", "vhd", "vhdx", "ova")
+
+# Formats recognised but not read: refusing is safer than falling back to raw, which would
+# hand a structured image to filesystem readers as if it were a disk.
+_UNSUPPORTED = {
+    "qed": "QED images are not supported (qemu deprecated the format; nothing should use it)",
+    "vdi": "VirtualBox VDI images are not supported yet; convert with qemu-img first",
+    "parallels": "Parallels images are not supported",
+    "bochs": "Bochs images are not supported",
+    "cloop": "cloop images are not supported",
+    "dmg": "Apple DMG images are not supported",
+    "iso": "ISO 9660 images are installation media, not VM disks",
+}
+
+# What an extension suggests; ambiguous ones (.img, .bin, .disk) suggest nothing.
+_EXTENSIONS = {
+    ".qcow2": "qcow2",
+    ".qcow": "qcow2",
+    ".vmdk": "vmdk",
+    ".vhd": "vhd",
+    ".vpc": "vhd",
+    ".vhdx": "vhdx",
+    ".ova": "ova",
+    ".raw": "raw",
+    ".qed": "qed",
+    ".vdi": "vdi",
+    ".iso": "iso",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Detection:
+    """The format content says a file is, and what its name suggested."""
+
+    format: str
+    extension_suggests: str | None
+
+    @property
+    def contradicts_extension(self) -> bool:
+        """True when the name claims another format than the content has."""
+        return self.extension_suggests is not None and self.extension_suggests != self.format
+
+
+def _is_vmdk_descriptor(head: bytes) -> bool:
+    text = head[:4096]
+    if b"\x00" in text.split(b"\n\n", 1)[0][:1024]:
+        return False
+    return text.startswith(b"# Disk DescriptorFile") or (
+        b"createType=" in text and b"\n" in text and text[:1].isascii()
+    )
+
+
+def _signatures(source: ByteSource) -> list[str]:
+    head = source.read_at(0, 64 * 1024)
+    size = source.size
+    found: list[str] = []
+    if head[:4] == b"QFI\xfb":
+        found.append("qcow2")
+    if head[:4] == b"QED\x00":
+        found.append("qed")
+    if head[:4] == b"KDMV" or head[:4] == b"COWD" or _is_vmdk_descriptor(head):
+        found.append("vmdk")
+    if head[:8] == b"vhdxfile":
+        found.append("vhdx")
+    if head[0x40:0x44] == b"\x7f\x10\xda\xbe":
+        found.append("vdi")
+    if head[:16] in (b"WithoutFreeSpace", b"WithouFreSpacExt"):
+        found.append("parallels")
+    if head[:32].startswith(b"Bochs Virtual HD Image"):
+        found.append("bochs")
+    if head[:64].startswith(b"#!/bin/sh") and b"cloop" in head[:256]:
+        found.append("cloop")
+    if head[257:262] == b"ustar":
+        found.append("ova")
+    iso = source.read_at(0x8001, 5)
+    if iso in (b"CD001", b"NSR02", b"NSR03"):
+        found.append("iso")
+    footer = source.read_at(size - 512, 512) if size >= 512 else b""
+    if head[:8] == b"conectix" or footer[:8] == b"conectix":
+        found.append("vhd")
+    if size >= 512 and source.read_at(size - 512, 4) == b"koly":
+        found.append("dmg")
+    return found
+
+
+def detect_format(source: ByteSource, name: str = "") -> Detection:
+    """Decide the container format from content; refuse polyglots and unsupported formats."""
+    suggests = _EXTENSIONS.get(PurePath(name).suffix.lower()) if name else None
+    found = _signatures(source)
+    if len(found) > 1:
+        raise ImageRefused(
+            f"content matches several formats ({', '.join(found)}): a polyglot image is refused"
+        )
+    fmt = found[0] if found else "raw"
+    if fmt in _UNSUPPORTED:
+        raise UnsupportedFormat(_UNSUPPORTED[fmt])
+    return Detection(format=fmt, extension_suggests=suggests)
