@@ -1,0 +1,194 @@
+"""Filesystems on a volume: detection by superblock, reading through libyal.
+
+ext2/3/4, XFS, FAT and NTFS are read by the libyal libraries (C, LGPL) from a file object
+over the volume's ``ByteSource``: nothing is mounted and no host kernel driver sees the
+bytes. Other filesystems are detected so they can be reported as unsupported, by volume,
+instead of silently missing.
+"""
+
+from __future__ import annotations
+
+import stat as st
+import uuid
+from dataclasses import dataclass
+from typing import Any
+
+import pyfsext
+import pyfsfat
+import pyfsntfs
+import pyfsxfs
+
+from vmguard.disk.errors import CorruptImage
+from vmguard.disk.source import ByteSource, SourceFile
+from vmguard.guest.view import GuestStat
+
+SUPPORTED = ("ext2", "ext3", "ext4", "xfs", "vfat", "ntfs")
+
+_FILETIME_EPOCH = 11_644_473_600  # seconds from 1601-01-01 to 1970-01-01
+
+
+@dataclass(frozen=True, slots=True)
+class FsSignature:
+    """What a volume's first bytes say it holds."""
+
+    kind: str
+    """ext2, ext3, ext4, xfs, vfat, ntfs, swap, btrfs, ..., or "" when unknown."""
+    uuid: str | None = None
+    label: str | None = None
+
+
+def _clean_label(raw: bytes) -> str | None:
+    text = raw.split(b"\x00", 1)[0].decode("utf-8", "replace").strip()
+    return "".join(ch for ch in text if ch.isprintable()) or None
+
+
+def _ext_kind(sb: bytes) -> str:
+    compat = int.from_bytes(sb[92:96], "little")
+    incompat = int.from_bytes(sb[96:100], "little")
+    ro_compat = int.from_bytes(sb[100:104], "little")
+    # extents, 64bit, flex_bg, huge_file/dir_nlink/extra_isize: ext4-only features
+    if incompat & (0x40 | 0x80 | 0x200) or ro_compat & (0x8 | 0x20 | 0x40):
+        return "ext4"
+    return "ext3" if compat & 0x4 else "ext2"
+
+
+def detect_filesystem(source: ByteSource) -> FsSignature:
+    """Identify the filesystem on a volume from its superblock (reads at most 68 KiB)."""
+    head = source.read_at(0, 68 * 1024)
+    if len(head) < 2048:
+        return FsSignature("")
+    sb = head[1024:2048]
+    if sb[56:58] == b"\x53\xef":
+        return FsSignature(
+            _ext_kind(sb), str(uuid.UUID(bytes=bytes(sb[104:120]))), _clean_label(sb[120:136])
+        )
+    if head[:4] == b"XFSB":
+        return FsSignature("xfs", str(uuid.UUID(bytes=bytes(head[32:48]))), _clean_label(head[108:120]))
+    if head[3:11] == b"NTFS    ":
+        serial = int.from_bytes(head[0x48:0x50], "little")
+        return FsSignature("ntfs", f"{serial:016X}")
+    if head[510:512] == b"\x55\xaa" and (head[54:59] == b"FAT12" or head[54:59] == b"FAT16"):
+        serial = int.from_bytes(head[39:43], "little")
+        return FsSignature("vfat", f"{serial >> 16:04X}-{serial & 0xFFFF:04X}", _fat_label(head[43:54]))
+    if head[510:512] == b"\x55\xaa" and head[82:87] == b"FAT32":
+        serial = int.from_bytes(head[67:71], "little")
+        return FsSignature("vfat", f"{serial >> 16:04X}-{serial & 0xFFFF:04X}", _fat_label(head[71:82]))
+    for offset, magic, kind in _OTHER_SIGNATURES:
+        if head[offset : offset + len(magic)] == magic:
+            return FsSignature(kind)
+    if source.read_at(0x10040, 8) == b"_BHRfS_M":
+        return FsSignature("btrfs")
+    return FsSignature("")
+
+
+def _fat_label(raw: bytes) -> str | None:
+    label = _clean_label(raw)
+    return None if label in (None, "NO NAME") else label
+
+
+_OTHER_SIGNATURES = (
+    (4086, b"SWAPSPACE2", "swap"),
+    (4086, b"SWAP-SPACE", "swap"),
+    (1024, b"\x10\x20\xf5\xf2", "f2fs"),
+    (0, b"hsqs", "squashfs"),
+    (0, b"\x45\x3d\xcd\x28", "cramfs"),
+    (0x8001, b"CD001", "iso9660"),
+    (0, b"LUKS\xba\xbe", "crypto_LUKS"),
+    (65536, b"ReIsEr", "reiserfs"),
+    (0, b"\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x0c\xb1\xba\x00", "zfs_member"),
+)
+
+
+class Filesystem:
+    """One opened filesystem. Nodes are the libyal file entries; this class hides their API."""
+
+    def __init__(self, kind: str, source: ByteSource, signature: FsSignature) -> None:
+        self.kind = kind
+        self.uuid = signature.uuid
+        self.label = signature.label
+        self._file = SourceFile(source)
+        module: Any = {"xfs": pyfsxfs, "vfat": pyfsfat, "ntfs": pyfsntfs}.get(kind, pyfsext)
+        self._volume = module.volume()
+        try:
+            self._volume.open_file_object(self._file)
+            self.root: Any = self._volume.get_root_directory()
+        except (OSError, MemoryError, ValueError) as err:
+            raise CorruptImage(f"{kind} filesystem cannot be opened: {_one_line(err)}") from err
+        if kind == "ntfs":
+            try:
+                self.label = self._volume.get_name() or None
+            except OSError:
+                self.label = None
+
+    def children(self, node: Any) -> dict[str, Any]:
+        """Entries of a directory node, by name."""
+        try:
+            return {entry.name: entry for entry in node.sub_file_entries if entry.name}
+        except (OSError, MemoryError, ValueError) as err:
+            raise CorruptImage(f"{self.kind}: cannot list a directory: {_one_line(err)}") from err
+
+    def stat(self, node: Any) -> GuestStat:
+        """Metadata of a node, in POSIX terms even for FAT and NTFS."""
+        kind = self.kind
+        if kind in ("vfat", "ntfs"):
+            attrs = node.file_attribute_flags or 0
+            if kind == "ntfs":
+                is_dir = node.has_directory_entries_index()
+                link = attrs & 0x400 and node.symbolic_link_target
+                ident = node.file_reference & 0xFFFFFFFFFFFF
+            else:
+                is_dir, link, ident = bool(attrs & 0x10), False, node.identifier
+            if link:
+                mode = st.S_IFLNK | 0o777
+            elif is_dir:
+                mode = st.S_IFDIR | 0o755
+            else:
+                mode = st.S_IFREG | (0o444 if attrs & 0x1 else 0o644)
+            size = 0 if is_dir else node.size
+            return GuestStat(mode, size, 0, 0, _fat_ntfs_mtime(kind, node), ident)
+        mtime = node.get_modification_time_as_integer() // 1_000_000_000
+        mode = node.file_mode
+        return GuestStat(
+            mode,
+            node.size if st.S_ISREG(mode) or st.S_ISLNK(mode) else 0,
+            node.owner_identifier,
+            node.group_identifier,
+            mtime,
+            node.inode_number,
+        )
+
+    def readlink(self, node: Any) -> str | None:
+        """A symlink node's target as stored (may be relative or absolute)."""
+        target = node.symbolic_link_target
+        return str(target) if target else None
+
+    def read(self, node: Any, offset: int, length: int) -> bytes:
+        """Bytes of a regular file."""
+        try:
+            data: bytes = node.read_buffer_at_offset(length, offset)
+        except (OSError, MemoryError, ValueError) as err:
+            raise CorruptImage(f"{self.kind}: cannot read a file: {_one_line(err)}") from err
+        return data
+
+
+def _fat_ntfs_mtime(kind: str, node: Any) -> int:
+    try:
+        value = node.get_modification_time_as_integer()
+    except OSError:
+        return 0
+    if kind == "ntfs":
+        return max(0, value // 10_000_000 - _FILETIME_EPOCH)
+    # libfsfat: 10 ms units since 1980-01-01.
+    return int(value // 100 + 315_532_800)
+
+
+def _one_line(err: BaseException) -> str:
+    text = " ".join(str(err).split())
+    return text[:300]
+
+
+def open_filesystem(source: ByteSource, signature: FsSignature) -> Filesystem:
+    """Open a supported filesystem; ``CorruptImage`` when its structures do not hold."""
+    if signature.kind not in SUPPORTED:
+        raise CorruptImage(f"unsupported filesystem {signature.kind or 'unknown'}")
+    return Filesystem(signature.kind, source, signature)

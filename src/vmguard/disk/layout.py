@@ -1,0 +1,200 @@
+"""Assemble the guest's mount layout from its own /etc/fstab.
+
+Each volume's filesystem is identified; the one holding /etc/fstab (or Windows) is the root,
+and fstab entries (UUID=, LABEL=, PARTUUID=, PARTLABEL=, /dev/disk/by-*/, /dev/sdXN-style
+names, /dev/mapper/vg-lv and /dev/vg/lv) place the others where the guest mounts them.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+from vmguard.disk.errors import CorruptImage
+from vmguard.disk.filesystems import (
+    SUPPORTED,
+    Filesystem,
+    FsSignature,
+    detect_filesystem,
+    open_filesystem,
+)
+from vmguard.disk.guestfs import GuestFS, Mount
+from vmguard.disk.volumes.interface import Volume, VolumeLayout
+from vmguard.guest.view import GuestFileTooLarge
+
+_FSTAB_LIMIT = 256 * 1024
+_PSEUDO = {"swap", "proc", "sysfs", "tmpfs", "devpts", "devtmpfs", "none", "cgroup", "cgroup2",
+           "securityfs", "debugfs", "efivarfs", "nfs", "nfs4", "cifs", "fuse", "overlay"}
+_DEV_NAME = re.compile(r"^/dev/(?:[shv]d|xvd)([a-z])(\d+)$")
+_DEV_NVME = re.compile(r"^/dev/(?:nvme(\d+)n\d+p|mmcblk(\d+)p)(\d+)$")
+
+
+@dataclass(frozen=True, slots=True)
+class PlacedVolume:
+    """A volume, what it holds, and where the guest mounts it."""
+
+    disk_index: int
+    disk_name: str
+    volume: Volume = field(repr=False)
+    signature: FsSignature
+    filesystem: Filesystem | None = field(repr=False, compare=False)
+    mountpoint: str | None
+    problem: str | None = None
+
+    @property
+    def where(self) -> str:
+        """A human name for the volume in messages."""
+        if self.volume.name:
+            return f"{self.disk_name} lvm {self.volume.name}"
+        return f"{self.disk_name} partition {self.volume.index}"
+
+
+@dataclass(frozen=True, slots=True)
+class GuestLayout:
+    """Every volume of the guest, and the assembled filesystem when a root was found."""
+
+    volumes: tuple[PlacedVolume, ...]
+    guestfs: GuestFS | None
+    problems: tuple[tuple[str, str], ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class FstabEntry:
+    """One line of /etc/fstab."""
+
+    spec: str
+    mountpoint: str
+    fstype: str
+    options: tuple[str, ...]
+
+
+def _unescape(text: str) -> str:
+    return re.sub(r"\\([0-7]{3})", lambda m: chr(int(m.group(1), 8)), text)
+
+
+def parse_fstab(text: str) -> list[FstabEntry]:
+    """Entries of an fstab, comments and malformed lines skipped."""
+    entries = []
+    for line in text.splitlines()[:4096]:
+        fields = line.split("#", 1)[0].split()
+        if len(fields) < 3:
+            continue
+        options = tuple(fields[3].split(",")) if len(fields) > 3 else ()
+        entries.append(FstabEntry(_unescape(fields[0]), _unescape(fields[1]), fields[2], options))
+    return entries
+
+
+def _matches(spec: str, placed: PlacedVolume) -> bool:
+    vol, sig = placed.volume, placed.signature
+    key, _, value = spec.partition("=")
+    if spec.startswith("/dev/disk/by-"):
+        kind, _, value = spec[len("/dev/disk/by-") :].partition("/")
+        key = {"uuid": "UUID", "label": "LABEL", "partuuid": "PARTUUID", "partlabel": "PARTLABEL"}.get(
+            kind, ""
+        )
+        value = re.sub(r"\\x([0-9a-fA-F]{2})", lambda m: chr(int(m.group(1), 16)), value)
+    if key == "UUID":
+        return sig.uuid is not None and sig.uuid.lower() == value.lower()
+    if key == "LABEL":
+        return sig.label is not None and sig.label == value
+    if key == "PARTUUID":
+        return vol.uuid is not None and vol.uuid.lower() == value.lower()
+    if key == "PARTLABEL":
+        return vol.label is not None and vol.label == value
+    if vol.name:
+        vg, _, lv = vol.name.partition("/")
+        mapper = f"/dev/mapper/{vg.replace('-', '--')}-{lv.replace('-', '--')}"
+        return spec in (mapper, f"/dev/{vg}/{lv}")
+    if vol.scheme == "lvm":
+        return False
+    m = _DEV_NAME.match(spec)
+    if m:
+        return ord(m.group(1)) - ord("a") == placed.disk_index and int(m.group(2)) == vol.index
+    m = _DEV_NVME.match(spec)
+    if m:
+        disk = int(m.group(1) or m.group(2))
+        return disk == placed.disk_index and int(m.group(3)) == vol.index
+    return False
+
+
+def _place(disk_index: int, disk_name: str, volume: Volume) -> PlacedVolume:
+    if volume.encryption:
+        sig = FsSignature("crypto_LUKS", volume.uuid)
+        return PlacedVolume(disk_index, disk_name, volume, sig, None, None,
+                            f"encrypted ({volume.encryption}); not opened without a key")
+    try:
+        sig = detect_filesystem(volume.source)
+    except CorruptImage as err:
+        return PlacedVolume(disk_index, disk_name, volume, FsSignature(""), None, None,
+                            err.diagnostics())
+    if sig.kind not in SUPPORTED:
+        problem = None if sig.kind == "swap" else f"unsupported filesystem {sig.kind or 'unknown'}"
+        return PlacedVolume(disk_index, disk_name, volume, sig, None, None, problem)
+    try:
+        fs = open_filesystem(volume.source, sig)
+    except CorruptImage as err:
+        return PlacedVolume(disk_index, disk_name, volume, sig, None, None, err.diagnostics())
+    return PlacedVolume(disk_index, disk_name, volume, sig, fs, None)
+
+
+def _root_kind(fs: Filesystem) -> tuple[str, bytes | None] | None:
+    probe = GuestFS([Mount("/", fs, "")])
+    try:
+        fstab = probe.read_file("/etc/fstab", _FSTAB_LIMIT)
+    except (GuestFileTooLarge, CorruptImage):
+        fstab = b""
+    if fstab is not None:
+        return "linux", fstab
+    for marker in ("/etc/os-release", "/usr/lib/os-release", "/bin/sh"):
+        if probe.stat(marker) is not None:
+            return "linux", None
+    if probe.stat("/Windows/System32/config") is not None:
+        return "windows", None
+    return None
+
+
+def assemble_layout(disks: Sequence[tuple[str, VolumeLayout]]) -> GuestLayout:
+    """Identify every volume's filesystem and mount them where the guest would."""
+    placed = [_place(i, name, vol) for i, (name, layout) in enumerate(disks) for vol in layout.volumes]
+    problems: list[tuple[str, str]] = []
+    for name, layout in disks:
+        problems.extend((f"{name} {p.where}", p.message) for p in layout.problems)
+    problems.extend((p.where, p.problem) for p in placed if p.problem)
+    root_index, fstab = None, None
+    for i, p in enumerate(placed):
+        if p.filesystem is None:
+            continue
+        kind = _root_kind(p.filesystem)
+        if kind is not None:
+            root_index, fstab = i, kind[1]
+            if fstab is not None:
+                break
+    if root_index is None:
+        root_index = next((i for i, p in enumerate(placed) if p.filesystem is not None), None)
+        if root_index is None:
+            return GuestLayout(tuple(placed), None, tuple(problems))
+        problems.append(("layout", "no operating system root found; showing the first filesystem at /"))
+    points: dict[int, str] = {root_index: "/"}
+    for entry in parse_fstab((fstab or b"").decode("utf-8", "replace")):
+        if entry.fstype in _PSEUDO or "bind" in entry.options or not entry.mountpoint.startswith("/"):
+            continue
+        if entry.mountpoint == "/":
+            continue
+        match = next((i for i, p in enumerate(placed) if _matches(entry.spec, p)), None)
+        if match is None:
+            if "noauto" not in entry.options and "nofail" not in entry.options:
+                problems.append(("fstab", f"{entry.spec} for {entry.mountpoint} matches no volume"))
+            continue
+        if placed[match].filesystem is None or match in points:
+            continue
+        points[match] = entry.mountpoint
+    final = []
+    mounts = []
+    for i, p in enumerate(placed):
+        point = points.get(i)
+        if point is not None and p.filesystem is not None:
+            mounts.append(Mount(point, p.filesystem, p.where))
+            p = PlacedVolume(p.disk_index, p.disk_name, p.volume, p.signature, p.filesystem, point, p.problem)
+        final.append(p)
+    return GuestLayout(tuple(final), GuestFS(mounts), tuple(problems))
