@@ -63,13 +63,7 @@ _LOCATOR_ENCODINGS = {b"W2ru": "utf-16-le", b"W2ku": "utf-16-le", b"MacX": "utf-
 
 def looks_like_vhd(head: bytes, tail: bytes) -> bool:
     """True if a footer cookie is at the file end or (dynamic disks) at offset 0."""
-    if head[:8] == VHD_COOKIE:
-        return True
-    # Virtual PC before 2004 wrote a 511-byte footer.
-    return any(
-        len(tail) >= n and tail[len(tail) - n : len(tail) - n + 8] == VHD_COOKIE
-        for n in (FOOTER_SIZE, FOOTER_SIZE - 1)
-    )
+    return head[:8] == VHD_COOKIE or tail[-FOOTER_SIZE:][:8] == VHD_COOKIE
 
 
 def vhd_checksum(data: bytes, checksum_at: int) -> int:
