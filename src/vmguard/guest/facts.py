@@ -1,0 +1,123 @@
+"""Facts about a guest operating system: the inventory types of the guest layer.
+
+These are the types the rest of vmguard (checks, vulnerability matching, reports) trusts.
+Everything in them came from hostile guest files, so every string was decoded with bad
+bytes replaced and stripped of control characters before it got here (``guest_text``).
+Nothing in this module reads a file.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Generic, Literal, NamedTuple, TypeVar
+
+PasswordState = Literal["hash", "empty", "locked", "none"]
+"""How an account can be logged into with a password (the JSON ``password`` field)."""
+
+PackageManager = Literal["dpkg", "rpm", "apk"]
+"""The package database a package was read from."""
+
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+
+MAX_FIELD_CHARS = 4096
+"""Longest string kept from a guest file field; longer values are cut."""
+
+
+def guest_text(raw: bytes | str, *, max_chars: int = MAX_FIELD_CHARS) -> str:
+    """A guest string made safe to keep and print: decoded, control characters removed.
+
+    Invalid UTF-8 becomes U+FFFD; C0/C1 control characters (ESC, BEL, newlines...) are
+    dropped so that a terminal or a log line cannot be driven by guest data.
+    """
+    text = raw.decode("utf-8", "replace") if isinstance(raw, bytes) else raw
+    return _CONTROL.sub("", text[: max_chars * 2])[:max_chars].strip()
+
+
+class FactProblem(NamedTuple):
+    """Something about the guest that could not be read; reported, never swallowed."""
+
+    path: str
+    """Guest path of the file concerned."""
+    message: str
+    """What went wrong, in one line."""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class OsFacts:
+    """The operating system of a guest."""
+
+    family: str = "unknown"
+    """``linux``, ``windows`` or ``unknown``."""
+    distro: str = "unknown"
+    """Distribution id: ``debian``, ``ubuntu``, ``rhel``, ``alpine``, ``windows``..."""
+    version: str = ""
+    """Distribution version (``12.15``, ``9.4``, ``3.20.3``, ``10.0.19045``), or empty."""
+    hostname: str = ""
+    """Configured host name, or empty."""
+    arch: str = ""
+    """Machine architecture in ``uname -m`` spelling (``x86_64``, ``aarch64``), or empty."""
+    pretty_name: str = ""
+    """Human-readable name (os-release PRETTY_NAME, Windows ProductName)."""
+    id_like: tuple[str, ...] = ()
+    """Related distribution ids (os-release ID_LIKE)."""
+    codename: str = ""
+    """Release code name (``bookworm``) or Windows display version (``22H2``)."""
+    edition: str = ""
+    """Windows EditionID (``Professional``, ``ServerStandard``), or os-release VARIANT_ID."""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class UserAccount:
+    """One local account from /etc/passwd, with its password state from /etc/shadow."""
+
+    name: str
+    uid: int
+    gid: int
+    home: str
+    shell: str
+    password: PasswordState
+    """``hash`` (a crypt hash can be tried), ``empty`` (no password needed), ``locked``
+    (``!``/``*`` prefix) or ``none`` (no entry that says)."""
+    password_hash: str | None = field(default=None, repr=False)
+    """The raw password field (shadow, else passwd), for weak-hash checks; never printed
+    and never part of the JSON inventory."""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class InstalledPackage:
+    """One installed package, as its package database records it."""
+
+    name: str
+    version: str
+    """Full version as the manager compares it: ``[epoch:]upstream-revision``."""
+    arch: str
+    manager: PackageManager
+    source_name: str = ""
+    """Source package (dpkg ``Source:``, rpm SOURCERPM name, apk origin); empty if none."""
+    source_version: str = ""
+    """Source package version when it differs from ``version`` (dpkg ``Source: n (v)``)."""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class GuestFacts:
+    """Everything vmguard knows about a guest's OS, accounts and software."""
+
+    os: OsFacts
+    users: tuple[UserAccount, ...] = ()
+    """Accounts in /etc/passwd order."""
+    packages: tuple[InstalledPackage, ...] = ()
+    """Sorted by (manager, name, arch, version)."""
+    problems: tuple[FactProblem, ...] = ()
+    """Files that could not be read or parsed; each left a gap in the facts above."""
+
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True, slots=True)
+class Gathered(Generic[T]):
+    """A gatherer's result together with what it could not read."""
+
+    value: T
+    problems: tuple[FactProblem, ...] = ()
