@@ -63,16 +63,22 @@ def detect_filesystem(source: ByteSource) -> FsSignature:
             _ext_kind(sb), str(uuid.UUID(bytes=bytes(sb[104:120]))), _clean_label(sb[120:136])
         )
     if head[:4] == b"XFSB":
-        return FsSignature("xfs", str(uuid.UUID(bytes=bytes(head[32:48]))), _clean_label(head[108:120]))
+        return FsSignature(
+            "xfs", str(uuid.UUID(bytes=bytes(head[32:48]))), _clean_label(head[108:120])
+        )
     if head[3:11] == b"NTFS    ":
         serial = int.from_bytes(head[0x48:0x50], "little")
         return FsSignature("ntfs", f"{serial:016X}")
     if head[510:512] == b"\x55\xaa" and (head[54:59] == b"FAT12" or head[54:59] == b"FAT16"):
         serial = int.from_bytes(head[39:43], "little")
-        return FsSignature("vfat", f"{serial >> 16:04X}-{serial & 0xFFFF:04X}", _fat_label(head[43:54]))
+        return FsSignature(
+            "vfat", f"{serial >> 16:04X}-{serial & 0xFFFF:04X}", _fat_label(head[43:54])
+        )
     if head[510:512] == b"\x55\xaa" and head[82:87] == b"FAT32":
         serial = int.from_bytes(head[67:71], "little")
-        return FsSignature("vfat", f"{serial >> 16:04X}-{serial & 0xFFFF:04X}", _fat_label(head[71:82]))
+        return FsSignature(
+            "vfat", f"{serial >> 16:04X}-{serial & 0xFFFF:04X}", _fat_label(head[71:82])
+        )
     for offset, magic, kind in _OTHER_SIGNATURES:
         if head[offset : offset + len(magic)] == magic:
             return FsSignature(kind)
@@ -175,6 +181,8 @@ def _fat_ntfs_mtime(kind: str, node: Any) -> int:
     try:
         value = node.get_modification_time_as_integer()
     except OSError:
+        return 0
+    if not isinstance(value, int):
         return 0
     if kind == "ntfs":
         return max(0, value // 10_000_000 - _FILETIME_EPOCH)

@@ -77,9 +77,9 @@ class GuestFS:
             self._dirs.popitem(last=False)
         return entries
 
-    def _child(self, parent: tuple[Mount, Any], components: tuple[str, ...], name: str) -> (
-        tuple[Mount, Any] | None
-    ):
+    def _child(
+        self, parent: tuple[Mount, Any], components: tuple[str, ...], name: str
+    ) -> tuple[Mount, Any] | None:
         mounted = self._by_components.get((*components, name))
         if mounted is not None:
             return mounted, mounted.fs.root
@@ -157,7 +157,9 @@ class GuestFS:
         canonical, mount, node = found
         names = set(self._children(mount, node))
         prefix = tuple(split_guest_path(canonical))
-        names.update(c[-1] for c in self._by_components if len(c) == len(prefix) + 1 and c[:-1] == prefix)
+        names.update(
+            c[-1] for c in self._by_components if len(c) == len(prefix) + 1 and c[:-1] == prefix
+        )
         return sorted(names)
 
     def read_file(self, path: str, max_bytes: int) -> bytes | None:
@@ -225,7 +227,7 @@ class GuestFS:
                 on_error(dir_path, err.diagnostics())
                 continue
             names = dict(entries)
-            for comps, m in self._by_components.items():
+            for comps in self._by_components:
                 if len(comps) == len(prefix) + 1 and comps[:-1] == prefix:
                     names[comps[-1]] = None
             subdirs: list[tuple[str, Mount, Any, int]] = []

@@ -107,9 +107,9 @@ class _ChainState:
         self.opened.append(path)
         return source
 
-    def opener_for(self, image: Path, depth: int, visited: frozenset[tuple[int, int]]) -> (
-        ReferenceOpener
-    ):
+    def opener_for(
+        self, image: Path, depth: int, visited: frozenset[tuple[int, int]]
+    ) -> ReferenceOpener:
         def open_reference(reference: Reference) -> ByteSource:
             what = reference.kind.value.replace("-", " ")
             path = self.policy.resolve(reference.name, image, what)

@@ -24,8 +24,25 @@ from vmguard.disk.volumes.interface import Volume, VolumeLayout
 from vmguard.guest.view import GuestFileTooLarge
 
 _FSTAB_LIMIT = 256 * 1024
-_PSEUDO = {"swap", "proc", "sysfs", "tmpfs", "devpts", "devtmpfs", "none", "cgroup", "cgroup2",
-           "securityfs", "debugfs", "efivarfs", "nfs", "nfs4", "cifs", "fuse", "overlay"}
+_PSEUDO = {
+    "swap",
+    "proc",
+    "sysfs",
+    "tmpfs",
+    "devpts",
+    "devtmpfs",
+    "none",
+    "cgroup",
+    "cgroup2",
+    "securityfs",
+    "debugfs",
+    "efivarfs",
+    "nfs",
+    "nfs4",
+    "cifs",
+    "fuse",
+    "overlay",
+}
 _DEV_NAME = re.compile(r"^/dev/(?:[shv]d|xvd)([a-z])(\d+)$")
 _DEV_NVME = re.compile(r"^/dev/(?:nvme(\d+)n\d+p|mmcblk(\d+)p)(\d+)$")
 
@@ -90,9 +107,12 @@ def _matches(spec: str, placed: PlacedVolume) -> bool:
     key, _, value = spec.partition("=")
     if spec.startswith("/dev/disk/by-"):
         kind, _, value = spec[len("/dev/disk/by-") :].partition("/")
-        key = {"uuid": "UUID", "label": "LABEL", "partuuid": "PARTUUID", "partlabel": "PARTLABEL"}.get(
-            kind, ""
-        )
+        key = {
+            "uuid": "UUID",
+            "label": "LABEL",
+            "partuuid": "PARTUUID",
+            "partlabel": "PARTLABEL",
+        }.get(kind, "")
         value = re.sub(r"\\x([0-9a-fA-F]{2})", lambda m: chr(int(m.group(1), 16)), value)
     if key == "UUID":
         return sig.uuid is not None and sig.uuid.lower() == value.lower()
@@ -121,13 +141,21 @@ def _matches(spec: str, placed: PlacedVolume) -> bool:
 def _place(disk_index: int, disk_name: str, volume: Volume) -> PlacedVolume:
     if volume.encryption:
         sig = FsSignature("crypto_LUKS", volume.uuid)
-        return PlacedVolume(disk_index, disk_name, volume, sig, None, None,
-                            f"encrypted ({volume.encryption}); not opened without a key")
+        return PlacedVolume(
+            disk_index,
+            disk_name,
+            volume,
+            sig,
+            None,
+            None,
+            f"encrypted ({volume.encryption}); not opened without a key",
+        )
     try:
         sig = detect_filesystem(volume.source)
     except CorruptImage as err:
-        return PlacedVolume(disk_index, disk_name, volume, FsSignature(""), None, None,
-                            err.diagnostics())
+        return PlacedVolume(
+            disk_index, disk_name, volume, FsSignature(""), None, None, err.diagnostics()
+        )
     if sig.kind not in SUPPORTED:
         problem = None if sig.kind == "swap" else f"unsupported filesystem {sig.kind or 'unknown'}"
         return PlacedVolume(disk_index, disk_name, volume, sig, None, None, problem)
@@ -156,7 +184,9 @@ def _root_kind(fs: Filesystem) -> tuple[str, bytes | None] | None:
 
 def assemble_layout(disks: Sequence[tuple[str, VolumeLayout]]) -> GuestLayout:
     """Identify every volume's filesystem and mount them where the guest would."""
-    placed = [_place(i, name, vol) for i, (name, layout) in enumerate(disks) for vol in layout.volumes]
+    placed = [
+        _place(i, name, vol) for i, (name, layout) in enumerate(disks) for vol in layout.volumes
+    ]
     problems: list[tuple[str, str]] = []
     for name, layout in disks:
         problems.extend((f"{name} {p.where}", p.message) for p in layout.problems)
@@ -174,10 +204,16 @@ def assemble_layout(disks: Sequence[tuple[str, VolumeLayout]]) -> GuestLayout:
         root_index = next((i for i, p in enumerate(placed) if p.filesystem is not None), None)
         if root_index is None:
             return GuestLayout(tuple(placed), None, tuple(problems))
-        problems.append(("layout", "no operating system root found; showing the first filesystem at /"))
+        problems.append(
+            ("layout", "no operating system root found; showing the first filesystem at /")
+        )
     points: dict[int, str] = {root_index: "/"}
     for entry in parse_fstab((fstab or b"").decode("utf-8", "replace")):
-        if entry.fstype in _PSEUDO or "bind" in entry.options or not entry.mountpoint.startswith("/"):
+        if (
+            entry.fstype in _PSEUDO
+            or "bind" in entry.options
+            or not entry.mountpoint.startswith("/")
+        ):
             continue
         if entry.mountpoint == "/":
             continue
@@ -191,10 +227,13 @@ def assemble_layout(disks: Sequence[tuple[str, VolumeLayout]]) -> GuestLayout:
         points[match] = entry.mountpoint
     final = []
     mounts = []
-    for i, p in enumerate(placed):
+    for i, item in enumerate(placed):
         point = points.get(i)
+        p = item
         if point is not None and p.filesystem is not None:
             mounts.append(Mount(point, p.filesystem, p.where))
-            p = PlacedVolume(p.disk_index, p.disk_name, p.volume, p.signature, p.filesystem, point, p.problem)
+            p = PlacedVolume(
+                p.disk_index, p.disk_name, p.volume, p.signature, p.filesystem, point, p.problem
+            )
         final.append(p)
     return GuestLayout(tuple(final), GuestFS(mounts), tuple(problems))

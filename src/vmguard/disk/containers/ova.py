@@ -111,8 +111,8 @@ def open_ova(source: ByteSource, *, max_members: int) -> OvaPackage:
         shown = printable(href)
         if _SCHEME.match(href) or "/" in href or "\\" in href or href in ("", ".", ".."):
             raise ImageRefused(f"OVF file reference {shown!r} is not a member of this package")
-        member = regular.get(href)
-        if member is None:
+        found = regular.get(href)
+        if found is None:
             raise ImageRefused(f"OVF file reference {shown!r} has no regular member")
-        disks.append(OvaDisk(href, SliceSource(source, member.offset, member.size)))
+        disks.append(OvaDisk(href, SliceSource(source, found.offset, found.size)))
     return OvaPackage(ovf.name if ovf else None, descriptor, tuple(disks))

@@ -1,0 +1,32 @@
+"""Options shared by several commands, declared once."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from vmguard.disk.probe import READABLE_FORMATS
+from vmguard.findings import Severity
+from vmguard.report.interface import OutputFormat
+
+OutputFormatOption = Annotated[
+    OutputFormat, typer.Option("--format", help="Report format.", case_sensitive=False)
+]
+Output = Annotated[Path | None, typer.Option("--output", "-o", help="Write the report here.")]
+ImageFormat = Annotated[
+    str | None,
+    typer.Option(
+        "--image-format",
+        "-f",
+        help=f"Force the container format ({', '.join(READABLE_FORMATS)}); never second-guessed.",
+    ),
+]
+AllowDir = Annotated[
+    list[Path] | None,
+    typer.Option("--allow-dir", help="Also open backing files and extents from this directory."),
+]
+FailOn = Annotated[
+    Severity, typer.Option("--fail-on", help="Exit 1 when a finding reaches this severity.")
+]

@@ -1,0 +1,129 @@
+"""The one result type: Findings in a Report. Every command produces a Report; every output
+format renders one."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from vmguard.inventory import Inventory
+
+
+class Severity(StrEnum):
+    """How bad a finding is."""
+
+    CRITICAL = "critical"
+    HIGH = "high"
+    MEDIUM = "medium"
+    LOW = "low"
+    INFO = "info"
+
+    @property
+    def rank(self) -> int:
+        """4 for critical down to 0 for info."""
+        return _RANK[self]
+
+
+_RANK = {
+    Severity.CRITICAL: 4,
+    Severity.HIGH: 3,
+    Severity.MEDIUM: 2,
+    Severity.LOW: 1,
+    Severity.INFO: 0,
+}
+
+
+class Threat(StrEnum):
+    """Threat classes (see DESIGN.md): the survey's eight plus what images carry."""
+
+    VM_COMMUNICATION = "vm-communication"
+    VM_ESCAPE = "vm-escape"
+    HOST_MONITORING = "host-monitoring"
+    VM_MONITORING = "vm-monitoring"
+    DENIAL_OF_SERVICE = "denial-of-service"
+    GUEST_TO_GUEST = "guest-to-guest"
+    VM_MODIFICATION = "vm-modification"
+    HYPERVISOR_MODIFICATION = "hypervisor-modification"
+    IMAGE_EXPOSURE = "image-exposure"
+    MALWARE = "malware"
+    VULNERABLE_SOFTWARE = "vulnerable-software"
+    WEAK_CONFIGURATION = "weak-configuration"
+
+
+class Area(StrEnum):
+    """Where a finding's location lives."""
+
+    FILE = "file"
+    UNALLOCATED = "unallocated"
+    CONFIG = "config"
+    HOST = "host"
+    IMAGE = "image"
+
+
+@dataclass(frozen=True, slots=True)
+class Location:
+    """Where the evidence is."""
+
+    path: str
+    area: Area = Area.FILE
+    line: int | None = None
+    offset: int | None = None
+    partition: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Finding:
+    """One problem found, with redacted evidence and how to fix it."""
+
+    rule_id: str
+    title: str
+    severity: Severity
+    threat: Threat
+    location: Location
+    evidence: str
+    """Already redacted: never holds a whole secret."""
+    remediation: str
+    references: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class ReportError:
+    """Something that could not be read, without failing the whole run."""
+
+    path: str
+    message: str
+
+
+@dataclass(frozen=True, slots=True)
+class Target:
+    """What was examined."""
+
+    kind: str
+    """image, vm-config, host or bundle."""
+    path: str
+
+
+@dataclass(frozen=True, slots=True)
+class Report:
+    """The result of one command on one target."""
+
+    target: Target
+    inventory: Inventory | None = None
+    """What an image holds (images only)."""
+    findings: tuple[Finding, ...] = ()
+    errors: tuple[ReportError, ...] = ()
+    checked: bool = field(default=True)
+    """False for commands that only describe (inspect without checks)."""
+
+    def summary(self) -> dict[str, int]:
+        """Count of findings per severity, every severity present."""
+        counts = {s.value: 0 for s in Severity}
+        for finding in self.findings:
+            counts[finding.severity.value] += 1
+        return counts
+
+    def worst(self) -> Severity | None:
+        """The highest severity among the findings."""
+        return max((f.severity for f in self.findings), key=lambda s: s.rank, default=None)

@@ -1,0 +1,126 @@
+"""Open an image as a guest: container, volumes, filesystems, mount layout, OS facts.
+
+The one entry point the commands use to look inside an image; ``inspect`` reports what it
+returns, ``scan`` walks its ``GuestFS``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from vmguard.disk.image import OpenedImage, open_image
+from vmguard.disk.layout import GuestLayout, assemble_layout
+from vmguard.disk.limits import DEFAULT_LIMITS, Limits
+from vmguard.disk.policy import HostPathPolicy
+from vmguard.disk.volumes.scan import scan_volumes
+from vmguard.findings import Area, Finding, Location, Report, ReportError, Severity, Target, Threat
+from vmguard.guest.facts import GuestFacts, OsFacts
+from vmguard.guest.inspect import gather_guest_facts
+from vmguard.inventory import BackingInfo, DiskInfo, Inventory, PartitionInfo
+
+
+@dataclass(frozen=True, slots=True)
+class ImageOptions:
+    """How to open an image."""
+
+    forced_format: str | None = None
+    """Use this container format, whatever the content suggests."""
+    allowed_dirs: tuple[Path, ...] = ()
+    """Directories besides the image's own from which referenced files may be opened."""
+    limits: Limits = field(default_factory=lambda: DEFAULT_LIMITS)
+
+
+@dataclass(frozen=True, slots=True)
+class OpenedGuest:
+    """An image opened down to its files."""
+
+    image: OpenedImage
+    layout: GuestLayout
+    facts: GuestFacts | None
+
+
+def open_guest(path: Path, options: ImageOptions) -> OpenedGuest:
+    """Open ``path`` and assemble the guest; raises only for refused or unreadable images."""
+    image = open_image(
+        path,
+        forced_format=options.forced_format,
+        policy=HostPathPolicy(allowed_dirs=options.allowed_dirs),
+        limits=options.limits,
+    )
+    layouts = [(d.name, scan_volumes(d.disk, limits=options.limits)) for d in image.disks]
+    layout = assemble_layout(layouts)
+    facts = gather_guest_facts(layout.guestfs) if layout.guestfs is not None else None
+    return OpenedGuest(image, layout, facts)
+
+
+def _inventory(guest: OpenedGuest) -> Inventory:
+    image, layout, facts = guest.image, guest.layout, guest.facts
+    first = image.disks[0]
+    partitions = tuple(
+        PartitionInfo(
+            index=p.volume.index,
+            scheme=p.volume.scheme,
+            start=p.volume.start,
+            size=p.volume.size,
+            filesystem=p.signature.kind or None,
+            label=p.signature.label,
+            uuid=p.signature.uuid,
+            mountpoint=p.mountpoint,
+            disk=p.disk_index,
+            partuuid=p.volume.uuid if p.volume.scheme in ("gpt", "mbr") else None,
+            partlabel=p.volume.label,
+            lvm_name=p.volume.name,
+            encryption=p.volume.encryption,
+        )
+        for p in layout.volumes
+    )
+    return Inventory(
+        format=image.format,
+        variant=first.variant if image.format != "ova" else "ova",
+        virtual_size=sum(d.disk.size for d in image.disks),
+        backing_chain=tuple(BackingInfo(b.name, b.path, b.format) for b in image.backing_chain),
+        disks=tuple(DiskInfo(d.name, d.format, d.variant, d.disk.size) for d in image.disks),
+        partitions=partitions,
+        os=facts.os if facts is not None else None,
+        users=facts.users if facts is not None else (),
+        packages=facts.packages if facts is not None else (),
+    )
+
+
+def _format_findings(guest: OpenedGuest) -> list[Finding]:
+    detection = guest.image.detection
+    if detection is None or not detection.contradicts_extension:
+        return []
+    return [
+        Finding(
+            rule_id="image.format-mismatch",
+            title="Image content contradicts its file name",
+            severity=Severity.MEDIUM,
+            threat=Threat.VM_MODIFICATION,
+            location=Location(str(guest.image.path), Area.IMAGE),
+            evidence=(f"named as {detection.extension_suggests}, content is {detection.format}"),
+            remediation=(
+                "Treat the image by its content, never by its name; pass the format "
+                "explicitly (qemu-img -f) to every tool that opens it, or rename it."
+            ),
+            references=("https://security.openstack.org/ossa/OSSA-2024-002.html",),
+        )
+    ]
+
+
+def inspect_image(path: Path, options: ImageOptions) -> Report:
+    """The inventory of an image, with what could not be read listed as errors."""
+    guest = open_guest(path, options)
+    errors = [ReportError(where, message) for where, message in guest.layout.problems]
+    if guest.facts is not None:
+        errors.extend(ReportError(p.path, p.message) for p in guest.facts.problems)
+    return Report(
+        target=Target("image", str(path)),
+        inventory=_inventory(guest),
+        findings=tuple(_format_findings(guest)),
+        errors=tuple(errors),
+    )
+
+
+__all__ = ["ImageOptions", "OpenedGuest", "OsFacts", "inspect_image", "open_guest"]
