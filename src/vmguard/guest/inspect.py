@@ -1,0 +1,61 @@
+"""Gather every fact about a guest: OS, accounts and installed packages.
+
+``gather_guest_facts`` is the one entry point of the guest layer. It never raises for a
+guest's content: each file that cannot be read or parsed is recorded in
+``GuestFacts.problems`` and the other gatherers still run.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+from vmguard.guest.accounts import read_accounts
+from vmguard.guest.apk import read_apk_packages
+from vmguard.guest.dpkg import read_dpkg_packages
+from vmguard.guest.elfarch import read_architecture
+from vmguard.guest.facts import FactProblem, GuestFacts, InstalledPackage
+from vmguard.guest.osrelease import read_linux_os
+from vmguard.guest.rpmdb import read_rpm_packages
+from vmguard.guest.view import GuestView
+from vmguard.guest.windows import is_windows, read_windows_os
+
+
+def _package_order(package: InstalledPackage) -> tuple[str, str, str, str]:
+    return (package.manager, package.name, package.arch, package.version)
+
+
+def gather_guest_facts(view: GuestView) -> GuestFacts:
+    """OS facts, local accounts and installed packages of the guest behind ``view``.
+
+    A Windows guest (one with a SOFTWARE hive) gets its OS facts from the registry; any
+    other guest is read as Linux: os-release, ELF architecture, passwd/shadow, and the
+    dpkg, rpm and apk databases (all three: a guest may carry more than one).
+    Packages are sorted by (manager, name, arch, version); users keep passwd order.
+    """
+    problems: list[FactProblem] = []
+    if is_windows(view):
+        windows = read_windows_os(view)
+        return GuestFacts(os=windows.value, problems=windows.problems)
+
+    os_facts = read_linux_os(view)
+    problems += os_facts.problems
+    facts = os_facts.value
+    arch = read_architecture(view)
+    problems += arch.problems
+    if arch.value:
+        facts = replace(facts, arch=arch.value)
+    accounts = read_accounts(view)
+    problems += accounts.problems
+    if facts.family == "unknown" and (accounts.value or arch.value):
+        facts = replace(facts, family="linux")
+
+    packages: list[InstalledPackage] = []
+    for gathered in (read_dpkg_packages(view), read_rpm_packages(view), read_apk_packages(view)):
+        packages += gathered.value
+        problems += gathered.problems
+    return GuestFacts(
+        os=facts,
+        users=accounts.value,
+        packages=tuple(sorted(packages, key=_package_order)),
+        problems=tuple(problems),
+    )

@@ -1,0 +1,174 @@
+"""Windows OS facts from registry hives written by real registry tools.
+
+How the hives are made: no Debian tool creates a hive from nothing except Samba's regf
+writer, which is only reachable as ``reg_create_regf_file`` in libregistry-samba4
+(package registry-tools), called here through ctypes. Samba 4.17 writes the base block's
+"hive bins data size" one page too large (it stores the file end, not the bins' size),
+which libregf and hivex both misread; ``_fix_samba_size`` sets that one field to the real
+size and recomputes the header checksum, and says so. Keys and values are then added by
+hivexsh -w (package libhivex-bin), the writer libguestfs uses.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import shutil
+import struct
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from vmguard.guest.windows import HIVE_MAX, find_hive, is_windows, read_windows_os
+
+from .dirview import DirView
+
+SAMBA_REGISTRY = "/usr/lib/x86_64-linux-gnu/samba/libregistry-samba4.so.0"
+
+
+def _fix_samba_size(path: Path) -> None:
+    """Set the base block's hive-bins size to the real one; recompute its XOR checksum."""
+    data = bytearray(path.read_bytes())
+    struct.pack_into("<I", data, 0x28, len(data) - 0x1000)
+    checksum = 0
+    for offset in range(0, 0x1FC, 4):
+        checksum ^= struct.unpack_from("<I", data, offset)[0]
+    struct.pack_into("<I", data, 0x1FC, checksum)
+    path.write_bytes(bytes(data))
+
+
+def _empty_hive(path: Path) -> None:
+    """A new, empty hive written by Samba's regf writer."""
+    if not Path(SAMBA_REGISTRY).exists():
+        pytest.skip("Samba's registry library missing (Debian package: registry-tools)")
+    library = ctypes.CDLL(SAMBA_REGISTRY)
+    library.reg_create_regf_file.restype = ctypes.c_uint32
+    library.hive_key_flush.restype = ctypes.c_uint32
+    key = ctypes.c_void_p()
+    assert library.reg_create_regf_file(None, str(path).encode(), 5, ctypes.byref(key)) == 0
+    assert library.hive_key_flush(key) == 0
+    _fix_samba_size(path)
+
+
+def _hivexsh(path: Path, script: str) -> None:
+    if shutil.which("hivexsh") is None:
+        pytest.skip("hivexsh missing (Debian package: libhivex-bin)")
+    subprocess.run(["hivexsh", "-w", str(path)], input=script + "commit\n", text=True, check=True)
+
+
+SOFTWARE_SCRIPT = """\
+add Microsoft
+cd Microsoft
+add Windows NT
+cd Windows NT
+add CurrentVersion
+cd CurrentVersion
+setval 9
+ProductName
+string:Windows 10 Pro\x1b[2J
+DisplayVersion
+string:22H2
+ReleaseId
+string:2009
+CurrentBuild
+string:19045
+CurrentBuildNumber
+string:19045
+CurrentMajorVersionNumber
+dword:0x0000000a
+CurrentMinorVersionNumber
+dword:0x00000000
+CurrentVersion
+string:6.3
+EditionID
+string:Professional
+"""
+
+SYSTEM_SCRIPT = """\
+add Select
+cd Select
+setval 2
+Current
+dword:0x00000002
+Default
+dword:0x00000002
+cd ..
+add ControlSet001
+add ControlSet002
+cd ControlSet002
+add Control
+cd Control
+add ComputerName
+cd ComputerName
+add ComputerName
+cd ComputerName
+setval 1
+ComputerName
+string:WIN-VMGUARD01
+cd ..
+cd ..
+add Session Manager
+cd Session Manager
+add Environment
+cd Environment
+setval 2
+PROCESSOR_ARCHITECTURE
+string:AMD64
+Path
+expandstring:%SystemRoot%\\system32
+"""
+
+
+@pytest.fixture
+def windows_root(tmp_path: Path) -> Path:
+    """A Windows tree whose directory names use the case an installer might leave."""
+    config = tmp_path / "WINDOWS/system32/Config"
+    config.mkdir(parents=True)
+    for name, script in (("software", SOFTWARE_SCRIPT), ("SYSTEM", SYSTEM_SCRIPT)):
+        _empty_hive(config / name)
+        _hivexsh(config / name, script)
+    return tmp_path
+
+
+def test_windows_facts(windows_root: Path) -> None:
+    view = DirView(windows_root)
+    assert is_windows(view)
+    assert find_hive(view, "SOFTWARE") == "/WINDOWS/system32/Config/software"
+    gathered = read_windows_os(view)
+    assert gathered.problems == ()
+    facts = gathered.value
+    assert (facts.family, facts.distro, facts.version) == ("windows", "windows", "10.0.19045")
+    assert facts.pretty_name == "Windows 10 Pro[2J"  # ESC removed
+    assert (facts.codename, facts.edition) == ("22H2", "Professional")
+    assert (facts.hostname, facts.arch) == ("WIN-VMGUARD01", "x86_64")
+
+
+def test_missing_control_set_is_a_problem(windows_root: Path) -> None:
+    system = windows_root / "WINDOWS/system32/Config/SYSTEM"
+    _hivexsh(system, "cd Select\nsetval 1\nCurrent\ndword:0x00000007\n")
+    gathered = read_windows_os(DirView(windows_root))
+    assert gathered.value.version == "10.0.19045"
+    assert gathered.value.hostname == ""
+    assert gathered.problems == ()  # absent keys are gaps in the facts, not errors
+    _hivexsh(system, "cd Select\nsetval 1\nCurrent\ndword:0x00000000\n")
+    gathered = read_windows_os(DirView(windows_root))
+    assert [p.message for p in gathered.problems] == ["no valid Select\\Current control set number"]
+
+
+def test_corrupt_and_oversized_hives(windows_root: Path) -> None:
+    config = windows_root / "WINDOWS/system32/Config"
+    (config / "software").write_bytes(b"regf" + b"\xff" * 8188)
+    with open(config / "SYSTEM", "wb") as huge:
+        huge.truncate(HIVE_MAX + 1)
+    gathered = read_windows_os(DirView(windows_root))
+    assert gathered.value.family == "windows"
+    assert [p.path for p in gathered.problems] == [
+        "/WINDOWS/system32/Config/software",
+        "/WINDOWS/system32/Config/SYSTEM",
+    ]
+
+
+def test_linux_tree_is_not_windows(tmp_path: Path) -> None:
+    (tmp_path / "etc").mkdir()
+    assert not is_windows(DirView(tmp_path))
+    assert read_windows_os(DirView(tmp_path)).problems == ()
