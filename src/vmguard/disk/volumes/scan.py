@@ -1,0 +1,116 @@
+"""Find every volume on a virtual disk: partition table first, then what each partition is.
+
+The table is GPT (512-byte sectors, then 4096), else MBR, else none (the whole disk is one
+volume). Each volume is then examined: an LVM2 physical volume is replaced by its logical
+volumes, and a LUKS volume is marked encrypted. Everything odd becomes a ``VolumeProblem``
+in the layout; the scan goes on.
+
+This module must never open an encrypted volume, follow a path written in the image, or
+let a parsing error other than ``CorruptImage`` (from unreadable disk bytes) escape.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+from vmguard.disk.errors import CorruptImage
+from vmguard.disk.limits import Limits
+from vmguard.disk.source import ByteSource
+from vmguard.disk.volumes import gpt, lvm, mbr
+from vmguard.disk.volumes.interface import Volume, VolumeLayout, VolumeProblem
+from vmguard.disk.volumes.luks import probe_luks
+
+
+def scan_volumes(disk: ByteSource, *, limits: Limits, sector_size: int = 512) -> VolumeLayout:
+    """Every volume on ``disk``: partitions, logical volumes, encrypted volumes, or the disk.
+
+    Raises ``CorruptImage`` only when the disk's own bytes cannot be read; everything wrong
+    with the structures on it is reported in ``VolumeLayout.problems``.
+    """
+    table = read_partition_table(disk, limits=limits, sector_size=sector_size)
+    volumes, problems = examine_volumes(table.volumes)
+    return VolumeLayout(
+        table.scheme, tuple(volumes), table.problems + tuple(problems), table.disk_uuid
+    )
+
+
+def read_partition_table(
+    disk: ByteSource, *, limits: Limits, sector_size: int = 512
+) -> VolumeLayout:
+    """The partitions of ``disk`` as its table lists them, not yet examined."""
+    sizes = (sector_size, 4096) if sector_size == 512 else (sector_size,)
+    for size in sizes:
+        if gpt.has_gpt_signature(disk, size):
+            return gpt.read_gpt(disk, limits=limits, sector_size=size)
+    sector0 = disk.read_at(0, 512)
+    if mbr.looks_like_mbr(sector0):
+        return mbr.read_mbr(disk, limits=limits, sector_size=sector_size, sector0=sector0)
+    return VolumeLayout("none", (Volume(index=1, scheme="none", start=0, size=disk.size,
+                                        source=disk),))  # fmt: skip
+
+
+def examine_volumes(volumes: tuple[Volume, ...]) -> tuple[list[Volume], list[VolumeProblem]]:
+    """Replace physical volumes by their logical volumes and mark LUKS volumes."""
+    problems: list[VolumeProblem] = []
+    kept: list[Volume | None] = []  # None marks where the logical volumes go
+    pvs: list[lvm.PhysicalVolume] = []
+    for volume in volumes:
+        where = describe(volume)
+        try:
+            if lvm.find_label(volume.source) is not None:
+                pv = lvm.read_physical_volume(volume)
+                if pv is None:
+                    problems.append(VolumeProblem(where, "LVM physical volume in no volume group"))
+                elif not pvs:
+                    kept.append(None)
+                if pv is not None:
+                    pvs.append(pv)
+                continue
+            if _is_lvm_type(volume):
+                problems.append(
+                    VolumeProblem(where, "partition type is Linux LVM but it has no LVM2 label")
+                )
+            kept.append(_with_encryption(volume, problems))
+        except CorruptImage as err:
+            problems.append(VolumeProblem(where, str(err)))
+            kept.append(volume)
+    logical: list[Volume] = []
+    if pvs:
+        found, lv_problems = lvm.logical_volumes(pvs)
+        problems.extend(lv_problems)
+        logical = [_with_encryption(lv, problems) for lv in found]
+    result: list[Volume] = []
+    for item in kept:
+        result.extend(logical if item is None else (item,))
+    return result, problems
+
+
+def describe(volume: Volume) -> str:
+    """How a problem names a volume: "disk", "gpt partition 2", "lvm vg0/root"."""
+    if volume.scheme == "none":
+        return "disk"
+    if volume.scheme == "lvm":
+        return f"lvm {volume.name}"
+    if volume.scheme == "mbr" and volume.index > 4:
+        return f"mbr logical partition {volume.index}"
+    return f"{volume.scheme} partition {volume.index}"
+
+
+def _with_encryption(volume: Volume, problems: list[VolumeProblem]) -> Volume:
+    """The volume marked as LUKS when it has a LUKS header; never opened."""
+    try:
+        header = probe_luks(volume.source)
+    except CorruptImage as err:
+        problems.append(VolumeProblem(describe(volume), str(err)))
+        return volume
+    if header is None:
+        return volume
+    if header.problem:
+        problems.append(VolumeProblem(describe(volume), header.problem))
+    return dataclasses.replace(volume, encryption=header.encryption, uuid=header.uuid)
+
+
+def _is_lvm_type(volume: Volume) -> bool:
+    return (volume.scheme == "gpt" and volume.type_id == gpt.LINUX_LVM_TYPE) or (
+        volume.scheme == "mbr" and volume.type_id == f"{mbr.LINUX_LVM_TYPE:02x}"
+    )
