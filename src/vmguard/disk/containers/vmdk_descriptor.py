@@ -1,0 +1,193 @@
+"""VMDK text descriptors: bytes from an untrusted image in, validated ``Descriptor`` out.
+
+The descriptor is where a VMDK names other host files (extents, the parent of a delta
+disk). This module only parses and validates the text; it must never resolve, open or
+normalise any file name it finds. Names stay untrusted strings for the caller, who hands
+them to a ``ReferenceOpener``.
+
+The grammar is deliberately strict: a line that is not a comment, a blank line, a
+``key = value`` pair or an extent line is an error, and so is a key given twice. Lenient
+parsers disagree about such lines (qemu looks keys up with ``strstr``, comments included),
+and disagreement between parsers is how a hostile descriptor hides a reference.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from vmguard.disk.errors import CorruptImage, LimitExceeded
+from vmguard.disk.limits import Limits
+from vmguard.disk.policy import printable
+
+NO_PARENT_CID = "ffffffff"
+"""``parentCID`` of a disk that has no parent."""
+
+_KEY_VALUE = re.compile(r"([A-Za-z][A-Za-z0-9_.\-]{0,127})[ \t]*=[ \t]*(.*?)[ \t]*")
+_EXTENT = re.compile(
+    r"(RW|RDONLY|NOACCESS)[ \t]+(\d{1,20})[ \t]+([A-Z]{1,16})"
+    r'(?:[ \t]+"([^"]*)")?(?:[ \t]+(\d{1,20}))?[ \t]*'
+)
+_CID = re.compile(r"[0-9A-Fa-f]{1,8}")
+# Keys other parsers look up by substring anywhere in the text: a second mention (in a
+# comment, or a longer key) would make them see a different disk than we do.
+_SUBSTRING_KEYS = ("createType", "parentFileNameHint", "parentCID")
+
+
+@dataclass(frozen=True, slots=True)
+class ExtentLine:
+    """One extent line: ``RW 2097152 FLAT "disk-flat.vmdk" 0``."""
+
+    access: str
+    """RW, RDONLY or NOACCESS."""
+    sectors: int
+    """Length of the extent in 512-byte sectors (> 0)."""
+    type: str
+    """FLAT, SPARSE, ZERO, VMFS, VMFSSPARSE, SESPARSE, VMFSRDM, ... (not yet vetted)."""
+    filename: str | None
+    """The extent file name exactly as written (untrusted); None when absent."""
+    offset: int
+    """Start of the extent inside its file, in sectors (FLAT only, else 0)."""
+    line: int
+    """1-based line number in the descriptor, for messages."""
+
+
+@dataclass(frozen=True, slots=True)
+class Descriptor:
+    """A parsed descriptor: its keys and its extents, in order."""
+
+    entries: tuple[tuple[str, str], ...]
+    """Every ``key = value`` pair in order, quotes removed from values."""
+    extents: tuple[ExtentLine, ...]
+    """Extent lines in order: they are concatenated to form the disk."""
+
+    def get(self, key: str) -> str | None:
+        """The value of ``key`` (keys are unique), or None."""
+        for k, v in self.entries:
+            if k == key:
+                return v
+        return None
+
+    @property
+    def create_type(self) -> str | None:
+        """The ``createType`` value, e.g. ``monolithicSparse``."""
+        return self.get("createType")
+
+    @property
+    def parent_hint(self) -> str | None:
+        """``parentFileNameHint``: the parent of a delta disk (untrusted name)."""
+        return self.get("parentFileNameHint")
+
+    @property
+    def parent_cid(self) -> str | None:
+        """``parentCID`` in lower case, or None when absent (no parent)."""
+        value = self.get("parentCID")
+        return None if value is None else value.lower()
+
+    @property
+    def has_parent(self) -> bool:
+        """True for a delta disk: a parent hint, or a parentCID other than ffffffff."""
+        cid = self.parent_cid
+        return self.parent_hint is not None or (cid is not None and cid != NO_PARENT_CID)
+
+    @property
+    def total_sectors(self) -> int:
+        """Sum of the extents' lengths in sectors: the disk size."""
+        return sum(e.sectors for e in self.extents)
+
+
+def decode_descriptor(raw: bytes, limits: Limits) -> str:
+    """Check size and encoding of descriptor bytes and return the text.
+
+    Trailing NUL bytes are padding (qemu and VMware pad to whole sectors) and are dropped;
+    a NUL anywhere before the end of the text is corruption.
+    """
+    if len(raw) > limits.max_descriptor_bytes:
+        raise LimitExceeded(
+            f"VMDK descriptor is {len(raw)} bytes (limit {limits.max_descriptor_bytes})"
+        )
+    body = raw.rstrip(b"\x00")
+    nul = body.find(b"\x00")
+    if nul >= 0:
+        raise CorruptImage(f"VMDK descriptor contains a NUL byte at offset {nul}")
+    try:
+        return body.decode("utf-8")
+    except UnicodeDecodeError as err:
+        raise CorruptImage(f"VMDK descriptor is not UTF-8 text (byte {err.start})") from err
+
+
+def parse_descriptor(text: str, limits: Limits) -> Descriptor:
+    """Parse descriptor text; raise CorruptImage on any line that is not understood."""
+    entries: list[tuple[str, str]] = []
+    seen: set[str] = set()
+    extents: list[ExtentLine] = []
+    for number, raw_line in enumerate(text.split("\n"), start=1):
+        line = raw_line.removesuffix("\r").strip(" \t")
+        if not line or line.startswith("#"):
+            continue
+        extent = _EXTENT.fullmatch(line)
+        if extent is not None:
+            if len(extents) >= limits.max_extents:
+                raise LimitExceeded(f"VMDK descriptor lists more than {limits.max_extents} extents")
+            extents.append(_extent_line(extent, number, line))
+            continue
+        pair = _KEY_VALUE.fullmatch(line)
+        if pair is None:
+            raise CorruptImage(f"invalid VMDK descriptor line {number}: {printable(line[:80])!r}")
+        key, value = pair.group(1), _unquote(pair.group(2))
+        if key in seen:
+            raise CorruptImage(f"VMDK descriptor line {number} repeats key {key!r}")
+        seen.add(key)
+        entries.append((key, value))
+    descriptor = Descriptor(entries=tuple(entries), extents=tuple(extents))
+    _check_unambiguous(text, descriptor)
+    return descriptor
+
+
+def _extent_line(match: re.Match[str], number: int, line: str) -> ExtentLine:
+    access, sectors, kind, name, offset = match.groups()
+    count = int(sectors)
+    if count == 0:
+        raise CorruptImage(f"VMDK descriptor line {number}: extent of 0 sectors")
+    if kind == "FLAT" and (name is None or offset is None):
+        raise CorruptImage(
+            f"invalid VMDK descriptor line {number}: FLAT extent needs a file name and "
+            f"an offset: {printable(line[:80])!r}"
+        )
+    if kind != "FLAT" and offset is not None and int(offset) != 0:
+        raise CorruptImage(
+            f"invalid VMDK descriptor line {number}: only FLAT extents take an offset"
+        )
+    if kind not in ("ZERO",) and name is None:
+        raise CorruptImage(
+            f"invalid VMDK descriptor line {number}: {kind} extent without a file name"
+        )
+    return ExtentLine(
+        access=access,
+        sectors=count,
+        type=kind,
+        filename=name,
+        offset=int(offset) if offset is not None and kind == "FLAT" else 0,
+        line=number,
+    )
+
+
+def _unquote(value: str) -> str:
+    if len(value) >= 2 and value[0] == value[-1] == '"':
+        return value[1:-1]
+    return value
+
+
+def _check_unambiguous(text: str, descriptor: Descriptor) -> None:
+    """Refuse text where a substring search would find a key we did not parse as one."""
+    for key in _SUBSTRING_KEYS:
+        mentions = text.count(key)
+        parsed = sum(1 for k, _ in descriptor.entries if k == key)
+        if mentions != parsed:
+            raise CorruptImage(
+                f"VMDK descriptor mentions {key} {mentions} times but sets it {parsed} "
+                "times: ambiguous descriptor"
+            )
+    cid = descriptor.get("parentCID")
+    if cid is not None and _CID.fullmatch(cid) is None:
+        raise CorruptImage(f"VMDK descriptor parentCID {printable(cid)!r} is not hexadecimal")
