@@ -122,6 +122,20 @@ def test_escaping_symlinks_stay_in_guest(tmp_path: Path) -> None:
 
 def test_parse_quoting() -> None:
     fields = parse_os_release(
-        b"A='single $x'\nB=\"dq \\\"q\\\" \\$HOME\"\nC=bare\n# comment\nbad line\nC=later\n"
+        b'A=\'single $x\'\nB="dq \\"q\\" \\$HOME"\nC=bare\n# comment\nbad line\nC=later\n'
     )
     assert fields == {"A": "single $x", "B": 'dq "q" $HOME', "C": "later"}
+
+
+def test_old_ubuntu_prefers_lsb_release(tmp_path: Path) -> None:
+    (tmp_path / "etc").mkdir()
+    (tmp_path / "etc/debian_version").write_text("wheezy/sid\n")
+    (tmp_path / "etc/lsb-release").write_text("DISTRIB_ID=Ubuntu\nDISTRIB_RELEASE=12.04\n")
+    facts = read_linux_os(DirView(tmp_path)).value
+    assert (facts.distro, facts.version) == ("ubuntu", "12.04")
+
+
+def test_bidi_and_zero_width_characters_removed(tmp_path: Path) -> None:
+    (tmp_path / "etc").mkdir()
+    (tmp_path / "etc/os-release").write_text('ID=x\nPRETTY_NAME="safe\u202egnp.exe\u200b"\n')
+    assert read_linux_os(DirView(tmp_path)).value.pretty_name == "safegnp.exe"

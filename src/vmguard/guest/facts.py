@@ -18,7 +18,7 @@ PasswordState = Literal["hash", "empty", "locked", "none"]
 PackageManager = Literal["dpkg", "rpm", "apk"]
 """The package database a package was read from."""
 
-_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u200b-\u200f\u202a-\u202e\u2066-\u2069]")
 
 MAX_FIELD_CHARS = 4096
 """Longest string kept from a guest file field; longer values are cut."""
@@ -27,8 +27,9 @@ MAX_FIELD_CHARS = 4096
 def guest_text(raw: bytes | str, *, max_chars: int = MAX_FIELD_CHARS) -> str:
     """A guest string made safe to keep and print: decoded, control characters removed.
 
-    Invalid UTF-8 becomes U+FFFD; C0/C1 control characters (ESC, BEL, newlines...) are
-    dropped so that a terminal or a log line cannot be driven by guest data.
+    Invalid UTF-8 becomes U+FFFD; C0/C1 control characters (ESC, BEL, newlines...) and
+    bidirectional/zero-width formatting characters are dropped so that a terminal, a log
+    line or a report cannot be driven or disguised by guest data.
     """
     text = raw.decode("utf-8", "replace") if isinstance(raw, bytes) else raw
     return _CONTROL.sub("", text[: max_chars * 2])[:max_chars].strip()

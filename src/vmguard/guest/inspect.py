@@ -13,11 +13,12 @@ from vmguard.guest.accounts import read_accounts
 from vmguard.guest.apk import read_apk_packages
 from vmguard.guest.dpkg import read_dpkg_packages
 from vmguard.guest.elfarch import read_architecture
+from vmguard.guest.errors import GuestFactsError
 from vmguard.guest.facts import FactProblem, GuestFacts, InstalledPackage
 from vmguard.guest.osrelease import read_linux_os
 from vmguard.guest.rpmdb import read_rpm_packages
 from vmguard.guest.view import GuestView
-from vmguard.guest.windows import is_windows, read_windows_os
+from vmguard.guest.windows import find_hive, read_windows_os
 
 
 def _package_order(package: InstalledPackage) -> tuple[str, str, str, str]:
@@ -33,9 +34,14 @@ def gather_guest_facts(view: GuestView) -> GuestFacts:
     Packages are sorted by (manager, name, arch, version); users keep passwd order.
     """
     problems: list[FactProblem] = []
-    if is_windows(view):
-        windows = read_windows_os(view)
-        return GuestFacts(os=windows.value, problems=windows.problems)
+    try:
+        windows = find_hive(view, "SOFTWARE") is not None
+    except GuestFactsError as err:
+        problems.append(FactProblem(err.path, err.reason))
+        windows = False
+    if windows:
+        gathered = read_windows_os(view)
+        return GuestFacts(os=gathered.value, problems=tuple(problems) + gathered.problems)
 
     os_facts = read_linux_os(view)
     problems += os_facts.problems
@@ -50,9 +56,9 @@ def gather_guest_facts(view: GuestView) -> GuestFacts:
         facts = replace(facts, family="linux")
 
     packages: list[InstalledPackage] = []
-    for gathered in (read_dpkg_packages(view), read_rpm_packages(view), read_apk_packages(view)):
-        packages += gathered.value
-        problems += gathered.problems
+    for found in (read_dpkg_packages(view), read_rpm_packages(view), read_apk_packages(view)):
+        packages += found.value
+        problems += found.problems
     return GuestFacts(
         os=facts,
         users=accounts.value,

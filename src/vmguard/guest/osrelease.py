@@ -115,9 +115,8 @@ def _from_legacy_files(reader: _Reader) -> OsFacts | None:
     if data is not None:
         version = _first_line(data)
         return OsFacts(family="linux", distro="alpine", version=version)
-    data = reader.read("/etc/debian_version")
-    if data is not None:
-        return OsFacts(family="linux", distro="debian", version=_first_line(data))
+    # lsb-release before debian_version: old Ubuntu has both, and its debian_version
+    # only names the Debian release it was branched from ("squeeze/sid").
     data = reader.read("/etc/lsb-release")
     if data is not None:
         fields = parse_os_release(data)
@@ -128,6 +127,9 @@ def _from_legacy_files(reader: _Reader) -> OsFacts | None:
             pretty_name=fields.get("DISTRIB_DESCRIPTION", ""),
             codename=fields.get("DISTRIB_CODENAME", ""),
         )
+    data = reader.read("/etc/debian_version")
+    if data is not None:
+        return OsFacts(family="linux", distro="debian", version=_first_line(data))
     return None
 
 

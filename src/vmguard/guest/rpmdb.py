@@ -139,7 +139,8 @@ def bdb_values(data: bytes, path: str) -> Iterator[bytes | GuestFactsError]:
             key_off, val_off = offsets[i], offsets[i + 1]
             key_end = pagesize if i == 0 else offsets[i - 1]
             if not (_PAGE_HEADER < val_off < key_off < key_end <= pagesize):
-                raise GuestFactsError(path, f"BDB page {pgno}: item offsets out of order")
+                yield GuestFactsError(path, f"BDB page {pgno}: item offsets out of order")
+                break
             if page[key_off] == _H_KEYDATA and page[key_off + 1 : key_end] == b"\0\0\0\0":
                 continue
             kind = page[val_off]
@@ -154,7 +155,7 @@ def bdb_values(data: bytes, path: str) -> Iterator[bytes | GuestFactsError]:
                 except GuestFactsError as err:
                     yield GuestFactsError(path, f"BDB page {pgno}: {err.reason}")
             else:
-                raise GuestFactsError(path, f"BDB page {pgno}: unsupported item type {kind}")
+                yield GuestFactsError(path, f"BDB page {pgno}: unsupported item type {kind}")
 
 
 def ndb_blobs(data: bytes, path: str) -> Iterator[bytes | GuestFactsError]:
