@@ -78,7 +78,7 @@ def _zstd_frame_end(data: bytes) -> int:
 def inflate_zstd(data: bytes, cluster_size: int) -> bytes:
     """zstd through a bounded stream reader: a frame's declared content size is ignored."""
     try:
-        import zstandard  # noqa: PLC0415  (optional dependency, only for zstd images)
+        import zstandard  # optional dependency, only for zstd images
     except ImportError as err:
         raise UnsupportedFormat(
             "zstd-compressed qcow2 needs the 'zstandard' package, which is not installed"
@@ -106,7 +106,7 @@ def inflater_for(compression_type: int) -> Inflater:
         return inflate_zlib
     if compression_type == COMPRESSION_ZSTD:
         try:
-            import zstandard  # noqa: F401, PLC0415
+            import zstandard  # noqa: F401
         except ImportError as err:
             raise UnsupportedFormat(
                 "zstd-compressed qcow2 needs the 'zstandard' package, which is not installed"

@@ -8,6 +8,7 @@ nothing here opens a file (the data file and backing disk arrive already opened)
 
 from __future__ import annotations
 
+import bisect
 import heapq
 import sys
 from array import array
@@ -80,6 +81,7 @@ class Qcow2Disk:
             1, min(limits.max_table_cache_entries, limits.max_table_bytes // self._cs)
         )
         self._last_inflated: tuple[int, bytes] = (-1, b"")
+        self._data_map: tuple[list[int], list[int]] | None = None
 
     @property
     def size(self) -> int:
@@ -299,17 +301,46 @@ class Qcow2Disk:
                     continue
                 lo = l1_index << span_bits
                 hi = min(self._size, (l1_index + 1) << span_bits)
-                for guest, count, kind, _ in self._pieces(lo, hi):
+                for guest, count, kind, host in self._pieces(lo, hi):
                     if kind not in (_DATA, _COMPRESSED_KIND):
                         continue
-                    if guest == start + length:
-                        length += count
-                        continue
-                    if length:
-                        yield DataRange(start, length)
-                    start, length = guest, count
+                    pieces = (
+                        self._held_by_data_file(guest, count, host)
+                        if kind == _DATA and self._has_data_file
+                        else ((guest, count),)
+                    )
+                    for piece_start, piece_length in pieces:
+                        if piece_start == start + length:
+                            length += piece_length
+                            continue
+                        if length:
+                            yield DataRange(start, length)
+                        start, length = piece_start, piece_length
         if length:
             yield DataRange(start, length)
+
+    def _held_by_data_file(self, guest: int, count: int, host: int) -> Iterator[tuple[int, int]]:
+        """Guest sub-ranges of a data-file extent where the data file is not a hole.
+
+        Host offsets are used, not the spec's host == guest promise: a crafted mapping must
+        not hide data from a scanner.
+        """
+        if self._data_map is None:
+            starts: list[int] = []
+            ends: list[int] = []
+            if isinstance(self._data, SparseSource):
+                for r in self._data.data_ranges():
+                    starts.append(r.offset)
+                    ends.append(r.offset + r.length)
+            else:
+                starts, ends = [0], [self._data.size]
+            self._data_map = (starts, ends)
+        starts, ends = self._data_map
+        index = bisect.bisect_right(ends, host)
+        while index < len(starts) and starts[index] < host + count:
+            lo, hi = max(starts[index], host), min(ends[index], host + count)
+            yield guest + lo - host, hi - lo
+            index += 1
 
     def _backing_ranges(self) -> Iterator[DataRange]:
         backing = self._backing
