@@ -12,6 +12,7 @@ import struct
 import sys
 from array import array
 from collections.abc import Iterator
+from dataclasses import dataclass
 
 from vmguard.disk.containers.interface import (
     Container,
@@ -106,30 +107,64 @@ def _find_footer(source: ByteSource) -> tuple[int, int, int, bytes]:
     return found
 
 
+@dataclass(frozen=True, slots=True)
+class _DynamicLayout:
+    """The validated dynamic header and BAT of a dynamic or differencing VHD."""
+
+    bat: array[int]
+    block_size: int
+    parent_name: str | None
+
+
 def open_vhd(source: ByteSource, *, limits: Limits, open_reference: ReferenceOpener) -> Container:
     """Open a VHD image; the parent of a differencing disk comes from ``open_reference``."""
     try:
-        return _open_vhd(source, limits, open_reference)
+        disk_type, size, data_offset = _read_footer(source)
+        layout = None
+        if disk_type != DISK_FIXED:
+            layout = _read_dynamic(source, disk_type, size, data_offset, limits)
     except (struct.error, IndexError, ValueError, OverflowError, MemoryError) as err:
         raise CorruptImage(f"VHD structure invalid: {type(err).__name__}: {err}") from err
+    variant = _VARIANTS[disk_type]
+    if layout is None:
+        return Container(format="vhd", variant=variant, disk=SliceSource(source, 0, size))
+    parent: ByteSource | None = None
+    references: tuple[Reference, ...] = ()
+    if layout.parent_name is not None:
+        reference = Reference(ReferenceKind.BACKING_FILE, layout.parent_name, format="vhd")
+        parent = open_reference(reference)
+        references = (reference,)
+    disk = VhdDynamicDisk(
+        source,
+        size=size,
+        bat=layout.bat,
+        block_size=layout.block_size,
+        parent=parent,
+        limits=limits,
+    )
+    return Container(format="vhd", variant=variant, disk=disk, references=references)
 
 
-def _open_vhd(source: ByteSource, limits: Limits, open_reference: ReferenceOpener) -> Container:
+def _read_footer(source: ByteSource) -> tuple[int, int, int]:
+    """(disk type, virtual size, dynamic header offset) from a valid footer, sizes checked."""
     disk_type, size, data_offset, _creator = _find_footer(source)
     if disk_type not in _VARIANTS:
         raise UnsupportedFormat(f"VHD disk type {disk_type} is not supported")
     if size % SECTOR:
         raise CorruptImage(f"VHD disk size {size} is not a multiple of 512")
-    variant = _VARIANTS[disk_type]
-    if disk_type == DISK_FIXED:
-        if size > source.size - FOOTER_SIZE:
-            raise CorruptImage(
-                f"fixed VHD disk size {size} exceeds the file's {source.size - FOOTER_SIZE}"
-                " data bytes"
-            )
-        return Container(format="vhd", variant=variant, disk=SliceSource(source, 0, size))
-    if size > MAX_DYNAMIC_SIZE:
+    if disk_type == DISK_FIXED and size > source.size - FOOTER_SIZE:
+        raise CorruptImage(
+            f"fixed VHD disk size {size} exceeds the file's {source.size - FOOTER_SIZE} data bytes"
+        )
+    if disk_type != DISK_FIXED and size > MAX_DYNAMIC_SIZE:
         raise LimitExceeded(f"VHD disk size {size} exceeds the 2040 GiB dynamic-disk maximum")
+    return disk_type, size, data_offset
+
+
+def _read_dynamic(
+    source: ByteSource, disk_type: int, size: int, data_offset: int, limits: Limits
+) -> _DynamicLayout:
+    """Validate the dynamic header, read the BAT and (differencing) the parent's name."""
     if data_offset < FOOTER_SIZE or data_offset > source.size - DYNAMIC_HEADER_SIZE:
         raise CorruptImage(f"VHD dynamic header offset {data_offset} is outside the file")
     header = _read_exact(source, data_offset, DYNAMIC_HEADER_SIZE, "dynamic header")
@@ -155,18 +190,10 @@ def _open_vhd(source: ByteSource, limits: Limits, open_reference: ReferenceOpene
     bat = array("I", _read_exact(source, table_offset, entries * 4, "BAT"))
     if sys.byteorder == "little":
         bat.byteswap()
-    parent: ByteSource | None = None
-    references: tuple[Reference, ...] = ()
+    parent_name = None
     if disk_type == DISK_DIFFERENCING:
-        reference = Reference(
-            ReferenceKind.BACKING_FILE, _parent_name(source, header, fields[10]), format="vhd"
-        )
-        parent = open_reference(reference)
-        references = (reference,)
-    disk = VhdDynamicDisk(
-        source, size=size, bat=bat, block_size=block_size, parent=parent, limits=limits
-    )
-    return Container(format="vhd", variant=variant, disk=disk, references=references)
+        parent_name = _parent_name(source, header, fields[10])
+    return _DynamicLayout(bat=bat, block_size=block_size, parent_name=parent_name)
 
 
 def _parent_name(source: ByteSource, header: bytes, unicode_name: bytes) -> str:
