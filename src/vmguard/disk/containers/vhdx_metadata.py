@@ -106,8 +106,8 @@ def _checksum_ok(raw: bytes) -> bool:
     return crc32c(raw[:4] + bytes(4) + raw[8:]) == stored
 
 
-def read_header(source: ByteSource) -> tuple[int, uuid.UUID]:
-    """(sequence number, log GUID) of the current header: valid and most recent."""
+def read_header(source: ByteSource) -> int:
+    """Sequence number of the current header (valid, most recent), refusing a dirty log."""
     candidates: list[tuple[int, bytes]] = []
     for offset in HEADER_OFFSETS:
         raw = _read(source, offset, HEADER_SIZE, "header")
@@ -128,7 +128,7 @@ def read_header(source: ByteSource) -> tuple[int, uuid.UUID]:
         raise UnsupportedFormat(
             f"VHDX log needs replay (log GUID {log_guid}): the image was not closed cleanly"
         )
-    return sequence, log_guid
+    return int(sequence)
 
 
 def read_regions(source: ByteSource) -> tuple[Region, Region]:
@@ -198,7 +198,7 @@ def read_layout(source: ByteSource) -> VhdxLayout:
     """Validate the identifier, header, region table and metadata of a VHDX file."""
     if _read(source, 0, 8, "file identifier") != VHDX_MAGIC:
         raise CorruptImage("VHDX file identifier 'vhdxfile' not found")
-    sequence, _log = read_header(source)
+    sequence = read_header(source)
     bat, meta = read_regions(source)
     items = _read_items(source, meta)
     for guid, name in (
