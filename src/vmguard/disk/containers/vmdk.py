@@ -25,8 +25,10 @@ from vmguard.disk.containers.interface import (
 from vmguard.disk.containers.vmdk_descriptor import (
     Descriptor,
     ExtentLine,
+    check_describes_only_itself,
     decode_descriptor,
     parse_descriptor,
+    read_embedded_descriptor,
 )
 from vmguard.disk.containers.vmdk_sparse import (
     SECTOR,
@@ -194,14 +196,14 @@ def _open_sparse_file(
     # Header and grain directory first: bounded, and what qemu checks first too.
     extent = SparseExtent(source, limits)
     header = extent.header
-    descriptor = _embedded_descriptor(
+    descriptor = read_embedded_descriptor(
         source, header.descriptor_offset, header.descriptor_sectors, limits
     )
     default = "streamOptimized" if header.compression == 1 else "monolithicSparse"
     variant = default
     if descriptor is not None:
         variant = descriptor.create_type or default
-        _check_self_describing(descriptor, header.capacity)
+        check_describes_only_itself(descriptor, header.capacity)
         if variant not in _SPARSE_CREATE_TYPES:
             raise UnsupportedFormat(
                 f"sparse VMDK with createType {printable(variant)!r} is not supported"
@@ -215,47 +217,6 @@ def _open_sparse_file(
         parent = open_reference(reference)
         extent.attach_backing(parent, 0)
     return Container("vmdk", variant, VmdkDisk(pieces, parent), references)
-
-
-def _embedded_descriptor(
-    source: ByteSource, offset: int, sectors: int, limits: Limits
-) -> Descriptor | None:
-    """The descriptor inside a sparse file, or None when it has none (or it is blank)."""
-    if sectors == 0:
-        return None
-    length = sectors * SECTOR
-    if length > limits.max_descriptor_bytes:
-        raise LimitExceeded(
-            f"VMDK embedded descriptor is {length} bytes (limit {limits.max_descriptor_bytes})"
-        )
-    start = offset * SECTOR
-    if offset == 0 or start + length > source.size:
-        raise CorruptImage(
-            f"VMDK embedded descriptor at {start} (+{length}) lies outside the file "
-            f"of {source.size} bytes"
-        )
-    text = decode_descriptor(source.read_at(start, length), limits)
-    if not text.strip():
-        return None
-    return parse_descriptor(text, limits)
-
-
-def _check_self_describing(descriptor: Descriptor, capacity: int) -> None:
-    """A sparse file's descriptor may only list one SPARSE extent: the file itself."""
-    extents = descriptor.extents
-    if not extents:
-        raise CorruptImage("sparse VMDK's embedded descriptor lists no extent")
-    for extent in extents:
-        if extent is not extents[0] or extent.type != "SPARSE":
-            raise ImageRefused(
-                f"sparse VMDK's embedded descriptor names {extent.type} extent "
-                f"{printable(extent.filename or '')!r} (line {extent.line}): a single-file "
-                "VMDK may only describe itself"
-            )
-    if extents[0].sectors != capacity:
-        raise CorruptImage(
-            f"sparse VMDK's descriptor declares {extents[0].sectors} sectors, its header {capacity}"
-        )
 
 
 def _parent_reference(descriptor: Descriptor) -> Reference:

@@ -5,6 +5,9 @@ disk). This module only parses and validates the text; it must never resolve, op
 normalise any file name it finds. Names stay untrusted strings for the caller, who hands
 them to a ``ReferenceOpener``.
 
+It also reads the descriptor embedded in a sparse file (bounded by ``Limits``) and checks
+that such a descriptor describes nothing but the file itself.
+
 The grammar is deliberately strict: a line that is not a comment, a blank line, a
 ``key = value`` pair or an extent line is an error, and so is a key given twice. Lenient
 parsers disagree about such lines (qemu looks keys up with ``strstr``, comments included),
@@ -16,10 +19,12 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from vmguard.disk.errors import CorruptImage, LimitExceeded
+from vmguard.disk.errors import CorruptImage, ImageRefused, LimitExceeded
 from vmguard.disk.limits import Limits
 from vmguard.disk.policy import printable
+from vmguard.disk.source import ByteSource
 
+_SECTOR = 512
 NO_PARENT_CID = "ffffffff"
 """``parentCID`` of a disk that has no parent."""
 
@@ -142,6 +147,47 @@ def parse_descriptor(text: str, limits: Limits) -> Descriptor:
     descriptor = Descriptor(entries=tuple(entries), extents=tuple(extents))
     _check_unambiguous(text, descriptor)
     return descriptor
+
+
+def read_embedded_descriptor(
+    source: ByteSource, offset: int, sectors: int, limits: Limits
+) -> Descriptor | None:
+    """The descriptor inside a sparse file, or None when it has none (or it is blank)."""
+    if sectors == 0:
+        return None
+    length = sectors * _SECTOR
+    if length > limits.max_descriptor_bytes:
+        raise LimitExceeded(
+            f"VMDK embedded descriptor is {length} bytes (limit {limits.max_descriptor_bytes})"
+        )
+    start = offset * _SECTOR
+    if offset == 0 or start + length > source.size:
+        raise CorruptImage(
+            f"VMDK embedded descriptor at {start} (+{length}) lies outside the file "
+            f"of {source.size} bytes"
+        )
+    text = decode_descriptor(source.read_at(start, length), limits)
+    if not text.strip():
+        return None
+    return parse_descriptor(text, limits)
+
+
+def check_describes_only_itself(descriptor: Descriptor, capacity: int) -> None:
+    """A sparse file's descriptor may only list one SPARSE extent: the file itself."""
+    extents = descriptor.extents
+    if not extents:
+        raise CorruptImage("sparse VMDK's embedded descriptor lists no extent")
+    for extent in extents:
+        if extent is not extents[0] or extent.type != "SPARSE":
+            raise ImageRefused(
+                f"sparse VMDK's embedded descriptor names {extent.type} extent "
+                f"{printable(extent.filename or '')!r} (line {extent.line}): a single-file "
+                "VMDK may only describe itself"
+            )
+    if extents[0].sectors != capacity:
+        raise CorruptImage(
+            f"sparse VMDK's descriptor declares {extents[0].sectors} sectors, its header {capacity}"
+        )
 
 
 def _extent_line(match: re.Match[str], number: int, line: str) -> ExtentLine:
