@@ -64,10 +64,11 @@ def parse_header(raw: bytes) -> SparseHeader:
     """Decode a KDMV header from the first bytes of a sector; no validation yet."""
     if len(raw) < _HEADER.size:
         raise CorruptImage(f"VMDK sparse header truncated: {len(raw)} bytes")
-    (magic, *fields) = _HEADER.unpack_from(raw)
+    magic, version, flags, capacity, grain, doff, dsize, gtes, rgd, gd, goff, _, check, comp = (
+        _HEADER.unpack_from(raw)
+    )
     if magic != VMDK_SPARSE_MAGIC:
         raise CorruptImage(f"not a VMDK sparse extent (magic {magic!r})")
-    version, flags, capacity, grain, doff, dsize, gtes, rgd, gd, goff, _, check, comp = fields
     return SparseHeader(
         version, flags, capacity, grain, doff, dsize, gtes, rgd, gd, goff, check, comp
     )
@@ -113,6 +114,8 @@ def _read_footer(source: ByteSource, header: SparseHeader) -> SparseHeader:
         raise CorruptImage("invalid VMDK footer: no footer marker at end - 1536")
     if (eos_value, eos_size, eos_kind) != (0, 0, MARKER_EOS):
         raise CorruptImage("invalid VMDK footer: no end-of-stream marker at end - 512")
+    if tail[SECTOR : SECTOR + 4] != VMDK_SPARSE_MAGIC:
+        raise CorruptImage("invalid VMDK footer: no KDMV magic at end - 1024")
     footer = parse_header(tail[SECTOR : 2 * SECTOR])
     if footer.gd_offset == GD_AT_END:
         raise CorruptImage("invalid VMDK footer: footer has no grain directory offset")
@@ -159,13 +162,6 @@ class SparseExtent:
         and before the disk is handed out.
         """
         self._backing, self._backing_base = backing, base
-        with self._lock:
-            self._grains.clear()
-
-    @property
-    def compressed(self) -> bool:
-        """True for streamOptimized grains (deflate)."""
-        return self._compressed
 
     def _load_directory(self, limits: Limits) -> array[int]:
         span = self._per_gt * self.header.grain_sectors
@@ -181,7 +177,7 @@ class SparseExtent:
                 f"VMDK grain directory at {start} (+{length}) lies outside the file "
                 f"of {self._source.size} bytes"
             )
-        return _u32_array(self._source.read_at(start, length))
+        return _u32_array(self._source.read_at(start, length), length)
 
     def _table(self, index: int) -> array[int] | None:
         """Grain table ``index`` (decoded, cached), or None when it is not allocated."""
@@ -199,7 +195,7 @@ class SparseExtent:
                 f"VMDK grain table {index} at {start} lies outside the file "
                 f"of {self._source.size} bytes"
             )
-        table = _u32_array(self._source.read_at(start, length))
+        table = _u32_array(self._source.read_at(start, length), length)
         with self._lock:
             self._tables[index] = table
             if len(self._tables) > self._max_tables:
@@ -347,11 +343,11 @@ def inflate_grain(
     return data
 
 
-def _u32_array(raw: bytes) -> array[int]:
-    table = array("I")
-    if table.itemsize != 4:  # pragma: no cover - every supported platform has 32-bit int
-        table = array("L")
-    table.frombytes(raw[: len(raw) - len(raw) % 4])
+def _u32_array(raw: bytes, length: int) -> array[int]:
+    """Little-endian 32-bit entries from a read that had to return ``length`` bytes."""
+    if len(raw) != length:
+        raise CorruptImage(f"VMDK table read returned {len(raw)} of {length} bytes")
+    table = array("I", raw)  # "I" is 32 bits on every platform CPython supports
     if sys.byteorder == "big":  # pragma: no cover
         table.byteswap()
     return table
