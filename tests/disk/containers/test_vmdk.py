@@ -474,6 +474,30 @@ def test_grain_outside_the_file_fails_on_read(images: Path) -> None:
         disk.read_at(0, 4096)
 
 
+def test_grain_table_outside_the_file_fails_on_read(images: Path) -> None:
+    data = (images / "sparse.vmdk").read_bytes()
+    gd = struct.unpack_from("<Q", data, 56)[0] * 512
+    hostile = patched(images, "sparse.vmdk", "gd-out.vmdk", {gd + 4: struct.pack("<I", 1 << 30)})
+    disk = open_path(hostile).disk
+    assert disk.read_at(0, 4096) == open_path(images / "sparse.vmdk").disk.read_at(0, 4096)
+    with pytest.raises(CorruptImage, match="grain table 1 at 549755813888 lies outside"):
+        disk.read_at(32 * MiB, 4096)
+
+
+def test_small_grain_table_cache_reads_the_same(images: Path) -> None:
+    path = images / "sparse.vmdk"
+    tight = open_vmdk(
+        FileSource(path),
+        limits=Limits(max_table_cache_entries=1),
+        open_reference=Opener(images),
+    ).disk
+    with FileSource(to_raw(path)) as expected:
+        rng = random.Random(5)
+        for _ in range(300):
+            offset = rng.randrange(tight.size)
+            assert tight.read_at(offset, 100_000) == expected.read_at(offset, 100_000)
+
+
 def test_truncated_images(images: Path) -> None:
     data = (images / "sparse.vmdk").read_bytes()
     short = images / "short.vmdk"
