@@ -11,12 +11,22 @@ import fcntl
 import hashlib
 import os
 import shutil
-import stat
-import subprocess
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+
+from vmguard.demo.imagebuild import (
+    ESP_TYPE,
+    LINUX_TYPE,
+    PartitionSpec,
+    assemble_gpt,
+    make_ext4,
+    make_vfat,
+    make_xfs,
+    qemu_convert,
+    run_tool,
+)
 
 MiB = 1024 * 1024
 CACHE = Path(os.environ.get("VMGUARD_TEST_CACHE", Path.home() / ".cache" / "vmguard-tests"))
@@ -31,14 +41,9 @@ HOME_PARTUUID = "5e4d3c2b-1a0f-4e9d-8c7b-6a5f4e3d2c1b"
 DISK_GUID = "a1b2c3d4-e5f6-4a7b-8c9d-0e1f2a3b4c5d"
 
 
-def run(*cmd: str | Path, **kw: object) -> subprocess.CompletedProcess[bytes]:
+def run(*cmd: str | Path, input: bytes | None = None) -> bytes:
     """Run a tool, failing loudly with its stderr."""
-    result = subprocess.run([str(c) for c in cmd], capture_output=True, check=False, **kw)  # type: ignore[call-overload]
-    if result.returncode != 0:
-        raise RuntimeError(
-            f"{cmd[0]} failed ({result.returncode}): {result.stderr.decode()[-2000:]}"
-        )
-    return result  # type: ignore[no-any-return]
+    return run_tool(*cmd, stdin=input)
 
 
 def debian_rootfs() -> Path:
@@ -64,37 +69,6 @@ def copy_tree(src: Path, dst: Path) -> Path:
     return dst
 
 
-def xfs_protofile(tree: Path) -> str:
-    """An mkfs.xfs prototype file reproducing ``tree`` (regular files, dirs, symlinks)."""
-    lines = ["/dev/null", "0 0"]
-
-    def mode_text(st: os.stat_result, kind: str) -> str:
-        suid = "u" if st.st_mode & stat.S_ISUID else "-"
-        sgid = "g" if st.st_mode & stat.S_ISGID else "-"
-        return f"{kind}{suid}{sgid}{stat.S_IMODE(st.st_mode) & 0o777:03o} {st.st_uid} {st.st_gid}"
-
-    def walk(directory: Path, depth: int) -> None:
-        for entry in sorted(directory.iterdir()):
-            st = entry.lstat()
-            pad = " " * depth
-            if " " in entry.name or not entry.name.isprintable():
-                continue
-            if stat.S_ISLNK(st.st_mode):
-                lines.append(f"{pad}{entry.name} {mode_text(st, 'l')} {os.readlink(entry)}")
-            elif stat.S_ISDIR(st.st_mode):
-                lines.append(f"{pad}{entry.name} {mode_text(st, 'd')}")
-                walk(entry, depth + 1)
-                lines.append(f"{pad}$")
-            elif stat.S_ISREG(st.st_mode):
-                lines.append(f"{pad}{entry.name} {mode_text(st, '-')} {entry}")
-
-    root = tree.lstat()
-    lines.append(mode_text(root, "d"))
-    walk(tree, 1)
-    lines.append("$")
-    return "\n".join(lines) + "\n"
-
-
 @dataclass(frozen=True)
 class GuestDisk:
     """A built raw disk and what it was built from."""
@@ -103,66 +77,6 @@ class GuestDisk:
     root_tree: Path
     home_tree: Path
     esp_tree: Path
-
-
-def make_ext4(path: Path, tree: Path, size: int, *, label: str, fs_uuid: str) -> None:
-    """An ext4 filesystem image holding ``tree``."""
-    run("mkfs.ext4", "-q", "-F", "-L", label, "-U", fs_uuid, "-d", tree, path, f"{size // 1024}k")
-
-
-def make_xfs(path: Path, tree: Path, size: int, *, label: str, fs_uuid: str) -> None:
-    """An XFS filesystem image holding ``tree`` (mkfs.xfs needs at least 300 MiB)."""
-    proto = path.with_suffix(".proto")
-    proto.write_text(xfs_protofile(tree))
-    with open(path, "wb") as f:
-        f.truncate(size)
-    run("mkfs.xfs", "-q", "-f", "-L", label, "-m", f"uuid={fs_uuid}", "-p", proto, path)
-    proto.unlink()
-
-
-def make_vfat(path: Path, tree: Path, size: int, *, label: str, serial: str) -> None:
-    """A FAT32 filesystem image holding ``tree`` (mtools, no mount)."""
-    with open(path, "wb") as f:
-        f.truncate(size)
-    run("mkfs.vfat", "-F", "32", "-n", label, "-i", serial, path)
-    for entry in sorted(tree.rglob("*")):
-        rel = entry.relative_to(tree).as_posix()
-        if entry.is_dir():
-            run("mmd", "-i", path, f"::/{rel}")
-        else:
-            run("mcopy", "-i", path, entry, f"::/{rel}")
-
-
-def assemble_gpt(raw: Path, parts: list[tuple[Path, str, str, str]]) -> None:
-    """Write a GPT disk: parts are (filesystem image, type, partuuid, name), 1 MiB aligned."""
-    sizes = [p[0].stat().st_size for p in parts]
-    total = MiB + sum((s + MiB - 1) // MiB * MiB for s in sizes) + MiB
-    with open(raw, "wb") as f:
-        f.truncate(total)
-    script = ["label: gpt", f"label-id: {DISK_GUID}", "unit: sectors", "first-lba: 2048"]
-    start = MiB
-    offsets = []
-    for (_image, ptype, partuuid, name), size in zip(parts, sizes, strict=True):
-        script.append(
-            f"start={start // 512}, size={size // 512}, type={ptype}, uuid={partuuid}, name={name}"
-        )
-        offsets.append(start)
-        start += (size + MiB - 1) // MiB * MiB
-    run("sfdisk", "-q", raw, input="\n".join(script).encode())
-    for (image, *_), offset in zip(parts, offsets, strict=True):
-        run(
-            "dd",
-            f"if={image}",
-            f"of={raw}",
-            "bs=1M",
-            f"seek={offset // MiB}",
-            "conv=notrunc,sparse",
-            "status=none",
-        )
-
-
-ESP_TYPE = "C12A7328-F81F-11D2-BA4B-00A0C93EC93B"
-LINUX_TYPE = "0FC63DAF-8483-4772-8E79-3D69D8477DE4"
 
 
 def build_debian_disk(workdir: Path, *, plant: bool = True) -> GuestDisk:
@@ -204,10 +118,11 @@ def build_debian_disk(workdir: Path, *, plant: bool = True) -> GuestDisk:
     assemble_gpt(
         raw,
         [
-            (esp_img, ESP_TYPE, str(uuid.UUID(int=1)), "EFI"),
-            (root_img, LINUX_TYPE, ROOT_PARTUUID, "root"),
-            (home_img, LINUX_TYPE, HOME_PARTUUID, "home"),
+            PartitionSpec(esp_img, ESP_TYPE, str(uuid.UUID(int=1)), "EFI"),
+            PartitionSpec(root_img, LINUX_TYPE, ROOT_PARTUUID, "root"),
+            PartitionSpec(home_img, LINUX_TYPE, HOME_PARTUUID, "home"),
         ],
+        disk_guid=DISK_GUID,
     )
     for image in (esp_img, root_img, home_img):
         image.unlink()
@@ -235,7 +150,7 @@ def convert(raw: Path, variant: str, outdir: Path) -> Path:
     base = variant.split("-", maxsplit=1)[0]
     out = outdir / f"disk-{variant}{SUFFIX[base]}"
     if not out.exists():
-        run("qemu-img", "convert", "-f", "raw", *CONVERSIONS[variant], raw, out)
+        qemu_convert(raw, out, *CONVERSIONS[variant])
     return out
 
 

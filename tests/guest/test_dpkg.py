@@ -1,9 +1,11 @@
-"""dpkg databases: this machine's real /var/lib/dpkg/status, checked against dpkg-query."""
+"""dpkg databases: a real Debian 12 status database (debootstrap minbase, shipped as vmguard's
+sample data so results do not depend on this machine's package state), against dpkg-query."""
 
 from __future__ import annotations
 
 import shutil
 import subprocess
+from importlib import resources
 from pathlib import Path
 
 import pytest
@@ -12,7 +14,7 @@ from vmguard.guest.dpkg import DPKG_STATUS_MAX, read_dpkg_packages
 
 from .dirview import DirView
 
-HOST_STATUS = Path("/var/lib/dpkg/status")
+HOST_STATUS = Path(str(resources.files("vmguard.data").joinpath("sample-dpkg-status")))
 INSTALLED = {"installed", "triggers-pending", "triggers-awaited"}
 
 
@@ -39,7 +41,7 @@ def _oracle(admindir: Path) -> list[tuple[str, str, str, str, str]]:
 @pytest.fixture
 def dpkg_root(tmp_path: Path) -> Path:
     if shutil.which("dpkg-query") is None or not HOST_STATUS.exists():
-        pytest.skip("needs a Debian host (dpkg-query, /var/lib/dpkg/status)")
+        pytest.skip("needs dpkg-query")
     admin = tmp_path / "var/lib/dpkg"
     admin.mkdir(parents=True)
     shutil.copyfile(HOST_STATUS, admin / "status")
@@ -70,7 +72,7 @@ def test_half_installed_is_reported_not_listed(dpkg_root: Path) -> None:
     gathered = read_dpkg_packages(DirView(dpkg_root))
     assert first not in {p.name for p in gathered.value}
     assert [p.message for p in gathered.problems] == [
-        f"package {first} is install reinstreq half-installed; not listed"
+        f"1 packages not fully installed, not listed: {first} (reinstreq half-installed)"
     ]
 
 

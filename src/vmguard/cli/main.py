@@ -12,6 +12,7 @@ import sys
 import typer
 
 from vmguard import __version__
+from vmguard.cli.demo_cmd import demo_command
 from vmguard.cli.inspect_cmd import inspect_command
 from vmguard.cli.output import EXIT_USAGE, fail
 from vmguard.errors import VmguardError
@@ -24,6 +25,7 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 app.command("inspect")(inspect_command)
+app.command("demo")(demo_command)
 
 
 def _version(value: bool) -> None:

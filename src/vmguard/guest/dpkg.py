@@ -85,6 +85,7 @@ def parse_status(
     """
     packages: list[InstalledPackage] = []
     problems: list[FactProblem] = []
+    unfinished: list[str] = []
     for fields in paragraphs(data):
         name = fields.get("package", "")
         if not name or "version" not in fields:
@@ -100,7 +101,15 @@ def parse_status(
         if state in _INSTALLED_STATES and words[1] == "ok":
             packages.append(_package(fields))
         elif state in _INSTALLED_STATES or state in _PARTIAL_STATES:
-            problems.append(FactProblem(path, f"package {name} is {' '.join(words)}; not listed"))
+            unfinished.append(f"{name} ({' '.join(words[1:])})")
+    if unfinished:
+        # One problem for the lot: an interrupted upgrade leaves hundreds of these.
+        shown = ", ".join(unfinished[:10]) + (", ..." if len(unfinished) > 10 else "")
+        problems.append(
+            FactProblem(
+                path, f"{len(unfinished)} packages not fully installed, not listed: {shown}"
+            )
+        )
     return packages, problems
 
 
