@@ -17,6 +17,7 @@ import tarfile
 from pathlib import Path
 
 import pytest
+
 from clirunner import Run, vmguard
 
 CANARY_TEXT = "CANARY-7f3a-host-secret"
@@ -36,8 +37,9 @@ def imgdir(tmp_path: Path) -> Path:
     return d
 
 
-def qemu_img(*args: str | Path) -> None:
-    subprocess.run(["qemu-img", *map(str, args)], check=True, capture_output=True)
+def qemu_img(*args: str | Path, cwd: Path | None = None) -> None:
+    # qemu-img resolves relative data-file names against its working directory.
+    subprocess.run(["qemu-img", *map(str, args)], check=True, capture_output=True, cwd=cwd)
 
 
 def assert_refused(run: Run, canary: Path, message: str) -> None:
@@ -151,7 +153,9 @@ def test_backing_without_explicit_format(imgdir: Path, canary: Path) -> None:
 @pytest.mark.parametrize("absolute", [True, False])
 def test_qcow2_external_data_file(imgdir: Path, canary: Path, absolute: bool) -> None:
     img = imgdir / "03.qcow2"
-    qemu_img("create", "-f", "qcow2", "-o", "data_file=d.raw,data_file_raw=on", img, "10M")
+    qemu_img(
+        "create", "-f", "qcow2", "-o", "data_file=d.raw,data_file_raw=on", img, "10M", cwd=imgdir
+    )
     (imgdir / "d.raw").unlink(missing_ok=True)
     name = str(canary) if absolute else os.path.relpath(canary, imgdir)
     qcow2_set_header_extension(img, 0x44415441, name.encode())
@@ -160,7 +164,9 @@ def test_qcow2_external_data_file(imgdir: Path, canary: Path, absolute: bool) ->
 
 def test_qcow2_data_file_as_json_spec(imgdir: Path, canary: Path) -> None:
     img = imgdir / "04.qcow2"
-    qemu_img("create", "-f", "qcow2", "-o", "data_file=d.raw,data_file_raw=on", img, "10M")
+    qemu_img(
+        "create", "-f", "qcow2", "-o", "data_file=d.raw,data_file_raw=on", img, "10M", cwd=imgdir
+    )
     spec = json.dumps({"driver": "raw", "file": {"driver": "file", "filename": str(canary)}})
     qcow2_set_header_extension(img, 0x44415441, b"json:" + spec.encode())
     assert_refused(vmguard("inspect", img, trace=True), canary, "protocol pseudo-filenames")
@@ -345,6 +351,11 @@ def test_hostile_names_never_reach_the_terminal_raw(tmp_path: Path) -> None:
 # -- malformed and absurd images ----------------------------------------------------------
 
 
+def _empty(path: Path) -> Path:
+    path.write_bytes(b"")
+    return path
+
+
 def _random(path: Path, size: int) -> Path:
     path.write_bytes(os.urandom(size))
     return path
@@ -353,7 +364,7 @@ def _random(path: Path, size: int) -> Path:
 @pytest.mark.parametrize(
     "make",
     [
-        lambda d: (d / "empty.img").write_bytes(b"") and d / "empty.img" or d / "empty.img",
+        lambda d: _empty(d / "empty.img"),
         lambda d: _random(d / "random.img", 1024 * 1024),
         lambda d: _random(d / "random.qcow2", 4096),
     ],

@@ -143,7 +143,11 @@ class Filesystem:
                 link = attrs & 0x400 and node.symbolic_link_target
                 ident = node.file_reference & 0xFFFFFFFFFFFF
             else:
-                is_dir, link, ident = bool(attrs & 0x10) or node is self.root, False, node.identifier
+                is_dir, link, ident = (
+                    bool(attrs & 0x10) or node is self.root,
+                    False,
+                    node.identifier,
+                )
             if link:
                 mode = st.S_IFLNK | 0o777
             elif is_dir:
