@@ -29,17 +29,36 @@ def _cap_memory() -> None:
     resource.setrlimit(resource.RLIMIT_AS, (MEMORY_CAP, MEMORY_CAP))
 
 
-def vmguard(*args: str | Path, trace: bool = False, timeout: float = 60, cwd: Path | None = None) -> Run:
+def vmguard(
+    *args: str | Path, trace: bool = False, timeout: float = 60, cwd: Path | None = None
+) -> Run:
     """Run ``python -m vmguard ARGS`` in a fresh process capped at 1 GiB of address space."""
     cmd = [sys.executable, "-m", "vmguard", *map(str, args)]
     trace_file = None
     if trace:
-        trace_file = Path(os.environ.get("TMPDIR", "/tmp")) / f"vmguard-strace-{os.getpid()}-{id(args)}"
-        cmd = ["strace", "-f", "-qq", "-e", "trace=open,openat,openat2", "-o", str(trace_file), *cmd]
+        trace_file = (
+            Path(os.environ.get("TMPDIR", "/tmp")) / f"vmguard-strace-{os.getpid()}-{id(args)}"
+        )
+        cmd = [
+            "strace",
+            "-f",
+            "-qq",
+            "-e",
+            "trace=open,openat,openat2",
+            "-o",
+            str(trace_file),
+            *cmd,
+        ]
     env = {**os.environ, "NO_COLOR": "1", "COLUMNS": "160"}
     result = subprocess.run(
-        cmd, capture_output=True, text=True, timeout=timeout, preexec_fn=_cap_memory, env=env,
-        cwd=cwd, check=False,
+        cmd,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        preexec_fn=_cap_memory,
+        env=env,
+        cwd=cwd,
+        check=False,
     )
     opened: tuple[str, ...] = ()
     if trace_file is not None:

@@ -62,9 +62,7 @@ def _pax_records(payload: bytes) -> dict[str, str]:
         if length <= 0 or pos + length > len(payload):
             raise CorruptImage("tar PAX header: record overruns the header")
         key, _, value = payload[space + 1 : pos + length - 1].partition(b"=")
-        records[key.decode("utf-8", "surrogateescape")] = value.decode(
-            "utf-8", "surrogateescape"
-        )
+        records[key.decode("utf-8", "surrogateescape")] = value.decode("utf-8", "surrogateescape")
         pos += length
     return records
 
