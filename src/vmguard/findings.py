@@ -86,6 +86,10 @@ class Finding:
     """Already redacted: never holds a whole secret."""
     remediation: str
     references: tuple[str, ...] = ()
+    subject: str | None = None
+    """What inside the target the finding is about (a VM or network name), for policies."""
+    suppressed: str | None = None
+    """The policy's reason when the finding is suppressed; it stays in the report."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -118,12 +122,14 @@ class Report:
     """False for commands that only describe (inspect without checks)."""
 
     def summary(self) -> dict[str, int]:
-        """Count of findings per severity, every severity present."""
+        """Count of unsuppressed findings per severity, every severity present."""
         counts = {s.value: 0 for s in Severity}
         for finding in self.findings:
-            counts[finding.severity.value] += 1
+            if finding.suppressed is None:
+                counts[finding.severity.value] += 1
         return counts
 
     def worst(self) -> Severity | None:
-        """The highest severity among the findings."""
-        return max((f.severity for f in self.findings), key=lambda s: s.rank, default=None)
+        """The highest severity among the unsuppressed findings."""
+        active = (f.severity for f in self.findings if f.suppressed is None)
+        return max(active, key=lambda s: s.rank, default=None)

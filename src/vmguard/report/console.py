@@ -112,6 +112,8 @@ def write_console(report: Report, out: TextIO) -> None:
         )
         console.print(f"         evidence: {_safe(f.evidence)}")
         console.print(f"         fix: {_safe(f.remediation)}")
+        if f.suppressed is not None:
+            console.print(f"         [dim]suppressed by policy: {_safe(f.suppressed)}[/]")
     for e in report.errors:
         console.print(f"[yellow]could not read[/] {_safe(e.path)}: {_safe(e.message)}")
     counts = report.summary()

@@ -17,7 +17,7 @@ def finding_json(finding: Finding) -> dict[str, Any]:
         value = getattr(loc, key)
         if value is not None:
             location[key] = value
-    return {
+    document: dict[str, Any] = {
         "rule_id": finding.rule_id,
         "title": finding.title,
         "severity": finding.severity.value,
@@ -27,6 +27,11 @@ def finding_json(finding: Finding) -> dict[str, Any]:
         "remediation": finding.remediation,
         "references": list(finding.references),
     }
+    if finding.subject is not None:
+        document["subject"] = finding.subject
+    if finding.suppressed is not None:
+        document["suppressed"] = finding.suppressed
+    return document
 
 
 def report_json(report: Report) -> dict[str, Any]:
