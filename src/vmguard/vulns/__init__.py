@@ -1,5 +1,34 @@
 """Vulnerable software: OSV advisories imported offline, version ordering per ecosystem,
 matching against an image's packages, and SBOMs.
 
-Never reaches the network: advisories come only from files the user imported.
+The public surface: ``open_default_index`` and ``match_inventory`` (what ``scan --vulns``
+calls), ``find_vulnerabilities`` for the structured result, ``import_advisories`` and
+``open_index`` for the database. Never reaches the network: advisories come only from files
+the user imported.
 """
+
+from vmguard.vulns.database import ImportSummary, import_advisories, open_default_index
+from vmguard.vulns.errors import AdvisoryImportError, AdvisoryIndexError, IndexMissing, VulnsError
+from vmguard.vulns.findings import RULE_ID, match_inventory
+from vmguard.vulns.index import AdvisoryIndex, open_index
+from vmguard.vulns.location import resolve_location
+from vmguard.vulns.matching import PackageVulnerabilities, VulnMatch, VulnScan, find_vulnerabilities
+
+__all__ = [
+    "RULE_ID",
+    "AdvisoryImportError",
+    "AdvisoryIndex",
+    "AdvisoryIndexError",
+    "ImportSummary",
+    "IndexMissing",
+    "PackageVulnerabilities",
+    "VulnMatch",
+    "VulnScan",
+    "VulnsError",
+    "find_vulnerabilities",
+    "import_advisories",
+    "match_inventory",
+    "open_default_index",
+    "open_index",
+    "resolve_location",
+]

@@ -1,0 +1,82 @@
+"""Turning matched vulnerabilities into Findings: rule ``vuln.package``, one per package.
+
+Evidence lists every advisory with its CVE ids, severity and the version that fixes it;
+the remediation names the version to upgrade to. Never changes a finding after building it.
+"""
+
+from __future__ import annotations
+
+from vmguard.findings import Area, Finding, Location, Threat
+from vmguard.inventory import Inventory
+from vmguard.vulns.index import AdvisoryIndex
+from vmguard.vulns.matching import (
+    PackageVulnerabilities,
+    VulnMatch,
+    VulnScan,
+    find_vulnerabilities,
+)
+
+RULE_ID = "vuln.package"
+PACKAGE_DATABASES = {
+    "dpkg": "/var/lib/dpkg/status",
+    "rpm": "/var/lib/rpm",
+    "apk": "/lib/apk/db/installed",
+}
+"""Where each package manager records what is installed (the finding's location)."""
+
+
+def _advisory_text(match: VulnMatch) -> str:
+    ids = ", ".join(i for i in match.cve_ids if i != match.advisory_id)
+    rating = match.severity.value if match.rated else f"{match.severity.value} (unrated)"
+    if match.score is not None:
+        rating += f" {match.score:.1f}"
+    fix = f"fixed in {match.fixed}" if match.fixed else "no fix yet"
+    return f"{match.advisory_id}{f' [{ids}]' if ids else ''} {rating}, {fix}"
+
+
+def package_finding(vulns: PackageVulnerabilities) -> Finding:
+    """The finding for one vulnerable package."""
+    package = vulns.package
+    count = len(vulns.matches)
+    source = ""
+    if vulns.advisory_name != package.name or vulns.compared_version != package.version:
+        source = f" (source {vulns.advisory_name} {vulns.compared_version})"
+    fixes = [m.fixed for m in vulns.matches if m.fixed]
+    unfixed = [m.advisory_id for m in vulns.matches if not m.fixed]
+    if fixes:
+        remediation = f"Upgrade {vulns.advisory_name} to the fixed versions listed"
+        remediation += f" ({', '.join(sorted(set(fixes)))}) or later."
+        if unfixed:
+            remediation += f" No fix is published yet for {', '.join(unfixed)}."
+    else:
+        remediation = (
+            f"No fixed version of {vulns.advisory_name} is published yet; mitigate, remove the "
+            "package, or accept the risk until one is."
+        )
+    return Finding(
+        rule_id=RULE_ID,
+        title=f"{package.name} {package.version} has {count} known "
+        f"vulnerabilit{'y' if count == 1 else 'ies'}",
+        severity=vulns.severity,
+        threat=Threat.VULNERABLE_SOFTWARE,
+        location=Location(PACKAGE_DATABASES.get(package.manager, package.manager), Area.FILE),
+        evidence=f"installed {package.version}{source}; "
+        + "; ".join(_advisory_text(m) for m in vulns.matches),
+        remediation=remediation,
+        references=tuple(f"https://osv.dev/vulnerability/{m.advisory_id}" for m in vulns.matches),
+        subject=package.name if not package.arch else f"{package.name}:{package.arch}",
+    )
+
+
+def package_findings(scan: VulnScan) -> list[Finding]:
+    """One finding per vulnerable package, worst first."""
+    return [package_finding(p) for p in scan.packages]
+
+
+def match_inventory(inventory: Inventory, index: AdvisoryIndex) -> list[Finding]:
+    """Findings (threat ``vulnerable-software``) for an inventory: one per vulnerable package.
+
+    What kept matching from looking (an OS without an advisory ecosystem, a release with
+    no imported advisories) is not a finding: ``find_vulnerabilities(...).problems`` says.
+    """
+    return package_findings(find_vulnerabilities(inventory, index))
