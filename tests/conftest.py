@@ -9,7 +9,7 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-from guestimages import convert, debian_disk_dir
+from guestimages import cached, convert, debian_disk_dir, debian_rootfs
 
 
 @pytest.fixture(scope="session")
@@ -34,3 +34,16 @@ class DebianVariants:
     def get(self, variant: str) -> Path:
         """Path of the image in that variant (raw for "raw")."""
         return self.raw if variant == "raw" else convert(self.raw, variant, self.outdir)
+
+
+@pytest.fixture(scope="session")
+def planted_disk() -> Path:
+    """A debootstrapped Debian with every leak and weakness scan must find (plantedimage.py)."""
+    import plantedimage
+
+    directory = cached(
+        "planted-disk",
+        lambda work: plantedimage.build_planted_disk(work, debian_rootfs()),
+        sources=(Path(plantedimage.__file__),),
+    )
+    return directory / "planted.raw"

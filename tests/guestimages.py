@@ -171,13 +171,19 @@ def make_ova(disk_vmdk: Path, out: Path) -> Path:
     return out
 
 
-def _factory_key() -> str:
-    return hashlib.sha256(Path(__file__).read_bytes()).hexdigest()[:12]
+def _factory_key(extra: tuple[Path, ...]) -> str:
+    digest = hashlib.sha256(Path(__file__).read_bytes())
+    for path in extra:
+        digest.update(path.read_bytes())
+    return digest.hexdigest()[:12]
 
 
-def cached(name: str, build: Callable[[Path], object]) -> Path:
-    """A directory built once per factory version and shared by test workers (file lock)."""
-    target = CACHE / f"{name}-{_factory_key()}"
+def cached(name: str, build: Callable[[Path], object], *, sources: tuple[Path, ...] = ()) -> Path:
+    """A directory built once per factory version and shared by test workers (file lock).
+
+    ``sources`` are further files whose content is part of the version (the builder's own).
+    """
+    target = CACHE / f"{name}-{_factory_key(sources)}"
     CACHE.mkdir(parents=True, exist_ok=True)
     with open(CACHE / f".{name}.lock", "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)

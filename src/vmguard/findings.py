@@ -90,6 +90,9 @@ class Finding:
     """What inside the target the finding is about (a VM or network name), for policies."""
     suppressed: str | None = None
     """The policy's reason when the finding is suppressed; it stays in the report."""
+    fingerprint: str | None = field(default=None, repr=False, compare=False)
+    """SHA-256 of the secret or key behind the finding, for de-duplication and cross-image
+    correlation; never rendered in reports (a digest of a weak password can be cracked)."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -54,7 +54,8 @@ def open_guest(path: Path, options: ImageOptions) -> OpenedGuest:
     return OpenedGuest(image, layout, facts)
 
 
-def _inventory(guest: OpenedGuest) -> Inventory:
+def inventory_of(guest: OpenedGuest) -> Inventory:
+    """The inventory of an opened guest."""
     image, layout, facts = guest.image, guest.layout, guest.facts
     first = image.disks[0]
     partitions = tuple(
@@ -117,10 +118,10 @@ def inspect_image(path: Path, options: ImageOptions) -> Report:
         errors.extend(ReportError(p.path, p.message) for p in guest.facts.problems)
     return Report(
         target=Target("image", str(path)),
-        inventory=_inventory(guest),
+        inventory=inventory_of(guest),
         findings=tuple(_format_findings(guest)),
         errors=tuple(errors),
     )
 
 
-__all__ = ["ImageOptions", "OpenedGuest", "OsFacts", "inspect_image", "open_guest"]
+__all__ = ["ImageOptions", "OpenedGuest", "OsFacts", "inspect_image", "inventory_of", "open_guest"]

@@ -12,8 +12,14 @@ import sys
 import typer
 
 from vmguard import __version__
+from vmguard.cli.audit_cmd import audit_command
 from vmguard.cli.demo_cmd import demo_command
+from vmguard.cli.gate_cmd import gate_app
 from vmguard.cli.inspect_cmd import inspect_command
+from vmguard.cli.keygen_cmd import keygen_command
+from vmguard.cli.sign_cmd import sign_command
+from vmguard.cli.verify_cmd import verify_command
+from vmguard.cli.scan_cmd import scan_command
 from vmguard.cli.output import EXIT_USAGE, fail
 from vmguard.errors import VmguardError
 
@@ -25,7 +31,13 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 app.command("inspect")(inspect_command)
+app.command("audit")(audit_command)
+app.command("scan")(scan_command)
 app.command("demo")(demo_command)
+app.command("keygen")(keygen_command)
+app.command("sign")(sign_command)
+app.command("verify")(verify_command)
+app.add_typer(gate_app, name="gate")
 
 
 def _version(value: bool) -> None:

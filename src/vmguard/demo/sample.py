@@ -8,7 +8,9 @@ that a careless image builder leaves behind. Nothing here needs the network.
 from __future__ import annotations
 
 import os
+import secrets
 import shutil
+import string
 import tempfile
 from dataclasses import dataclass
 from importlib import resources
@@ -17,6 +19,7 @@ from pathlib import Path
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ed25519, rsa
 
+from vmguard.checks.secrets.validators import github_checksum
 from vmguard.demo.imagebuild import (
     ESP_TYPE,
     LINUX_TYPE,
@@ -93,6 +96,11 @@ def _write(path: Path, text: str, mode: int = 0o644, owner: tuple[int, int] = (0
 def _host_file(src: str, dst: Path) -> None:
     dst.parent.mkdir(parents=True, exist_ok=True)
     shutil.copy2(Path(src).resolve(), dst)
+
+
+def _github_token() -> str:
+    random_part = "".join(secrets.choice(string.ascii_letters + string.digits) for _ in range(30))
+    return f"ghp_{random_part}{github_checksum(random_part)}"
 
 
 def _rsa_pem() -> str:
@@ -173,12 +181,13 @@ def _root_tree(root: Path) -> None:
         root / "etc/ssh/sshd_config",
         "Include /etc/ssh/sshd_config.d/*.conf\nPermitRootLogin yes\nPasswordAuthentication yes\n",
     )
+    _write(root / "etc/sudoers", "root ALL=(ALL:ALL) ALL\n@includedir /etc/sudoers.d\n", 0o440)
     _write(root / "etc/sudoers.d/build", "build ALL=(ALL) NOPASSWD: ALL\n", 0o440)
     _write(root / "etc/ssh/ssh_host_rsa_key", _rsa_pem(), 0o600)
     _write(
         root / "root/.bash_history",
         "apt-get update\nmysql -u admin -pS3cretDBpass! production\n"
-        "curl -H 'Authorization: Bearer ghp_4x7QwErTyUiOp1234567890AbCdEfGhIjKlM' https://api.github.com\n",
+        f"curl -H 'Authorization: Bearer {_github_token()}' https://api.github.com/user\n",
         0o600,
     )
     _write(
@@ -194,7 +203,7 @@ def _home_tree(home: Path) -> None:
     _write(
         home / "alice/.aws/credentials",
         "[default]\naws_access_key_id = AKIAZ7VMGUARDDEMO5QX\n"
-        "aws_secret_access_key = wJalrXUtnFEMI/K7MDENG/bPxRfiCYvmguardDEMO\n",
+        "aws_secret_access_key = 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\n",
         0o600,
         (1000, 1000),
     )

@@ -114,15 +114,16 @@ class Filesystem:
         self.label = signature.label
         self._file = SourceFile(source)
         module: Any = {"xfs": pyfsxfs, "vfat": pyfsfat, "ntfs": pyfsntfs}.get(kind, pyfsext)
-        self._volume = module.volume()
+        self.volume: Any = module.volume()
+        """The libyal volume object (for structures only some readers need, like $Bitmap)."""
         try:
-            self._volume.open_file_object(self._file)
-            self.root: Any = self._volume.get_root_directory()
+            self.volume.open_file_object(self._file)
+            self.root: Any = self.volume.get_root_directory()
         except (OSError, MemoryError, ValueError) as err:
             raise CorruptImage(f"{kind} filesystem cannot be opened: {_one_line(err)}") from err
         if kind == "ntfs":
             try:
-                self.label = self._volume.get_name() or None
+                self.label = self.volume.get_name() or None
             except OSError:
                 self.label = None
 

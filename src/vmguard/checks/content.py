@@ -1,0 +1,191 @@
+"""The content pass: one yara-x scan per window of each file feeds every content rule.
+
+Secret candidates are validated (``secrets.validators``), malware rules come from vmguard's
+built-in set plus user rule directories. Files in documentation and test trees are not
+searched for secrets: test vectors and examples are not credentials.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+
+import yara_x
+
+from vmguard.checks.interface import FileContent, Rule, line_of
+from vmguard.checks.secrets.patterns import PEM_KEY, SECRET_PATTERNS
+from vmguard.checks.secrets.validators import Verdict
+from vmguard.errors import VmguardError
+from vmguard.findings import Finding, Severity, Threat
+
+_NOT_SECRETS = (
+    "/usr/share/doc/*",
+    "/usr/share/man/*",
+    "/usr/share/info/*",
+    "*/test/*",
+    "*/tests/*",
+    "*/testdata/*",
+    "*/test_data/*",
+    "*/examples/*",
+    "*/example/*",
+)
+HOST_KEYS = ("/etc/ssh/ssh_host_*_key",)
+_MAX_FINDINGS_PER_RULE = 20
+MAX_RULE_FILES = 2000
+MAX_RULE_BYTES = 64 * 1024 * 1024
+
+HOST_KEY_RULE = Rule(
+    "ssh.host-key-baked",
+    "SSH host key baked into the image",
+    Severity.MEDIUM,
+    Threat.GUEST_TO_GUEST,
+    "Delete /etc/ssh/ssh_host_* before publishing the image and let each instance generate "
+    "its own at first boot (cloud-init ssh_deletekeys, or ssh-keygen -A in a first-boot unit).",
+    ("https://cloudinit.readthedocs.io/en/latest/reference/modules.html#ssh",),
+)
+
+
+class RuleLoadError(VmguardError):
+    """A user-supplied YARA rule directory could not be compiled."""
+
+
+def _yara_regex(regex: str) -> str:
+    return regex.replace("/", r"\/")
+
+
+def secrets_source() -> str:
+    """The secret patterns as one YARA source, rule ``s<N>`` for pattern N."""
+    parts = []
+    for i, pattern in enumerate(SECRET_PATTERNS):
+        parts.append(f"rule s{i} {{ strings: $a = /{_yara_regex(pattern.regex)}/ condition: $a }}")
+    return "\n".join(parts)
+
+
+def compile_rules(user_dirs: tuple[Path, ...] = ()) -> yara_x.Rules:
+    """Secret patterns, built-in malware rules and every .yar/.yara file in ``user_dirs``."""
+    compiler = yara_x.Compiler()
+    compiler.new_namespace("secrets")
+    compiler.add_source(secrets_source())
+    compiler.new_namespace("malware")
+    compiler.add_source(resources.files("vmguard.data").joinpath("malware.yar").read_text())
+    files = 0
+    total = 0
+    for directory in user_dirs:
+        if not directory.is_dir():
+            raise RuleLoadError(f"--yara-rules {directory}: not a directory")
+        for path in sorted(directory.rglob("*")):
+            if path.suffix.lower() not in (".yar", ".yara") or not path.is_file():
+                continue
+            files += 1
+            total += path.stat().st_size
+            if files > MAX_RULE_FILES or total > MAX_RULE_BYTES:
+                raise RuleLoadError(f"--yara-rules {directory}: too many or too large rule files")
+            compiler.new_namespace(f"user_{files}")
+            try:
+                compiler.add_source(path.read_text(errors="replace"))
+            except yara_x.CompileError as err:
+                first = str(err).strip().splitlines()[0] if str(err).strip() else "syntax error"
+                raise RuleLoadError(f"YARA rule file {path}: {first}") from err
+    return compiler.build()
+
+
+@dataclass(frozen=True, slots=True)
+class _Hit:
+    rule: Rule
+    verdict: Verdict
+    offset: int
+    line: int
+
+
+def _meta(rule: yara_x.Rule) -> dict[str, str]:
+    return {str(k): str(v) for k, v in rule.metadata}
+
+
+def _severity(text: str, default: Severity) -> Severity:
+    try:
+        return Severity(text.lower())
+    except ValueError:
+        return default
+
+
+class ContentScanner:
+    """Runs the compiled rules over file windows and turns matches into findings."""
+
+    def __init__(self, rules: yara_x.Rules) -> None:
+        self._scanner = yara_x.Scanner(rules)
+        self._scanner.set_timeout(60)
+
+    def scan(self, content: FileContent) -> list[Finding]:
+        """Findings in one window (offsets and lines are relative to the window's start)."""
+        try:
+            results = self._scanner.scan(content.data)
+        except (yara_x.TimeoutError, yara_x.ScanError) as err:
+            raise VmguardError(f"content scan of {content.path} failed: {err}") from err
+        findings: list[Finding] = []
+        secrets_allowed = not any(fnmatch.fnmatch(content.path, p) for p in _NOT_SECRETS)
+        host_key = any(fnmatch.fnmatch(content.path, p) for p in HOST_KEYS)
+        for rule in results.matching_rules:
+            if rule.namespace == "secrets":
+                if secrets_allowed:
+                    findings.extend(self._secrets(rule, content, host_key))
+            else:
+                findings.append(self._malware(rule, content))
+        return findings
+
+    def _secrets(self, rule: yara_x.Rule, content: FileContent, host_key: bool) -> list[Finding]:
+        pattern = SECRET_PATTERNS[int(rule.identifier[1:])]
+        seen: set[bytes] = set()
+        findings = []
+        for pat in rule.patterns:
+            for match in pat.matches:
+                raw = content.data[match.offset : match.offset + match.length]
+                if content.compiled and pattern is PEM_KEY:
+                    continue  # crypto libraries embed self-test keys; not credentials
+                verdict = pattern.validate(content.data, match.offset, raw)
+                if verdict is None or verdict.secret in seen:
+                    continue
+                seen.add(verdict.secret)
+                base = (
+                    HOST_KEY_RULE
+                    if host_key and pattern.rule.rule_id == "secret.private-key"
+                    else pattern.rule
+                )
+                findings.append(
+                    base.finding(
+                        content.path,
+                        verdict.evidence,
+                        line=line_of(content.data, match.offset) if content.offset == 0 else None,
+                        offset=content.offset + match.offset,
+                        severity=None if base is HOST_KEY_RULE else verdict.severity,
+                        title=None if base is HOST_KEY_RULE else verdict.title,
+                        secret=verdict.secret,
+                    )
+                )
+                if len(findings) >= _MAX_FINDINGS_PER_RULE:
+                    return findings
+        return findings
+
+    def _malware(self, rule: yara_x.Rule, content: FileContent) -> Finding:
+        meta = _meta(rule)
+        builtin = rule.namespace == "malware"
+        rule_id = meta.get("rule_id") if builtin else None
+        first = min((m.offset for p in rule.patterns for m in p.matches), default=0)
+        described = Rule(
+            rule_id or f"malware.yara.{rule.identifier}",
+            meta.get("title") or meta.get("description") or f"YARA rule {rule.identifier} matched",
+            _severity(meta.get("severity", "high"), Severity.HIGH),
+            Threat.MALWARE,
+            "Treat the image as compromised: do not run it; rebuild from a trusted source and "
+            "investigate how the file got there.",
+            (meta["reference"],) if "reference" in meta else (),
+        )
+        return described.finding(
+            content.path,
+            f"YARA rule {rule.identifier} matched at byte {content.offset + first}",
+            offset=content.offset + first,
+        )
+
+
+__all__ = ["HOST_KEY_RULE", "ContentScanner", "RuleLoadError", "compile_rules"]

@@ -1,0 +1,267 @@
+"""Credential files found by path: .pgpass, .netrc, .git-credentials, .my.cnf, docker and
+kube configs, NetworkManager and wpa_supplicant PSKs, shell/database histories, cloud-init.
+
+Each parser reads the file's bytes as handed over by the scan (bounded there), looks only
+for the credential fields, and reports them redacted.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import contextlib
+import fnmatch
+import json
+import re
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+
+from vmguard.checks.interface import FileContent, Rule, line_of
+from vmguard.checks.redact import redact
+from vmguard.checks.secrets.validators import is_placeholder
+from vmguard.findings import Finding, Severity, Threat
+
+_FIX = "Remove the credential from the image, rotate it, and inject secrets at boot instead."
+CREDENTIAL_FILE = Rule(
+    "secret.credential-file",
+    "Credential file left in the image",
+    Severity.HIGH,
+    Threat.IMAGE_EXPOSURE,
+    _FIX,
+)
+HISTORY = Rule(
+    "secret.history",
+    "Secret on a command line in a shell or database history",
+    Severity.HIGH,
+    Threat.IMAGE_EXPOSURE,
+    "Clear histories (and the builder's habit of passing secrets as arguments) before "
+    "publishing: truncate ~/.*history, and rotate what they contain.",
+)
+CLOUD_INIT = Rule(
+    "secret.cloud-init-password",
+    "Plaintext password in cloud-init data",
+    Severity.HIGH,
+    Threat.IMAGE_EXPOSURE,
+    "Remove the seed/user-data from the image (cloud-init clean --seed) and use hashed "
+    "passwords or SSH keys injected at launch.",
+    ("https://cloudinit.readthedocs.io/en/latest/reference/modules.html#set-passwords",),
+)
+
+Parser = Callable[[bytes], Iterable[tuple[int, str, bytes]]]
+"""data -> (offset, redacted evidence, raw secret) per credential found."""
+
+
+def _assignments(pattern: str) -> Parser:
+    regex = re.compile(pattern.encode(), re.MULTILINE)
+
+    def parse(data: bytes) -> Iterable[tuple[int, str, bytes]]:
+        for m in regex.finditer(data):
+            value = m.group("value").strip().strip(b"\"'")
+            if value and not is_placeholder(value) and value not in (b"*", b"x"):
+                yield (
+                    m.start("value"),
+                    f"{m.group('key').decode(errors='replace')}: {redact(value)}",
+                    value,
+                )
+
+    return parse
+
+
+def _pgpass(data: bytes) -> Iterable[tuple[int, str, bytes]]:
+    offset = 0
+    for line in data.splitlines(keepends=True):
+        fields = re.split(rb"(?<!\\):", line.strip())
+        if len(fields) == 5 and fields[4] and not line.startswith(b"#"):
+            who = f"{fields[3].decode(errors='replace')}@{fields[0].decode(errors='replace')}"
+            yield offset, f"{who}: {redact(fields[4])}", fields[4]
+        offset += len(line)
+
+
+def _git_credentials(data: bytes) -> Iterable[tuple[int, str, bytes]]:
+    for m in re.finditer(rb"[a-z][a-z0-9+.-]*://([^:/\s@]+):([^@\s]+)@([^\s/]+)", data):
+        who = f"{m.group(1).decode(errors='replace')}@{m.group(3).decode(errors='replace')}"
+        yield m.start(), f"{who}: {redact(m.group(2))}", m.group(2)
+
+
+def _docker_config(data: bytes) -> Iterable[tuple[int, str, bytes]]:
+    try:
+        document = json.loads(data)
+    except ValueError:
+        return
+    auths = document.get("auths", {}) if isinstance(document, dict) else {}
+    if not isinstance(auths, dict):
+        return
+    for registry, entry in list(auths.items())[:100]:
+        if not isinstance(entry, dict):
+            continue
+        token = entry.get("auth") or entry.get("identitytoken") or entry.get("password")
+        if isinstance(token, str) and token:
+            user = ""
+            with contextlib.suppress(binascii.Error, ValueError):
+                user = base64.b64decode(token).split(b":", 1)[0].decode(errors="replace")
+            evidence = f"{registry} {user}: {redact(token)}".replace("  ", " ")
+            yield data.find(token.encode()), evidence, token.encode()
+
+
+def _kubeconfig(data: bytes) -> Iterable[tuple[int, str, bytes]]:
+    for m in re.finditer(rb"^\s*(client-key-data|token|password)\s*:\s*(\S+)", data, re.MULTILINE):
+        value = m.group(2).strip(b"\"'")
+        if value and not is_placeholder(value):
+            yield m.start(2), f"{m.group(1).decode()}: {redact(value)}", value
+
+
+_HISTORY_SECRET = re.compile(
+    rb"(?:(?:mysql|mariadb|mysqladmin|mysqldump)\b[^\n]*?\s-p(?P<value>[^\s'\"-][^\s]*)"
+    rb"|--password[= ](?P<v2>[^\s]+)"
+    rb"|(?:PGPASSWORD|MYSQL_PWD|AWS_SECRET_ACCESS_KEY|[A-Z_]*TOKEN|[A-Z_]*PASSWORD)=(?P<v3>[^\s]+)"
+    rb"|sshpass\s+-p\s*(?P<v4>[^\s]+)"
+    rb"|curl\b[^\n]*?\s(?:-u|--user)\s+[^:\s]+:(?P<v5>[^\s]+)"
+    rb"|[Aa]uthorization:\s*(?:[Bb]earer|[Bb]asic|token)\s+(?P<v6>[A-Za-z0-9._~+/=-]{8,})"
+    rb"|://[^:/\s@]+:(?P<v7>[^@\s/]+)@)"
+)
+
+
+def _history_values(data: bytes) -> Iterable[tuple[int, str, bytes]]:
+    for m in _HISTORY_SECRET.finditer(data):
+        name = next((g for g in ("value", "v2", "v3", "v4", "v5", "v6", "v7") if m.group(g)), None)
+        if name is None:
+            continue
+        value = m.group(name).strip(b"\"'")
+        if len(value) < 4 or is_placeholder(value) or value.startswith(b"$"):
+            continue
+        line_start = data.rfind(b"\n", 0, m.start()) + 1
+        command = data[line_start : m.start(name)].decode(errors="replace").strip()[-60:]
+        yield m.start(name), f"{command} {redact(value)}", value
+
+
+def _cloud_init(data: bytes) -> Iterable[tuple[int, str, bytes]]:
+    yield from _assignments(
+        r"^\s*(?P<key>password|plain_text_passwd|passwd)\s*:\s*(?P<value>[^\n#]+)"
+    )(_not_hashes(data))
+    # chpasswd "list: |" / users: - name:password
+    for m in re.finditer(
+        rb"^\s*-?\s*(?:name:\s*)?([a-z_][a-z0-9_-]*):([^\s:$][^\s:]{3,})\s*$", data, re.MULTILINE
+    ):
+        if not is_placeholder(m.group(2)) and m.group(2) not in (b"RANDOM",):
+            yield m.start(2), f"chpasswd {m.group(1).decode()}: {redact(m.group(2))}", m.group(2)
+
+
+def _not_hashes(data: bytes) -> bytes:
+    # A crypt hash ($6$...) as `passwd:` is not plaintext; blank those values out.
+    return re.sub(rb"(?m)^(\s*passwd\s*:\s*)\$[0-9a-z]+\$\S+", lambda m: m.group(1) + b"*", data)
+
+
+@dataclass(frozen=True, slots=True)
+class _Kind:
+    patterns: tuple[str, ...]
+    rule: Rule
+    what: str
+    parse: Parser
+
+
+_KINDS = (
+    _Kind(("*/.pgpass",), CREDENTIAL_FILE, ".pgpass", _pgpass),
+    _Kind(
+        ("*/.netrc", "*/_netrc"),
+        CREDENTIAL_FILE,
+        ".netrc",
+        _assignments(r"(?P<key>password|passwd)\s+(?P<value>\S+)"),
+    ),
+    _Kind(("*/.git-credentials",), CREDENTIAL_FILE, ".git-credentials", _git_credentials),
+    _Kind(
+        ("*/.my.cnf", "/etc/mysql/debian.cnf", "*/.mylogin.cnf"),
+        CREDENTIAL_FILE,
+        "MySQL option file",
+        _assignments(r"^\s*(?P<key>password|passwd)\s*=\s*(?P<value>[^\n#]+)"),
+    ),
+    _Kind(
+        ("*/.docker/config.json", "/etc/containers/auth.json", "/run/containers/*/auth.json"),
+        CREDENTIAL_FILE,
+        "registry auth",
+        _docker_config,
+    ),
+    _Kind(
+        ("*/.kube/config", "/etc/kubernetes/*.conf", "/etc/rancher/*/*.yaml"),
+        CREDENTIAL_FILE,
+        "kubeconfig",
+        _kubeconfig,
+    ),
+    _Kind(
+        ("/etc/NetworkManager/system-connections/*",),
+        CREDENTIAL_FILE,
+        "NetworkManager PSK",
+        _assignments(r"^\s*(?P<key>psk|password|wep-key0)\s*=\s*(?P<value>[^\n]+)"),
+    ),
+    _Kind(
+        ("/etc/wpa_supplicant/*.conf", "/etc/wpa_supplicant.conf"),
+        CREDENTIAL_FILE,
+        "wpa_supplicant PSK",
+        _assignments(r"^\s*(?P<key>psk|password)\s*=\s*(?P<value>[^\n]+)"),
+    ),
+    _Kind(
+        ("*/.aws/credentials",),
+        CREDENTIAL_FILE,
+        "AWS shared credentials",
+        _assignments(r"^\s*(?P<key>aws_secret_access_key|aws_session_token)\s*=\s*(?P<value>\S+)"),
+    ),
+    _Kind(
+        (
+            "*/.bash_history",
+            "*/.zsh_history",
+            "*/.sh_history",
+            "*/.ash_history",
+            "*/.history",
+            "*/.mysql_history",
+            "*/.psql_history",
+            "*/.sqlite_history",
+            "*/.python_history",
+            "*/.rediscli_history",
+            "*/.mongo*history*",
+            "*/fish_history",
+        ),
+        HISTORY,
+        "history",
+        _history_values,
+    ),
+    _Kind(
+        (
+            "/var/lib/cloud/instance/user-data.txt*",
+            "/var/lib/cloud/instances/*/user-data.txt*",
+            "/var/lib/cloud/seed/*/user-data",
+            "/etc/cloud/cloud.cfg",
+            "/etc/cloud/cloud.cfg.d/*",
+            "/var/lib/cloud/instance/cloud-config.txt",
+            "/var/lib/cloud/instances/*/cloud-config.txt",
+        ),
+        CLOUD_INIT,
+        "cloud-init",
+        _cloud_init,
+    ),
+)
+
+
+class CredentialFiles:
+    """The path-chosen credential checks (``PathCheck``)."""
+
+    rules: tuple[Rule, ...] = (CREDENTIAL_FILE, HISTORY, CLOUD_INIT)
+
+    def wants(self, path: str) -> bool:
+        """Whether any credential-file parser applies to this path."""
+        return any(fnmatch.fnmatch(path, p) for kind in _KINDS for p in kind.patterns)
+
+    def check(self, content: FileContent) -> Iterable[Finding]:
+        """Redacted credentials in one file."""
+        for kind in _KINDS:
+            if not any(fnmatch.fnmatch(content.path, p) for p in kind.patterns):
+                continue
+            seen: set[str] = set()
+            for offset, evidence, secret in kind.parse(content.data):
+                if evidence in seen or len(seen) >= 50:
+                    continue
+                seen.add(evidence)
+                yield kind.rule.finding(
+                    content.path,
+                    f"{kind.what}: {evidence}",
+                    line=line_of(content.data, max(offset, 0)),
+                    secret=secret,
+                )

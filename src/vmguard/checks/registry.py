@@ -1,0 +1,43 @@
+"""The built-in checks, listed explicitly in one place (no discovery, no import side effects).
+
+Duplicate rule ids are an error at start-up.
+"""
+
+from __future__ import annotations
+
+from vmguard.checks.accounts import AccountChecks
+from vmguard.checks.content import HOST_KEY_RULE
+from vmguard.checks.credfiles import CredentialFiles
+from vmguard.checks.interface import GuestCheck, PathCheck, Rule
+from vmguard.checks.permissions import MetadataChecks
+from vmguard.checks.secrets.patterns import SECRET_PATTERNS
+from vmguard.checks.sshd import SshdChecks
+from vmguard.checks.sshkeys import AuthorizedKeys
+from vmguard.checks.sudoers import SudoersChecks
+from vmguard.errors import VmguardError
+
+
+def guest_checks() -> tuple[GuestCheck, ...]:
+    """Checks of the guest as a whole."""
+    return (AccountChecks(), SshdChecks(), SudoersChecks())
+
+
+def path_checks() -> tuple[PathCheck, ...]:
+    """Checks of files chosen by path."""
+    return (CredentialFiles(), AuthorizedKeys())
+
+
+def all_rules() -> tuple[Rule, ...]:
+    """Every built-in image rule, for documentation and SARIF rule tables."""
+    rules: list[Rule] = [p.rule for p in SECRET_PATTERNS]
+    rules.append(HOST_KEY_RULE)
+    for guest_check in guest_checks():
+        rules.extend(guest_check.rules)
+    for path_check in path_checks():
+        rules.extend(path_check.rules)
+    rules.extend(MetadataChecks().rules)
+    ids = [r.rule_id for r in rules]
+    duplicates = sorted({i for i in ids if ids.count(i) > 1})
+    if duplicates:
+        raise VmguardError(f"duplicate rule ids: {', '.join(duplicates)}")
+    return tuple(rules)

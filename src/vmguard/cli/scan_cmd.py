@@ -1,0 +1,73 @@
+"""``vmguard scan IMAGE...``: secrets, deleted remnants, malware, weak guest configuration."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, DownloadColumn, Progress, TaskID, TimeRemainingColumn
+
+from vmguard.cli.options import AllowDir, FailOn, ImageFormat, Output, OutputFormatOption
+from vmguard.cli.output import emit, exit_code, fail
+from vmguard.findings import Severity
+from vmguard.inspection import ImageOptions
+from vmguard.report.interface import OutputFormat
+from vmguard.scanning import MiB, ScanOptions, scan_image
+
+
+def scan_command(
+    images: Annotated[list[Path], typer.Argument(help="Disk images to scan.")],
+    deleted: Annotated[
+        bool, typer.Option("--deleted", help="Also scan unallocated space for remnants.")
+    ] = False,
+    yara_rules: Annotated[
+        list[Path] | None, typer.Option("--yara-rules", help="Directory of YARA rules to add.")
+    ] = None,
+    max_file_size: Annotated[
+        int, typer.Option("--max-file-size", help="MiB scanned per file (rest listed in errors).")
+    ] = 256,
+    workers: Annotated[
+        int, typer.Option("--workers", help="Worker processes (0: one per CPU).")
+    ] = 0,
+    output_format: OutputFormatOption = OutputFormat.CONSOLE,
+    output: Output = None,
+    image_format: ImageFormat = None,
+    allow_dir: AllowDir = None,
+    fail_on: FailOn = Severity.HIGH,
+) -> None:
+    """Find what images leak and carry: secrets, deleted keys, malware, weak configuration."""
+    for image in images:
+        if not image.is_file():
+            fail(f"{image}: no such image file")
+    if len(images) > 1 and output is not None:
+        fail("--output takes one image; scan several images one at a time or use fleet scan")
+    options = ScanOptions(
+        image=ImageOptions(forced_format=image_format, allowed_dirs=tuple(allow_dir or ())),
+        yara_dirs=tuple(yara_rules or ()),
+        deleted=deleted,
+        max_file_bytes=max_file_size * MiB,
+        workers=workers,
+    )
+    worst = 0
+    stderr = Console(stderr=True)
+    for image in images:
+        with Progress(
+            "[progress.description]{task.description}",
+            BarColumn(),
+            DownloadColumn(),
+            TimeRemainingColumn(),
+            console=stderr,
+            transient=True,
+            disable=not stderr.is_terminal,
+        ) as bar:
+            task = bar.add_task(f"scanning {image.name}", total=None)
+
+            def advance(done: int, total: int, task: TaskID = task) -> None:
+                bar.update(task, completed=done, total=total)
+
+            report = scan_image(image, options, advance)
+        emit(report, output_format, output)
+        worst = max(worst, exit_code(report, fail_on))
+    raise typer.Exit(worst)

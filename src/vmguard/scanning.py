@@ -1,0 +1,258 @@
+"""``vmguard scan``: one walk over the guest feeds every check; content is read once.
+
+The main process walks the guest (metadata checks run on what the walk sees) and hands
+content jobs — batches of paths — to worker processes, each of which reads every file once,
+in windows, and runs the yara-x pass (secrets, malware, user rules) and the path-chosen
+credential checks over the same bytes. Workers are forked from the process that opened the
+image, so they share its read-only handles; reads are positional.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+import stat
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yara_x
+
+from vmguard.checks.content import ContentScanner, compile_rules
+from vmguard.checks.interface import FileContent
+from vmguard.checks.permissions import MetadataChecks
+from vmguard.checks.registry import guest_checks, path_checks
+from vmguard.disk.guestfs import GuestFS
+from vmguard.errors import VmguardError
+from vmguard.findings import Finding, Report, ReportError, Target
+from vmguard.inspection import ImageOptions, OpenedGuest, inventory_of, open_guest
+
+MiB = 1024 * 1024
+_OVERLAP = 64 * 1024
+_PATH_CHECK_BYTES = 4 * MiB
+_BATCH_BYTES = 16 * MiB
+_BATCH_FILES = 256
+_IN_PROCESS_BELOW = 48 * MiB
+
+Progress = Callable[[int, int], None]
+"""(bytes done, bytes total) -> None."""
+
+
+@dataclass(frozen=True, slots=True)
+class ScanOptions:
+    """How to scan."""
+
+    image: ImageOptions = field(default_factory=ImageOptions)
+    yara_dirs: tuple[Path, ...] = ()
+    deleted: bool = False
+    """Also scan unallocated space for key material and credentials."""
+    max_file_bytes: int = 256 * MiB
+    """Bytes scanned per file; the rest of a larger file is listed in ``errors``."""
+    window: int = 16 * MiB
+    """Files are scanned in windows of this size (overlapping, so nothing straddles unseen)."""
+    workers: int = 0
+    """Worker processes for content; 0 means one per CPU."""
+
+
+@dataclass(frozen=True, slots=True)
+class _Job:
+    path: str
+    size: int
+
+
+class _ContentWorker:
+    """Reads files and runs content checks; one per process."""
+
+    def __init__(self, fs: GuestFS, rules: yara_x.Rules, options: ScanOptions) -> None:
+        self.fs = fs
+        self.scanner = ContentScanner(rules)
+        self.path_checks = path_checks()
+        self.options = options
+
+    def run(self, jobs: list[_Job]) -> tuple[list[Finding], list[ReportError], int]:
+        findings: list[Finding] = []
+        errors: list[ReportError] = []
+        done = 0
+        for job in jobs:
+            try:
+                findings.extend(self._scan_file(job, errors))
+            except VmguardError as err:
+                errors.append(ReportError(job.path, err.diagnostics()))
+            done += job.size
+        return findings, errors, done
+
+    def _scan_file(self, job: _Job, errors: list[ReportError]) -> list[Finding]:
+        found = self.fs.resolve(job.path, follow=False)
+        if found is None:
+            raise VmguardError("vanished between walk and read")
+        _, mount, node = found
+        limit = min(job.size, self.options.max_file_bytes)
+        if job.size > limit:
+            errors.append(
+                ReportError(
+                    job.path,
+                    f"only the first {limit} of {job.size} bytes were scanned (--max-file-size)",
+                )
+            )
+        wanted = [c for c in self.path_checks if c.wants(job.path)]
+        findings: list[Finding] = []
+        window = self.options.window
+        offset = 0
+        compiled = False
+        while offset < limit:
+            length = min(window + _OVERLAP, limit - offset)
+            data = self.fs.read_node(mount, node, offset, length)
+            if offset == 0:
+                compiled = data[:4] == b"\x7fELF"
+            content = FileContent(job.path, data, offset, compiled=compiled)
+            findings.extend(self.scanner.scan(content))
+            if offset == 0 and wanted:
+                head = FileContent(job.path, data[:_PATH_CHECK_BYTES], 0)
+                for check in wanted:
+                    findings.extend(check.check(head))
+            offset += window
+        return _dedupe(findings)
+
+
+_GENERIC = ("secret.bearer-token", "secret.history", "secret.credential-file")
+
+
+def _dedupe(findings: list[Finding]) -> list[Finding]:
+    """One finding per secret per file: the most severe, vendor-specific rule wins."""
+    best: dict[tuple[str, str], Finding] = {}
+    for f in findings:
+        key = (f.location.path, f.fingerprint or f"{f.rule_id}\0{f.evidence}")
+        current = best.get(key)
+        if current is None or _preference(f) > _preference(current):
+            best[key] = f
+    return list(best.values())
+
+
+def _preference(f: Finding) -> tuple[int, int]:
+    return (f.severity.rank, 0 if f.rule_id in _GENERIC else 1)
+
+
+_WORKER: _ContentWorker | None = None
+
+
+def _init_worker(worker: _ContentWorker) -> None:
+    global _WORKER  # noqa: PLW0603 - per-process state of a forked pool worker
+    _WORKER = worker
+
+
+def _run_batch(jobs: list[_Job]) -> tuple[list[Finding], list[ReportError], int]:
+    assert _WORKER is not None
+    return _WORKER.run(jobs)
+
+
+def _batches(jobs: list[_Job]) -> Iterator[list[_Job]]:
+    batch: list[_Job] = []
+    size = 0
+    for job in jobs:
+        batch.append(job)
+        size += job.size
+        if size >= _BATCH_BYTES or len(batch) >= _BATCH_FILES:
+            yield batch
+            batch, size = [], 0
+    if batch:
+        yield batch
+
+
+def _walk(fs: GuestFS, errors: list[ReportError]) -> tuple[list[_Job], list[Finding]]:
+    metadata = MetadataChecks()
+    findings: list[Finding] = []
+    jobs: list[_Job] = []
+    for entry in fs.walk("/", on_error=lambda p, m: errors.append(ReportError(p, m))):
+        findings.extend(metadata.check(entry.path, entry.stat))
+        if stat.S_ISREG(entry.stat.mode) and entry.stat.size > 0:
+            jobs.append(_Job(entry.path, entry.stat.size))
+    if metadata.world_writable > 50:
+        errors.append(
+            ReportError(
+                "/",
+                f"{metadata.world_writable} world-writable system files; the first 50 are listed",
+            )
+        )
+    return jobs, findings
+
+
+def scan_content(
+    fs: GuestFS, jobs: list[_Job], options: ScanOptions, progress: Progress | None
+) -> tuple[list[Finding], list[ReportError]]:
+    """Run the content pass over ``jobs``, in worker processes when it pays off."""
+    rules = compile_rules(options.yara_dirs)
+    worker = _ContentWorker(fs, rules, options)
+    total = sum(min(j.size, options.max_file_bytes) for j in jobs)
+    workers = options.workers or os.cpu_count() or 1
+    findings: list[Finding] = []
+    errors: list[ReportError] = []
+    done = 0
+    if workers == 1 or total < _IN_PROCESS_BELOW:
+        results: Iterator[tuple[list[Finding], list[ReportError], int]] = (
+            worker.run(batch) for batch in _batches(jobs)
+        )
+        for f, e, n in results:
+            findings.extend(f)
+            errors.extend(e)
+            done += n
+            if progress:
+                progress(done, total)
+        return findings, errors
+    context = multiprocessing.get_context("fork")
+    with context.Pool(workers, initializer=_init_worker, initargs=(worker,)) as pool:
+        for f, e, n in pool.imap_unordered(_run_batch, _batches(jobs)):
+            findings.extend(f)
+            errors.extend(e)
+            done += n
+            if progress:
+                progress(done, total)
+    return findings, errors
+
+
+def scan_guest(
+    guest: OpenedGuest, options: ScanOptions, progress: Progress | None = None
+) -> tuple[list[Finding], list[ReportError]]:
+    """Every check over an opened guest."""
+    errors = [ReportError(where, message) for where, message in guest.layout.problems]
+    if guest.facts is not None:
+        errors.extend(ReportError(p.path, p.message) for p in guest.facts.problems)
+    fs = guest.layout.guestfs
+    if fs is None:
+        errors.append(ReportError(str(guest.image.path), "no readable filesystem to scan"))
+        return [], errors
+    findings: list[Finding] = []
+    if guest.facts is not None:
+        for check in guest_checks():
+            try:
+                findings.extend(check.check(fs, guest.facts))
+            except VmguardError as err:
+                errors.append(ReportError(type(check).__name__, err.diagnostics()))
+    jobs, metadata_findings = _walk(fs, errors)
+    findings.extend(metadata_findings)
+    content_findings, content_errors = scan_content(fs, jobs, options, progress)
+    findings.extend(content_findings)
+    errors.extend(content_errors)
+    if options.deleted:
+        from vmguard.checks.deleted import scan_unallocated
+
+        deleted_findings, deleted_errors = scan_unallocated(guest, compile_rules(), progress)
+        findings.extend(deleted_findings)
+        errors.extend(deleted_errors)
+    return findings, errors
+
+
+def _order(f: Finding) -> tuple[Any, ...]:
+    return (-f.severity.rank, f.threat.value, f.location.path, f.location.line or 0, f.rule_id)
+
+
+def scan_image(path: Path, options: ScanOptions, progress: Progress | None = None) -> Report:
+    """Open and scan one image: inventory, findings, and what could not be read."""
+    guest = open_guest(path, options.image)
+    findings, errors = scan_guest(guest, options, progress)
+    return Report(
+        target=Target("image", str(path)),
+        inventory=inventory_of(guest),
+        findings=tuple(sorted(findings, key=_order)),
+        errors=tuple(errors),
+    )
