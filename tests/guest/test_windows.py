@@ -172,3 +172,29 @@ def test_linux_tree_is_not_windows(tmp_path: Path) -> None:
     (tmp_path / "etc").mkdir()
     assert not is_windows(DirView(tmp_path))
     assert read_windows_os(DirView(tmp_path)).problems == ()
+
+
+def test_windows_guest_through_a_real_disk_image(
+    windows_root: Path, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    """End to end: the tree on a FAT32 filesystem (mtools; NTFS cannot be populated offline
+    here), converted to qcow2, inspected like any image."""
+    import subprocess
+
+    from vmguard.demo.imagebuild import make_vfat
+    from vmguard.inspection import ImageOptions, inspect_image
+
+    tmp_path = tmp_path_factory.mktemp("disk")  # outside the tree being copied
+    fs = tmp_path / "c.img"
+    make_vfat(fs, windows_root, 64 * 1024 * 1024, label="OS", serial="C0FFEE00")
+    qcow2 = tmp_path / "win.qcow2"
+    subprocess.run(["qemu-img", "convert", "-O", "qcow2", str(fs), str(qcow2)], check=True)
+    report = inspect_image(qcow2, ImageOptions())
+    assert report.inventory is not None and report.inventory.os is not None
+    os_facts = report.inventory.os
+    assert (os_facts.family, os_facts.version, os_facts.hostname) == (
+        "windows",
+        "10.0.19045",
+        "WIN-VMGUARD01",
+    )
+    assert [p.mountpoint for p in report.inventory.partitions] == ["/"]
