@@ -245,3 +245,25 @@ def test_no_database(tmp_path: Path) -> None:
     gathered = read_rpm_packages(DirView(tmp_path))
     assert gathered.value == ()
     assert gathered.problems[0].path == "/var/lib/rpm/rpmdb.sqlite"
+
+
+def test_rpm_guest_through_a_real_disk_image(rpm_build: Path, tmp_path: Path) -> None:
+    """End to end: a Rocky-like root (os-release + rpmdb.sqlite) on ext4 in a VMDK."""
+    from vmguard.inspection import ImageOptions, inspect_image
+
+    root = _copy_root(rpm_build, tmp_path)
+    (root / "etc").mkdir()
+    (root / "etc/os-release").write_text(
+        'NAME="Rocky Linux"\nVERSION="9.4 (Blue Onyx)"\nID="rocky"\nID_LIKE="rhel centos fedora"\n'
+        'VERSION_ID="9.4"\nPRETTY_NAME="Rocky Linux 9.4 (Blue Onyx)"\n'
+    )
+    (root / "etc/hostname").write_text("rocky-guest\n")
+    image = tmp_path / "rocky.img"
+    _run("mkfs.ext4", "-q", "-d", str(root), str(image), "32M")
+    vmdk = tmp_path / "rocky.vmdk"
+    _run("qemu-img", "convert", "-O", "vmdk", str(image), str(vmdk))
+    report = inspect_image(vmdk, ImageOptions())
+    assert report.inventory is not None and report.inventory.os is not None
+    assert (report.inventory.os.distro, report.inventory.os.version) == ("rocky", "9.4")
+    assert _as_qa(report.inventory.packages) == _rpm_qa(root / "var/lib/rpm")
+    assert {p.manager for p in report.inventory.packages} == {"rpm"}
