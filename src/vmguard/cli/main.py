@@ -13,7 +13,10 @@ import typer
 
 from vmguard import __version__
 from vmguard.cli.audit_cmd import audit_command
+from vmguard.cli.db_cmd import db_app
 from vmguard.cli.demo_cmd import demo_command
+from vmguard.cli.sbom_cmd import sbom_command
+from vmguard.cli.vulns_cmd import vulns_command
 from vmguard.cli.gate_cmd import gate_app
 from vmguard.cli.inspect_cmd import inspect_command
 from vmguard.cli.keygen_cmd import keygen_command
@@ -38,6 +41,9 @@ app.command("keygen")(keygen_command)
 app.command("sign")(sign_command)
 app.command("verify")(verify_command)
 app.add_typer(gate_app, name="gate")
+app.add_typer(db_app, name="db")
+app.command("vulns")(vulns_command)
+app.command("sbom")(sbom_command)
 
 
 def _version(value: bool) -> None:
