@@ -380,3 +380,35 @@ def test_malformed_metadata_text(
 def test_parser_reads_vgcfgbackup_syntax() -> None:
     parsed = parse_metadata('vg0 {\n id = "x\\"y"  # c\n seqno = -3\n s = ["A", 2]\n}\n')
     assert parsed == {"vg0": {"id": 'x"y', "seqno": -3, "s": ["A", 2]}}
+
+
+def test_guest_on_a_logical_volume_is_inspected_end_to_end(
+    lvm_disk: LvmDisk, tmp_path: Path
+) -> None:
+    """A root filesystem on vg/root, mounted by its /dev/mapper name, read through qcow2."""
+    from vmguard.inspection import ImageOptions, inspect_image
+
+    copy = _copy(lvm_disk, tmp_path)
+    tree = tmp_path / "tree"
+    (tree / "etc").mkdir(parents=True)
+    mapper = f"/dev/mapper/{lvm_disk.vg}-root"
+    (tree / "etc/fstab").write_text(f"{mapper} / ext4 defaults 0 1\n")
+    (tree / "etc/os-release").write_text('ID=debian\nVERSION_ID="12"\nPRETTY_NAME="Debian 12"\n')
+    (tree / "etc/hostname").write_text("on-lvm\n")
+    fs = tmp_path / "root.fs"
+    _run("mkfs.ext4", "-q", "-d", str(tree), str(fs), "16M")
+    on_copy = LvmDisk(copy, lvm_disk.vg, lvm_disk.lvs, lvm_disk.segments, lvm_disk.extent,
+                      lvm_disk.pe_start, {})  # fmt: skip
+    _dd_write(on_copy, "root", fs.read_bytes())
+    qcow2 = tmp_path / "lvm.qcow2"
+    _run("qemu-img", "convert", "-O", "qcow2", str(copy), str(qcow2))
+    report = inspect_image(qcow2, ImageOptions())
+    inv = report.inventory
+    assert inv is not None and inv.os is not None
+    assert (inv.os.distro, inv.os.hostname) == ("debian", "on-lvm")
+    root = [p for p in inv.partitions if p.mountpoint == "/"]
+    assert [(p.scheme, p.lvm_name, p.filesystem) for p in root] == [
+        ("lvm", f"{lvm_disk.vg}/root", "ext4")
+    ]
+    encrypted = [p for p in inv.partitions if p.encryption]
+    assert [(p.lvm_name, p.encryption) for p in encrypted] == [(f"{lvm_disk.vg}/crypt", "luks2")]
