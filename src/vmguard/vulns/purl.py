@@ -9,11 +9,14 @@ Never invents a namespace: an unknown distribution gets its os-release id.
 
 from __future__ import annotations
 
+from urllib.parse import quote
+
 from packageurl import PackageURL
 
 from vmguard.guest.facts import InstalledPackage, OsFacts
 from vmguard.vulns.versions.rpm import split_evr
 
+_SLASH = "\x00"
 _PURL_TYPE = {"dpkg": "deb", "rpm": "rpm", "apk": "apk"}
 _NAMESPACE = {"rhel": "redhat", "ol": "oracle", "opensuse-leap": "opensuse"}
 
@@ -46,10 +49,14 @@ def package_purl(package: InstalledPackage, os: OsFacts | None) -> str:
     namespace = None
     if os is not None and os.distro != "unknown":
         namespace = _NAMESPACE.get(os.distro, os.distro)
-    return PackageURL(
+    # packageurl-python leaves "/" in a name or version as a separator; no package manager
+    # allows one there, so a hostile name's slashes are encoded through a placeholder that
+    # guest strings cannot hold (guest_text removed every control character).
+    purl = PackageURL(
         type=_PURL_TYPE[package.manager],
         namespace=namespace,
-        name=package.name,
-        version=version,
+        name=package.name.replace("/", _SLASH),
+        version=version.replace("/", _SLASH),
         qualifiers=qualifiers,
     ).to_string()
+    return purl.replace(quote(_SLASH), "%2F")
