@@ -12,7 +12,7 @@ from __future__ import annotations
 import multiprocessing
 import os
 import stat
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -23,7 +23,7 @@ from vmguard.checks.content import ContentScanner, compile_rules
 from vmguard.checks.interface import FileContent
 from vmguard.checks.permissions import MetadataChecks
 from vmguard.checks.registry import guest_checks, path_checks
-from vmguard.disk.guestfs import GuestFS
+from vmguard.disk.guestfs import GuestFS, Mount
 from vmguard.errors import VmguardError
 from vmguard.findings import Finding, Report, ReportError, Target
 from vmguard.inspection import ImageOptions, OpenedGuest, inventory_of, open_guest
@@ -59,6 +59,8 @@ class ScanOptions:
 class _Job:
     path: str
     size: int
+    mount: Mount = field(repr=False, compare=False)
+    node: Any = field(repr=False, compare=False)
 
 
 class _ContentWorker:
@@ -70,7 +72,7 @@ class _ContentWorker:
         self.path_checks = path_checks()
         self.options = options
 
-    def run(self, jobs: list[_Job]) -> tuple[list[Finding], list[ReportError], int]:
+    def run(self, jobs: Sequence[_Job]) -> tuple[list[Finding], list[ReportError], int]:
         findings: list[Finding] = []
         errors: list[ReportError] = []
         done = 0
@@ -83,10 +85,7 @@ class _ContentWorker:
         return findings, errors, done
 
     def _scan_file(self, job: _Job, errors: list[ReportError]) -> list[Finding]:
-        found = self.fs.resolve(job.path, follow=False)
-        if found is None:
-            raise VmguardError("vanished between walk and read")
-        _, mount, node = found
+        mount, node = job.mount, job.node
         limit = min(job.size, self.options.max_file_bytes)
         if job.size > limit:
             errors.append(
@@ -133,30 +132,27 @@ def _preference(f: Finding) -> tuple[int, int]:
     return (f.severity.rank, 0 if f.rule_id in _GENERIC else 1)
 
 
-_WORKER: _ContentWorker | None = None
+# Set in the parent just before the pool forks, so workers inherit the worker object and the
+# job list (libyal file entries cannot be pickled); tasks are then only index ranges.
+_FORKED: tuple[_ContentWorker, list[_Job]] | None = None
 
 
-def _init_worker(worker: _ContentWorker) -> None:
-    global _WORKER  # noqa: PLW0603 - per-process state of a forked pool worker
-    _WORKER = worker
+def _run_range(bounds: tuple[int, int]) -> tuple[list[Finding], list[ReportError], int]:
+    assert _FORKED is not None
+    worker, jobs = _FORKED
+    return worker.run(jobs[bounds[0] : bounds[1]])
 
 
-def _run_batch(jobs: list[_Job]) -> tuple[list[Finding], list[ReportError], int]:
-    assert _WORKER is not None
-    return _WORKER.run(jobs)
-
-
-def _batches(jobs: list[_Job]) -> Iterator[list[_Job]]:
-    batch: list[_Job] = []
-    size = 0
-    for job in jobs:
-        batch.append(job)
+def _batches(jobs: list[_Job]) -> Iterator[tuple[int, int]]:
+    """Index ranges of about ``_BATCH_BYTES`` (or ``_BATCH_FILES`` files) each."""
+    start, size = 0, 0
+    for i, job in enumerate(jobs):
         size += job.size
-        if size >= _BATCH_BYTES or len(batch) >= _BATCH_FILES:
-            yield batch
-            batch, size = [], 0
-    if batch:
-        yield batch
+        if size >= _BATCH_BYTES or i + 1 - start >= _BATCH_FILES:
+            yield start, i + 1
+            start, size = i + 1, 0
+    if start < len(jobs):
+        yield start, len(jobs)
 
 
 def _walk(fs: GuestFS, errors: list[ReportError]) -> tuple[list[_Job], list[Finding]]:
@@ -166,7 +162,7 @@ def _walk(fs: GuestFS, errors: list[ReportError]) -> tuple[list[_Job], list[Find
     for entry in fs.walk("/", on_error=lambda p, m: errors.append(ReportError(p, m))):
         findings.extend(metadata.check(entry.path, entry.stat))
         if stat.S_ISREG(entry.stat.mode) and entry.stat.size > 0:
-            jobs.append(_Job(entry.path, entry.stat.size))
+            jobs.append(_Job(entry.path, entry.stat.size, entry.mount, entry.node))
     if metadata.world_writable > 50:
         errors.append(
             ReportError(
@@ -190,7 +186,7 @@ def scan_content(
     done = 0
     if workers == 1 or total < _IN_PROCESS_BELOW:
         results: Iterator[tuple[list[Finding], list[ReportError], int]] = (
-            worker.run(batch) for batch in _batches(jobs)
+            worker.run(jobs[lo:hi]) for lo, hi in _batches(jobs)
         )
         for f, e, n in results:
             findings.extend(f)
@@ -199,14 +195,18 @@ def scan_content(
             if progress:
                 progress(done, total)
         return findings, errors
-    context = multiprocessing.get_context("fork")
-    with context.Pool(workers, initializer=_init_worker, initargs=(worker,)) as pool:
-        for f, e, n in pool.imap_unordered(_run_batch, _batches(jobs)):
-            findings.extend(f)
-            errors.extend(e)
-            done += n
-            if progress:
-                progress(done, total)
+    global _FORKED  # noqa: PLW0603 - handed to forked workers, cleared right after
+    _FORKED = (worker, jobs)
+    try:
+        with multiprocessing.get_context("fork").Pool(workers) as pool:
+            for f, e, n in pool.imap_unordered(_run_range, _batches(jobs)):
+                findings.extend(f)
+                errors.extend(e)
+                done += n
+                if progress:
+                    progress(done, total)
+    finally:
+        _FORKED = None
     return findings, errors
 
 

@@ -8,6 +8,7 @@ searched for secrets: test vectors and examples are not credentials.
 from __future__ import annotations
 
 import fnmatch
+import re
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
@@ -32,6 +33,8 @@ _NOT_SECRETS = (
     "*/example/*",
 )
 HOST_KEYS = ("/etc/ssh/ssh_host_*_key",)
+_NOT_SECRETS_RE = re.compile("|".join(fnmatch.translate(p) for p in _NOT_SECRETS))
+_HOST_KEYS_RE = re.compile("|".join(fnmatch.translate(p) for p in HOST_KEYS))
 _MAX_FINDINGS_PER_RULE = 20
 MAX_RULE_FILES = 2000
 MAX_RULE_BYTES = 64 * 1024 * 1024
@@ -124,8 +127,8 @@ class ContentScanner:
         except (yara_x.TimeoutError, yara_x.ScanError) as err:
             raise VmguardError(f"content scan of {content.path} failed: {err}") from err
         findings: list[Finding] = []
-        secrets_allowed = not any(fnmatch.fnmatch(content.path, p) for p in _NOT_SECRETS)
-        host_key = any(fnmatch.fnmatch(content.path, p) for p in HOST_KEYS)
+        secrets_allowed = _NOT_SECRETS_RE.match(content.path) is None
+        host_key = _HOST_KEYS_RE.match(content.path) is not None
         for rule in results.matching_rules:
             if rule.namespace == "secrets":
                 if secrets_allowed:

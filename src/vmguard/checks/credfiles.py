@@ -240,6 +240,14 @@ _KINDS = (
 )
 
 
+def _glob_regex(patterns: tuple[str, ...]) -> re.Pattern[str]:
+    return re.compile("|".join(f"(?:{fnmatch.translate(p)})" for p in patterns))
+
+
+_KIND_REGEX = tuple(_glob_regex(kind.patterns) for kind in _KINDS)
+_ANY_KIND = _glob_regex(tuple(p for kind in _KINDS for p in kind.patterns))
+
+
 class CredentialFiles:
     """The path-chosen credential checks (``PathCheck``)."""
 
@@ -247,12 +255,12 @@ class CredentialFiles:
 
     def wants(self, path: str) -> bool:
         """Whether any credential-file parser applies to this path."""
-        return any(fnmatch.fnmatch(path, p) for kind in _KINDS for p in kind.patterns)
+        return _ANY_KIND.match(path) is not None
 
     def check(self, content: FileContent) -> Iterable[Finding]:
         """Redacted credentials in one file."""
-        for kind in _KINDS:
-            if not any(fnmatch.fnmatch(content.path, p) for p in kind.patterns):
+        for kind, regex in zip(_KINDS, _KIND_REGEX, strict=True):
+            if regex.match(content.path) is None:
                 continue
             seen: set[str] = set()
             for offset, evidence, secret in kind.parse(content.data):
