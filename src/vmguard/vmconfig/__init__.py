@@ -1,0 +1,5 @@
+"""VM definitions (libvirt, VMware, VirtualBox, OVF) parsed into ``VmSpec``s and audited.
+
+Nothing in this package opens a host path that a definition names: disk images, ISO files,
+shared folders and sockets written in a definition are data to judge, never files to read.
+"""
