@@ -1,0 +1,163 @@
+"""Run the rule catalogue over parsed definitions and turn hits into Findings.
+
+The engine evaluates declared rules itself and calls code rules; it never opens a file. A
+rule that raises is recorded as a report error and the audit goes on (STYLE: failure policy
+is explicit); findings are built once, complete, and never patched afterwards.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from xml.etree.ElementTree import Element
+
+from vmguard.findings import Area, Finding, Location, ReportError
+from vmguard.vmconfig.model import ConfigDocument, ConfigFormat, VmSpec
+from vmguard.vmconfig.rules.model import (
+    AuditContext,
+    ElementRule,
+    FilterCheck,
+    Hit,
+    KeyRule,
+    NetworkCheck,
+    Rule,
+    RuleInfo,
+    ValueTest,
+    VmCheck,
+    is_vmx_false,
+    is_vmx_true,
+    settings_matching,
+    shown,
+)
+
+
+def _key_hits(rule: KeyRule, spec: VmSpec, ctx: AuditContext) -> Iterator[Hit]:
+    if not spec.settings and spec.format is not ConfigFormat.VMX:
+        return  # an OVF without VMware settings is not a VMware definition
+    for key in rule.keys:
+        found = settings_matching(spec, key)
+        for setting in found:
+            value = setting.value
+            unsafe = {
+                ValueTest.TRUE: not is_vmx_true(value),
+                ValueTest.FALSE: not is_vmx_false(value),
+                ValueTest.ABSENT: True,
+                ValueTest.NOT_TRUE: is_vmx_true(value),
+            }[rule.safe]
+            if unsafe:
+                yield Hit(setting.key, shown(setting))
+        if found or "*" in key or not rule.unsafe_when_absent_on:
+            continue
+        platform, why = ctx.platform_for(spec)
+        if platform is None:
+            products = "/".join(sorted(p.value for p in rule.unsafe_when_absent_on))
+            yield Hit(
+                key,
+                "absent",
+                assumption=f"product unknown; the default is unsafe on {products} "
+                "(pass --platform to judge for one product)",
+            )
+        elif platform in rule.unsafe_when_absent_on:
+            yield Hit(key, f"absent (unsafe default on {platform.value}: {why})")
+
+
+def _definition_root(spec: VmSpec, formats: frozenset[ConfigFormat]) -> Element | None:
+    if spec.root is None:
+        return None
+    if spec.format in formats:
+        return spec.root
+    if spec.format is ConfigFormat.OVF and ConfigFormat.VBOX in formats:
+        return spec.root.find(".//Machine")  # VirtualBox's own OVF export embeds its settings
+    return None
+
+
+def _element_hits(rule: ElementRule, spec: VmSpec) -> Iterator[Hit]:
+    root = _definition_root(spec, rule.formats)
+    if root is None:
+        return
+    for path in rule.paths:
+        for element in root.iterfind(path):
+            if rule.attribute is None:
+                yield Hit(path, f"<{element.tag}> present")
+                continue
+            value = element.get(rule.attribute)
+            if value is not None and value.lower() in rule.values:
+                yield Hit(f"{path}/@{rule.attribute}", f'{rule.attribute}="{value}"')
+
+
+def _vm_hits(rule: Rule, spec: VmSpec, ctx: AuditContext) -> Iterator[Hit]:
+    match rule:
+        case KeyRule():
+            if spec.format in (ConfigFormat.VMX, ConfigFormat.OVF):
+                yield from _key_hits(rule, spec, ctx)
+        case ElementRule():
+            yield from _element_hits(rule, spec)
+        case VmCheck():
+            vmware_target = spec.platform is not None and spec.platform.is_vmware
+            vmware_rule = ConfigFormat.VMX in rule.formats
+            if spec.format is ConfigFormat.OVF and vmware_rule and not vmware_target:
+                return  # VMware rules judge an OVF only when it targets VMware
+            if spec.format in rule.formats or (
+                spec.format is ConfigFormat.OVF
+                and ConfigFormat.VBOX in rule.formats
+                and _definition_root(spec, rule.formats) is not None
+            ):
+                yield from rule.check(spec, ctx)
+        case NetworkCheck() | FilterCheck():
+            return
+
+
+def _finding(info: RuleInfo, hit: Hit, path: str, subject: str, kind: str) -> Finding:
+    notes = ""
+    if hit.assumption:
+        notes += f" [assumption: {hit.assumption}]"
+    if hit.host_dependent:
+        notes += f" [depends on host configuration: {hit.host_dependent}]"
+    return Finding(
+        rule_id=info.rule_id,
+        title=info.title,
+        severity=hit.severity or info.severity,
+        threat=info.threat,
+        location=Location(path, Area.CONFIG),
+        evidence=f"{kind} {subject!r}: {hit.where}: {hit.evidence}{notes}",
+        remediation=info.remediation,
+        references=info.references,
+        subject=subject,
+    )
+
+
+def _guarded(
+    hits: Iterable[Hit], info: RuleInfo, path: str, subject: str, kind: str
+) -> tuple[list[Finding], ReportError | None]:
+    found: list[Finding] = []
+    try:
+        for hit in hits:
+            found.append(_finding(info, hit, path, subject, kind))
+    except (ValueError, TypeError, KeyError, AttributeError, IndexError, SyntaxError) as err:
+        # A rule that breaks on one odd definition must not stop the audit: say so.
+        return found, ReportError(path, f"rule {info.rule_id} failed on {kind} {subject!r}: {err}")
+    return found, None
+
+
+def audit_document(
+    document: ConfigDocument, rules: tuple[Rule, ...], ctx: AuditContext
+) -> tuple[list[Finding], list[ReportError]]:
+    """Every finding of every rule over every VM, network and filter of one document."""
+    findings: list[Finding] = []
+    errors: list[ReportError] = []
+    path = document.path
+
+    def collect(result: tuple[list[Finding], ReportError | None]) -> None:
+        findings.extend(result[0])
+        if result[1] is not None:
+            errors.append(result[1])
+
+    for rule in rules:
+        for spec in document.vms:
+            collect(_guarded(_vm_hits(rule, spec, ctx), rule.info, path, spec.name, "VM"))
+        if isinstance(rule, NetworkCheck):
+            for network in document.networks:
+                collect(_guarded(rule.check(network), rule.info, path, network.name, "network"))
+        if isinstance(rule, FilterCheck):
+            for nwfilter in document.filters:
+                collect(_guarded(rule.check(nwfilter), rule.info, path, nwfilter.name, "filter"))
+    return findings, errors

@@ -1,0 +1,264 @@
+"""What a configuration rule is: metadata, declared forms, and code forms.
+
+Declared rules (``KeyRule`` for VMware keys, ``ElementRule`` for XML definitions) are data;
+code rules are plain functions wrapped with their metadata by ``vm_rule`` and friends. A
+rule returns ``Hit``s; the engine turns them into Findings. Rules must never open files or
+print a secret whole: evidence in a Hit is already redacted.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+from vmguard.findings import Severity, Threat
+from vmguard.vmconfig.model import (
+    ConfigFormat,
+    FilterSpec,
+    NetworkSpec,
+    Platform,
+    Setting,
+    VmSpec,
+)
+
+
+@dataclass(frozen=True, slots=True)
+class RuleInfo:
+    """The stable description of a rule."""
+
+    rule_id: str
+    """Stable id, prefixed by platform (``vmx.``, ``libvirt.``, ``lvnet.``, ...)."""
+    title: str
+    severity: Severity
+    threat: Threat
+    rationale: str
+    """Why the setting matters (the risk)."""
+    remediation: str
+    references: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class AuditContext:
+    """What a rule may know beyond the definition itself."""
+
+    platform_override: Platform | None = None
+    """--platform: the product the user says runs these definitions."""
+    disk_writers: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    """Disk source path -> names of VMs (in this run) that attach it writable."""
+
+    def platform_for(self, spec: VmSpec) -> tuple[Platform | None, str]:
+        """The platform to judge ``spec`` by, and why."""
+        if self.platform_override is not None and (
+            spec.platform is None or spec.platform.is_vmware == self.platform_override.is_vmware
+        ):
+            return self.platform_override, "--platform"
+        return spec.platform, spec.platform_source
+
+
+@dataclass(frozen=True, slots=True)
+class Hit:
+    """One place where a rule found a problem."""
+
+    where: str
+    """The key or XPath that holds the problem."""
+    evidence: str
+    """What was found there, already redacted."""
+    assumption: str | None = None
+    """Set when the verdict rests on an assumed product default."""
+    host_dependent: str | None = None
+    """Set when the verdict depends on host configuration the file cannot show."""
+    severity: Severity | None = None
+    """A severity other than the rule's, for a milder or worse variant."""
+
+
+class ValueTest(StrEnum):
+    """What a declared key/value rule considers safe."""
+
+    TRUE = "true"
+    """The key must be a VMware true (TRUE, true, 1, yes)."""
+    FALSE = "false"
+    """The key must be false or absent-safe."""
+    ABSENT = "absent"
+    """Any value is a finding; the key should not be set at all."""
+    NOT_TRUE = "not-true"
+    """Anything but a true value is safe (``present`` keys)."""
+
+
+@dataclass(frozen=True, slots=True)
+class KeyRule:
+    """A VMware key/value rule: a key (``*`` matches a device index) and its safe value."""
+
+    info: RuleInfo
+    keys: tuple[str, ...]
+    """Lower-case keys; ``*`` stands for an index (``floppy*.present``)."""
+    safe: ValueTest
+    unsafe_when_absent_on: frozenset[Platform] = frozenset()
+    """Products whose built-in default for an absent key is the unsafe one."""
+
+
+@dataclass(frozen=True, slots=True)
+class ElementRule:
+    """An XML rule: any element matching one of ``paths`` (ElementTree XPath) is a finding."""
+
+    info: RuleInfo
+    formats: frozenset[ConfigFormat]
+    paths: tuple[str, ...]
+    """Relative to the definition root (``domain`` or ``Machine``), namespaces stripped."""
+    attribute: str | None = None
+    """When set, only these attribute values are findings (compared case-insensitively)."""
+    values: frozenset[str] = frozenset()
+
+
+VmCheckFn = Callable[[VmSpec, AuditContext], Iterator[Hit]]
+NetworkCheckFn = Callable[[NetworkSpec], Iterator[Hit]]
+FilterCheckFn = Callable[[FilterSpec], Iterator[Hit]]
+
+
+@dataclass(frozen=True, slots=True)
+class VmCheck:
+    """A code rule over one VM definition."""
+
+    info: RuleInfo
+    formats: frozenset[ConfigFormat]
+    check: VmCheckFn
+
+
+@dataclass(frozen=True, slots=True)
+class NetworkCheck:
+    """A code rule over one libvirt network."""
+
+    info: RuleInfo
+    check: NetworkCheckFn
+
+
+@dataclass(frozen=True, slots=True)
+class FilterCheck:
+    """A code rule over one libvirt nwfilter."""
+
+    info: RuleInfo
+    check: FilterCheckFn
+
+
+Rule = KeyRule | ElementRule | VmCheck | NetworkCheck | FilterCheck
+
+
+def _info(  # noqa: PLR0917 (internal: forwards the decorator fields)
+    fn: Callable[..., object],
+    rule_id: str,
+    title: str,
+    severity: Severity,
+    threat: Threat,
+    remediation: str,
+    references: tuple[str, ...],
+) -> RuleInfo:
+    doc = " ".join((fn.__doc__ or "").split())
+    if not doc:
+        raise ValueError(f"rule {rule_id} has no docstring; its docstring is its rationale")
+    return RuleInfo(rule_id, title, severity, threat, doc, remediation, references)
+
+
+def vm_rule(
+    rule_id: str,
+    *,
+    title: str,
+    severity: Severity,
+    threat: Threat,
+    formats: tuple[ConfigFormat, ...],
+    remediation: str,
+    references: tuple[str, ...] = (),
+) -> Callable[[VmCheckFn], VmCheck]:
+    """Wrap a check function with its metadata (its docstring is the rationale)."""
+
+    def wrap(fn: VmCheckFn) -> VmCheck:
+        info = _info(fn, rule_id, title, severity, threat, remediation, references)
+        return VmCheck(info, frozenset(formats), fn)
+
+    return wrap
+
+
+def network_rule(
+    rule_id: str,
+    *,
+    title: str,
+    severity: Severity,
+    threat: Threat,
+    remediation: str,
+    references: tuple[str, ...] = (),
+) -> Callable[[NetworkCheckFn], NetworkCheck]:
+    """Wrap a network check function with its metadata."""
+
+    def wrap(fn: NetworkCheckFn) -> NetworkCheck:
+        return NetworkCheck(
+            _info(fn, rule_id, title, severity, threat, remediation, references), fn
+        )
+
+    return wrap
+
+
+def filter_rule(
+    rule_id: str,
+    *,
+    title: str,
+    severity: Severity,
+    threat: Threat,
+    remediation: str,
+    references: tuple[str, ...] = (),
+) -> Callable[[FilterCheckFn], FilterCheck]:
+    """Wrap an nwfilter check function with its metadata."""
+
+    def wrap(fn: FilterCheckFn) -> FilterCheck:
+        return FilterCheck(_info(fn, rule_id, title, severity, threat, remediation, references), fn)
+
+    return wrap
+
+
+def redact(secret: str) -> str:
+    """First two characters and a marker: never the whole secret."""
+    if not secret:
+        return "(empty)"
+    return (secret[:2] if len(secret) > 6 else "") + "…[redacted]"
+
+
+def is_vmx_true(value: str) -> bool:
+    """VMware's reading of a boolean: TRUE, true, 1, yes, on."""
+    return value.strip().strip('"').lower() in ("true", "1", "yes", "on", "t", "y")
+
+
+def is_vmx_false(value: str) -> bool:
+    """VMware's reading of a false boolean."""
+    return value.strip().strip('"').lower() in ("false", "0", "no", "off", "f", "n")
+
+
+def settings_matching(spec: VmSpec, pattern: str) -> list[Setting]:
+    """VMware settings whose lower-case key matches ``pattern`` (``*`` = an index)."""
+    if "*" not in pattern:
+        found = spec.settings.get(pattern)
+        return [found] if found is not None else []
+    regex = _pattern(pattern)
+    return [s for key, s in sorted(spec.settings.items()) if regex.fullmatch(key)]
+
+
+def _pattern(pattern: str) -> re.Pattern[str]:
+    return re.compile(
+        ".*".join(re.escape(p) for p in pattern.split("*")).replace(".*", "[0-9a-z:_]+")
+    )
+
+
+def shown(setting: Setting) -> str:
+    """A setting as evidence: ``key = "value"`` (values longer than 80 chars are cut)."""
+    value = setting.value if len(setting.value) <= 80 else setting.value[:77] + "..."
+    return f'{setting.key} = "{value}"'
+
+
+WILDCARD_ADDRESSES = ("", "0.0.0.0", "::", "[::]")  # noqa: S104 (compared, never bound)
+"""Listen addresses that mean every host interface (empty included)."""
+
+
+def parse_int(value: str) -> int | None:
+    """A decimal setting value, or None when it is not one."""
+    try:
+        return int(value.strip())
+    except ValueError:
+        return None

@@ -1,0 +1,295 @@
+"""Declared VMware key/value rules (.vmx and OVF ``vmw:ExtraConfig``): one row per rule.
+
+Data only; the engine evaluates them. Sources: vSphere Security Configuration Guide
+(SCG), DISA vSphere VM STIG (VMCH-80), CIS ESXi benchmark section 8.
+"""
+
+from __future__ import annotations
+
+from vmguard.findings import Severity, Threat
+from vmguard.vmconfig.model import Platform
+from vmguard.vmconfig.rules.model import KeyRule, RuleInfo, ValueTest
+
+_HOSTED = frozenset({Platform.WORKSTATION, Platform.FUSION})
+_ALL = frozenset({Platform.ESXI, Platform.WORKSTATION, Platform.FUSION})
+_NONE: frozenset[Platform] = frozenset()
+
+A, B, C = Threat.VM_COMMUNICATION, Threat.VM_ESCAPE, Threat.HOST_MONITORING
+D, E, F = Threat.VM_MONITORING, Threat.DENIAL_OF_SERVICE, Threat.GUEST_TO_GUEST
+H = Threat.HYPERVISOR_MODIFICATION
+LOW, MED, HIGH = Severity.LOW, Severity.MEDIUM, Severity.HIGH
+
+
+def _rule(  # noqa: PLR0917 (one positional field per table column)
+    rule_id: str,
+    keys: tuple[str, ...],
+    safe: ValueTest,
+    severity: Severity,
+    threat: Threat,
+    title: str,
+    rationale: str,
+    remediation: str,
+    references: tuple[str, ...],
+    absent_unsafe_on: frozenset[Platform] = _NONE,
+) -> KeyRule:
+    info = RuleInfo(rule_id, title, severity, threat, rationale, remediation, references)
+    return KeyRule(info, keys, safe, absent_unsafe_on)
+
+
+VMX_KEY_RULES: tuple[KeyRule, ...] = (
+    _rule(
+        "vmx.isolation.copy-paste",
+        ("isolation.tools.copy.disable", "isolation.tools.paste.disable"),
+        ValueTest.TRUE,
+        LOW,
+        A,
+        "Console copy and paste between guest and host is enabled",
+        "A shared clipboard moves data between the guest and whoever holds the console.",
+        'Set isolation.tools.copy.disable = "TRUE" and isolation.tools.paste.disable = "TRUE".',
+        (
+            "SCG8 vm-8.deactivate-console-copy",
+            "SCG8 vm-8.deactivate-console-paste",
+            "STIG VMCH-80-000189",
+            "STIG VMCH-80-000192",
+        ),
+        _HOSTED,
+    ),
+    _rule(
+        "vmx.isolation.dnd",
+        ("isolation.tools.dnd.disable",),
+        ValueTest.TRUE,
+        LOW,
+        A,
+        "Drag and drop between guest and host is enabled",
+        "Drag and drop copies files and data across the guest/host boundary.",
+        'Set isolation.tools.dnd.disable = "TRUE".',
+        ("SCG8 vm-8.isolation-tools-dnd-deactivate", "STIG VMCH-80-000191"),
+        _HOSTED,
+    ),
+    _rule(
+        "vmx.isolation.gui-options",
+        ("isolation.tools.setguioptions.enable",),
+        ValueTest.NOT_TRUE,
+        LOW,
+        A,
+        "The guest may change console GUI options",
+        "setGUIOptions lets the guest toggle console features such as copy and paste.",
+        'Set isolation.tools.setGUIOptions.enable = "FALSE" or remove it.',
+        ("SCG6.0 VM.disable-console-gui-options",),
+    ),
+    _rule(
+        "vmx.host-info",
+        ("tools.guestlib.enablehostinfo",),
+        ValueTest.NOT_TRUE,
+        MED,
+        A,
+        "The guest can read host information",
+        "Host details (hardware, versions, load) help an attacker inside the guest target the "
+        "host.",
+        'Set tools.guestlib.enableHostInfo = "FALSE" or remove it.',
+        ("SCG8 vm-8.restrict-host-info", "STIG VMCH-80-000198"),
+    ),
+    _rule(
+        "vmx.device-connectable",
+        ("isolation.device.connectable.disable", "isolation.device.edit.disable"),
+        ValueTest.TRUE,
+        MED,
+        A,
+        "The guest can connect or edit virtual devices",
+        "A guest user able to connect devices can attach the host's CD-ROM, NIC or USB devices.",
+        'Set isolation.device.connectable.disable = "TRUE" (and isolation.device.edit.disable).',
+        ("SCG8 vm-8.isolation-device-connectable-deactivate", "STIG VMCH-80-000197"),
+        _HOSTED,
+    ),
+    _rule(
+        "vmx.vix-message",
+        ("isolation.tools.vixmessage.disable",),
+        ValueTest.TRUE,
+        LOW,
+        A,
+        "VIX messages from the guest are enabled",
+        "The VIX channel lets guest software send commands to the VMX process.",
+        'Set isolation.tools.vixMessage.disable = "TRUE".',
+        ("SCG6.0 VM.disable-vix-messages",),
+        _HOSTED,
+    ),
+    _rule(
+        "vmx.vmci-unrestricted",
+        ("vmci0.unrestricted",),
+        ValueTest.NOT_TRUE,
+        LOW,
+        A,
+        "VMCI is unrestricted (VM-to-VM communication)",
+        "Unrestricted VMCI lets this VM talk to other VMs on the host without the network.",
+        'Set vmci0.unrestricted = "FALSE" (no effect on ESXi 5.1 and later).',
+        ("SCG5.5 disable-intervm-vmci",),
+    ),
+    _rule(
+        "vmx.floppy",
+        ("floppy*.present",),
+        ValueTest.NOT_TRUE,
+        MED,
+        B,
+        "A floppy controller is present (VENOM attack surface)",
+        "The emulated floppy controller is legacy code with a history of guest-to-host escapes "
+        "(CVE-2015-3456).",
+        'Remove the floppy drive (floppyN.present = "FALSE").',
+        ("STIG VMCH-80-000209", "CIS ESXi 8.2.1", "CVE-2015-3456"),
+    ),
+    _rule(
+        "vmx.parallel",
+        ("parallel*.present",),
+        ValueTest.NOT_TRUE,
+        MED,
+        B,
+        "A parallel port is present",
+        "Unused legacy devices widen the attack surface of the emulator.",
+        "Remove the parallel port.",
+        ("STIG VMCH-80-000211",),
+    ),
+    _rule(
+        "vmx.usb",
+        ("usb.present", "ehci.present", "usb_xhci.present"),
+        ValueTest.NOT_TRUE,
+        MED,
+        B,
+        "A USB controller is present",
+        "USB controllers let host devices reach the guest and add emulation attack surface.",
+        "Remove USB controllers that are not needed.",
+        ("STIG VMCH-80-000213",),
+    ),
+    _rule(
+        "vmx.pci-passthrough",
+        ("pcipassthru*.present",),
+        ValueTest.NOT_TRUE,
+        HIGH,
+        B,
+        "A host PCI device is passed through to the guest",
+        "A passed-through device can DMA into host memory and bypasses the hypervisor's mediation.",
+        "Remove PCI passthrough unless the workload requires it and the IOMMU is trusted.",
+        ("SCG8 vm-8.pci-passthrough", "STIG VMCH-80-000214"),
+    ),
+    _rule(
+        "vmx.3d",
+        ("mks.enable3d",),
+        ValueTest.NOT_TRUE,
+        LOW,
+        B,
+        "3D acceleration is enabled",
+        "The 3D graphics path is a large, exposed emulation surface.",
+        'Set mks.enable3d = "FALSE".',
+        ("SCG8 vm-8.deactivate-non-essential-3d-features", "STIG VMCH-80-000202"),
+    ),
+    _rule(
+        "vmx.dvfilter",
+        ("ethernet*.filter*.name",),
+        ValueTest.ABSENT,
+        LOW,
+        D,
+        "A dvfilter network inspection hook is attached",
+        "A dvfilter appliance sees and may alter all of this VM's traffic.",
+        "Remove ethernetN.filterN.name unless the filter is authorised.",
+        ("SCG8 vm-8.dvfilter", "STIG VMCH-80-000200"),
+    ),
+    _rule(
+        "vmx.vmsafe",
+        ("vmsafe.enable",),
+        ValueTest.NOT_TRUE,
+        MED,
+        D,
+        "VMsafe CPU/memory introspection is enabled",
+        "VMsafe lets an appliance read and modify this VM's memory and CPU state.",
+        "Remove vmsafe.enable unless an authorised introspection product needs it.",
+        ("SCG5.5 verify-vmsafe-cpumem-enable",),
+    ),
+    _rule(
+        "vmx.vmsafe-agent",
+        ("vmsafe.agentaddress", "vmsafe.agentport"),
+        ValueTest.ABSENT,
+        MED,
+        D,
+        "A VMsafe introspection agent address is configured",
+        "The named agent receives this VM's memory and CPU state.",
+        "Remove vmsafe.agentAddress and vmsafe.agentPort unless authorised.",
+        ("SCG5.5 verify-vmsafe-cpumem-agentaddress", "SCG5.5 verify-vmsafe-cpumem-agentport"),
+    ),
+    _rule(
+        "vmx.nic-promisc",
+        ("ethernet*.nopromisc", "ethernet*.noforgedsrcaddr"),
+        ValueTest.TRUE,
+        MED,
+        D,
+        "A NIC may sniff in promiscuous mode or forge its source address",
+        "Promiscuous mode lets this VM read other VMs' traffic; forged source addresses let it "
+        "impersonate them.",
+        'Set ethernetN.noPromisc = "TRUE" and ethernetN.noForgedSrcAddr = "TRUE" (ESXi: reject '
+        "promiscuous mode, forged transmits and MAC changes on the port group).",
+        (
+            "SCG8 esxi-8.network-reject-promiscuous-mode-standardswitch",
+            "SCG8 esxi-8.network-reject-forged-transmit-standardswitch",
+        ),
+    ),
+    _rule(
+        "vmx.vnc",
+        ("remotedisplay.vnc.enabled",),
+        ValueTest.NOT_TRUE,
+        HIGH,
+        C,
+        "The built-in VNC server is enabled",
+        "A VNC console gives whoever reaches the port the screen and keyboard of the VM.",
+        'Set RemoteDisplay.vnc.enabled = "FALSE"; use the product console instead.',
+        ("SCG6.7 VM.minimize-console-VNC-use",),
+    ),
+    _rule(
+        "vmx.console-autolock",
+        ("tools.guest.desktop.autolock",),
+        ValueTest.TRUE,
+        MED,
+        C,
+        "The guest session is not locked when the console disconnects",
+        "The next console user inherits the previous user's logged-in session.",
+        'Set tools.guest.desktop.autolock = "TRUE".',
+        ("SCG8 vm-8.vmrc-lock", "STIG VMCH-80-000201"),
+    ),
+    _rule(
+        "vmx.disk-shrink",
+        ("isolation.tools.diskshrink.disable", "isolation.tools.diskwiper.disable"),
+        ValueTest.TRUE,
+        MED,
+        E,
+        "The guest may shrink or wipe virtual disks",
+        "Repeated disk shrinking by a guest user makes the virtual disk unavailable (DoS).",
+        'Set isolation.tools.diskShrink.disable = "TRUE" and isolation.tools.diskWiper.disable '
+        '= "TRUE".',
+        (
+            "SCG8 vm-8.deactivate-disk-shrinking-shrink",
+            "SCG8 vm-8.deactivate-disk-shrinking-wiper",
+            "STIG VMCH-80-000193",
+            "STIG VMCH-80-000194",
+        ),
+        _HOSTED,
+    ),
+    _rule(
+        "vmx.tps-salt",
+        ("sched.mem.pshare.salt",),
+        ValueTest.ABSENT,
+        LOW,
+        F,
+        "The VM opts into inter-VM transparent page sharing",
+        "Sharing identical memory pages with other VMs enables cross-VM side channels.",
+        "Remove sched.mem.pshare.salt (ESXi: keep Mem.ShareForceSalting = 2).",
+        ("SCG8 vm-8.transparentpagesharing-inter-vm-enabled", "STIG VMCH-80-000199"),
+    ),
+    _rule(
+        "vmx.vtpm",
+        ("vtpm.present",),
+        ValueTest.TRUE,
+        LOW,
+        H,
+        "The VM has no virtual TPM",
+        "Without a TPM the guest cannot measure its boot or seal keys to a trusted state.",
+        'Add a virtual TPM (vtpm.present = "TRUE"; requires VM encryption).',
+        ("SCG repo features-capabilities/encryption/virtual-tpm",),
+        _ALL,
+    ),
+)
