@@ -1,0 +1,66 @@
+"""``vmguard audit CONFIG... | --connect URI``: VM definitions against the config rules."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from vmguard.cli.options import FailOn, Output, OutputFormatOption
+from vmguard.cli.output import EXIT_FINDINGS, EXIT_OK, fail
+from vmguard.findings import Severity
+from vmguard.policy import apply_policy, load_policy
+from vmguard.report.interface import OutputFormat
+from vmguard.report.multi import write_reports
+from vmguard.vmconfig.audit import AuditOptions, audit_documents, audit_paths
+from vmguard.vmconfig.live import read_connection
+from vmguard.vmconfig.model import Platform
+
+
+def audit_command(
+    configs: Annotated[
+        list[Path] | None,
+        typer.Argument(help="libvirt domain/network/nwfilter XML, .vmx, .vbox, .ovf or .ova."),
+    ] = None,
+    connect: Annotated[
+        str | None,
+        typer.Option("--connect", help="Audit every domain and network of this libvirt URI."),
+    ] = None,
+    platform: Annotated[
+        Platform | None,
+        typer.Option(
+            "--platform", case_sensitive=False, help="The product that runs these definitions."
+        ),
+    ] = None,
+    policy: Annotated[
+        Path | None, typer.Option("--policy", help="Policy file (default: ./vmguard.toml).")
+    ] = None,
+    output_format: OutputFormatOption = OutputFormat.CONSOLE,
+    output: Output = None,
+    fail_on: FailOn = Severity.HIGH,
+) -> None:
+    """Audit VM definitions for clipboard sharing, passthrough, open consoles, spoofing,
+    missing limits, missing secure boot and the other survey threat classes."""
+    paths = list(configs or [])
+    if not paths and connect is None:
+        fail("give one or more CONFIG files, or --connect URI")
+    for path in paths:
+        if not path.is_file():
+            fail(f"{path}: no such configuration file")
+    rules_policy = load_policy(policy)
+    options = AuditOptions(platform=platform)
+    reports = audit_paths(paths, options) if paths else []
+    if connect is not None:
+        reports += audit_documents([read_connection(connect)], options)
+    reports = [apply_policy(report, rules_policy) for report in reports]
+    out = open(output, "w", encoding="utf-8") if output else sys.stdout  # noqa: SIM115
+    try:
+        write_reports(reports, output_format, out)
+    finally:
+        if output:
+            out.close()
+    worsts = [w for r in reports if (w := r.worst()) is not None]
+    worst = max(worsts, key=lambda s: s.rank, default=None)
+    raise typer.Exit(EXIT_FINDINGS if worst is not None and worst.rank >= fail_on.rank else EXIT_OK)
