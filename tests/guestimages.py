@@ -184,6 +184,10 @@ def cached(name: str, build: Callable[[Path], object], *, sources: tuple[Path, .
     ``sources`` are further files whose content is part of the version (the builder's own).
     """
     target = CACHE / f"{name}-{_factory_key(sources)}"
+    for stale in CACHE.glob(f"{name}-*"):
+        # Older builds of the same fixture: gigabytes of images nobody will read again.
+        if stale != target and not stale.name.endswith(".building"):
+            shutil.rmtree(stale, ignore_errors=True)
     CACHE.mkdir(parents=True, exist_ok=True)
     with open(CACHE / f".{name}.lock", "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
