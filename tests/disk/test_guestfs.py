@@ -136,3 +136,21 @@ def test_symlink_loop_is_bounded(tmp_path: Path) -> None:
     assert fs.stat("/loopa", follow=False) is not None
     assert fs.resolve("/up/up/up/etc/fstab") is not None
     assert [e.path for e in fs.walk("/") if e.path.startswith("/up")] == ["/up"]
+
+
+def test_directory_hard_link_cycle_is_cut(tmp_path: Path) -> None:
+    """malicious-images E.32: a directory entry pointing back at the root inode."""
+    import subprocess
+
+    tree = tmp_path / "tree"
+    (tree / "etc").mkdir(parents=True)
+    (tree / "etc/fstab").write_text("")
+    img = tmp_path / "fs.img"
+    subprocess.run(["mkfs.ext4", "-q", "-d", str(tree), str(img), "8M"], check=True)
+    subprocess.run(["debugfs", "-w", "-R", "ln <2> /etc/rootcycle", str(img)], check=True,
+                   capture_output=True)  # fmt: skip
+    fs = _guestfs(img)
+    paths = [e.path for e in fs.walk("/")]
+    assert "/etc/rootcycle" in paths
+    assert len(paths) == len(set(paths)) < 20
+    assert fs.read_file("/etc/rootcycle/etc/rootcycle/etc/fstab", 1024) == b""
