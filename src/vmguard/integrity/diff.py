@@ -1,0 +1,152 @@
+"""Say what changed: differing chunk hashes -> byte ranges -> volumes -> guest files.
+
+Guest files are found through the disk layer: the changed disk is read as a guest (its
+partitions and filesystems), every regular file's extents are taken from the libyal file
+entry (offsets relative to its volume) and matched against the changed ranges. The files
+named are those of the disk as it is now: a file whose blocks moved is found where it is.
+
+Chunk granularity (1 MiB) means a small file sharing a chunk with a changed one is named
+too; the ranges are exact to the chunk. Walks are bounded; nothing here writes or opens
+host paths.
+"""
+
+from __future__ import annotations
+
+import bisect
+import stat as st
+from collections.abc import Iterator
+from typing import Any
+
+from vmguard.disk.errors import DiskError
+from vmguard.disk.layout import PlacedVolume, assemble_layout
+from vmguard.disk.limits import DEFAULT_LIMITS
+from vmguard.disk.source import ByteSource, SliceSource
+from vmguard.disk.volumes.scan import scan_volumes
+from vmguard.integrity.changes import ByteRange, GuestFileHit
+from vmguard.integrity.merkle import DIGEST_SIZE
+
+MAX_RANGES = 4096
+MAX_FILES_LISTED = 200
+MAX_WALK = 2_000_000
+_SPARSE_EXTENT = 0x1
+
+
+def changed_ranges(
+    signed: bytes, current: bytes, chunk_size: int, signed_size: int, current_size: int
+) -> tuple[ByteRange, ...]:
+    """Coalesced ranges whose chunk hashes differ, plus any part only one side has."""
+    ranges: list[ByteRange] = []
+    common = min(len(signed), len(current)) // DIGEST_SIZE
+    start: int | None = None
+    for index in range(common + 1):
+        differs = index < common and (
+            signed[index * DIGEST_SIZE : (index + 1) * DIGEST_SIZE]
+            != current[index * DIGEST_SIZE : (index + 1) * DIGEST_SIZE]
+        )
+        if differs and start is None:
+            start = index
+        elif not differs and start is not None:
+            end = min(index * chunk_size, signed_size, current_size)
+            ranges.append(ByteRange(start * chunk_size, end))
+            start = None
+            if len(ranges) >= MAX_RANGES:
+                break
+    low, high = sorted((signed_size, current_size))
+    if low != high:
+        # The last common chunk may be partial on one side: the size change starts there.
+        tail = min(low, (low // chunk_size) * chunk_size)
+        if ranges and ranges[-1].end >= tail:
+            ranges[-1] = ByteRange(ranges[-1].start, high)
+        else:
+            ranges.append(ByteRange(tail, high))
+    return tuple(ranges)
+
+
+def _volume_offset(placed: PlacedVolume, disk: ByteSource) -> int | None:
+    source = placed.volume.source
+    if isinstance(source, SliceSource) and source.parent is disk:
+        return source.offset
+    return None
+
+
+def _walk_files(placed: PlacedVolume) -> Iterator[tuple[str, Any]]:
+    fs = placed.filesystem
+    if fs is None:
+        return
+    prefix = placed.mountpoint or f"[{placed.where}]"
+    prefix = "" if prefix == "/" else prefix
+    stack: list[tuple[str, Any]] = [(prefix, fs.root)]
+    seen: set[int] = set()
+    count = 0
+    while stack:
+        path, node = stack.pop()
+        for name, child in sorted(fs.children(node).items()):
+            count += 1
+            if count > MAX_WALK:
+                return
+            info = fs.stat(child)
+            child_path = f"{path}/{name}"
+            if st.S_ISDIR(info.mode):
+                if info.inode not in seen:
+                    seen.add(info.inode)
+                    stack.append((child_path, child))
+            elif st.S_ISREG(info.mode):
+                yield child_path, child
+
+
+def _extents(node: Any) -> Iterator[tuple[int, int]]:
+    count = node.get_number_of_extents()
+    for i in range(min(count, 1_000_000)):
+        offset, size, flags = node.get_extent(i)
+        if size > 0 and not flags & _SPARSE_EXTENT:
+            yield offset, size
+
+
+def _hits(starts: list[int], ranges: list[ByteRange], lo: int, hi: int) -> bool:
+    i = bisect.bisect_right(starts, hi - 1) - 1
+    return i >= 0 and ranges[i].end > lo
+
+
+def locate(
+    disk: ByteSource, disk_name: str, ranges: tuple[ByteRange, ...]
+) -> tuple[tuple[str, ...], tuple[GuestFileHit, ...], int]:
+    """(regions, guest files listed, how many more) for changed ranges of ``disk``."""
+    if not ranges:
+        return (), (), 0
+    try:
+        layout = assemble_layout([(disk_name, scan_volumes(disk, limits=DEFAULT_LIMITS))])
+    except DiskError as err:
+        return (f"partitions unreadable: {err.diagnostics()}",), (), 0
+    regions: list[str] = []
+    hits: list[GuestFileHit] = []
+    more = 0
+    covered = [False] * len(ranges)
+    for placed in layout.volumes:
+        base = _volume_offset(placed, disk)
+        if base is None:
+            continue
+        inside = [
+            ByteRange(max(r.start, base) - base, min(r.end, base + placed.volume.size) - base)
+            for r in ranges
+            if r.start < base + placed.volume.size and r.end > base
+        ]
+        for i, r in enumerate(ranges):
+            if r.start < base + placed.volume.size and r.end > base:
+                covered[i] = True
+        if not inside:
+            continue
+        where = placed.where + (f" ({placed.mountpoint})" if placed.mountpoint else "")
+        regions.append(where)
+        starts = [r.start for r in inside]
+        try:
+            for path, node in _walk_files(placed):
+                if any(_hits(starts, inside, off, off + size) for off, size in _extents(node)):
+                    if len(hits) < MAX_FILES_LISTED:
+                        hits.append(GuestFileHit(path, placed.where))
+                    else:
+                        more += 1
+        except (DiskError, OSError, OverflowError) as err:
+            regions.append(f"{placed.where}: files not mapped: {err}")
+    if not all(covered):
+        regions.append("outside every mapped volume (partition table, gaps, LVM metadata)")
+    return tuple(regions), tuple(hits), more
