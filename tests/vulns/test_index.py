@@ -11,7 +11,7 @@ import pytest
 from vmguard.vulns import import_advisories, open_index
 from vmguard.vulns.ecosystems import Release
 from vmguard.vulns.errors import AdvisoryIndexError, IndexMissing
-from vmguard.vulns.index import SCHEMA_VERSION
+from vmguard.vulns.schema import SCHEMA_VERSION
 
 from .osvdata import alpine_record, debian_record, write_all_zip
 

@@ -21,31 +21,8 @@ from urllib.parse import quote
 from vmguard.vulns.ecosystems import Release, parse_ecosystem
 from vmguard.vulns.errors import AdvisoryIndexError, IndexMissing
 from vmguard.vulns.osv import Advisory
+from vmguard.vulns.schema import SCHEMA_VERSION, migrate
 
-MIGRATIONS: tuple[str, ...] = (
-    """
-    CREATE TABLE advisories (
-        id TEXT PRIMARY KEY, modified TEXT NOT NULL, published TEXT NOT NULL,
-        summary TEXT NOT NULL, aliases TEXT NOT NULL, severity TEXT, score REAL,
-        vector TEXT, refs TEXT NOT NULL, digest TEXT NOT NULL, imported_at TEXT NOT NULL
-    );
-    CREATE TABLE affected (
-        advisory_id TEXT NOT NULL REFERENCES advisories(id) ON DELETE CASCADE,
-        ecosystem TEXT NOT NULL, distribution TEXT NOT NULL, release TEXT NOT NULL,
-        package TEXT NOT NULL, ranges TEXT NOT NULL, versions TEXT NOT NULL
-    );
-    CREATE INDEX affected_lookup ON affected(distribution, release, package);
-    CREATE INDEX affected_advisory ON affected(advisory_id);
-    CREATE TABLE imports (
-        id INTEGER PRIMARY KEY, source TEXT NOT NULL, sha256 TEXT NOT NULL,
-        finished_at TEXT NOT NULL, added INTEGER NOT NULL, updated INTEGER NOT NULL,
-        unchanged INTEGER NOT NULL, older INTEGER NOT NULL, skipped INTEGER NOT NULL
-    );
-    """,
-)
-"""Schema migrations; migration N (1-based) brings ``user_version`` from N-1 to N."""
-
-SCHEMA_VERSION = len(MIGRATIONS)
 _CHUNK = 900
 """Parameters per IN (...) query, under SQLite's default limit."""
 
@@ -296,19 +273,6 @@ class AdvisoryIndex:
         return IndexStatus(str(self.path), SCHEMA_VERSION, total, releases, last, newest, imports)
 
 
-def _migrate(db: sqlite3.Connection, path: Path) -> None:
-    version = db.execute("PRAGMA user_version").fetchone()[0]
-    if version > SCHEMA_VERSION:
-        raise AdvisoryIndexError(
-            f"{path}: index schema {version} is newer than this vmguard's ({SCHEMA_VERSION})"
-        )
-    for number in range(version, SCHEMA_VERSION):
-        with db:
-            db.executescript(
-                f"BEGIN; {MIGRATIONS[number]}; PRAGMA user_version = {number + 1}; COMMIT;"
-            )
-
-
 def open_index(path: Path, *, writable: bool = False) -> AdvisoryIndex:
     """Open the index at ``path``: read-only for scans, created and migrated for imports."""
     try:
@@ -316,7 +280,7 @@ def open_index(path: Path, *, writable: bool = False) -> AdvisoryIndex:
             path.parent.mkdir(parents=True, exist_ok=True)
             db = sqlite3.connect(path)
             db.execute("PRAGMA foreign_keys = ON")
-            _migrate(db, path)
+            migrate(db, path)
         else:
             if not path.is_file():
                 raise IndexMissing(
