@@ -9,6 +9,7 @@ following rpm's backend/ndb/rpmpkg.c layout, since no tool here can produce one.
 
 from __future__ import annotations
 
+import contextlib
 import shutil
 import sqlite3
 import struct
@@ -84,7 +85,9 @@ def rpm_build(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def _blobs(sqlite_db: Path) -> list[tuple[int, bytes]]:
-    with sqlite3.connect(sqlite_db) as conn:
+    # closing(): sqlite3's own context manager only commits; a connection left for the
+    # garbage collector removes -wal/-shm files later, under a concurrent copytree.
+    with contextlib.closing(sqlite3.connect(sqlite_db)) as conn:
         return list(conn.execute("SELECT hnum, blob FROM Packages ORDER BY hnum"))
 
 
