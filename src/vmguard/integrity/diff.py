@@ -23,7 +23,7 @@ from vmguard.disk.limits import DEFAULT_LIMITS
 from vmguard.disk.source import ByteSource, SliceSource
 from vmguard.disk.volumes.scan import scan_volumes
 from vmguard.integrity.changes import ByteRange, GuestFileHit
-from vmguard.integrity.merkle import DIGEST_SIZE
+from vmguard.integrity.leaves import Leaves
 
 MAX_RANGES = 4096
 MAX_FILES_LISTED = 200
@@ -31,30 +31,45 @@ MAX_WALK = 2_000_000
 _SPARSE_EXTENT = 0x1
 
 
+def _differing_chunks(signed: Leaves, current: Leaves) -> Iterator[int]:
+    """Ascending chunk indexes (below both counts) whose leaves differ; a merge of the two
+    sparse lists, so all-zero chunks on both sides cost nothing."""
+    common = min(signed.count, current.count)
+    a, b = signed.explicit(), current.explicit()
+    x, y = next(a, None), next(b, None)
+    while x is not None or y is not None:
+        if y is None or (x is not None and x[0] < y[0]):
+            index, differs = x[0], x[1] != current.default  # type: ignore[index]
+            x = next(a, None)
+        elif x is None or y[0] < x[0]:
+            index, differs = y[0], y[1] != signed.default
+            y = next(b, None)
+        else:
+            index, differs = x[0], x[1] != y[1]
+            x, y = next(a, None), next(b, None)
+        if index >= common:
+            return
+        if differs:
+            yield index
+
+
 def changed_ranges(
-    signed: bytes, current: bytes, chunk_size: int, signed_size: int, current_size: int
+    signed: Leaves, current: Leaves, chunk_size: int, signed_size: int, current_size: int
 ) -> tuple[ByteRange, ...]:
     """Coalesced ranges whose chunk hashes differ, plus any part only one side has."""
     ranges: list[ByteRange] = []
-    common = min(len(signed), len(current)) // DIGEST_SIZE
-    start: int | None = None
-    for index in range(common + 1):
-        differs = index < common and (
-            signed[index * DIGEST_SIZE : (index + 1) * DIGEST_SIZE]
-            != current[index * DIGEST_SIZE : (index + 1) * DIGEST_SIZE]
-        )
-        if differs and start is None:
-            start = index
-        elif not differs and start is not None:
-            end = min(index * chunk_size, signed_size, current_size)
-            ranges.append(ByteRange(start * chunk_size, end))
-            start = None
-            if len(ranges) >= MAX_RANGES:
-                break
     low, high = sorted((signed_size, current_size))
+    for index in _differing_chunks(signed, current):
+        start, end = index * chunk_size, min((index + 1) * chunk_size, low)
+        if ranges and ranges[-1].end == start:
+            ranges[-1] = ByteRange(ranges[-1].start, end)
+        elif len(ranges) < MAX_RANGES:
+            ranges.append(ByteRange(start, end))
+        else:
+            break
     if low != high:
         # The last common chunk may be partial on one side: the size change starts there.
-        tail = min(low, (low // chunk_size) * chunk_size)
+        tail = (low // chunk_size) * chunk_size
         if ranges and ranges[-1].end >= tail:
             ranges[-1] = ByteRange(ranges[-1].start, high)
         else:

@@ -14,7 +14,8 @@ from datetime import datetime
 from typing import Any
 
 from vmguard.integrity.errors import EnvelopeMalformed
-from vmguard.integrity.merkle import CHUNK_SIZE, chunk_count, decode_leaves, encode_leaves
+from vmguard.integrity.leaves import Leaves
+from vmguard.integrity.merkle import CHUNK_SIZE, MAX_LEAVES, chunk_count, zero_leaf
 
 PREDICATE_TYPE = "https://vmguard.dev/attestation/vm-bundle/v1"
 MAX_DISKS = 64
@@ -54,8 +55,8 @@ class DiskRecord:
     chunk_size: int
     content_root: str
     """Hex Merkle root over the guest-visible disk."""
-    leaves: bytes = field(repr=False)
-    """Concatenated chunk hashes of the guest-visible disk, to say what changed."""
+    leaves: Leaves = field(repr=False)
+    """Chunk hashes of the guest-visible disk, to say what changed."""
     files: tuple[FileRecord, ...]
     """The image file, then its backing files, nearest first."""
 
@@ -99,7 +100,13 @@ def manifest_to_predicate(m: Manifest) -> dict[str, Any]:
         "manifestVersion": m.version,
         "signedAt": m.signed_at.isoformat(timespec="seconds"),
         "tool": m.tool,
-        "hash": {"merkle": "blake3-rfc6962", "leafPrefix": "00", "nodePrefix": "01"},
+        "hash": {
+            "merkle": "blake3-rfc6962",
+            "leafPrefix": "00",
+            "nodePrefix": "01",
+            "chunkHashes": "zlib+base64 of (u64 big-endian index, 32-byte leaf) for every "
+            "chunk whose leaf is not that of an all-zero chunk",
+        },
         "disks": [
             {
                 "name": d.name,
@@ -108,7 +115,7 @@ def manifest_to_predicate(m: Manifest) -> dict[str, Any]:
                 "virtualSize": d.virtual_size,
                 "chunkSize": d.chunk_size,
                 "contentRoot": d.content_root,
-                "chunkHashes": encode_leaves(d.leaves),
+                "chunkHashes": d.leaves.encode(),
                 "files": [_file_json(f) for f in d.files],
             }
             for d in m.disks
@@ -184,14 +191,22 @@ def _disk(obj: Any, where: str) -> DiskRecord:
     )
     if not files:
         raise EnvelopeMalformed(f"{where}: no files")
-    leaves = decode_leaves(_get(obj, "chunkHashes", str, where), chunk_count(size, chunk))
+    leaves = Leaves.decode(
+        _get(obj, "chunkHashes", str, where),
+        chunk_count(size, chunk),
+        zero_leaf(chunk),
+        MAX_LEAVES,
+    )
+    content_root = _hex(obj, "contentRoot", where)
+    if leaves.root().hex() != content_root:
+        raise EnvelopeMalformed(f"{where}: chunk hashes do not add up to the content root")
     return DiskRecord(
         _name(obj, where),
         _get(obj, "format", str, where)[:32],
         _get(obj, "variant", str, where)[:64],
         size,
         chunk,
-        _hex(obj, "contentRoot", where),
+        content_root,
         leaves,
         files,
     )

@@ -22,10 +22,8 @@ one chunk and the leaf list.
 
 from __future__ import annotations
 
-import base64
 import hashlib
 import itertools
-import zlib
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -34,7 +32,8 @@ import blake3
 
 from vmguard.disk.errors import CorruptImage
 from vmguard.disk.source import ByteSource, SparseSource
-from vmguard.integrity.errors import EnvelopeMalformed, IntegrityError
+from vmguard.integrity.errors import IntegrityError
+from vmguard.integrity.leaves import Leaves, LeavesBuilder
 
 CHUNK_SIZE = 64 * 1024
 """Content (guest-visible disk) chunk size of new manifests."""
@@ -60,7 +59,7 @@ def leaf_hash(chunk: bytes | memoryview) -> bytes:
 def merkle_root(leaves: bytes) -> bytes:
     """The root over concatenated 32-byte leaves (the hash of nothing for no leaves).
 
-    Works level by level on flat byte strings, so memory stays at about 1.5x the leaves.
+    The plain, dense definition; ``Leaves.root`` computes the same root sparsely.
     """
     if not leaves:
         return blake3.blake3(b"").digest()
@@ -84,18 +83,14 @@ class ChunkDigest:
     size: int
     """Bytes covered (a disk's virtual size, a file's length)."""
     chunk_size: int
-    leaves: bytes = field(repr=False)
-    """Concatenated 32-byte leaf hashes, chunk 0 first."""
+    leaves: Leaves = field(repr=False)
+    """Chunk hashes, stored sparsely (all-zero chunks take no space)."""
     root: bytes
 
-    @property
-    def count(self) -> int:
-        """Number of chunks."""
-        return len(self.leaves) // DIGEST_SIZE
 
-    def leaf(self, index: int) -> bytes:
-        """The leaf hash of chunk ``index``."""
-        return self.leaves[index * DIGEST_SIZE : (index + 1) * DIGEST_SIZE]
+def zero_leaf(chunk_size: int) -> bytes:
+    """The leaf of a full all-zero chunk (what chunks outside every data range hash to)."""
+    return leaf_hash(bytes(chunk_size))
 
 
 def chunk_count(size: int, chunk_size: int = CHUNK_SIZE) -> int:
@@ -152,21 +147,20 @@ def hash_source(
         raise IntegrityError(f"{size} bytes is more than {MAX_LEAVES} chunks of {chunk_size}")
     block = max(chunk_size, READ_SIZE)
     per_block = block // chunk_size
-    full_zero_leaf = leaf_hash(bytes(chunk_size))
+    leaves = LeavesBuilder(zero_leaf(chunk_size))
     zero_block = memoryview(bytes(block)) if flat is not None else None
-    leaves = bytearray()
 
     def fill_zeros(upto_byte: int) -> None:
         # Whole zero chunks from the current position up to ``upto_byte`` (chunk aligned or
         # the end of the source); the last chunk may be short.
-        done = len(leaves) // DIGEST_SIZE * chunk_size
+        done = leaves.count * chunk_size
         if upto_byte <= done:
             return
         full = (min(upto_byte, size) - done) // chunk_size
-        leaves.extend(full_zero_leaf * full)
+        leaves.skip_defaults(full)
         tail = min(upto_byte, size) - done - full * chunk_size
         if tail:
-            leaves.extend(leaf_hash(bytes(tail)))
+            leaves.add(leaf_hash(bytes(tail)))
         if zero_block is not None and flat is not None:
             remaining = min(upto_byte, size) - done
             while remaining:
@@ -174,23 +168,24 @@ def hash_source(
                 flat.update(zero_block[:step])
                 remaining -= step
 
-    def block_leaves(index: int) -> tuple[int, bytes, bytes]:
+    def block_leaves(index: int) -> tuple[int, list[bytes], bytes]:
         offset = index * block
         length = min(block, size - offset)
         data = source.read_at(offset, length)
         if len(data) != length:
             raise CorruptImage(f"short read at offset {offset}: {len(data)} of {length}")
         view = memoryview(data)
-        out = b"".join(
+        out = [
             leaf_hash(view[sub * chunk_size : (sub + 1) * chunk_size])
             for sub in range(min(per_block, chunk_count(length, chunk_size)))
-        )
+        ]
         return offset, out, data if flat is not None else b""
 
-    def consume(results: Iterator[tuple[int, bytes, bytes]]) -> None:
+    def consume(results: Iterator[tuple[int, list[bytes], bytes]]) -> None:
         for offset, block_hashes, data in results:
             fill_zeros(offset)
-            leaves.extend(block_hashes)
+            for leaf in block_hashes:
+                leaves.add(leaf)
             if flat is not None:
                 flat.update(data)
 
@@ -202,28 +197,5 @@ def hash_source(
             while window := list(itertools.islice(indexes, _WINDOW)):
                 consume(pool.map(block_leaves, window))
     fill_zeros(size)
-    leaves_bytes = bytes(leaves)
-    return ChunkDigest(size, chunk_size, leaves_bytes, merkle_root(leaves_bytes))
-
-
-def encode_leaves(leaves: bytes) -> str:
-    """Leaves for a manifest: zlib (zero runs shrink to nothing), then base64."""
-    return base64.b64encode(zlib.compress(leaves, 6)).decode("ascii")
-
-
-def decode_leaves(text: str, count: int) -> bytes:
-    """Inverse of ``encode_leaves``, refusing anything but exactly ``count`` leaves.
-
-    Decompression is bounded by the expected size, so a zip bomb stops at ``count * 32``.
-    """
-    if count < 0 or count > MAX_LEAVES:
-        raise EnvelopeMalformed(f"leaf count {count} out of range")
-    try:
-        packed = base64.b64decode(text, validate=True)
-        inflater = zlib.decompressobj()
-        leaves = inflater.decompress(packed, count * DIGEST_SIZE + 1)
-    except (ValueError, zlib.error) as err:
-        raise EnvelopeMalformed(f"chunk hashes cannot be decoded: {err}") from err
-    if len(leaves) != count * DIGEST_SIZE or inflater.unconsumed_tail or not inflater.eof:
-        raise EnvelopeMalformed(f"chunk hashes do not hold exactly {count} leaves")
-    return leaves
+    built = leaves.build()
+    return ChunkDigest(size, chunk_size, built, built.root())
