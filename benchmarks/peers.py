@@ -29,6 +29,9 @@ DISSECT_REQUIREMENTS: tuple[str, ...] = (
     "dissect.fat==3.13",
 )
 
+DETECT_SECRETS_REQUIREMENTS: tuple[str, ...] = ("detect-secrets==1.5.0",)
+"""Yelp's detect-secrets, the peer of the scan benchmark (Apache-2.0, but still a peer only)."""
+
 APPLIANCE_DIR = Path(f"/var/tmp/.guestfs-{os.getuid()}/appliance.d")
 """Where libguestfs caches the supermin appliance it builds on first launch."""
 
@@ -113,16 +116,25 @@ def peer_python() -> Path:
 
 
 def ensure_dissect() -> None:
-    """Create benchmarks/.peer-venv and install ``DISSECT_REQUIREMENTS`` when they changed."""
+    """Create benchmarks/.peer-venv and install the peers' requirements when they changed."""
     stamp = PEER_VENV / ".installed"
-    wanted = "\n".join(DISSECT_REQUIREMENTS) + "\n"
+    wanted = "\n".join(DISSECT_REQUIREMENTS + DETECT_SECRETS_REQUIREMENTS) + "\n"
     if stamp.exists() and stamp.read_text() == wanted and peer_python().exists():
         return
     print(f"peers: pip install {' '.join(DISSECT_REQUIREMENTS)} into {PEER_VENV}", flush=True)
     if not peer_python().exists():
         _run(sys.executable, "-m", "venv", PEER_VENV)
-    _run(peer_python(), "-m", "pip", "install", "-q", *DISSECT_REQUIREMENTS)
+    _run(
+        peer_python(),
+        "-m",
+        "pip",
+        "install",
+        "-q",
+        *DISSECT_REQUIREMENTS,
+        *DETECT_SECRETS_REQUIREMENTS,
+    )
     _run(peer_python(), "-c", "import dissect.target, dissect.extfs, dissect.xfs, dissect.fat")
+    _run(peer_python(), "-c", "import detect_secrets")
     stamp.write_text(wanted)
 
 

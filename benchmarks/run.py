@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Protocol
 
 import bench_inspect
+import bench_scan
 import bench_walk
 import image as bench_image
 import peers
@@ -78,6 +79,12 @@ BENCHMARKS: tuple[Benchmark, ...] = (
         bench_walk.TARGET_RATIO,
         bench_walk.measure,
         (bench_walk.WalkFailed,),
+    ),
+    Benchmark(
+        "scan vs detect-secrets (and tar)",
+        bench_scan.TARGET_VS_DETECT_SECRETS,
+        bench_scan.measure,
+        (bench_scan.ScanFailed,),
     ),
 )
 

@@ -2,18 +2,16 @@
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
 from vmguard.cli.options import FailOn, Output, OutputFormatOption
-from vmguard.cli.output import EXIT_FINDINGS, EXIT_OK, fail
+from vmguard.cli.output import emit_all, exit_code_all, fail
 from vmguard.findings import Severity
 from vmguard.policy import apply_policy, load_policy
 from vmguard.report.interface import OutputFormat
-from vmguard.report.multi import write_reports
 from vmguard.vmconfig.audit import AuditOptions, audit_documents, audit_paths
 from vmguard.vmconfig.live import read_connection
 from vmguard.vmconfig.model import Platform
@@ -55,12 +53,5 @@ def audit_command(
     if connect is not None:
         reports += audit_documents([read_connection(connect)], options)
     reports = [apply_policy(report, rules_policy) for report in reports]
-    out = open(output, "w", encoding="utf-8") if output else sys.stdout  # noqa: SIM115
-    try:
-        write_reports(reports, output_format, out)
-    finally:
-        if output:
-            out.close()
-    worsts = [w for r in reports if (w := r.worst()) is not None]
-    worst = max(worsts, key=lambda s: s.rank, default=None)
-    raise typer.Exit(EXIT_FINDINGS if worst is not None and worst.rank >= fail_on.rank else EXIT_OK)
+    emit_all(reports, output_format, output)
+    raise typer.Exit(exit_code_all(reports, fail_on))

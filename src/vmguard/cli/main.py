@@ -15,15 +15,16 @@ from vmguard import __version__
 from vmguard.cli.audit_cmd import audit_command
 from vmguard.cli.db_cmd import db_app
 from vmguard.cli.demo_cmd import demo_command
-from vmguard.cli.sbom_cmd import sbom_command
-from vmguard.cli.vulns_cmd import vulns_command
 from vmguard.cli.gate_cmd import gate_app
+from vmguard.cli.host_cmd import host_app
 from vmguard.cli.inspect_cmd import inspect_command
 from vmguard.cli.keygen_cmd import keygen_command
+from vmguard.cli.output import EXIT_USAGE, fail
+from vmguard.cli.sbom_cmd import sbom_command
+from vmguard.cli.scan_cmd import scan_command
 from vmguard.cli.sign_cmd import sign_command
 from vmguard.cli.verify_cmd import verify_command
-from vmguard.cli.scan_cmd import scan_command
-from vmguard.cli.output import EXIT_USAGE, fail
+from vmguard.cli.vulns_cmd import vulns_command
 from vmguard.errors import VmguardError
 
 app = typer.Typer(
@@ -42,6 +43,7 @@ app.command("sign")(sign_command)
 app.command("verify")(verify_command)
 app.add_typer(gate_app, name="gate")
 app.add_typer(db_app, name="db")
+app.add_typer(host_app, name="host")
 app.command("vulns")(vulns_command)
 app.command("sbom")(sbom_command)
 

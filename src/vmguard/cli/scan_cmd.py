@@ -10,9 +10,10 @@ from rich.console import Console
 from rich.progress import BarColumn, DownloadColumn, Progress, TaskID, TimeRemainingColumn
 
 from vmguard.cli.options import AllowDir, FailOn, ImageFormat, Output, OutputFormatOption
-from vmguard.cli.output import emit, exit_code, fail
+from vmguard.cli.output import emit_all, exit_code_all, fail
 from vmguard.findings import Severity
 from vmguard.inspection import ImageOptions
+from vmguard.policy import apply_policy, load_policy
 from vmguard.report.interface import OutputFormat
 from vmguard.scanning import MiB, ScanOptions, scan_image
 
@@ -36,13 +37,15 @@ def scan_command(
     image_format: ImageFormat = None,
     allow_dir: AllowDir = None,
     fail_on: FailOn = Severity.HIGH,
+    policy: Annotated[
+        Path | None, typer.Option("--policy", help="Policy file (default: ./vmguard.toml).")
+    ] = None,
 ) -> None:
     """Find what images leak and carry: secrets, deleted keys, malware, weak configuration."""
     for image in images:
         if not image.is_file():
             fail(f"{image}: no such image file")
-    if len(images) > 1 and output is not None:
-        fail("--output takes one image; scan several images one at a time or use fleet scan")
+    rules_policy = load_policy(policy)
     options = ScanOptions(
         image=ImageOptions(forced_format=image_format, allowed_dirs=tuple(allow_dir or ())),
         yara_dirs=tuple(yara_rules or ()),
@@ -50,7 +53,7 @@ def scan_command(
         max_file_bytes=max_file_size * MiB,
         workers=workers,
     )
-    worst = 0
+    reports = []
     stderr = Console(stderr=True)
     for image in images:
         with Progress(
@@ -67,7 +70,6 @@ def scan_command(
             def advance(done: int, total: int, task: TaskID = task) -> None:
                 bar.update(task, completed=done, total=total)
 
-            report = scan_image(image, options, advance)
-        emit(report, output_format, output)
-        worst = max(worst, exit_code(report, fail_on))
-    raise typer.Exit(worst)
+            reports.append(apply_policy(scan_image(image, options, advance), rules_policy))
+    emit_all(reports, output_format, output)
+    raise typer.Exit(exit_code_all(reports, fail_on))
