@@ -25,10 +25,9 @@ import peers
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 
-import plantedimage  # noqa: E402
-from guestimages import cached, debian_rootfs  # noqa: E402
-
-from vmguard.scanning import ScanOptions, scan_image  # noqa: E402
+import plantedimage
+from guestimages import cached, debian_rootfs
+from vmguard.scanning import ScanOptions, scan_image
 
 TARGET_VS_DETECT_SECRETS = 100.0
 TARGET_VS_TAR = 0.25
@@ -132,7 +131,7 @@ class ScanComparison:
 
 def _timed(cmd: list[str], cwd: Path, shell: bool = False) -> float:
     started = time.perf_counter()
-    result = subprocess.run(  # noqa: S602 - fixed command lines built here
+    result = subprocess.run(
         " ".join(cmd) if shell else cmd, cwd=cwd, shell=shell, capture_output=True, check=False
     )
     if result.returncode != 0:

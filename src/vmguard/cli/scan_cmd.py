@@ -9,6 +9,7 @@ import typer
 from rich.console import Console
 from rich.progress import BarColumn, DownloadColumn, Progress, TaskID, TimeRemainingColumn
 
+from vmguard.cli.db_cmd import DbOption
 from vmguard.cli.options import AllowDir, FailOn, ImageFormat, Output, OutputFormatOption
 from vmguard.cli.output import emit_all, exit_code_all, fail
 from vmguard.findings import Severity
@@ -16,6 +17,8 @@ from vmguard.inspection import ImageOptions
 from vmguard.policy import apply_policy, load_policy
 from vmguard.report.interface import OutputFormat
 from vmguard.scanning import MiB, ScanOptions, scan_image
+from vmguard.vulns.database import open_default_index
+from vmguard.vulns.findings import with_vulnerabilities
 
 
 def scan_command(
@@ -40,6 +43,10 @@ def scan_command(
     policy: Annotated[
         Path | None, typer.Option("--policy", help="Policy file (default: ./vmguard.toml).")
     ] = None,
+    vulns: Annotated[
+        bool, typer.Option("--vulns", help="Also match packages against the advisory index.")
+    ] = False,
+    db: DbOption = None,
 ) -> None:
     """Find what images leak and carry: secrets, deleted keys, malware, weak configuration."""
     for image in images:
@@ -55,6 +62,8 @@ def scan_command(
     )
     reports = []
     stderr = Console(stderr=True)
+    # Opened first, so a missing index fails before any image is read.
+    index = open_default_index(db) if vulns else None
     for image in images:
         with Progress(
             "[progress.description]{task.description}",
@@ -70,6 +79,11 @@ def scan_command(
             def advance(done: int, total: int, task: TaskID = task) -> None:
                 bar.update(task, completed=done, total=total)
 
-            reports.append(apply_policy(scan_image(image, options, advance), rules_policy))
+            report = scan_image(image, options, advance)
+            if index is not None:
+                report = with_vulnerabilities(report, index)
+            reports.append(apply_policy(report, rules_policy))
+    if index is not None:
+        index.close()
     emit_all(reports, output_format, output)
     raise typer.Exit(exit_code_all(reports, fail_on))

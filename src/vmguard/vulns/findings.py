@@ -6,7 +6,9 @@ the remediation names the version to upgrade to. Never changes a finding after b
 
 from __future__ import annotations
 
-from vmguard.findings import Area, Finding, Location, Threat
+from dataclasses import replace
+
+from vmguard.findings import Area, Finding, Location, Report, ReportError, Threat
 from vmguard.inventory import Inventory
 from vmguard.vulns.index import AdvisoryIndex
 from vmguard.vulns.matching import (
@@ -80,3 +82,13 @@ def match_inventory(inventory: Inventory, index: AdvisoryIndex) -> list[Finding]
     no imported advisories) is not a finding: ``find_vulnerabilities(...).problems`` says.
     """
     return package_findings(find_vulnerabilities(inventory, index))
+
+
+def with_vulnerabilities(report: Report, index: AdvisoryIndex) -> Report:
+    """An image report with its vulnerable-software findings added; what kept matching from
+    looking (no advisories for this release, an unknown OS) goes into ``errors``."""
+    if report.inventory is None:
+        return report
+    scan = find_vulnerabilities(report.inventory, index)
+    errors = (*report.errors, *(ReportError(report.target.path, p) for p in scan.problems))
+    return replace(report, findings=(*report.findings, *package_findings(scan)), errors=errors)
