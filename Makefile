@@ -6,7 +6,7 @@ PY := $(VENV)/bin/python
 DEB_PACKAGES := qemu-utils e2fsprogs xfsprogs dosfstools mtools fdisk ntfs-3g lvm2 \
                 cryptsetup-bin debootstrap strace btrfs-progs \
                 rpm db5.3-util libhivex-bin registry-tools putty-tools openssh-client openssl \
-                python3-apt python3-rpm pkg-config libvirt-dev
+                python3-apt python3-rpm pkg-config libvirt-dev chromium
 DEMO_DIR ?= vmguard-demo
 
 .PHONY: setup system-packages venv demo test lint typecheck unit bench clean

@@ -13,6 +13,9 @@ class OutputFormat(StrEnum):
 
     CONSOLE = "console"
     JSON = "json"
+    SARIF = "sarif"
+    HTML = "html"
+    JUNIT = "junit"
 
 
 class ReportWriter(Protocol):

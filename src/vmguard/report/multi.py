@@ -16,8 +16,11 @@ from typing import TextIO, assert_never
 from vmguard import __version__
 from vmguard.findings import Report, Severity
 from vmguard.report.console import write_console
+from vmguard.report.html import write_html, write_html_reports
 from vmguard.report.interface import OutputFormat
 from vmguard.report.json_writer import report_json, write_json
+from vmguard.report.junit import write_junit, write_junit_reports
+from vmguard.report.sarif import write_sarif, write_sarif_reports
 
 
 def total_summary(reports: Sequence[Report]) -> dict[str, int]:
@@ -37,6 +40,12 @@ def write_reports(reports: Sequence[Report], fmt: OutputFormat, out: TextIO) -> 
                 write_console(reports[0], out)
             case OutputFormat.JSON:
                 write_json(reports[0], out)
+            case OutputFormat.SARIF:
+                write_sarif(reports[0], out)
+            case OutputFormat.HTML:
+                write_html(reports[0], out)
+            case OutputFormat.JUNIT:
+                write_junit(reports[0], out)
             case _:
                 assert_never(fmt)
         return
@@ -53,5 +62,11 @@ def write_reports(reports: Sequence[Report], fmt: OutputFormat, out: TextIO) -> 
             }
             json.dump(document, out, indent=2, ensure_ascii=True)
             out.write("\n")
+        case OutputFormat.SARIF:  # one run with every result: what GitHub code scanning takes
+            write_sarif_reports(reports, out)
+        case OutputFormat.HTML:  # one page, one section per report
+            write_html_reports(reports, out)
+        case OutputFormat.JUNIT:  # one testsuite per report
+            write_junit_reports(reports, out)
         case _:
             assert_never(fmt)
