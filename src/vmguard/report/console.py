@@ -1,5 +1,8 @@
 """The console report: what a person reads in a terminal (rich; NO_COLOR and pipes honoured).
 
+Findings are grouped by threat class (each explained in one line, from ``threats``) and
+then by severity, worst first; suppressed findings stay in their group, marked as such.
+Colour follows rich's rules: none when ``NO_COLOR`` is set or the output is not a terminal.
 Every guest-controlled string goes through ``rich.markup.escape`` and has its control
 characters removed before it reaches the terminal.
 """
@@ -10,10 +13,12 @@ from typing import TextIO
 
 from rich.console import Console
 from rich.markup import escape
+from rich.padding import Padding
 from rich.table import Table
 
-from vmguard.findings import Report, Severity
+from vmguard.findings import Finding, Report, Severity
 from vmguard.inventory import Inventory
+from vmguard.report.grouping import SEVERITIES, group_findings, printable
 
 _STYLE = {
     Severity.CRITICAL: "bold white on red",
@@ -25,8 +30,7 @@ _STYLE = {
 
 
 def _safe(value: object) -> str:
-    text = "" if value is None else str(value)
-    return escape("".join(ch if ch.isprintable() else "?" for ch in text))
+    return escape(printable(value))
 
 
 def _size(n: int) -> str:
@@ -96,6 +100,58 @@ def _inventory(console: Console, inv: Inventory) -> None:
     )
 
 
+def _where(finding: Finding) -> str:
+    loc = finding.location
+    where = _safe(loc.path) + (f":{loc.line}" if loc.line is not None else "")
+    if loc.partition is not None:
+        where += f" partition {loc.partition}"
+    if loc.offset is not None and loc.line is None:
+        where += f" byte {loc.offset}"
+    if finding.subject is not None:
+        where += f" ({_safe(finding.subject)})"
+    return where
+
+
+def _finding(console: Console, finding: Finding) -> None:
+    if finding.suppressed is None:
+        label = f"[{_STYLE[finding.severity]}]{finding.severity.value.upper():10}[/]"
+    else:
+        label = f"[dim]{'suppressed':10}[/]"
+    console.print(
+        f"  {label} {_safe(finding.title)} [dim]\\[{_safe(finding.rule_id)}][/]",
+        style="dim" if finding.suppressed is not None else None,
+    )
+    lines = [
+        f"at {_where(finding)}",
+        f"evidence: {_safe(finding.evidence)}",
+        f"fix: {_safe(finding.remediation)}",
+    ]
+    if finding.suppressed is not None:
+        lines.append(
+            f"[dim]suppressed by policy ({finding.severity.value}): {_safe(finding.suppressed)}[/]"
+        )
+    for line in lines:  # long lines wrap under their own indentation
+        console.print(Padding(line, (0, 0, 0, 13), expand=False))
+
+
+def _findings(console: Console, report: Report) -> None:
+    groups = group_findings(report.findings)
+    for group in groups:
+        info = group.info
+        section = f", survey {info.section}" if info.section else ""
+        suppressed = f", {group.suppressed} suppressed" if group.suppressed else ""
+        console.print()
+        console.rule(
+            f"[bold]{_safe(info.label)}[/] ({group.active}{suppressed}{section})", align="left"
+        )
+        console.print(f"[dim]{_safe(info.summary)}[/]")
+        for level in group.severities:
+            for finding in level.findings:
+                _finding(console, finding)
+    if not groups and report.checked:
+        console.print("No findings.")
+
+
 def write_console(report: Report, out: TextIO) -> None:
     """Render a report for people."""
     console = Console(file=out, highlight=False, soft_wrap=False)
@@ -104,21 +160,20 @@ def write_console(report: Report, out: TextIO) -> None:
     console.print(f"[bold]vmguard[/] {_safe(report.target.kind)}: {_safe(report.target.path)}")
     if report.inventory is not None:
         _inventory(console, report.inventory)
-    order = sorted(report.findings, key=lambda f: (-f.severity.rank, f.threat.value, f.rule_id))
-    for f in order:
-        console.print(
-            f"[{_STYLE[f.severity]}]{f.severity.value.upper():8}[/] {f.threat.value:22} "
-            f"{_safe(f.title)} — {_safe(f.location.path)}"
-        )
-        console.print(f"         evidence: {_safe(f.evidence)}")
-        console.print(f"         fix: {_safe(f.remediation)}")
-        if f.suppressed is not None:
-            console.print(f"         [dim]suppressed by policy: {_safe(f.suppressed)}[/]")
+    _findings(console, report)
+    if report.errors:
+        console.print()
     for e in report.errors:
         console.print(f"[yellow]could not read[/] {_safe(e.path)}: {_safe(e.message)}")
     counts = report.summary()
+    suppressed = sum(1 for f in report.findings if f.suppressed is not None)
+    console.print()
     console.print(
         "[bold]Summary[/] "
-        + ", ".join(f"{counts[s.value]} {s.value}" for s in Severity)
+        + ", ".join(
+            f"[{_STYLE[s]}]{counts[s.value]} {s.value}[/]" if counts[s.value] else f"0 {s.value}"
+            for s in SEVERITIES
+        )
+        + (f"; {suppressed} suppressed" if suppressed else "")
         + f"; {len(report.errors)} errors"
     )
