@@ -1,0 +1,35 @@
+"""``audit_host``: gather the host's facts once, run every host check, one ``Report``.
+
+A check that raises is recorded in the report's errors and the audit goes on; unreadable
+files found while gathering are errors too. This module must never write to the host.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from vmguard.findings import Finding, Report, ReportError, Target
+from vmguard.host.catalogue import host_checks
+from vmguard.host.facts import HostFacts, gather_host_facts
+from vmguard.host.root import HostRoot
+
+TARGET_KIND = "host"
+
+
+def run_host_checks(facts: HostFacts) -> Report:
+    """The report of every host check over already gathered facts."""
+    findings: list[Finding] = []
+    errors = list(facts.problems)
+    for check in host_checks():
+        try:
+            findings.extend(check.check(facts))
+        except Exception as err:  # one failing check must not hide the others' findings
+            errors.append(ReportError(facts.root, f"{type(check).__name__} failed: {err}"))
+    return Report(
+        target=Target(TARGET_KIND, facts.root), findings=tuple(findings), errors=tuple(errors)
+    )
+
+
+def audit_host(root: Path) -> Report:
+    """Audit the host whose root directory is ``root`` (``/`` for the live host)."""
+    return run_host_checks(gather_host_facts(HostRoot(root)))
