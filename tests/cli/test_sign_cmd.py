@@ -69,3 +69,29 @@ def test_sign_does_not_follow_backing_files_outside_policy(signed_template, tmp_
         "sign", top, "--key", signed_template.key, "-o", tmp_path / "s", "--allow-dir", outside
     )
     assert allowed.code == 0, allowed.stderr
+
+
+def test_certificate_chain_signature_verifies_against_a_ca(signed_template, tmp_path) -> None:
+    from cryptography.hazmat.primitives import serialization
+
+    from certs import make_pki, pem
+    from vmguard.integrity.keys import load_signing_key
+
+    key = load_signing_key(signed_template.key)
+    pki = make_pki()
+    chain = tmp_path / "chain.pem"
+    chain.write_bytes(pem(pki.leaf(key.key.public_key()), pki.inter))
+    cas = tmp_path / "cas"
+    cas.mkdir()
+    (cas / "root.crt").write_bytes(pki.root.public_bytes(serialization.Encoding.PEM))
+    disk = signed_template.disk
+    sig = tmp_path / "s.json"
+    run = vmguard("sign", disk, "--key", signed_template.key, "--cert", chain, "-o", sig)
+    assert run.code == 0, run.stderr
+    ok = vmguard("verify", disk, "--sig", sig, "--trust", cas)
+    assert ok.code == 0, ok.stdout + ok.stderr
+    assert "vm signer" in ok.stdout
+    other = make_pki("another root")
+    (cas / "root.crt").write_bytes(other.root.public_bytes(serialization.Encoding.PEM))
+    refused = vmguard("verify", disk, "--sig", sig, "--trust", cas)
+    assert refused.code == 1 and "not trusted" in refused.stdout

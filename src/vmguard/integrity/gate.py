@@ -149,6 +149,8 @@ def domain_disks(domain: DomainSpec) -> list[Path]:
             )
         if not os.path.isabs(disk.path):
             raise GateError(f"disk {disk.target} path is not absolute")
+        if not os.path.isfile(disk.path):
+            raise GateError(f"disk {disk.target}: no such file {disk.path[:200]!r}")
         paths.append(Path(disk.path))
     return paths
 
