@@ -1,0 +1,1 @@
+"""Alembic migrations of the fleet results database (run by ``fleet.database``)."""
