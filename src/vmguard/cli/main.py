@@ -15,6 +15,7 @@ from vmguard import __version__
 from vmguard.cli.audit_cmd import audit_command
 from vmguard.cli.db_cmd import db_app
 from vmguard.cli.demo_cmd import demo_command
+from vmguard.cli.fleet_cmd import fleet_app
 from vmguard.cli.gate_cmd import gate_app
 from vmguard.cli.host_cmd import host_app
 from vmguard.cli.inspect_cmd import inspect_command
@@ -44,6 +45,7 @@ app.command("verify")(verify_command)
 app.add_typer(gate_app, name="gate")
 app.add_typer(db_app, name="db")
 app.add_typer(host_app, name="host")
+app.add_typer(fleet_app, name="fleet")
 app.command("vulns")(vulns_command)
 app.command("sbom")(sbom_command)
 
