@@ -81,7 +81,9 @@ class FileResult:
             f" {s['sha256sum']:.2f} s -> {self.ratio('b3sum'):.1f}x b3sum,"
             f" {self.ratio('sha256sum'):.1f}x sha256sum (in-process"
             f" {self.ratio('b3sum', 'verify-inproc'):.1f}x / "
-            f"{self.ratio('sha256sum', 'verify-inproc'):.1f}x)"
+            f"{self.ratio('sha256sum', 'verify-inproc'):.1f}x); CPU seconds: verify"
+            f" {self.cpu['verify']:.2f}, b3sum {self.cpu['b3sum']:.2f}, sha256sum"
+            f" {self.cpu['sha256sum']:.2f}"
         )
 
 
