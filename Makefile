@@ -4,7 +4,7 @@ PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 DEB_PACKAGES := qemu-utils e2fsprogs xfsprogs dosfstools mtools fdisk ntfs-3g lvm2 \
-                cryptsetup-bin debootstrap strace btrfs-progs b3sum qemu-system-x86 libvirt-daemon-system \
+                cryptsetup-bin debootstrap strace btrfs-progs b3sum time qemu-system-x86 libvirt-daemon-system \
                 rpm db5.3-util libhivex-bin registry-tools putty-tools openssh-client openssl \
                 python3-apt python3-rpm pkg-config libvirt-dev chromium postgresql
 DEMO_DIR ?= vmguard-demo
