@@ -53,10 +53,44 @@ def fleet_copy(fleet_dir: Path, tmp_path: Path) -> Path:
     return target
 
 
-def _wait_for_port(port: int, process: subprocess.Popen[bytes], what: str) -> None:
+def start_detached(*cmd: str, user: str | None = None) -> int:
+    """Start ``cmd`` in its own session, detached from this process tree; returns its pid.
+
+    Nobody in the pytest process tree waits for it, so its memory never counts in the
+    RUSAGE_CHILDREN peak other tests in the same xdist worker use to measure vmguard.
+    """
+    script = 'setsid "$@" </dev/null >/dev/null 2>&1 & echo $!'
+    out = subprocess.run(
+        ["sh", "-c", script, "sh", *cmd], capture_output=True, check=True, user=user, group=user
+    )
+    return int(out.stdout.decode().strip())
+
+
+def _alive(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except (OSError, IndexError):
+        return False
+    return state not in ("Z", "X")
+
+
+def stop_detached(pid: int, sig: int = signal.SIGTERM) -> None:
+    """Signal the process group ``start_detached`` created, then wait for it to go."""
+    try:
+        os.killpg(pid, sig)
+    except ProcessLookupError:
+        return
     for _ in range(600):
-        if process.poll() is not None:
-            raise RuntimeError(f"{what} exited with {process.returncode}")
+        if not _alive(pid):
+            return
+        time.sleep(0.1)
+    os.killpg(pid, signal.SIGKILL)
+
+
+def _wait_for_port(port: int, pid: int, what: str) -> None:
+    for _ in range(600):
+        if not _alive(pid):
+            raise RuntimeError(f"{what} exited")
         with socket.socket() as s:
             if s.connect_ex(("127.0.0.1", port)) == 0:
                 return
@@ -74,14 +108,13 @@ def postgres_url() -> Iterator[str]:
     data, sockets = base / "data", base / "sock"
     sockets.mkdir()
     port = free_port()
-    as_user: list[str] = []
+    user = None
     if os.geteuid() == 0:  # initdb refuses root: run the server as the package's user
         shutil.chown(base, "postgres")
         shutil.chown(sockets, "postgres")
-        as_user = ["runuser", "-u", "postgres", "--"]
+        user = "postgres"
     subprocess.run(
         [
-            *as_user,
             str(bindir / "initdb"),
             "-D",
             str(data),
@@ -94,32 +127,28 @@ def postgres_url() -> Iterator[str]:
         ],
         check=True,
         capture_output=True,
+        user=user,
+        group=user,
     )
-    server = subprocess.Popen(
-        [
-            *as_user,
-            str(bindir / "postgres"),
-            "-D",
-            str(data),
-            "-p",
-            str(port),
-            "-c",
-            "listen_addresses=127.0.0.1",
-            "-c",
-            f"unix_socket_directories={sockets}",
-            "-c",
-            "fsync=off",
-        ],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        start_new_session=True,
+    server = start_detached(
+        str(bindir / "postgres"),
+        "-D",
+        str(data),
+        "-p",
+        str(port),
+        "-c",
+        "listen_addresses=127.0.0.1",
+        "-c",
+        f"unix_socket_directories={sockets}",
+        "-c",
+        "fsync=off",
+        user=user,
     )
     try:
         _wait_for_port(port, server, "postgres")
         yield f"postgresql://vmguard@127.0.0.1:{port}/postgres"
     finally:
-        os.killpg(server.pid, signal.SIGINT)  # fast shutdown of the server we started
-        server.wait(timeout=60)
+        stop_detached(server, signal.SIGINT)  # fast shutdown of the server we started
         shutil.rmtree(base, ignore_errors=True)
 
 
@@ -143,42 +172,32 @@ def dask_scheduler() -> Iterator[str]:
     dask = Path(sys.executable).with_name("dask")
     port = free_port()
     address = f"tcp://127.0.0.1:{port}"
-    scheduler = subprocess.Popen(
-        [
-            str(dask),
-            "scheduler",
-            "--host",
-            "127.0.0.1",
-            "--port",
-            str(port),
-            "--no-dashboard",
-            "--no-show",
-        ],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        start_new_session=True,
+    scheduler = start_detached(
+        str(dask),
+        "scheduler",
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(port),
+        "--no-dashboard",
+        "--no-show",
     )
     worker = None
     try:
         _wait_for_port(port, scheduler, "dask scheduler")
-        worker = subprocess.Popen(
-            [
-                str(dask),
-                "worker",
-                address,
-                "--nworkers",
-                "2",
-                "--nthreads",
-                "1",
-                "--no-dashboard",
-                "--host",
-                "127.0.0.1",
-                "--memory-limit",
-                "4GiB",
-            ],
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-            start_new_session=True,
+        worker = start_detached(
+            str(dask),
+            "worker",
+            address,
+            "--nworkers",
+            "2",
+            "--nthreads",
+            "1",
+            "--no-dashboard",
+            "--host",
+            "127.0.0.1",
+            "--memory-limit",
+            "4GiB",
         )
         from distributed import Client
 
@@ -186,11 +205,6 @@ def dask_scheduler() -> Iterator[str]:
             client.wait_for_workers(2, timeout=120)
         yield address
     finally:
-        for process in (worker, scheduler):
-            if process is not None and process.poll() is None:
-                os.killpg(process.pid, signal.SIGTERM)
-                try:
-                    process.wait(timeout=30)
-                except subprocess.TimeoutExpired:
-                    os.killpg(process.pid, signal.SIGKILL)
-                    process.wait()
+        for pid in (worker, scheduler):
+            if pid is not None:
+                stop_detached(pid)
