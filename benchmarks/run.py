@@ -8,6 +8,7 @@ not do the same work (its ``problems``), or when it could not run at all.
 
 from __future__ import annotations
 
+import subprocess
 import sys
 import time
 from collections.abc import Callable
@@ -17,6 +18,7 @@ from typing import Protocol
 
 import bench_inspect
 import bench_scan
+import bench_verify
 import bench_walk
 import image as bench_image
 import peers
@@ -86,7 +88,16 @@ BENCHMARKS: tuple[Benchmark, ...] = (
         bench_scan.measure,
         (bench_scan.ScanFailed,),
     ),
+    Benchmark(
+        "verify vs sha256sum (and b3sum)",
+        bench_verify.TARGET_RATIO,
+        bench_verify.measure,
+        (bench_verify.VerifyBenchFailed,),
+    ),
 )
+
+STANDALONE = ("bench_audit.py", "bench_vulns.py", "bench_fleet.py")
+"""Benchmarks with their own inputs and report; run as scripts, judged by exit status."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -161,7 +172,15 @@ def main() -> int:
     print(f"bench: image {image} ({image.stat().st_size / 1e6:,.0f} MB qcow2)\n", flush=True)
     outcomes = [run_benchmark(b, image) for b in BENCHMARKS]
     print("\n".join(summary(outcomes)))
-    return 0 if all(o.passed for o in outcomes) else 1
+    failed = []
+    for script in STANDALONE:
+        print(f"\nbench: {script}", flush=True)
+        done = subprocess.run([sys.executable, str(Path(__file__).parent / script)], check=False)
+        if done.returncode not in (0, None):
+            failed.append(script)
+    if failed:
+        print(f"bench: missed in {', '.join(failed)}")
+    return 0 if all(o.passed for o in outcomes) and not failed else 1
 
 
 if __name__ == "__main__":
