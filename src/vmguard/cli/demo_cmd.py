@@ -10,7 +10,6 @@ import typer
 from rich.console import Console
 
 from vmguard.cli.output import emit, emit_all
-from vmguard.demo.run import run_demo
 from vmguard.findings import Report
 from vmguard.report.interface import OutputFormat
 
@@ -27,6 +26,8 @@ def demo_command(
     ] = Path("vmguard-demo"),
 ) -> None:
     """Build a small real sample VM and run scan, audit, sign and verify on it."""
+    from vmguard.demo.run import run_demo  # the whole stack: load it only for the demo
+
     console = Console(stderr=True, highlight=False)
     started = time.perf_counter()
     result = run_demo(directory, lambda text: console.print(f"[bold cyan]>[/] {text}"))

@@ -10,7 +10,7 @@ import sys
 from collections import Counter
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated, assert_never
+from typing import TYPE_CHECKING, Annotated, assert_never
 
 import typer
 from rich.console import Console
@@ -19,27 +19,13 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemaining
 from vmguard.cli.options import AllowDir, FailOn, Output, OutputFormatOption
 from vmguard.cli.output import EXIT_FINDINGS, EXIT_OK, emit_all, fail
 from vmguard.findings import Severity
-from vmguard.fleet import (
-    DaskEngine,
-    LocalEngine,
-    ScanEngine,
-    collect_catalogue,
-    load_posture,
-    open_database,
-    scan_catalogue,
-)
-from vmguard.fleet.database import ENV_VAR, resolve_url, shown
-from vmguard.fleet.posture import FleetPosture
-from vmguard.fleet.report_console import write_posture_console
-from vmguard.fleet.report_html import write_posture_html
-from vmguard.fleet.report_json import write_posture_json
-from vmguard.fleet.report_sarif import posture_reports
-from vmguard.fleet.task import ImageResult
-from vmguard.inspection import ImageOptions
-from vmguard.report.grouping import printable
+from vmguard.fleet.defaults import ENV_VAR
 from vmguard.report.interface import OutputFormat
-from vmguard.scanning import MiB, ScanOptions
-from vmguard.vulns.database import open_default_index
+
+if TYPE_CHECKING:
+    from vmguard.fleet import ScanEngine
+    from vmguard.fleet.posture import FleetPosture
+    from vmguard.fleet.task import ImageResult
 
 fleet_app = typer.Typer(
     name="fleet",
@@ -66,6 +52,8 @@ FleetDb = Annotated[
 
 
 def _engine(engine: EngineName, scheduler: str | None, workers: int) -> ScanEngine:
+    from vmguard.fleet import DaskEngine, LocalEngine
+
     match engine:
         case EngineName.LOCAL:
             if scheduler:
@@ -116,6 +104,13 @@ def fleet_scan_command(
     ] = 256,
 ) -> None:
     """Scan every image the sources hold; unchanged images are not read again."""
+    from vmguard.fleet import collect_catalogue, open_database, scan_catalogue
+    from vmguard.fleet.database import shown
+    from vmguard.inspection import ImageOptions
+    from vmguard.report.grouping import printable
+    from vmguard.scanning import MiB, ScanOptions
+    from vmguard.vulns.database import open_default_index
+
     if workers < 0:
         fail("--workers must be 0 or more")
     chosen = _engine(engine, scheduler, workers)
@@ -172,6 +167,11 @@ def fleet_scan_command(
 
 
 def _render(posture: FleetPosture, fmt: OutputFormat, output: Path | None) -> None:
+    from vmguard.fleet.report_console import write_posture_console
+    from vmguard.fleet.report_html import write_posture_html
+    from vmguard.fleet.report_json import write_posture_json
+    from vmguard.fleet.report_sarif import posture_reports
+
     match fmt:
         case OutputFormat.SARIF | OutputFormat.JUNIT:
             emit_all(posture_reports(posture), fmt, output)
@@ -201,6 +201,9 @@ def fleet_report_command(
     fail_on: FailOn = Severity.HIGH,
 ) -> None:
     """The catalogue's posture: worst severities, threats, OS and age, shared secrets, changes."""
+    from vmguard.fleet import load_posture, open_database
+    from vmguard.fleet.database import resolve_url
+
     url = resolve_url(db)
     if url.get_backend_name() == "sqlite" and not Path(url.database or "").is_file():
         fail(f"{url.database}: no fleet database here yet; run `vmguard fleet scan` first")

@@ -5,15 +5,10 @@ from __future__ import annotations
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-from typing import NoReturn, assert_never
+from typing import NoReturn
 
 from vmguard.findings import Report, Severity
-from vmguard.report.console import write_console
-from vmguard.report.html import write_html
 from vmguard.report.interface import OutputFormat
-from vmguard.report.json_writer import write_json
-from vmguard.report.junit import write_junit
-from vmguard.report.sarif import write_sarif
 
 EXIT_OK = 0
 EXIT_FINDINGS = 1
@@ -28,25 +23,8 @@ def fail(message: str) -> NoReturn:
 
 
 def emit(report: Report, fmt: OutputFormat, output: Path | None) -> None:
-    """Render the report to --output or stdout."""
-    out = open(output, "w", encoding="utf-8") if output else sys.stdout  # noqa: SIM115
-    try:
-        match fmt:
-            case OutputFormat.CONSOLE:
-                write_console(report, out)
-            case OutputFormat.JSON:
-                write_json(report, out)
-            case OutputFormat.SARIF:
-                write_sarif(report, out)
-            case OutputFormat.HTML:
-                write_html(report, out)
-            case OutputFormat.JUNIT:
-                write_junit(report, out)
-            case _:
-                assert_never(fmt)
-    finally:
-        if output:
-            out.close()
+    """Render one report to --output or stdout (exactly as its format's writer writes it)."""
+    emit_all([report], fmt, output)
 
 
 def exit_code(report: Report, fail_on: Severity) -> int:
@@ -57,7 +35,7 @@ def exit_code(report: Report, fail_on: Severity) -> int:
 
 def emit_all(reports: Sequence[Report], fmt: OutputFormat, output: Path | None) -> None:
     """Render one report as its format's contract, several as ``report.multi`` combines them."""
-    from vmguard.report.multi import write_reports
+    from vmguard.report.multi import write_reports  # the writers load only when output is due
 
     out = open(output, "w", encoding="utf-8") if output else sys.stdout  # noqa: SIM115
     try:

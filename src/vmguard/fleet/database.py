@@ -21,10 +21,10 @@ from sqlalchemy import Engine, create_engine, event, insert, select
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import ArgumentError, NoSuchModuleError, SQLAlchemyError
 
+from vmguard.fleet.defaults import ENV_VAR
 from vmguard.fleet.errors import FleetDatabaseError
 from vmguard.fleet.schema import fleet_meta
 
-ENV_VAR = "VMGUARD_FLEET_DB"
 DEFAULT_NAME = "fleet.sqlite"
 _KEY = "correlation_hmac_key"
 
