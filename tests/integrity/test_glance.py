@@ -8,12 +8,12 @@ from pathlib import Path
 
 import pytest
 from castellan.key_manager import key_manager_opts
-from certs import make_pki
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import serialization
 from cursive import signature_utils
 from oslo_config import cfg
 
+from certs import make_pki
 from clirunner import vmguard
 from vmguard.integrity.errors import KeyProblem
 from vmguard.integrity.glance import glance_properties

@@ -5,9 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from certs import NOW, make_pki, pem
 from cryptography.x509.oid import ExtendedKeyUsageOID
 
+from certs import NOW, make_pki, pem
 from vmguard.integrity.envelope import parse_envelope, sign_envelope
 from vmguard.integrity.errors import SignatureInvalid, TrustProblem
 from vmguard.integrity.keys import KeyType
