@@ -12,24 +12,11 @@ from collections.abc import Iterator
 from typing import Any
 
 from vmguard.disk.errors import CorruptImage, LimitExceeded
-from vmguard.disk.source import ByteSource, DataRange
+from vmguard.disk.source import ByteSource, DataRange, coalesce
 
 MAX_GROUPS = 1 << 20
 MAX_BTREE_BLOCKS = 1 << 20
 MAX_BITMAP_BYTES = 512 * 1024 * 1024
-
-
-def _merge(ranges: Iterator[tuple[int, int]]) -> Iterator[DataRange]:
-    start = end = -1
-    for lo, hi in ranges:
-        if lo == end:
-            end = hi
-            continue
-        if end > start >= 0:
-            yield DataRange(start, end - start)
-        start, end = lo, hi
-    if end > start >= 0:
-        yield DataRange(start, end - start)
 
 
 def _bitmap_free(
@@ -94,7 +81,7 @@ def ext_free(source: ByteSource) -> Iterator[DataRange]:
             bitmap = source.read_at(bitmap_block * bs, bs)
             yield from _bitmap_free(bitmap, first, count, bs, 0)
 
-    yield from _merge(ranges())
+    yield from coalesce(ranges())
 
 
 def fat_free(source: ByteSource) -> Iterator[DataRange]:
@@ -132,7 +119,7 @@ def fat_free(source: ByteSource) -> Iterator[DataRange]:
                 start = data_start + (n - 2) * csize
                 yield start, start + csize
 
-    yield from _merge(ranges())
+    yield from coalesce(ranges())
 
 
 def ntfs_free(volume: Any, size: int) -> Iterator[DataRange]:
@@ -143,7 +130,7 @@ def ntfs_free(volume: Any, size: int) -> Iterator[DataRange]:
     if length > MAX_BITMAP_BYTES:
         raise LimitExceeded(f"NTFS $Bitmap is {length} bytes")
     bitmap = bitmap_entry.read_buffer_at_offset(length, 0)
-    yield from _merge(_bitmap_free(bitmap, 0, size // cluster, cluster, 0))
+    yield from coalesce(_bitmap_free(bitmap, 0, size // cluster, cluster, 0))
 
 
 def xfs_free(source: ByteSource) -> Iterator[DataRange]:
@@ -186,4 +173,4 @@ def xfs_free(source: ByteSource) -> Iterator[DataRange]:
                 for i in range(min(numrecs, maxrecs)):
                     stack.append((struct.unpack_from(">I", node, ptrs + i * 4)[0], level_here - 1))
     extents.sort()
-    yield from _merge(iter(extents))
+    yield from coalesce(iter(extents))

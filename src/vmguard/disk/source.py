@@ -9,7 +9,7 @@ several readers and threads.
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol, runtime_checkable
@@ -46,6 +46,20 @@ class SparseSource(ByteSource, Protocol):
     def data_ranges(self) -> Iterator[DataRange]:
         """Yield ascending, non-overlapping ranges that may hold data."""
         ...
+
+
+def coalesce(spans: Iterable[tuple[int, int]]) -> Iterator[DataRange]:
+    """Ascending ``[lo, hi)`` spans as DataRanges, joined where one ends as the next starts."""
+    start = end = -1
+    for lo, hi in spans:
+        if lo == end:
+            end = hi
+            continue
+        if end > start >= 0:
+            yield DataRange(start, end - start)
+        start, end = lo, hi
+    if end > start >= 0:
+        yield DataRange(start, end - start)
 
 
 def clamp(offset: int, length: int, size: int) -> int:

@@ -28,7 +28,7 @@ from vmguard.disk.containers.vhd_blocks import (
 )
 from vmguard.disk.errors import CorruptImage, ImageRefused, LimitExceeded, UnsupportedFormat
 from vmguard.disk.limits import Limits
-from vmguard.disk.source import ByteSource, DataRange, SliceSource, clamp
+from vmguard.disk.source import ByteSource, DataRange, SliceSource, clamp, coalesce
 
 VHD_COOKIE = b"conectix"
 """Cookie at the start of the footer (file end; also offset 0 of dynamic disks)."""
@@ -317,19 +317,12 @@ class VhdDynamicDisk:
         return merge_data_ranges(own, self._parent, self._size)
 
     def _own_ranges(self) -> Iterator[DataRange]:
-        bs, run_start, run_end = self._block_size, -1, -1
-        for index, entry in enumerate(self._bat):
-            if entry == UNALLOCATED or index * bs >= self._size:
-                continue
-            lo, hi = index * bs, min(self._size, (index + 1) * bs)
-            if lo == run_end:
-                run_end = hi
-                continue
-            if run_start >= 0:
-                yield DataRange(run_start, run_end - run_start)
-            run_start, run_end = lo, hi
-        if run_start >= 0:
-            yield DataRange(run_start, run_end - run_start)
+        bs, size = self._block_size, self._size
+        return coalesce(
+            (index * bs, min(size, (index + 1) * bs))
+            for index, entry in enumerate(self._bat)
+            if entry != UNALLOCATED and index * bs < size
+        )
 
     def __repr__(self) -> str:
         return f"VhdDynamicDisk(size={self._size}, block_size={self._block_size})"

@@ -30,7 +30,7 @@ from vmguard.disk.containers.vhd_blocks import (
 from vmguard.disk.containers.vhdx_metadata import VHDX_MAGIC, MiB, VhdxLayout, read_layout
 from vmguard.disk.errors import CorruptImage, ImageRefused, LimitExceeded
 from vmguard.disk.limits import Limits
-from vmguard.disk.source import ByteSource, DataRange, clamp
+from vmguard.disk.source import ByteSource, DataRange, clamp, coalesce
 
 __all__ = ["VHDX_MAGIC", "VhdxDisk", "open_vhdx"]
 
@@ -215,21 +215,12 @@ class VhdxDisk:
         return merge_data_ranges(own, self._parent, self._size)
 
     def _own_ranges(self) -> Iterator[DataRange]:
-        bs, ratio, bat = self._block_size, self._ratio, self._bat
-        blocks = -(-self._size // bs)
-        run_start, run_end = -1, -1
-        for index in range(blocks):
-            if bat[index + index // ratio] & 7 not in (FULLY_PRESENT, PARTIALLY_PRESENT):
-                continue
-            lo, hi = index * bs, min(self._size, (index + 1) * bs)
-            if lo == run_end:
-                run_end = hi
-                continue
-            if run_start >= 0:
-                yield DataRange(run_start, run_end - run_start)
-            run_start, run_end = lo, hi
-        if run_start >= 0:
-            yield DataRange(run_start, run_end - run_start)
+        bs, ratio, bat, size = self._block_size, self._ratio, self._bat, self._size
+        return coalesce(
+            (index * bs, min(size, (index + 1) * bs))
+            for index in range(-(-size // bs))
+            if bat[index + index // ratio] & 7 in (FULLY_PRESENT, PARTIALLY_PRESENT)
+        )
 
     def __repr__(self) -> str:
         return f"VhdxDisk(size={self._size}, block_size={self._block_size})"
