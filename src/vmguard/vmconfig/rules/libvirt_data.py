@@ -8,28 +8,13 @@ from __future__ import annotations
 
 from vmguard.findings import Severity, Threat
 from vmguard.vmconfig.model import ConfigFormat
-from vmguard.vmconfig.rules.model import ElementRule, RuleInfo
+from vmguard.vmconfig.rules.model import ElementRule, ElementRuleTable
 
 _LIBVIRT = frozenset({ConfigFormat.LIBVIRT})
 _DOCS = "libvirt formatdomain.rst"
 
 
-def _rule(  # noqa: PLR0917 (one positional field per table column)
-    rule_id: str,
-    paths: tuple[str, ...],
-    severity: Severity,
-    threat: Threat,
-    title: str,
-    rationale: str,
-    remediation: str,
-    section: str,
-    attribute: str | None = None,
-    values: tuple[str, ...] = (),
-) -> ElementRule:
-    info = RuleInfo(
-        rule_id, title, severity, threat, rationale, remediation, (f"{_DOCS}: {section}",)
-    )
-    return ElementRule(info, _LIBVIRT, paths, attribute, frozenset(values))
+_rule = ElementRuleTable(_LIBVIRT, _DOCS)
 
 
 LIBVIRT_ELEMENT_RULES: tuple[ElementRule, ...] = (

@@ -111,6 +111,33 @@ class ElementRule:
     values: frozenset[str] = frozenset()
 
 
+@dataclass(frozen=True, slots=True)
+class ElementRuleTable:
+    """Builds the rows of one platform's declared element rules (same formats, one source)."""
+
+    formats: frozenset[ConfigFormat]
+    source: str
+    """Document the rules cite; each row adds its section or schema type."""
+
+    def __call__(  # noqa: PLR0917 (one positional field per table column)
+        self,
+        rule_id: str,
+        paths: tuple[str, ...],
+        severity: Severity,
+        threat: Threat,
+        title: str,
+        rationale: str,
+        remediation: str,
+        section: str,
+        attribute: str | None = None,
+        values: tuple[str, ...] = (),
+    ) -> ElementRule:
+        info = RuleInfo(
+            rule_id, title, severity, threat, rationale, remediation, (f"{self.source}: {section}",)
+        )
+        return ElementRule(info, self.formats, paths, attribute, frozenset(values))
+
+
 VmCheckFn = Callable[[VmSpec, AuditContext], Iterator[Hit]]
 NetworkCheckFn = Callable[[NetworkSpec], Iterator[Hit]]
 FilterCheckFn = Callable[[FilterSpec], Iterator[Hit]]

@@ -9,29 +9,14 @@ from __future__ import annotations
 
 from vmguard.findings import Severity, Threat
 from vmguard.vmconfig.model import ConfigFormat
-from vmguard.vmconfig.rules.model import ElementRule, RuleInfo
+from vmguard.vmconfig.rules.model import ElementRule, ElementRuleTable
 
 _VBOX = frozenset({ConfigFormat.VBOX})
 _XSD = "VirtualBox-settings.xsd"
 _NIC = "./Hardware/Network/Adapter[@enabled='true']"
 
 
-def _rule(  # noqa: PLR0917 (one positional field per table column)
-    rule_id: str,
-    paths: tuple[str, ...],
-    severity: Severity,
-    threat: Threat,
-    title: str,
-    rationale: str,
-    remediation: str,
-    schema_type: str,
-    attribute: str | None = None,
-    values: tuple[str, ...] = (),
-) -> ElementRule:
-    info = RuleInfo(
-        rule_id, title, severity, threat, rationale, remediation, (f"{_XSD}: {schema_type}",)
-    )
-    return ElementRule(info, _VBOX, paths, attribute, frozenset(values))
+_rule = ElementRuleTable(_VBOX, _XSD)
 
 
 VBOX_ELEMENT_RULES: tuple[ElementRule, ...] = (
