@@ -6,48 +6,54 @@ nothing reaches the user as a traceback (set VMGUARD_DEBUG=1 to see one).
 
 from __future__ import annotations
 
+import importlib
 import os
 import sys
 
 import typer
 
 from vmguard import __version__
-from vmguard.cli.audit_cmd import audit_command
-from vmguard.cli.db_cmd import db_app
-from vmguard.cli.demo_cmd import demo_command
-from vmguard.cli.fleet_cmd import fleet_app
-from vmguard.cli.gate_cmd import gate_app
-from vmguard.cli.host_cmd import host_app
-from vmguard.cli.inspect_cmd import inspect_command
-from vmguard.cli.keygen_cmd import keygen_command
 from vmguard.cli.output import EXIT_USAGE, fail
-from vmguard.cli.sbom_cmd import sbom_command
-from vmguard.cli.scan_cmd import scan_command
-from vmguard.cli.sign_cmd import sign_command
-from vmguard.cli.verify_cmd import verify_command
-from vmguard.cli.vulns_cmd import vulns_command
 from vmguard.errors import VmguardError
 
-app = typer.Typer(
-    name="vmguard",
-    help="Secure virtual machine images and the environments that run them, offline.",
-    no_args_is_help=True,
-    add_completion=False,
-    pretty_exceptions_enable=False,
-)
-app.command("inspect")(inspect_command)
-app.command("audit")(audit_command)
-app.command("scan")(scan_command)
-app.command("demo")(demo_command)
-app.command("keygen")(keygen_command)
-app.command("sign")(sign_command)
-app.command("verify")(verify_command)
-app.add_typer(gate_app, name="gate")
-app.add_typer(db_app, name="db")
-app.add_typer(host_app, name="host")
-app.add_typer(fleet_app, name="fleet")
-app.command("vulns")(vulns_command)
-app.command("sbom")(sbom_command)
+# name -> (module, attribute, is a sub-app). Listed in --help order. Only the command being
+# run is imported: one command's start-up does not pay for every other command's libraries.
+COMMANDS: dict[str, tuple[str, str, bool]] = {
+    "inspect": ("vmguard.cli.inspect_cmd", "inspect_command", False),
+    "audit": ("vmguard.cli.audit_cmd", "audit_command", False),
+    "scan": ("vmguard.cli.scan_cmd", "scan_command", False),
+    "demo": ("vmguard.cli.demo_cmd", "demo_command", False),
+    "keygen": ("vmguard.cli.keygen_cmd", "keygen_command", False),
+    "sign": ("vmguard.cli.sign_cmd", "sign_command", False),
+    "verify": ("vmguard.cli.verify_cmd", "verify_command", False),
+    "gate": ("vmguard.cli.gate_cmd", "gate_app", True),
+    "db": ("vmguard.cli.db_cmd", "db_app", True),
+    "host": ("vmguard.cli.host_cmd", "host_app", True),
+    "fleet": ("vmguard.cli.fleet_cmd", "fleet_app", True),
+    "vulns": ("vmguard.cli.vulns_cmd", "vulns_command", False),
+    "sbom": ("vmguard.cli.sbom_cmd", "sbom_command", False),
+}
+
+
+def build_app(only: str | None = None) -> typer.Typer:
+    """The typer application with every command, or with ``only`` that one."""
+    app = typer.Typer(
+        name="vmguard",
+        help="Secure virtual machine images and the environments that run them, offline.",
+        no_args_is_help=True,
+        add_completion=False,
+        pretty_exceptions_enable=False,
+    )
+    for name, (module, attribute, group) in COMMANDS.items():
+        if only is not None and name != only:
+            continue
+        target = getattr(importlib.import_module(module), attribute)
+        if group:
+            app.add_typer(target, name=name)
+        else:
+            app.command(name)(target)
+    app.callback()(_main)
+    return app
 
 
 def _version(value: bool) -> None:
@@ -56,7 +62,6 @@ def _version(value: bool) -> None:
         raise typer.Exit()
 
 
-@app.callback()
 def _main(
     version: bool = typer.Option(
         False, "--version", callback=_version, is_eager=True, help="Print the version."
@@ -67,8 +72,9 @@ def _main(
 
 def run() -> None:
     """Console-script entry point."""
+    wanted = sys.argv[1] if len(sys.argv) > 1 else None
     try:
-        code = app(standalone_mode=False)
+        code = build_app(wanted if wanted in COMMANDS else None)(standalone_mode=False)
     except typer.Exit as done:
         sys.exit(done.exit_code)
     except VmguardError as err:
@@ -87,4 +93,4 @@ def run() -> None:
     sys.exit(code if isinstance(code, int) else 0)
 
 
-__all__ = ["EXIT_USAGE", "app", "run"]
+__all__ = ["COMMANDS", "EXIT_USAGE", "build_app", "run"]
