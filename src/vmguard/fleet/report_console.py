@@ -18,7 +18,8 @@ def write_posture_console(posture: FleetPosture, out: TextIO) -> None:
     run = posture.latest_run
     w(f"vmguard fleet report: {len(posture.images)} images in {posture.database}\n")
     if run is not None:
-        w(f"latest run #{run['id']} ({run['engine']}): {run['counts']}\n")
+        counts = ", ".join(f"{count} {what}" for what, count in dict(run["counts"]).items())
+        w(f"latest run #{run['id']} ({run['engine']}): {counts}\n")
     w("\nimages by worst severity:\n")
     for severity, n in posture.by_severity().items():
         w(f"  {severity:<10} {n}\n")
