@@ -126,10 +126,29 @@ def test_host_json(tmp_path: Path) -> None:
     assert document["target"]["kind"] == "host" and document["findings"]
 
 
+def test_fleet_report_json(tmp_path: Path) -> None:
+    """Two copies of the demo's sample VM: shared secrets, findings, a run and its counts."""
+    import shutil
+
+    from vmguard.demo.sample import build_sample_vm
+
+    sample = build_sample_vm(tmp_path / "sample").image
+    catalogue = tmp_path / "catalogue"
+    catalogue.mkdir()
+    for name in ("a.qcow2", "b.qcow2"):
+        shutil.copy(sample, catalogue / name)
+    db = tmp_path / "fleet.sqlite"
+    scan = vmguard("fleet", "scan", catalogue, "--db", db, "--workers", "1", timeout=300)
+    assert scan.code == 0, scan.stderr
+    document = _check(vmguard("fleet", "report", "--db", db, "--format", "json"))
+    assert document["target"]["kind"] == "fleet"
+    assert document["summary"]["images"] == 2 and document["shared_secrets"]
+
+
 def test_every_report_command_is_covered() -> None:
     # sign writes a signature, keygen keys, sbom CycloneDX/SPDX (validated by their own
     # tests), demo a sample VM, db an index, gate a hook: none writes this report.
-    known = {"inspect", "scan", "audit", "vulns", "verify", "host"}
+    known = {"inspect", "scan", "audit", "vulns", "verify", "host", "fleet"}
     others = {"sign", "keygen", "sbom", "demo", "db", "gate"}
     uncovered = sorted(_registered() - others - known)
     assert known - {"vulns", "verify", "host"} <= _registered()
