@@ -14,7 +14,7 @@ from urllib.parse import quote
 from packageurl import PackageURL
 
 from vmguard.guest.facts import InstalledPackage, OsFacts
-from vmguard.vulns.versions.rpm import split_evr
+from vmguard.vulns.versions.evr import split_evr
 
 _SLASH = "\x00"
 _PURL_TYPE = {"dpkg": "deb", "rpm": "rpm", "apk": "apk"}

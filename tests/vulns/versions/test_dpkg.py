@@ -15,7 +15,8 @@ from pathlib import Path
 
 import pytest
 
-from vmguard.vulns.versions.dpkg import compare_dpkg, dpkg_key, split_version
+from vmguard.vulns.versions.dpkg import compare_dpkg, dpkg_key
+from vmguard.vulns.versions.evr import split_evr as split_version
 
 from .generated import dpkg_pairs
 

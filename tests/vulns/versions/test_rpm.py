@@ -11,7 +11,8 @@ import subprocess
 
 import pytest
 
-from vmguard.vulns.versions.rpm import compare_rpm, rpm_key, split_evr
+from vmguard.vulns.versions.evr import split_evr
+from vmguard.vulns.versions.rpm import compare_rpm, rpm_key
 
 from .generated import rpm_pairs
 

@@ -12,6 +12,8 @@ from __future__ import annotations
 
 from functools import lru_cache
 
+from vmguard.vulns.versions.evr import split_evr as split_version
+
 DpkgKey = tuple[int, tuple[object, ...], tuple[object, ...]]
 
 _END = (0,)
@@ -47,19 +49,6 @@ def _part_key(text: str) -> tuple[object, ...]:
     while len(pairs) > 1 and pairs[-1] == _PAD:
         pairs.pop()
     return (*pairs, _PAD)
-
-
-def split_version(version: str) -> tuple[int, str, str]:
-    """(epoch, upstream, revision) as dpkg splits them; a bad epoch counts as 0."""
-    epoch = 0
-    head, colon, rest = version.partition(":")
-    if colon and head.isdigit():
-        epoch = int(head)
-        version = rest
-    upstream, dash, revision = version.rpartition("-")
-    if not dash:
-        upstream, revision = version, ""
-    return epoch, upstream, revision
 
 
 @lru_cache(maxsize=65536)

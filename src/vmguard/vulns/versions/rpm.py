@@ -12,6 +12,8 @@ from __future__ import annotations
 
 from functools import lru_cache
 
+from vmguard.vulns.versions.evr import split_evr
+
 RpmKey = tuple[int, tuple[tuple[int, int | str], ...], tuple[tuple[int, int | str], ...]]
 
 # Element ranks, in rpmvercmp's order.
@@ -57,19 +59,6 @@ def rpmvercmp_key(text: str) -> tuple[tuple[int, int | str], ...]:
             i += 1  # separators only split segments
     out.append(_END)
     return tuple(out)
-
-
-def split_evr(evr: str) -> tuple[int, str, str]:
-    """(epoch, version, release) of ``[epoch:]version[-release]``; a bad epoch is 0."""
-    epoch = 0
-    head, colon, rest = evr.partition(":")
-    if colon and head.isdigit():
-        epoch = int(head)
-        evr = rest
-    version, dash, release = evr.rpartition("-")
-    if not dash:
-        version, release = evr, ""
-    return epoch, version, release
 
 
 @lru_cache(maxsize=65536)

@@ -1,0 +1,17 @@
+"""The ``[epoch:]version[-revision]`` split that dpkg and rpm versions share."""
+
+from __future__ import annotations
+
+
+def split_evr(text: str) -> tuple[int, str, str]:
+    """(epoch, version, revision); a missing or non-numeric epoch is 0 and stays in the
+    version, and the revision is what follows the last "-" (empty without one)."""
+    epoch = 0
+    head, colon, rest = text.partition(":")
+    if colon and head.isdigit():
+        epoch = int(head)
+        text = rest
+    version, dash, revision = text.rpartition("-")
+    if not dash:
+        version, revision = text, ""
+    return epoch, version, revision
