@@ -311,10 +311,7 @@ class VhdDynamicDisk:
 
     def data_ranges(self) -> Iterator[DataRange]:
         """Allocated blocks (block granularity), merged with the parent's ranges."""
-        own = self._own_ranges()
-        if self._parent is None:
-            return own
-        return merge_data_ranges(own, self._parent, self._size)
+        return merge_data_ranges(self._own_ranges(), self._parent, self._size)
 
     def _own_ranges(self) -> Iterator[DataRange]:
         bs, size = self._block_size, self._size

@@ -118,9 +118,12 @@ def _parent_ranges(parent: ByteSource, size: int) -> Iterator[DataRange]:
 
 
 def merge_data_ranges(
-    own: Iterator[DataRange], parent: ByteSource, size: int
+    own: Iterator[DataRange], parent: ByteSource | None, size: int
 ) -> Iterator[DataRange]:
     """Ascending, coalesced union of this image's ranges and its parent's (up to ``size``)."""
+    if parent is None:
+        yield from own
+        return
     start, stop = -1, -1
     for r in heapq.merge(own, _parent_ranges(parent, size), key=lambda r: r.offset):
         if r.length <= 0:

@@ -209,10 +209,7 @@ class VhdxDisk:
 
     def data_ranges(self) -> Iterator[DataRange]:
         """Present and partially present blocks (block granularity), with the parent's."""
-        own = self._own_ranges()
-        if self._parent is None:
-            return own
-        return merge_data_ranges(own, self._parent, self._size)
+        return merge_data_ranges(self._own_ranges(), self._parent, self._size)
 
     def _own_ranges(self) -> Iterator[DataRange]:
         bs, ratio, bat, size = self._block_size, self._ratio, self._bat, self._size
