@@ -11,6 +11,7 @@ from pathlib import Path
 import blake3
 import pytest
 
+from vmguard.disk.errors import CorruptImage
 from vmguard.disk.image import open_image
 from vmguard.disk.source import DataRange, FileSource
 from vmguard.integrity.errors import EnvelopeMalformed
@@ -18,6 +19,7 @@ from vmguard.integrity.leaves import Leaves, LeavesBuilder
 from vmguard.integrity.merkle import (
     CHUNK_SIZE,
     DIGEST_SIZE,
+    FILE_CHUNK_SIZE,
     hash_source,
     merkle_root,
     zero_leaf,
@@ -95,6 +97,31 @@ def test_sparse_file_matches_full_read_and_skips_holes(tmp_path: Path) -> None:
         [expected[i : i + DIGEST_SIZE] for i in range(0, len(expected), DIGEST_SIZE)]
     )
     assert len(source.reads) <= 4  # two 1 MiB blocks with data (a filesystem may round up)
+
+
+def test_threaded_file_hashing_matches_a_plain_read(tmp_path: Path) -> None:
+    """The verify fast path: threads reading into reused buffers, holes skipped, 1 MiB chunks."""
+    raw = tmp_path / "mixed.raw"
+    with open(raw, "wb") as fh:
+        fh.truncate(50 * 1024 * 1024 + 999)
+        for offset in (0, 3 * 1024 * 1024 + 5, 9 * 1024 * 1024, 30 * 1024 * 1024 - 2):
+            fh.seek(offset)
+            fh.write(bytes(range(256)) * 4096)  # 1 MiB of data, across block edges
+        fh.seek(50 * 1024 * 1024 + 990)
+        fh.write(b"tail")
+    chunk = FILE_CHUNK_SIZE
+    expected = independent_leaves(raw, chunk)
+    with FileSource(raw) as source:
+        threaded = hash_source(source, chunk_size=chunk, workers=3)
+        serial = hash_source(source, chunk_size=chunk)
+    assert threaded.leaves.dense() == serial.leaves.dense() == expected
+    assert threaded.root == serial.root
+    with FileSource(raw) as source:
+        buffer = memoryview(bytearray(10))
+        source.read_into(50 * 1024 * 1024 + 989, buffer)
+        assert bytes(buffer) == b"\x00tail\x00\x00\x00\x00\x00"
+        with pytest.raises(CorruptImage):
+            source.read_into(source.size - 5, buffer)
 
 
 def test_content_digest_survives_qemu_img_convert(tmp_path: Path, sample_dir: Path) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -12,8 +13,14 @@ import pytest
 
 from conftest import guest_file_offset, qemu_write
 from vmguard.integrity.changes import ChangeKind
-from vmguard.integrity.errors import BundleModified, ManifestTooOld, SignatureInvalid
+from vmguard.integrity.errors import (
+    BundleModified,
+    EnvelopeMalformed,
+    ManifestTooOld,
+    SignatureInvalid,
+)
 from vmguard.integrity.keys import KeyType
+from vmguard.integrity.leaves import Leaves
 from vmguard.integrity.sign import SignOptions, build_manifest, sign_manifest
 from vmguard.integrity.trust import load_trust
 from vmguard.integrity.verify import VerifyOptions, verify_bundle
@@ -77,6 +84,22 @@ def test_modified_guest_files_are_named(sample: Path, signer) -> None:
         assert any(r.start <= offset < r.end for r in change.ranges)
     assert sum(r.end - r.start for r in change.ranges) <= 2 * 64 * 1024
     assert any("partition 2 (/)" in region for region in change.regions)
+
+
+def test_chunk_hashes_are_checked_only_when_needed(sample: Path, signer) -> None:
+    """A signer's inconsistent chunk hashes never pass: they are decoded (and checked
+    against the signed content root) when a changed disk needs them, not on the fast path."""
+    signing, trust = signer
+    image = sample / "sample.qcow2"
+    manifest = build_manifest([image], SignOptions())
+    leaves = manifest.disks[0].leaves()
+    wrong = Leaves(leaves.count, leaves.default, leaves.indexes, bytes(32) + leaves.hashes[32:])
+    disk = replace(manifest.disks[0], chunk_hashes=wrong.encode())
+    envelope = sign_manifest(replace(manifest, disks=(disk,)), signing)
+    verify_bundle([image], envelope, trust, VerifyOptions())
+    qemu_write(image, "qcow2", guest_file_offset(image, "/etc/shadow"), b"\x41" * 512)
+    with pytest.raises(EnvelopeMalformed, match="do not add up"):
+        verify_bundle([image], envelope, trust, VerifyOptions())
 
 
 def test_wrong_key(sample: Path, key_pairs) -> None:

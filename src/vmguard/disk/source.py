@@ -101,6 +101,17 @@ class FileSource:
             data = b"".join(chunks)
         return data
 
+    def read_into(self, offset: int, buffer: memoryview) -> None:
+        """Fill ``buffer`` with the bytes at ``offset`` (no allocation: hot loops reuse it)."""
+        got, want = 0, len(buffer)
+        if offset + want > self._size:
+            raise CorruptImage(f"{self.path}: read past the end at offset {offset}")
+        while got < want:
+            n = os.preadv(self._fd, [buffer[got:]], offset + got)
+            if n <= 0:
+                raise CorruptImage(f"{self.path}: short read at offset {offset + got}")
+            got += n
+
     def data_ranges(self) -> Iterator[DataRange]:
         """Allocated ranges from SEEK_DATA/SEEK_HOLE; the whole file where unsupported."""
         pos = 0

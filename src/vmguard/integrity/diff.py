@@ -5,7 +5,7 @@ partitions and filesystems), every regular file's extents are taken from the lib
 entry (offsets relative to its volume) and matched against the changed ranges. The files
 named are those of the disk as it is now: a file whose blocks moved is found where it is.
 
-Chunk granularity (1 MiB) means a small file sharing a chunk with a changed one is named
+Chunk granularity (64 KiB) means a small file sharing a chunk with a changed one is named
 too; the ranges are exact to the chunk. Walks are bounded; nothing here writes or opens
 host paths.
 """

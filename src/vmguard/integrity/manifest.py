@@ -55,10 +55,27 @@ class DiskRecord:
     chunk_size: int
     content_root: str
     """Hex Merkle root over the guest-visible disk."""
-    leaves: Leaves = field(repr=False)
-    """Chunk hashes of the guest-visible disk, to say what changed."""
+    chunk_hashes: str = field(repr=False)
+    """Encoded chunk hashes of the guest-visible disk (``Leaves.encode``), to say what changed.
+
+    Kept encoded: a disk whose files match never needs them, and decoding a large disk's
+    hashes costs more than verifying its signature. ``leaves()`` decodes and checks them.
+    """
     files: tuple[FileRecord, ...]
     """The image file, then its backing files, nearest first."""
+
+    def leaves(self) -> Leaves:
+        """The chunk hashes, bounded by the disk's chunk count and checked against its root."""
+        where = f"disk {self.name}"
+        leaves = Leaves.decode(
+            self.chunk_hashes,
+            chunk_count(self.virtual_size, self.chunk_size),
+            zero_leaf(self.chunk_size),
+            MAX_LEAVES,
+        )
+        if leaves.root().hex() != self.content_root:
+            raise EnvelopeMalformed(f"{where}: chunk hashes do not add up to the content root")
+        return leaves
 
 
 @dataclass(frozen=True, slots=True)
@@ -115,7 +132,7 @@ def manifest_to_predicate(m: Manifest) -> dict[str, Any]:
                 "virtualSize": d.virtual_size,
                 "chunkSize": d.chunk_size,
                 "contentRoot": d.content_root,
-                "chunkHashes": d.leaves.encode(),
+                "chunkHashes": d.chunk_hashes,
                 "files": [_file_json(f) for f in d.files],
             }
             for d in m.disks
@@ -191,23 +208,16 @@ def _disk(obj: Any, where: str) -> DiskRecord:
     )
     if not files:
         raise EnvelopeMalformed(f"{where}: no files")
-    leaves = Leaves.decode(
-        _get(obj, "chunkHashes", str, where),
-        chunk_count(size, chunk),
-        zero_leaf(chunk),
-        MAX_LEAVES,
-    )
-    content_root = _hex(obj, "contentRoot", where)
-    if leaves.root().hex() != content_root:
-        raise EnvelopeMalformed(f"{where}: chunk hashes do not add up to the content root")
+    if chunk_count(size, chunk) > MAX_LEAVES:
+        raise EnvelopeMalformed(f"{where}: more than {MAX_LEAVES} chunks")
     return DiskRecord(
         _name(obj, where),
         _get(obj, "format", str, where)[:32],
         _get(obj, "variant", str, where)[:64],
         size,
         chunk,
-        content_root,
-        leaves,
+        _hex(obj, "contentRoot", where),
+        _get(obj, "chunkHashes", str, where),
         files,
     )
 

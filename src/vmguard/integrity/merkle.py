@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import hashlib
 import itertools
+import threading
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -31,7 +32,7 @@ from dataclasses import dataclass, field
 import blake3
 
 from vmguard.disk.errors import CorruptImage
-from vmguard.disk.source import ByteSource, SparseSource
+from vmguard.disk.source import ByteSource, FileSource, SparseSource
 from vmguard.integrity.errors import IntegrityError
 from vmguard.integrity.leaves import Leaves, LeavesBuilder
 
@@ -40,7 +41,9 @@ CHUNK_SIZE = 64 * 1024
 FILE_CHUNK_SIZE = 1024 * 1024
 """Chunk size of the container-file roots."""
 READ_SIZE = 1024 * 1024
-_WINDOW = 64
+THREADED_READ_SIZE = 4 * 1024 * 1024
+"""Block size of threaded hashing: fewer, larger jobs; each thread reuses one buffer."""
+_WINDOW = 32
 DIGEST_SIZE = 32
 MAX_LEAVES = 64 * 1024 * 1024
 """4 TiB at 64 KiB chunks: the most chunks a manifest may describe."""
@@ -127,6 +130,80 @@ class FlatDigests:
         self.blake3.update(data)
 
 
+class _ChunkHasher:
+    """One pass of ``hash_source``: leaves in chunk order, zero runs without a read."""
+
+    def __init__(
+        self, source: ByteSource, chunk_size: int, flat: FlatDigests | None, threaded: bool
+    ) -> None:
+        self.source, self.size, self.chunk_size, self.flat = source, source.size, chunk_size, flat
+        self.block = max(chunk_size, THREADED_READ_SIZE if threaded else READ_SIZE)
+        self.leaves = LeavesBuilder(zero_leaf(chunk_size))
+        self.zero_block = memoryview(bytes(self.block)) if flat is not None else None
+        # Threads read a file into one reused buffer each: no allocation, no fresh pages.
+        self.reuse = threaded and isinstance(source, FileSource)
+        self.buffers = threading.local()
+
+    def fill_zeros(self, upto_byte: int) -> None:
+        """Zero chunks from the current position up to ``upto_byte`` (chunk aligned or the
+        end of the source); the last chunk may be short."""
+        size, chunk_size, leaves = self.size, self.chunk_size, self.leaves
+        done = leaves.count * chunk_size
+        if upto_byte <= done:
+            return
+        full = (min(upto_byte, size) - done) // chunk_size
+        leaves.skip_defaults(full)
+        tail = min(upto_byte, size) - done - full * chunk_size
+        if tail:
+            leaves.add(leaf_hash(bytes(tail)))
+        if self.zero_block is not None and self.flat is not None:
+            remaining = min(upto_byte, size) - done
+            while remaining:
+                step = min(remaining, self.block)
+                self.flat.update(self.zero_block[:step])
+                remaining -= step
+
+    def _read(self, offset: int, length: int) -> tuple[memoryview, bytes]:
+        if self.reuse:
+            assert isinstance(self.source, FileSource)
+            buffer = getattr(self.buffers, "buffer", None)
+            if buffer is None:
+                buffer = self.buffers.buffer = memoryview(bytearray(self.block))
+            self.source.read_into(offset, buffer[:length])
+            return buffer[:length], b""
+        data = self.source.read_at(offset, length)
+        if len(data) != length:
+            raise CorruptImage(f"short read at offset {offset}: {len(data)} of {length}")
+        return memoryview(data), data
+
+    def block_leaves(self, index: int) -> tuple[int, list[bytes], bytes]:
+        """Leaves of one block (and its bytes when flat digests need them)."""
+        offset = index * self.block
+        length = min(self.block, self.size - offset)
+        view, data = self._read(offset, length)
+        chunk_size = self.chunk_size
+        out = [
+            leaf_hash(view[sub * chunk_size : (sub + 1) * chunk_size])
+            for sub in range(chunk_count(length, chunk_size))
+        ]
+        return offset, out, data if self.flat is not None else b""
+
+    def consume(self, results: Iterator[tuple[int, list[bytes], bytes]]) -> None:
+        """Add blocks' leaves in order, zero chunks before each."""
+        for offset, block_hashes, data in results:
+            self.fill_zeros(offset)
+            for leaf in block_hashes:
+                self.leaves.add(leaf)
+            if self.flat is not None:
+                self.flat.update(data)
+
+    def digest(self) -> ChunkDigest:
+        """The leaves up to the end of the source, and their root."""
+        self.fill_zeros(self.size)
+        built = self.leaves.build()
+        return ChunkDigest(self.size, self.chunk_size, built, built.root())
+
+
 def hash_source(
     source: ByteSource,
     *,
@@ -142,60 +219,15 @@ def hash_source(
     as ``FileSource``. At most ``_WINDOW`` blocks are in flight, so memory stays flat.
     """
     size = source.size
-    count = chunk_count(size, chunk_size)
-    if count > MAX_LEAVES:
+    if chunk_count(size, chunk_size) > MAX_LEAVES:
         raise IntegrityError(f"{size} bytes is more than {MAX_LEAVES} chunks of {chunk_size}")
-    block = max(chunk_size, READ_SIZE)
-    per_block = block // chunk_size
-    leaves = LeavesBuilder(zero_leaf(chunk_size))
-    zero_block = memoryview(bytes(block)) if flat is not None else None
-
-    def fill_zeros(upto_byte: int) -> None:
-        # Whole zero chunks from the current position up to ``upto_byte`` (chunk aligned or
-        # the end of the source); the last chunk may be short.
-        done = leaves.count * chunk_size
-        if upto_byte <= done:
-            return
-        full = (min(upto_byte, size) - done) // chunk_size
-        leaves.skip_defaults(full)
-        tail = min(upto_byte, size) - done - full * chunk_size
-        if tail:
-            leaves.add(leaf_hash(bytes(tail)))
-        if zero_block is not None and flat is not None:
-            remaining = min(upto_byte, size) - done
-            while remaining:
-                step = min(remaining, block)
-                flat.update(zero_block[:step])
-                remaining -= step
-
-    def block_leaves(index: int) -> tuple[int, list[bytes], bytes]:
-        offset = index * block
-        length = min(block, size - offset)
-        data = source.read_at(offset, length)
-        if len(data) != length:
-            raise CorruptImage(f"short read at offset {offset}: {len(data)} of {length}")
-        view = memoryview(data)
-        out = [
-            leaf_hash(view[sub * chunk_size : (sub + 1) * chunk_size])
-            for sub in range(min(per_block, chunk_count(length, chunk_size)))
-        ]
-        return offset, out, data if flat is not None else b""
-
-    def consume(results: Iterator[tuple[int, list[bytes], bytes]]) -> None:
-        for offset, block_hashes, data in results:
-            fill_zeros(offset)
-            for leaf in block_hashes:
-                leaves.add(leaf)
-            if flat is not None:
-                flat.update(data)
-
-    indexes = _allocated_blocks(source, block)
-    if workers <= 1 or flat is not None:
-        consume(map(block_leaves, indexes))
+    threaded = workers > 1 and flat is None
+    hasher = _ChunkHasher(source, chunk_size, flat, threaded)
+    indexes = _allocated_blocks(source, hasher.block)
+    if not threaded:
+        hasher.consume(map(hasher.block_leaves, indexes))
     else:
         with ThreadPoolExecutor(max_workers=workers) as pool:
             while window := list(itertools.islice(indexes, _WINDOW)):
-                consume(pool.map(block_leaves, window))
-    fill_zeros(size)
-    built = leaves.build()
-    return ChunkDigest(size, chunk_size, built, built.root())
+                hasher.consume(pool.map(hasher.block_leaves, window))
+    return hasher.digest()

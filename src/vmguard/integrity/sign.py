@@ -70,7 +70,7 @@ def disk_record(image: OpenedImage) -> DiskRecord:
         virtual_size=content.size,
         chunk_size=content.chunk_size,
         content_root=content.root.hex(),
-        leaves=content.leaves,
+        chunk_hashes=content.leaves.encode(),
         files=files,
     )
 

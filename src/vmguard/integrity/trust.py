@@ -1,10 +1,8 @@
 """Who may sign: public keys, or X.509 CAs whose certificate chains are validated.
 
 ``--pubkey FILE`` and ``--trust DIR`` load PEM files: a ``PUBLIC KEY`` is trusted as is, a
-``CERTIFICATE`` becomes a trust anchor for signatures that carry a chain. Chains are built
-and checked by ``cryptography.x509.verification`` (signatures, validity at verification
-time, CA basic constraints and key usage, path length); the signing certificate must allow
-digitalSignature and, when it has an extended key usage, codeSigning.
+``CERTIFICATE`` becomes a trust anchor for signatures that carry a chain, checked by
+``chains`` (imported only then: X.509 costs more start-up time than a signature check).
 
 ``verify_envelope`` raises ``SignatureInvalid`` or returns the ``Signer``; no path named in
 an envelope or certificate is ever opened.
@@ -16,14 +14,14 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-
-from cryptography import x509
-from cryptography.x509 import verification
-from cryptography.x509.oid import ExtendedKeyUsageOID
+from typing import TYPE_CHECKING
 
 from vmguard.integrity.envelope import Envelope, EnvelopeSignature
 from vmguard.integrity.errors import KeyProblem, SignatureInvalid, TrustProblem
-from vmguard.integrity.keys import MAX_KEY_FILE, VerifyingKey, load_public_key_pem, verifying_key
+from vmguard.integrity.keys import MAX_KEY_FILE, VerifyingKey, load_public_key_pem
+
+if TYPE_CHECKING:
+    from cryptography import x509
 
 MAX_TRUST_FILES = 256
 TRUST_SUFFIXES = (".pem", ".pub", ".crt")
@@ -61,7 +59,9 @@ def _load_file(path: Path, keys: list[VerifyingKey], roots: list[x509.Certificat
     data = _read(path)
     try:
         if b"-----BEGIN CERTIFICATE-----" in data:
-            roots.extend(x509.load_pem_x509_certificates(data))
+            from vmguard.integrity.chains import load_certificates
+
+            roots.extend(load_certificates(data))
         elif b"PRIVATE KEY-----" in data:
             raise TrustProblem(f"{path}: a private key; trust only public keys and CAs")
         elif b"-----BEGIN PUBLIC KEY-----" in data:
@@ -92,50 +92,12 @@ def load_trust(pubkeys: Sequence[Path] = (), trust_dirs: Sequence[Path] = ()) ->
     return TrustStore(tuple(keys), tuple(roots))
 
 
-def _check_leaf_usage(leaf: x509.Certificate) -> None:
-    try:
-        usage = leaf.extensions.get_extension_for_class(x509.KeyUsage).value
-        if not usage.digital_signature:
-            raise SignatureInvalid("signing certificate does not allow digitalSignature")
-    except x509.ExtensionNotFound:
-        pass
-    try:
-        eku = leaf.extensions.get_extension_for_class(x509.ExtendedKeyUsage).value
-        if ExtendedKeyUsageOID.CODE_SIGNING not in eku:
-            raise SignatureInvalid("signing certificate's extended key usage lacks codeSigning")
-    except x509.ExtensionNotFound:
-        pass
-
-
 def _certificate_key(sig: EnvelopeSignature, trust: TrustStore, at: datetime) -> VerifyingKey:
     if not trust.roots:
         raise SignatureInvalid("signature carries a certificate but no CA is trusted")
-    try:
-        certs = [x509.load_pem_x509_certificate(pem) for pem in sig.cert_chain]
-    except ValueError as err:
-        raise SignatureInvalid(f"signature certificate cannot be parsed: {err}") from err
-    leaf, intermediates = certs[0], certs[1:]
-    verifier = (
-        verification.PolicyBuilder()
-        .store(verification.Store(list(trust.roots)))
-        .time(at)
-        .max_chain_depth(len(certs) + 1)
-        .extension_policies(
-            ca_policy=verification.ExtensionPolicy.webpki_defaults_ca(),
-            ee_policy=verification.ExtensionPolicy.permit_all(),
-        )
-        .build_client_verifier()
-    )
-    try:
-        verified = verifier.verify(leaf, intermediates)
-    except verification.VerificationError as err:
-        raise SignatureInvalid(f"certificate chain not trusted: {err}") from err
-    _check_leaf_usage(leaf)
-    root = verified.chain[-1].subject.rfc4514_string()
-    try:
-        return verifying_key(leaf.public_key(), f"{leaf.subject.rfc4514_string()} (CA {root})")
-    except KeyProblem as err:
-        raise SignatureInvalid(str(err)) from err
+    from vmguard.integrity.chains import chain_key
+
+    return chain_key(sig.cert_chain, trust.roots, at)
 
 
 def verify_envelope(envelope: Envelope, trust: TrustStore, *, at: datetime) -> Signer:

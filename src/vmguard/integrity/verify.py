@@ -23,7 +23,6 @@ from vmguard.disk.image import OpenedImage
 from vmguard.disk.source import FileSource
 from vmguard.integrity.bundle import classify, open_disk, read_definition
 from vmguard.integrity.changes import Change, ChangeKind
-from vmguard.integrity.diff import changed_ranges, locate
 from vmguard.integrity.domain import canonical_domain
 from vmguard.integrity.envelope import parse_envelope, parse_statement
 from vmguard.integrity.errors import BundleModified, ManifestTooOld
@@ -127,8 +126,10 @@ def _check_disk(
             return Change(ChangeKind.DISK, record.name, str(path), reason)
         notes.append(f"{path.name}: {first_difference}; guest content identical to the signed disk")
         return None
+    from vmguard.integrity.diff import changed_ranges, locate  # only a changed disk needs it
+
     ranges = changed_ranges(
-        record.leaves, current.leaves, record.chunk_size, record.virtual_size, current.size
+        record.leaves(), current.leaves, record.chunk_size, record.virtual_size, current.size
     )
     parts = [first_difference]
     if current.size != record.virtual_size:
