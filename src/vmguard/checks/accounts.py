@@ -1,24 +1,21 @@
 """Account checks: empty passwords, weak hash schemes, guessable passwords, extra UID 0.
 
 Password guessing hashes a small built-in word list plus user-name variants with the
-guest's own hash parameters (crypt(3) via ``crypt``); the attempt count is bounded per
-account so a slow scheme (yescrypt, bcrypt) cannot stall a scan.
+guest's own hash parameters (libxcrypt's crypt(3), see ``crypt3``); the attempt count is
+bounded per account so a slow scheme (yescrypt, bcrypt) cannot stall a scan. Without
+libxcrypt the other account checks still run and the scan's errors say guessing did not.
 """
 
 from __future__ import annotations
 
-import warnings
 from collections.abc import Iterable
 from importlib import resources
 
+from vmguard.checks.crypt3 import CryptUnavailable, crypt
 from vmguard.checks.interface import Rule
 from vmguard.findings import Finding, Severity, Threat
 from vmguard.guest.facts import GuestFacts, UserAccount
 from vmguard.guest.view import GuestView
-
-with warnings.catch_warnings():
-    warnings.simplefilter("ignore", DeprecationWarning)
-    import crypt  # deprecated (PEP 594) but the only libc crypt(3) binding in the stdlib
 
 _WEAK = Threat.WEAK_CONFIGURATION
 EMPTY_PASSWORD = Rule(
@@ -102,14 +99,15 @@ def scheme_of(hash_: str) -> str:
 
 
 def guess_password(user: UserAccount, words: list[str]) -> str | None:
-    """The word-list password that matches the account's hash, if any."""
+    """The word-list password that matches the account's hash, if any (raises
+    ``CryptUnavailable`` without libxcrypt)."""
     hash_ = user.password_hash or ""
     for candidate in _candidates(user, words):
-        try:
-            if crypt.crypt(candidate, hash_) == hash_:
-                return candidate
-        except OSError:  # scheme not supported by this libcrypt
+        hashed = crypt(candidate, hash_)
+        if hashed is None:  # a scheme or setting this libxcrypt does not take
             return None
+        if hashed == hash_:
+            return candidate
     return None
 
 
@@ -121,6 +119,7 @@ class AccountChecks:
     def check(self, view: GuestView, facts: GuestFacts) -> Iterable[Finding]:
         """Findings for every local account."""
         words = _words()
+        unavailable: CryptUnavailable | None = None
         for user in facts.users:
             where = "/etc/shadow"
             if user.password == "empty":  # noqa: S105 - a state name, not a password
@@ -134,7 +133,13 @@ class AccountChecks:
             scheme = scheme_of(user.password_hash)
             if scheme in ("DES", "MD5"):
                 yield WEAK_HASH.finding(where, f"user {user.name}: {scheme} crypt hash")
-            found = guess_password(user, words)
+            if unavailable is not None:
+                continue
+            try:
+                found = guess_password(user, words)
+            except CryptUnavailable as err:
+                unavailable = err
+                continue
             if found is not None:
                 shown = found[:1] + "*" * (len(found) - 1)
                 yield GUESSABLE.finding(
@@ -142,3 +147,5 @@ class AccountChecks:
                     f"user {user.name}: password is a common word-list entry "
                     f"({shown}, {len(found)} chars)",
                 )
+        if unavailable is not None:
+            raise CryptUnavailable(f"passwords not guessed: {unavailable.diagnostics()}")
