@@ -114,12 +114,33 @@ class VerifyComparison:
         """Per-file ratios against b3sum."""
         return ", ".join(f"{f.name} {f.ratio('b3sum'):.1f}x b3sum" for f in self.files)
 
+    def break_even(self) -> list[str]:
+        """Where the CLI's fixed cost (interpreter start-up, imports) stops mattering.
+
+        On the densest file (every byte hashed by both tools), with vmguard's in-process
+        hashing at ``r`` bytes/s and b3sum's at ``b``: the CLI is ahead from ``startup /
+        (1/b - 1/r)`` bytes on, when ``r > b``.
+        """
+        dense = max(self.files, key=lambda f: (round(f.allocated / max(f.size, 1), 2), f.size))
+        startup = dense.seconds["verify"] - dense.seconds["verify-inproc"]
+        mine = dense.size / dense.seconds["verify-inproc"]
+        theirs = dense.size / dense.seconds["b3sum"]
+        line = (
+            f"verify: on {dense.name} vmguard hashes at {mine / 2**30:.1f} GiB/s, b3sum at"
+            f" {theirs / 2**30:.1f} GiB/s; the CLI's fixed start-up cost is {startup:.3f} s"
+        )
+        if mine <= theirs:
+            return [f"{line}: it never catches up on dense files"]
+        crossover = startup / (1 / theirs - 1 / mine)
+        return [f"{line}: ahead of b3sum on dense files from {crossover / 2**30:.1f} GiB"]
+
     def lines(self) -> list[str]:
         """The report."""
         return [
             f"verify: load average {self.load[0]:.1f} {self.load[1]:.1f} {self.load[2]:.1f},"
             f" {os.cpu_count()} CPUs; median of {RUNS} runs, warm page cache",
             *(f.line() for f in self.files),
+            *self.break_even(),
             *(f"verify: problem: {p}" for p in self.problems),
             f"verify: worst ratio against sha256sum {self.ratio:.1f}x (target >="
             f" {self.target:.0f}x); against b3sum the target is >= 1x",
