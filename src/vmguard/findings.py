@@ -3,6 +3,7 @@ format renders one."""
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import TYPE_CHECKING
@@ -93,6 +94,44 @@ class Finding:
     fingerprint: str | None = field(default=None, repr=False, compare=False)
     """SHA-256 of the secret or key behind the finding, for de-duplication and cross-image
     correlation; never rendered in reports (a digest of a weak password can be cracked)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Rule:
+    """A rule's identity and documentation; findings are made from it."""
+
+    rule_id: str
+    title: str
+    severity: Severity
+    threat: Threat
+    remediation: str
+    references: tuple[str, ...] = ()
+
+    def finding(
+        self,
+        path: str,
+        evidence: str,
+        *,
+        line: int | None = None,
+        area: Area = Area.FILE,
+        offset: int | None = None,
+        partition: int | None = None,
+        severity: Severity | None = None,
+        title: str | None = None,
+        secret: bytes | None = None,
+    ) -> Finding:
+        """A finding of this rule (``evidence`` must already be redacted)."""
+        return Finding(
+            rule_id=self.rule_id,
+            title=title or self.title,
+            severity=severity or self.severity,
+            threat=self.threat,
+            location=Location(path, area, line, offset, partition),
+            evidence=evidence,
+            remediation=self.remediation,
+            references=self.references,
+            fingerprint=hashlib.sha256(secret).hexdigest() if secret else None,
+        )
 
 
 @dataclass(frozen=True, slots=True)

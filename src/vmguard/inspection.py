@@ -14,7 +14,7 @@ from vmguard.disk.layout import GuestLayout, assemble_layout
 from vmguard.disk.limits import DEFAULT_LIMITS, Limits
 from vmguard.disk.policy import HostPathPolicy
 from vmguard.disk.volumes.scan import scan_volumes
-from vmguard.findings import Area, Finding, Location, Report, ReportError, Severity, Target, Threat
+from vmguard.findings import Area, Finding, Report, ReportError, Rule, Severity, Target, Threat
 from vmguard.guest.facts import GuestFacts, OsFacts
 from vmguard.guest.inspect import gather_guest_facts
 from vmguard.inventory import BackingInfo, DiskInfo, Inventory, PartitionInfo
@@ -89,25 +89,23 @@ def inventory_of(guest: OpenedGuest) -> Inventory:
     )
 
 
+FORMAT_MISMATCH = Rule(
+    "image.format-mismatch",
+    "Image content contradicts its file name",
+    Severity.MEDIUM,
+    Threat.VM_MODIFICATION,
+    "Treat the image by its content, never by its name; pass the format explicitly "
+    "(qemu-img -f) to every tool that opens it, or rename it.",
+    ("https://security.openstack.org/ossa/OSSA-2024-002.html",),
+)
+
+
 def _format_findings(guest: OpenedGuest) -> list[Finding]:
     detection = guest.image.detection
     if detection is None or not detection.contradicts_extension:
         return []
-    return [
-        Finding(
-            rule_id="image.format-mismatch",
-            title="Image content contradicts its file name",
-            severity=Severity.MEDIUM,
-            threat=Threat.VM_MODIFICATION,
-            location=Location(str(guest.image.path), Area.IMAGE),
-            evidence=(f"named as {detection.extension_suggests}, content is {detection.format}"),
-            remediation=(
-                "Treat the image by its content, never by its name; pass the format "
-                "explicitly (qemu-img -f) to every tool that opens it, or rename it."
-            ),
-            references=("https://security.openstack.org/ossa/OSSA-2024-002.html",),
-        )
-    ]
+    evidence = f"named as {detection.extension_suggests}, content is {detection.format}"
+    return [FORMAT_MISMATCH.finding(str(guest.image.path), evidence, area=Area.IMAGE)]
 
 
 def inspect_image(path: Path, options: ImageOptions) -> Report:

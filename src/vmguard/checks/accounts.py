@@ -12,8 +12,7 @@ from collections.abc import Iterable
 from importlib import resources
 
 from vmguard.checks.crypt3 import CryptUnavailable, crypt
-from vmguard.checks.interface import Rule
-from vmguard.findings import Finding, Severity, Threat
+from vmguard.findings import Finding, Rule, Severity, Threat
 from vmguard.guest.facts import GuestFacts, UserAccount
 from vmguard.guest.view import GuestView
 

@@ -9,17 +9,18 @@ from __future__ import annotations
 
 import fnmatch
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 
 import yara_x
 
-from vmguard.checks.interface import FileContent, Rule, line_of
+from vmguard.checks.interface import FileContent, line_of
 from vmguard.checks.secrets.patterns import PEM_KEY, SECRET_PATTERNS
 from vmguard.checks.secrets.validators import Verdict
 from vmguard.errors import VmguardError
-from vmguard.findings import Finding, Severity, Threat
+from vmguard.findings import Finding, Rule, Severity, Threat
 
 _NOT_SECRETS = (
     "/usr/share/doc/*",
@@ -72,7 +73,7 @@ def compile_rules(user_dirs: tuple[Path, ...] = ()) -> yara_x.Rules:
     compiler.new_namespace("secrets")
     compiler.add_source(secrets_source())
     compiler.new_namespace("malware")
-    compiler.add_source(resources.files("vmguard.data").joinpath("malware.yar").read_text())
+    compiler.add_source(_builtin_malware_source())
     files = 0
     total = 0
     for directory in user_dirs:
@@ -100,6 +101,37 @@ class _Hit:
     verdict: Verdict
     offset: int
     line: int
+
+
+def _builtin_malware_source() -> str:
+    return resources.files("vmguard.data").joinpath("malware.yar").read_text()
+
+
+def malware_rule(identifier: str, meta: Mapping[str, str], *, builtin: bool) -> Rule:
+    """The rule a YARA rule's matches are reported by: a built-in rule's own id from its
+    metadata, ``malware.yara.<identifier>`` for a user's rule."""
+    rule_id = meta.get("rule_id") if builtin else None
+    return Rule(
+        rule_id or f"malware.yara.{identifier}",
+        meta.get("title") or meta.get("description") or f"YARA rule {identifier} matched",
+        _severity(meta.get("severity", "high"), Severity.HIGH),
+        Threat.MALWARE,
+        "Treat the image as compromised: do not run it; rebuild from a trusted source and "
+        "investigate how the file got there.",
+        (meta["reference"],) if "reference" in meta else (),
+    )
+
+
+_RULE_META = re.compile(r"^rule\s+(\w+)[^{]*\{\s*meta:(.*?)^\s*(?:strings|condition):", re.M | re.S)
+_META_ENTRY = re.compile(r'^\s*(\w+)\s*=\s*"((?:[^"\\]|\\.)*)"', re.M)
+
+
+def builtin_malware_rules() -> tuple[Rule, ...]:
+    """The built-in malware rules, from their metadata blocks (yara-x cannot list rules)."""
+    return tuple(
+        malware_rule(name, dict(_META_ENTRY.findall(body)), builtin=True)
+        for name, body in _RULE_META.findall(_builtin_malware_source())
+    )
 
 
 def _meta(rule: yara_x.Rule) -> dict[str, str]:
@@ -173,17 +205,8 @@ class ContentScanner:
     def _malware(self, rule: yara_x.Rule, content: FileContent) -> Finding:
         meta = _meta(rule)
         builtin = rule.namespace == "malware"
-        rule_id = meta.get("rule_id") if builtin else None
         first = min((m.offset for p in rule.patterns for m in p.matches), default=0)
-        described = Rule(
-            rule_id or f"malware.yara.{rule.identifier}",
-            meta.get("title") or meta.get("description") or f"YARA rule {rule.identifier} matched",
-            _severity(meta.get("severity", "high"), Severity.HIGH),
-            Threat.MALWARE,
-            "Treat the image as compromised: do not run it; rebuild from a trusted source and "
-            "investigate how the file got there.",
-            (meta["reference"],) if "reference" in meta else (),
-        )
+        described = malware_rule(rule.identifier, meta, builtin=builtin)
         return described.finding(
             content.path,
             f"YARA rule {rule.identifier} matched at byte {content.offset + first}",

@@ -16,10 +16,10 @@ import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
-from vmguard.checks.interface import FileContent, Rule, line_of
+from vmguard.checks.interface import FileContent, line_of
 from vmguard.checks.redact import redact
 from vmguard.checks.secrets.validators import is_placeholder
-from vmguard.findings import Finding, Severity, Threat
+from vmguard.findings import Finding, Rule, Severity, Threat
 
 _FIX = "Remove the credential from the image, rotate it, and inject secrets at boot instead."
 CREDENTIAL_FILE = Rule(

@@ -2,52 +2,13 @@
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Protocol
 
-from vmguard.findings import Area, Finding, Location, Severity, Threat
+from vmguard.findings import Finding, Rule
 from vmguard.guest.facts import GuestFacts
 from vmguard.guest.view import GuestStat, GuestView
-
-
-@dataclass(frozen=True, slots=True)
-class Rule:
-    """A rule's identity and documentation; findings are made from it."""
-
-    rule_id: str
-    title: str
-    severity: Severity
-    threat: Threat
-    remediation: str
-    references: tuple[str, ...] = ()
-
-    def finding(
-        self,
-        path: str,
-        evidence: str,
-        *,
-        line: int | None = None,
-        area: Area = Area.FILE,
-        offset: int | None = None,
-        partition: int | None = None,
-        severity: Severity | None = None,
-        title: str | None = None,
-        secret: bytes | None = None,
-    ) -> Finding:
-        """A finding of this rule (``evidence`` must already be redacted)."""
-        return Finding(
-            rule_id=self.rule_id,
-            title=title or self.title,
-            severity=severity or self.severity,
-            threat=self.threat,
-            location=Location(path, area, line, offset, partition),
-            evidence=evidence,
-            remediation=self.remediation,
-            references=self.references,
-            fingerprint=hashlib.sha256(secret).hexdigest() if secret else None,
-        )
 
 
 @dataclass(frozen=True, slots=True)

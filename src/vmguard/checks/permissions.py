@@ -6,8 +6,7 @@ from __future__ import annotations
 import stat
 from collections.abc import Iterable
 
-from vmguard.checks.interface import Rule
-from vmguard.findings import Finding, Severity, Threat
+from vmguard.findings import Finding, Rule, Severity, Threat
 from vmguard.guest.view import GuestStat
 
 WORLD_WRITABLE = Rule(

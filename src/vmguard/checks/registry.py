@@ -8,13 +8,14 @@ from __future__ import annotations
 from vmguard.checks.accounts import AccountChecks
 from vmguard.checks.content import HOST_KEY_RULE
 from vmguard.checks.credfiles import CredentialFiles
-from vmguard.checks.interface import GuestCheck, PathCheck, Rule
+from vmguard.checks.interface import GuestCheck, PathCheck
 from vmguard.checks.permissions import MetadataChecks
 from vmguard.checks.secrets.patterns import SECRET_PATTERNS
 from vmguard.checks.sshd import SshdChecks
 from vmguard.checks.sshkeys import AuthorizedKeys
 from vmguard.checks.sudoers import SudoersChecks
 from vmguard.errors import VmguardError
+from vmguard.findings import Rule
 
 
 def guest_checks() -> tuple[GuestCheck, ...]:

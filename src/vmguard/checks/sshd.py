@@ -11,8 +11,7 @@ import posixpath
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-from vmguard.checks.interface import Rule
-from vmguard.findings import Finding, Severity, Threat
+from vmguard.findings import Finding, Rule, Severity, Threat
 from vmguard.guest.facts import GuestFacts
 from vmguard.guest.view import GuestFileTooLarge, GuestView
 

@@ -8,9 +8,9 @@ import fnmatch
 import hashlib
 from collections.abc import Iterable
 
-from vmguard.checks.interface import FileContent, Rule
+from vmguard.checks.interface import FileContent
 from vmguard.checks.redact import safe_text
-from vmguard.findings import Finding, Severity, Threat
+from vmguard.findings import Finding, Rule, Severity, Threat
 
 AUTHORIZED_KEY = Rule(
     "ssh.authorized-key-leftover",

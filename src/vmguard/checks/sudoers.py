@@ -10,9 +10,8 @@ import posixpath
 import re
 from collections.abc import Iterable
 
-from vmguard.checks.interface import Rule
 from vmguard.checks.redact import safe_text
-from vmguard.findings import Finding, Severity, Threat
+from vmguard.findings import Finding, Rule, Severity, Threat
 from vmguard.guest.facts import GuestFacts
 from vmguard.guest.view import GuestFileTooLarge, GuestView
 

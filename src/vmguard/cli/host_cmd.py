@@ -10,9 +10,9 @@ import typer
 from vmguard.cli.integrity_options import PassphraseFile, PubKeys, TrustDirs, read_passphrase
 from vmguard.cli.options import FailOn, Output, OutputFormatOption
 from vmguard.cli.output import EXIT_FINDINGS, EXIT_OK, emit, exit_code, fail
-from vmguard.findings import Area, Finding, Location, Report, Severity, Target, Threat
+from vmguard.findings import Area, Report, Severity, Target
 from vmguard.host.audit import audit_host
-from vmguard.host.baseline import build_baseline, sign_baseline, verify_host
+from vmguard.host.baseline import SIGNATURE_INVALID, build_baseline, sign_baseline, verify_host
 from vmguard.host.root import HostRoot
 from vmguard.integrity.errors import SignatureInvalid
 from vmguard.integrity.keys import load_signing_key
@@ -89,16 +89,7 @@ def baseline_command(
 
 
 def _invalid(root: Path, error: SignatureInvalid) -> Report:
-    finding = Finding(
-        rule_id="host.baseline-signature-invalid",
-        title="Host baseline signature not accepted",
-        severity=Severity.CRITICAL,
-        threat=Threat.HYPERVISOR_MODIFICATION,
-        location=Location(str(root), Area.HOST),
-        evidence=error.diagnostics(),
-        remediation="Verify with the key that signed the baseline; if the baseline was "
-        "altered, nothing it says can be trusted: make a new one from a known-good host.",
-    )
+    finding = SIGNATURE_INVALID.finding(str(root), error.diagnostics(), area=Area.HOST)
     return Report(target=Target("host", str(root)), findings=(finding,))
 
 

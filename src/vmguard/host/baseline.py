@@ -17,8 +17,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from vmguard import __version__
-from vmguard.checks.interface import Rule
-from vmguard.findings import Area, Finding, Report, Severity, Target, Threat
+from vmguard.findings import Area, Finding, Report, Rule, Severity, Target, Threat
 from vmguard.host.baselinefile import Baseline, parse_statement, statement_bytes
 from vmguard.host.root import HostRoot
 from vmguard.host.snapshot import CHUNK, Entry, hypervisor_dirs, hypervisor_paths, snapshot
@@ -64,6 +63,14 @@ METADATA = Rule(
     _REFS,
 )
 RULES = (MODIFIED, ADDED, REMOVED, METADATA)
+SIGNATURE_INVALID = Rule(
+    "host.baseline-signature-invalid",
+    "Host baseline signature not accepted",
+    Severity.CRITICAL,
+    Threat.HYPERVISOR_MODIFICATION,
+    "Verify with the key that signed the baseline; if the baseline was altered, nothing it "
+    "says can be trusted: make a new one from a known-good host.",
+)
 MAX_SHOWN = 8
 
 

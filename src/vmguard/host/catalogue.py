@@ -6,7 +6,7 @@ This module must never discover checks by import side effects or globbing.
 
 from __future__ import annotations
 
-from vmguard.checks.interface import Rule
+from vmguard.findings import Rule
 from vmguard.host.errors import HostError
 from vmguard.host.images import ImagesCheck
 from vmguard.host.integrity import IntegrityCheck

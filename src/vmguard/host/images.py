@@ -10,8 +10,7 @@ from __future__ import annotations
 import stat
 from collections.abc import Iterator
 
-from vmguard.checks.interface import Rule
-from vmguard.findings import Area, Finding, Severity, Threat
+from vmguard.findings import Area, Finding, Rule, Severity, Threat
 from vmguard.guest.view import GuestStat
 from vmguard.host.domains import DOMAIN_DIR, EXPECTED_IMAGE_DIRS, ImageFile
 from vmguard.host.facts import Accounts, HostFacts

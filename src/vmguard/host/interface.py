@@ -10,8 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Protocol
 
-from vmguard.checks.interface import Rule
-from vmguard.findings import Finding
+from vmguard.findings import Finding, Rule
 from vmguard.host.facts import HostFacts
 
 

@@ -10,8 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from vmguard.checks.interface import Rule
-from vmguard.findings import Area, Finding, Severity, Threat
+from vmguard.findings import Area, Finding, Rule, Severity, Threat
 from vmguard.host.conf import ConfFile
 from vmguard.host.facts import HostFacts
 

@@ -12,8 +12,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-from vmguard.checks.interface import Rule
-from vmguard.findings import Area, Finding, Location, Severity, Threat
+from vmguard.findings import Area, Finding, Location, Rule, Severity, Threat
 from vmguard.host.conf import ConfEntry, ConfFile, ConfValue
 from vmguard.host.facts import HostFacts
 

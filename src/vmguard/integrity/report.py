@@ -7,7 +7,7 @@ SARIF consumers see what changed. Nothing here decides exit codes (the CLI does)
 
 from __future__ import annotations
 
-from vmguard.findings import Area, Finding, Location, Report, Severity, Target, Threat
+from vmguard.findings import Area, Finding, Report, Rule, Severity, Target, Threat
 from vmguard.integrity.changes import Change, ChangeKind
 from vmguard.integrity.errors import BundleModified, ManifestTooOld, VerificationFailed
 
@@ -17,6 +17,30 @@ _REMEDIATION = (
 )
 
 
+def _rule(rule_id: str, title: str) -> Rule:
+    return Rule(rule_id, title, Severity.CRITICAL, Threat.VM_MODIFICATION, _REMEDIATION)
+
+
+CHANGE_RULES = {
+    ChangeKind.DISK: _rule("integrity.disk-modified", "Disk differs from its signed manifest"),
+    ChangeKind.DEFINITION: _rule(
+        "integrity.definition-modified", "Definition differs from its signed manifest"
+    ),
+    ChangeKind.BUNDLE: _rule(
+        "integrity.bundle-mismatch", "Bundle differs from its signed manifest"
+    ),
+}
+GUEST_FILE_MODIFIED = _rule(
+    "integrity.guest-file-modified", "Guest file with blocks in a changed range"
+)
+SIGNATURE_INVALID = _rule("integrity.signature-invalid", "Bundle signature not accepted")
+MANIFEST_TOO_OLD = _rule(
+    "integrity.manifest-too-old", "Signed manifest older than the verifier accepts (a downgrade)"
+)
+RULES = (*CHANGE_RULES.values(), GUEST_FILE_MODIFIED, SIGNATURE_INVALID, MANIFEST_TOO_OLD)
+"""Every rule ``vmguard verify`` reports by."""
+
+
 def _hex_ranges(change: Change, limit: int = 8) -> str:
     shown = ", ".join(f"0x{r.start:x}-0x{r.end:x}" for r in change.ranges[:limit])
     extra = len(change.ranges) - limit
@@ -24,11 +48,6 @@ def _hex_ranges(change: Change, limit: int = 8) -> str:
 
 
 def _change_findings(change: Change) -> list[Finding]:
-    rule = {
-        ChangeKind.DISK: "integrity.disk-modified",
-        ChangeKind.DEFINITION: "integrity.definition-modified",
-        ChangeKind.BUNDLE: "integrity.bundle-mismatch",
-    }[change.kind]
     evidence = change.reason
     if change.ranges:
         evidence += f"; changed ranges {_hex_ranges(change)}"
@@ -37,26 +56,12 @@ def _change_findings(change: Change) -> list[Finding]:
     area = Area.IMAGE if change.kind is ChangeKind.DISK else Area.CONFIG
     offset = change.ranges[0].start if change.ranges else None
     findings = [
-        Finding(
-            rule_id=rule,
-            title=f"{change.kind.value.capitalize()} differs from its signed manifest",
-            severity=Severity.CRITICAL,
-            threat=Threat.VM_MODIFICATION,
-            location=Location(change.path or change.name, area, offset=offset),
-            evidence=evidence,
-            remediation=_REMEDIATION,
+        CHANGE_RULES[change.kind].finding(
+            change.path or change.name, evidence, area=area, offset=offset
         )
     ]
     findings += [
-        Finding(
-            rule_id="integrity.guest-file-modified",
-            title="Guest file with blocks in a changed range",
-            severity=Severity.CRITICAL,
-            threat=Threat.VM_MODIFICATION,
-            location=Location(hit.path, Area.FILE),
-            evidence=f"{change.path}: {hit.volume}",
-            remediation=_REMEDIATION,
-        )
+        GUEST_FILE_MODIFIED.finding(hit.path, f"{change.path}: {hit.volume}")
         for hit in change.guest_files
     ]
     return findings
@@ -67,22 +72,8 @@ def failure_report(target: str, error: VerificationFailed) -> Report:
     if isinstance(error, BundleModified):
         findings = [f for c in error.changes for f in _change_findings(c)]
     else:
-        rule = (
-            "integrity.manifest-too-old"
-            if isinstance(error, ManifestTooOld)
-            else "integrity.signature-invalid"
-        )
-        findings = [
-            Finding(
-                rule_id=rule,
-                title="Bundle signature not accepted",
-                severity=Severity.CRITICAL,
-                threat=Threat.VM_MODIFICATION,
-                location=Location(target, Area.IMAGE),
-                evidence=error.diagnostics(),
-                remediation=_REMEDIATION,
-            )
-        ]
+        rule = MANIFEST_TOO_OLD if isinstance(error, ManifestTooOld) else SIGNATURE_INVALID
+        findings = [rule.finding(target, error.diagnostics(), area=Area.IMAGE)]
     return Report(target=Target("bundle", target), findings=tuple(findings))
 
 

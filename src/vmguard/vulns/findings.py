@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from vmguard.findings import Area, Finding, Location, Report, ReportError, Threat
+from vmguard.findings import Area, Finding, Location, Report, ReportError, Rule, Severity, Threat
 from vmguard.inventory import Inventory
 from vmguard.vulns.index import AdvisoryIndex
 from vmguard.vulns.matching import (
@@ -18,7 +18,15 @@ from vmguard.vulns.matching import (
     find_vulnerabilities,
 )
 
-RULE_ID = "vuln.package"
+VULNERABLE_PACKAGE = Rule(
+    "vuln.package",
+    "Installed package with known vulnerabilities",
+    Severity.HIGH,
+    Threat.VULNERABLE_SOFTWARE,
+    "Upgrade the package to a fixed version, or remove it; each finding names the "
+    "advisories, their fixed versions and the worst severity, which the finding takes.",
+)
+RULE_ID = VULNERABLE_PACKAGE.rule_id
 PACKAGE_DATABASES = {
     "dpkg": "/var/lib/dpkg/status",
     "rpm": "/var/lib/rpm",

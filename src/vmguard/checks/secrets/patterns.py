@@ -10,7 +10,6 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from vmguard.checks.interface import Rule
 from vmguard.checks.redact import redact
 from vmguard.checks.secrets.validators import (
     Verdict,
@@ -23,7 +22,7 @@ from vmguard.checks.secrets.validators import (
     validate_putty,
     validate_token,
 )
-from vmguard.findings import Severity, Threat
+from vmguard.findings import Rule, Severity, Threat
 
 Validator = Callable[[bytes, int, bytes], Verdict | None]
 """(window bytes, match offset, matched bytes) -> verdict or None to drop."""
