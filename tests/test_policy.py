@@ -96,3 +96,25 @@ def test_oversized_policy_is_refused(tmp_path: Path) -> None:
     path.write_text("# " + "x" * (1024 * 1024 + 10))
     with pytest.raises(PolicyError, match="larger than"):
         load_policy(path)
+
+
+def test_rule_ids_that_name_no_rule_are_reported() -> None:
+    policy = parse_policy(
+        """
+[rules]
+disable = ["ssh.rootlogin", "vmx.vnc*", "malware.yara.my_rule"]
+[severity]
+"libvirt.graphic*" = "low"
+"qemuconf.root" = "info"
+[[suppress]]
+rule = "secret.aws-acces-key"
+reason = "a typo"
+""",
+        "vmguard.toml",
+    )
+    messages = [e.message for e in apply_policy(REPORT, policy).errors]
+    assert messages == [
+        "[rules] disable 'ssh.rootlogin' names no vmguard rule (vmguard rules)",
+        "[[suppress]] rule 'secret.aws-acces-key' names no vmguard rule (vmguard rules)",
+    ]
+    assert all(e.path == "vmguard.toml" for e in apply_policy(REPORT, policy).errors)

@@ -177,8 +177,8 @@ def _matches(s: Suppression, finding: Finding, target_path: str, today: date) ->
 def apply_policy(report: Report, policy: Policy, today: date | None = None) -> Report:
     """The report with disabled rules dropped, severities overridden and suppressions marked.
 
-    Expired suppressions are reported as errors, so they are noticed rather than silently
-    ignored.
+    Expired suppressions, and rule ids or globs that name no vmguard rule (a typo would
+    otherwise disable or suppress nothing, silently), are reported as errors.
     """
     day = today or date.today()
     findings: list[Finding] = []
@@ -200,4 +200,23 @@ def apply_policy(report: Report, policy: Policy, today: date | None = None) -> R
         for s in policy.suppressions
         if s.expires is not None and s.expires < day
     ]
-    return replace(report, findings=tuple(findings), errors=report.errors + tuple(expired))
+    problems = tuple(expired) + unknown_rules(policy)
+    return replace(report, findings=tuple(findings), errors=report.errors + problems)
+
+
+def unknown_rules(policy: Policy) -> tuple[ReportError, ...]:
+    """One error per rule id or glob of the policy that can match no rule vmguard reports."""
+    named = [
+        *(("[rules] disable", d) for d in sorted(policy.disabled)),
+        *(("[severity]", pattern) for pattern, _ in policy.severities),
+        *(("[[suppress]] rule", s.rule) for s in policy.suppressions),
+    ]
+    if not named:
+        return ()
+    from vmguard.rulebook import names_a_rule  # every command's catalogue: load when needed
+
+    return tuple(
+        ReportError(policy.source, f"{where} {pattern!r} names no vmguard rule (vmguard rules)")
+        for where, pattern in dict.fromkeys(named)
+        if not names_a_rule(pattern)
+    )

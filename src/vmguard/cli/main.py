@@ -32,6 +32,7 @@ COMMANDS: dict[str, tuple[str, str, bool]] = {
     "fleet": ("vmguard.cli.fleet_cmd", "fleet_app", True),
     "vulns": ("vmguard.cli.vulns_cmd", "vulns_command", False),
     "sbom": ("vmguard.cli.sbom_cmd", "sbom_command", False),
+    "rules": ("vmguard.cli.rules_cmd", "rules_command", False),
 }
 
 

@@ -1,0 +1,68 @@
+"""The rulebook lists every rule the commands really report, once, with what a policy needs."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from plantedimage import EXPECTED
+from vmconfig.corpus import corpus_files
+from vmguard.demo.sample import build_sample_vm
+from vmguard.inspection import ImageOptions
+from vmguard.rulebook import COMMANDS, names_a_rule, rule_ids, rulebook
+from vmguard.scanning import ScanOptions, scan_image
+from vmguard.vmconfig.audit import AuditOptions, audit_paths
+from vmguard.vmconfig.model import ConfigParseError
+from vmguard.vmconfig.rules.catalogue import builtin_rules
+
+
+def test_every_rule_once_with_its_documentation() -> None:
+    docs = rulebook()
+    assert len({d.rule_id for d in docs}) == len(docs)
+    assert {d.command for d in docs} == set(COMMANDS)
+    assert sum(d.command == "audit" for d in docs) == len(builtin_rules())
+    for doc in docs:
+        assert doc.title and doc.remediation, doc.rule_id
+        assert doc.command != "audit" or doc.rationale, doc.rule_id
+
+
+def test_what_real_scans_report_is_in_the_rulebook(tmp_path: Path) -> None:
+    known = rule_ids()
+    assert {rule for rule, _ in EXPECTED} <= known  # the planted image's findings (test_scanning)
+    sample = build_sample_vm(tmp_path)
+    report = scan_image(sample.image, ScanOptions(image=ImageOptions(), deleted=True, workers=1))
+    reported = {f.rule_id for f in report.findings}
+    assert reported and reported <= known
+    assert {
+        f.rule_id for f in audit_paths([sample.definition], AuditOptions())[0].findings
+    } <= known
+
+
+def test_what_audits_of_the_corpus_report_is_in_the_rulebook() -> None:
+    reported: set[str] = set()
+    for path in corpus_files():
+        try:
+            reports = audit_paths([path], AuditOptions())
+        except ConfigParseError:
+            continue
+        reported |= {f.rule_id for r in reports for f in r.findings}
+    assert len(reported) > 60
+    assert reported <= rule_ids()
+
+
+@pytest.mark.parametrize(
+    ("pattern", "named"),
+    [
+        ("ssh.root-login", True),
+        ("ssh.*", True),
+        ("*", True),
+        ("malware.yara.my_rule", True),
+        ("malware.yara*", True),
+        ("ssh.rootlogin", False),
+        ("vmx.vnc-password", False),
+        ("nosuch.*", False),
+    ],
+)
+def test_policy_patterns(pattern: str, named: bool) -> None:
+    assert names_a_rule(pattern) is named
