@@ -7,6 +7,7 @@ every read is compared with ``qemu-img convert -O raw`` of the same image.
 from __future__ import annotations
 
 import random
+import re
 import shutil
 import struct
 import subprocess
@@ -413,7 +414,6 @@ STRUCTURE_CASES: dict[str, tuple[dict[int, bytes], Expect]] = {
         {16: b"\xff" * 4, 44: struct.pack("<I", 1)},
         (LimitExceeded, "grain directory too big"),
     ),
-    "descriptor-offset-0x400": ({0x1C: struct.pack("<Q", 2)}, (CorruptImage, "NUL byte")),
     "descriptor-size-2MiB": ({0x24: struct.pack("<Q", 0x1000)}, (LimitExceeded, "2097152 bytes")),
     "descriptor-outside": ({0x1C: struct.pack("<Q", 1 << 40)}, (CorruptImage, "outside the file")),
     "version-4": ({4: struct.pack("<I", 4)}, (UnsupportedFormat, "version 4")),
@@ -624,7 +624,6 @@ def test_sparse_extent_that_is_not_sparse(tmp_path: Path) -> None:
     ("content", "expect"),
     [
         (b"# Disk DescriptorFile\n" + b"#" * (2 * MiB), (LimitExceeded, "2097174 bytes")),
-        (b'createType="monolithicFlat"\n\0RW 1 ZERO\n', (CorruptImage, "NUL byte at offset 28")),
         (b'createType="monolithicFlat"\n\xff\xfe\n', (CorruptImage, "not UTF-8")),
         (
             b'createType="monolithicFlat"\n' + b"RW 1 ZERO\n" * 100_000,
@@ -642,11 +641,48 @@ def test_hostile_descriptor_files(tmp_path: Path, content: bytes, expect: Expect
     assert opener.calls == []
 
 
-def test_nul_inside_embedded_descriptor(images: Path) -> None:
+def test_descriptor_left_by_qemu_with_a_stale_tail(images: Path) -> None:
+    """qemu rewrites the CID line on the first write of every run and writes the whole
+    descriptor back (block/vmdk.c, vmdk_write_cid): when the new CID prints two or more hex
+    digits shorter (about one run in 256), the old text's last bytes stay behind the NUL.
+    CI met one in a fresh image. The same rewrite is applied here, and qemu reads the result
+    as vmguard does."""
     _, text = embedded_descriptor(images / "sparse.vmdk")
-    hostile = with_descriptor(images, "nul.vmdk", text[:40] + b"\0" + text[41:])
-    with pytest.raises(CorruptImage, match="NUL byte at offset 40"):
-        open_path(hostile)
+    cid = re.search(rb"^CID=([0-9a-f]+)$", text, re.M)
+    assert cid is not None and len(cid.group(1)) >= 3
+    rewritten = text[: cid.start(1)] + b"9c312d"[: len(cid.group(1)) - 2] + text[cid.end(1) :]
+    stale = rewritten + b"\0" + text[len(rewritten) + 1 :]
+    assert stale.rstrip(b"\0").count(b"\0") == 1 and stale.endswith(b"\n")
+    image = with_descriptor(images, "stale.vmdk", stale)
+    assert_same_as_qemu(image)
+
+
+def test_text_after_a_descriptor_nul_is_never_read(images: Path, tmp_path: Path) -> None:
+    _, text = embedded_descriptor(images / "sparse.vmdk")
+    hidden = text + b'\0RW 8 FLAT "/etc/shadow" 0\nparentFileNameHint="/etc/passwd"\n'
+    hostile = with_descriptor(images, "nul.vmdk", hidden)
+    opener = Opener(images)
+    disk = open_path(hostile, opener).disk
+    assert opener.calls == []
+    assert disk.read_at(70 * MiB, MiB) == open_path(images / "sparse.vmdk").disk.read_at(
+        70 * MiB, MiB
+    )
+    flat = tmp_path / "d.vmdk"
+    flat.write_bytes(b'createType="monolithicFlat"\nRW 1 ZERO\n\0RW 8 FLAT "/etc/shadow" 0\n')
+    opener = Opener(tmp_path)
+    assert open_path(flat, opener).disk.size == 512
+    assert opener.calls == []
+
+
+def test_descriptor_offset_past_the_text_reads_the_extent_alone(images: Path) -> None:
+    """The header points one sector into the padding: an empty descriptor. The header
+    alone describes a monolithicSparse extent, so the disk reads as qemu reads it."""
+    moved = patched(
+        images, "sparse.vmdk", "fuzz-descriptor-offset-0x400.vmdk", {0x1C: struct.pack("<Q", 2)}
+    )
+    assert open_path(moved).disk.read_at(70 * MiB, MiB) == open_path(
+        images / "sparse.vmdk"
+    ).disk.read_at(70 * MiB, MiB)
 
 
 def test_extent_count_limit_is_configurable(tmp_path: Path) -> None:

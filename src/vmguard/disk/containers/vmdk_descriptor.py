@@ -104,17 +104,17 @@ class Descriptor:
 def decode_descriptor(raw: bytes, limits: Limits) -> str:
     """Check size and encoding of descriptor bytes and return the text.
 
-    Trailing NUL bytes are padding (qemu and VMware pad to whole sectors) and are dropped;
-    a NUL anywhere before the end of the text is corruption.
+    The text ends at the first NUL byte, as in qemu and VMware (a C string): what follows
+    is sector padding, or the stale tail qemu leaves whenever it rewrites the CID line
+    with a shorter CID (``vmdk_write_cid`` writes the whole descriptor sector run back),
+    which real images used by a VM carry. Reading past it would see what the hypervisor
+    does not.
     """
     if len(raw) > limits.max_descriptor_bytes:
         raise LimitExceeded(
             f"VMDK descriptor is {len(raw)} bytes (limit {limits.max_descriptor_bytes})"
         )
-    body = raw.rstrip(b"\x00")
-    nul = body.find(b"\x00")
-    if nul >= 0:
-        raise CorruptImage(f"VMDK descriptor contains a NUL byte at offset {nul}")
+    body = raw.split(b"\x00", 1)[0]
     try:
         return body.decode("utf-8")
     except UnicodeDecodeError as err:
