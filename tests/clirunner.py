@@ -7,6 +7,7 @@ import re
 import resource
 import subprocess
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -25,14 +26,26 @@ class Run:
     """Every path passed to open/openat (when traced)."""
 
 
-def _cap_memory() -> None:
-    resource.setrlimit(resource.RLIMIT_AS, (MEMORY_CAP, MEMORY_CAP))
+def _capped(limit: int) -> Callable[[], None]:
+    def cap() -> None:
+        resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
+
+    return cap
 
 
 def vmguard(
-    *args: str | Path, trace: bool = False, timeout: float = 60, cwd: Path | None = None
+    *args: str | Path,
+    trace: bool = False,
+    timeout: float = 60,
+    cwd: Path | None = None,
+    memory_cap: int = MEMORY_CAP,
 ) -> Run:
-    """Run ``python -m vmguard ARGS`` in a fresh process capped at 1 GiB of address space."""
+    """Run ``python -m vmguard ARGS`` in a fresh process capped at 1 GiB of address space.
+
+    The cap is inherited by the tools vmguard runs: a command that runs qemu-img (demo
+    builds its sample VM with it) needs a larger one, since qemu-img's thread pool alone
+    reserves up to ~1.5 GiB (8 MiB stacks, 64 MiB glibc arenas).
+    """
     cmd = [sys.executable, "-m", "vmguard", *map(str, args)]
     trace_file = None
     if trace:
@@ -55,7 +68,7 @@ def vmguard(
         capture_output=True,
         text=True,
         timeout=timeout,
-        preexec_fn=_cap_memory,
+        preexec_fn=_capped(memory_cap),
         env=env,
         cwd=cwd,
         check=False,

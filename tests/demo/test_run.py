@@ -8,9 +8,13 @@ from pathlib import Path
 
 from clirunner import vmguard
 
+QEMU_IMG_CAP = 4 * 1024**3
+"""The demo builds its image with qemu-img, which the default 1 GiB cap can starve of
+threads ("qemu_thread_create: Resource temporarily unavailable", seen once in CI)."""
+
 
 def test_demo_runs_every_stage_and_writes_the_reports(tmp_path: Path) -> None:
-    run = vmguard("demo", "--dir", tmp_path / "demo", timeout=300)
+    run = vmguard("demo", "--dir", tmp_path / "demo", timeout=300, memory_cap=QEMU_IMG_CAP)
     assert run.code == 0, run.stderr
     document = json.loads((tmp_path / "demo/vmguard-demo.json").read_text())
     kinds = [r["target"]["kind"] for r in document["reports"]]
@@ -29,4 +33,6 @@ def test_demo_runs_every_stage_and_writes_the_reports(tmp_path: Path) -> None:
     assert "<script" not in html
     assert not re.search(r"""(src|href)\s*=\s*["']?(https?:|//)""", html)  # nothing to fetch
     # Run twice: the demo rebuilds in place.
-    assert vmguard("demo", "--dir", tmp_path / "demo", timeout=300).code == 0
+    assert (
+        vmguard("demo", "--dir", tmp_path / "demo", timeout=300, memory_cap=QEMU_IMG_CAP).code == 0
+    )
