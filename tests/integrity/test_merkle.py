@@ -124,6 +124,20 @@ def test_threaded_file_hashing_matches_a_plain_read(tmp_path: Path) -> None:
             source.read_into(source.size - 5, buffer)
 
 
+def test_progress_reports_positions_up_to_the_end(tmp_path: Path) -> None:
+    raw = tmp_path / "holes.raw"
+    with open(raw, "wb") as fh:
+        fh.truncate(40 * 1024 * 1024 + 5)
+        fh.seek(20 * 1024 * 1024)
+        fh.write(b"x" * 100)
+    for workers in (1, 2):
+        seen: list[int] = []
+        with FileSource(raw) as source:
+            hash_source(source, workers=workers, progress=seen.append)
+        assert seen == sorted(seen) and seen[-1] == 40 * 1024 * 1024 + 5
+        assert 2 <= len(seen) <= 4  # the data block and the end: holes are not walked
+
+
 def test_content_digest_survives_qemu_img_convert(tmp_path: Path, sample_dir: Path) -> None:
     qcow2 = sample_dir / "sample.qcow2"
     raw = tmp_path / "plain.raw"

@@ -2,16 +2,16 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.console import Console
-from rich.progress import BarColumn, DownloadColumn, Progress, TaskID, TimeRemainingColumn
 
 from vmguard.cli.db_cmd import DbOption
 from vmguard.cli.options import AllowDir, FailOn, ImageFormat, Output, OutputFormatOption
 from vmguard.cli.output import emit_all, exit_code_all, fail
+from vmguard.cli.progress import ByteBar, byte_bars
 from vmguard.findings import Severity
 from vmguard.inspection import ImageOptions
 from vmguard.policy import apply_policy, load_policy
@@ -61,25 +61,11 @@ def scan_command(
         workers=workers,
     )
     reports = []
-    stderr = Console(stderr=True)
     # Opened first, so a missing index fails before any image is read.
     index = open_default_index(db) if vulns else None
     for image in images:
-        with Progress(
-            "[progress.description]{task.description}",
-            BarColumn(),
-            DownloadColumn(),
-            TimeRemainingColumn(),
-            console=stderr,
-            transient=True,
-            disable=not stderr.is_terminal,
-        ) as bar:
-            task = bar.add_task(f"scanning {image.name}", total=None)
-
-            def advance(done: int, total: int, task: TaskID = task) -> None:
-                bar.update(task, completed=done, total=total)
-
-            report = scan_image(image, options, advance)
+        with byte_bars() as bar:
+            report = scan_image(image, options, _bar_for(bar, f"scanning {image.name}"))
             if index is not None:
                 report = with_vulnerabilities(report, index)
             reports.append(apply_policy(report, rules_policy))
@@ -87,3 +73,9 @@ def scan_command(
         index.close()
     emit_all(reports, output_format, output)
     raise typer.Exit(exit_code_all(reports, fail_on))
+
+
+def _bar_for(bar: ByteBar | None, what: str) -> Callable[[int, int], None] | None:
+    if bar is None:
+        return None
+    return lambda done, total: bar(what, done, total)

@@ -14,6 +14,7 @@ from cryptography.hazmat.primitives import serialization
 from vmguard.cli.integrity_options import PassphraseFile, read_passphrase
 from vmguard.cli.options import AllowDir, ImageFormat
 from vmguard.cli.output import fail
+from vmguard.cli.progress import byte_bars
 from vmguard.integrity.glance import glance_properties
 from vmguard.integrity.keys import SigningKey, load_signing_key
 from vmguard.integrity.sign import SignOptions, build_manifest, sign_manifest
@@ -72,7 +73,8 @@ def sign_command(
         forced_format=image_format,
         allowed_dirs=tuple(allow_dir or ()),
     )
-    manifest = build_manifest(bundle, options)
+    with byte_bars() as bar:
+        manifest = build_manifest(bundle, options, bar)
     properties = (
         {d.name: glance_properties(signing_key, d.files[0], cert_uuid) for d in manifest.disks}
         if glance and cert_uuid is not None

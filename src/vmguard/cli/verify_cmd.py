@@ -16,6 +16,7 @@ from vmguard.cli.integrity_options import (
 )
 from vmguard.cli.options import AllowDir, ImageFormat, Output, OutputFormatOption
 from vmguard.cli.output import EXIT_FINDINGS, EXIT_OK, emit, fail
+from vmguard.cli.progress import byte_bars
 from vmguard.integrity.errors import BundleModified, VerificationFailed
 from vmguard.integrity.report import failure_report, success_report
 from vmguard.integrity.trust import load_trust
@@ -97,7 +98,8 @@ def verify_command(
     )
     target = " ".join(str(p) for p in bundle)
     try:
-        result = verify_bundle(bundle, envelope, store, options)
+        with byte_bars() as bar:
+            result = verify_bundle(bundle, envelope, store, options, progress=bar)
     except VerificationFailed as error:
         if output_format is OutputFormat.CONSOLE and output is None:
             render_invalid(error)

@@ -25,7 +25,7 @@ from __future__ import annotations
 import hashlib
 import itertools
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
@@ -47,6 +47,9 @@ _WINDOW = 32
 DIGEST_SIZE = 32
 MAX_LEAVES = 64 * 1024 * 1024
 """4 TiB at 64 KiB chunks: the most chunks a manifest may describe."""
+
+ByteProgress = Callable[[str, int, int], None]
+"""Progress of long hashing: (what, bytes done, bytes in all)."""
 
 _LEAF = b"\x00"
 _NODE = b"\x01"
@@ -134,9 +137,15 @@ class _ChunkHasher:
     """One pass of ``hash_source``: leaves in chunk order, zero runs without a read."""
 
     def __init__(
-        self, source: ByteSource, chunk_size: int, flat: FlatDigests | None, threaded: bool
+        self,
+        source: ByteSource,
+        chunk_size: int,
+        flat: FlatDigests | None,
+        threaded: bool,
+        progress: Callable[[int], None] | None,
     ) -> None:
         self.source, self.size, self.chunk_size, self.flat = source, source.size, chunk_size, flat
+        self.progress = progress
         self.block = max(chunk_size, THREADED_READ_SIZE if threaded else READ_SIZE)
         self.leaves = LeavesBuilder(zero_leaf(chunk_size))
         self.zero_block = memoryview(bytes(self.block)) if flat is not None else None
@@ -196,12 +205,24 @@ class _ChunkHasher:
                 self.leaves.add(leaf)
             if self.flat is not None:
                 self.flat.update(data)
+            if self.progress is not None:
+                self.progress(min(offset + self.block, self.size))
 
     def digest(self) -> ChunkDigest:
         """The leaves up to the end of the source, and their root."""
         self.fill_zeros(self.size)
+        if self.progress is not None:
+            self.progress(self.size)
         built = self.leaves.build()
         return ChunkDigest(self.size, self.chunk_size, built, built.root())
+
+
+def reporting(progress: ByteProgress | None, what: str, total: int) -> Callable[[int], None] | None:
+    """``progress`` bound to one piece of work (None stays None)."""
+    if progress is None:
+        return None
+    report = progress
+    return lambda done: report(what, done, total)
 
 
 def hash_source(
@@ -210,6 +231,7 @@ def hash_source(
     chunk_size: int = CHUNK_SIZE,
     flat: FlatDigests | None = None,
     workers: int = 1,
+    progress: Callable[[int], None] | None = None,
 ) -> ChunkDigest:
     """Hash ``source`` chunk by chunk; blocks outside its data ranges are never read.
 
@@ -217,12 +239,13 @@ def hash_source(
     With ``workers`` > 1 (and no ``flat``), blocks are read and hashed by that many threads
     (BLAKE3 and pread release the GIL); only for sources whose reads are thread-safe, such
     as ``FileSource``. At most ``_WINDOW`` blocks are in flight, so memory stays flat.
+    ``progress`` is told the byte position reached after each block.
     """
     size = source.size
     if chunk_count(size, chunk_size) > MAX_LEAVES:
         raise IntegrityError(f"{size} bytes is more than {MAX_LEAVES} chunks of {chunk_size}")
     threaded = workers > 1 and flat is None
-    hasher = _ChunkHasher(source, chunk_size, flat, threaded)
+    hasher = _ChunkHasher(source, chunk_size, flat, threaded, progress)
     indexes = _allocated_blocks(source, hasher.block)
     if not threaded:
         hasher.consume(map(hasher.block_leaves, indexes))

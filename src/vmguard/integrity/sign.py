@@ -23,7 +23,14 @@ from vmguard.integrity.domain import canonical_domain
 from vmguard.integrity.envelope import sign_envelope, statement_bytes
 from vmguard.integrity.keys import SigningKey
 from vmguard.integrity.manifest import DefinitionRecord, DiskRecord, FileRecord, Manifest
-from vmguard.integrity.merkle import CHUNK_SIZE, FILE_CHUNK_SIZE, FlatDigests, hash_source
+from vmguard.integrity.merkle import (
+    CHUNK_SIZE,
+    FILE_CHUNK_SIZE,
+    ByteProgress,
+    FlatDigests,
+    hash_source,
+    reporting,
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,10 +44,11 @@ class SignOptions:
     allowed_dirs: tuple[Path, ...] = ()
 
 
-def _file_record(path: Path, fmt: str | None) -> FileRecord:
+def _file_record(path: Path, fmt: str | None, progress: ByteProgress | None) -> FileRecord:
     flat = FlatDigests()
     with FileSource(path) as source:
-        digest = hash_source(source, chunk_size=FILE_CHUNK_SIZE, flat=flat)
+        done = reporting(progress, f"hashing {path.name}", source.size)
+        digest = hash_source(source, chunk_size=FILE_CHUNK_SIZE, flat=flat, progress=done)
     return FileRecord(
         path.name,
         digest.size,
@@ -57,12 +65,15 @@ def _formats(image: OpenedImage) -> dict[Path, str]:
     return formats
 
 
-def disk_record(image: OpenedImage) -> DiskRecord:
+def disk_record(image: OpenedImage, progress: ByteProgress | None = None) -> DiskRecord:
     """Digest one opened disk: each of its files, then its guest-visible content."""
     formats = _formats(image)
-    files = tuple(_file_record(path, formats.get(path, "data")) for path in image.opened_files)
+    files = tuple(
+        _file_record(path, formats.get(path, "data"), progress) for path in image.opened_files
+    )
     disk = image.disks[0]
-    content = hash_source(disk.disk, chunk_size=CHUNK_SIZE)
+    done = reporting(progress, f"hashing the guest content of {image.path.name}", disk.disk.size)
+    content = hash_source(disk.disk, chunk_size=CHUNK_SIZE, progress=done)
     return DiskRecord(
         name=image.path.name,
         format=disk.format,
@@ -84,12 +95,15 @@ def definition_record(path: Path, kind: str, data: bytes) -> DefinitionRecord:
     return DefinitionRecord(kind, record, canonical)
 
 
-def build_manifest(paths: Sequence[Path], options: SignOptions) -> Manifest:
+def build_manifest(
+    paths: Sequence[Path], options: SignOptions, progress: ByteProgress | None = None
+) -> Manifest:
     """The manifest of a bundle given as disk image and definition paths."""
     bundle = classify(paths)
     disks = tuple(
         disk_record(
-            open_disk(p, forced_format=options.forced_format, allowed_dirs=options.allowed_dirs)
+            open_disk(p, forced_format=options.forced_format, allowed_dirs=options.allowed_dirs),
+            progress,
         )
         for p in bundle.disks
     )

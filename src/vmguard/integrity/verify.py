@@ -27,7 +27,7 @@ from vmguard.integrity.domain import canonical_domain
 from vmguard.integrity.envelope import parse_envelope, parse_statement
 from vmguard.integrity.errors import BundleModified, ManifestTooOld
 from vmguard.integrity.manifest import DefinitionRecord, DiskRecord, Manifest
-from vmguard.integrity.merkle import FILE_CHUNK_SIZE, hash_source
+from vmguard.integrity.merkle import FILE_CHUNK_SIZE, ByteProgress, hash_source, reporting
 from vmguard.integrity.trust import Signer, TrustStore, verify_envelope
 
 FILE_WORKERS = min(4, os.cpu_count() or 1)
@@ -96,7 +96,9 @@ def _check_definition(record: DefinitionRecord, given: DefinitionInput) -> Chang
     return Change(ChangeKind.DEFINITION, record.file.name, given.name, reason)
 
 
-def _files_match(image: OpenedImage, record: DiskRecord) -> tuple[bool, str]:
+def _files_match(
+    image: OpenedImage, record: DiskRecord, progress: ByteProgress | None
+) -> tuple[bool, str]:
     """Whether every container file matches, and what differs first."""
     if len(image.opened_files) != len(record.files):
         return False, (
@@ -104,7 +106,10 @@ def _files_match(image: OpenedImage, record: DiskRecord) -> tuple[bool, str]:
         )
     for index, (path, signed) in enumerate(zip(image.opened_files, record.files, strict=True)):
         with FileSource(path) as source:
-            digest = hash_source(source, chunk_size=FILE_CHUNK_SIZE, workers=FILE_WORKERS)
+            done = reporting(progress, f"verifying {path.name}", source.size)
+            digest = hash_source(
+                source, chunk_size=FILE_CHUNK_SIZE, workers=FILE_WORKERS, progress=done
+            )
         if digest.size != signed.size or digest.root.hex() != signed.merkle_root:
             role = "image file" if index == 0 else "backing file"
             return False, f"{role} {path.name} differs from the signed {signed.name}"
@@ -112,14 +117,19 @@ def _files_match(image: OpenedImage, record: DiskRecord) -> tuple[bool, str]:
 
 
 def _check_disk(
-    record: DiskRecord, path: Path, options: VerifyOptions, notes: list[str]
+    record: DiskRecord,
+    path: Path,
+    options: VerifyOptions,
+    notes: list[str],
+    progress: ByteProgress | None,
 ) -> Change | None:
     image = open_disk(path, forced_format=options.forced_format, allowed_dirs=options.allowed_dirs)
-    same_files, first_difference = _files_match(image, record)
+    same_files, first_difference = _files_match(image, record, progress)
     if same_files:
         return None
     disk = image.disks[0].disk
-    current = hash_source(disk, chunk_size=record.chunk_size)
+    done = reporting(progress, f"hashing the guest content of {path.name}", disk.size)
+    current = hash_source(disk, chunk_size=record.chunk_size, progress=done)
     if current.size == record.virtual_size and current.root.hex() == record.content_root:
         if options.exact:
             reason = f"{first_difference} (guest content identical; --exact requires the files)"
@@ -161,6 +171,8 @@ def verify_parts(
     envelope_data: bytes,
     trust: TrustStore,
     options: VerifyOptions,
+    *,
+    progress: ByteProgress | None = None,
 ) -> VerifiedBundle:
     """Verify disks and already-read definitions against a signed envelope."""
     envelope = parse_envelope(envelope_data)
@@ -184,7 +196,7 @@ def verify_parts(
         if change is not None:
             changes.append(change)
     for disk_record, path in zip(manifest.disks, disks, strict=False):
-        change = _check_disk(disk_record, path, options, notes)
+        change = _check_disk(disk_record, path, options, notes, progress)
         if change is not None:
             changes.append(change)
     if changes:
@@ -194,11 +206,16 @@ def verify_parts(
 
 
 def verify_bundle(
-    paths: Sequence[Path], envelope_data: bytes, trust: TrustStore, options: VerifyOptions
+    paths: Sequence[Path],
+    envelope_data: bytes,
+    trust: TrustStore,
+    options: VerifyOptions,
+    *,
+    progress: ByteProgress | None = None,
 ) -> VerifiedBundle:
     """Verify bundle files (disk images and definition files) against a signed envelope."""
     bundle = classify(paths)
     definitions = [
         DefinitionInput(p.name, kind, read_definition(p, kind)) for p, kind in bundle.definitions
     ]
-    return verify_parts(bundle.disks, definitions, envelope_data, trust, options)
+    return verify_parts(bundle.disks, definitions, envelope_data, trust, options, progress=progress)
