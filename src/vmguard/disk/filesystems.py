@@ -19,6 +19,7 @@ import pyfsntfs
 import pyfsxfs
 
 from vmguard.disk.errors import CorruptImage
+from vmguard.disk.extfeatures import with_readable_features
 from vmguard.disk.source import ByteSource, SourceFile
 from vmguard.guest.view import GuestStat
 
@@ -112,6 +113,8 @@ class Filesystem:
         self.kind = kind
         self.uuid = signature.uuid
         self.label = signature.label
+        if kind in ("ext2", "ext3", "ext4"):
+            source = with_readable_features(source)
         self._file = SourceFile(source)
         module: Any = {"xfs": pyfsxfs, "vfat": pyfsfat, "ntfs": pyfsntfs}.get(kind, pyfsext)
         self.volume: Any = module.volume()

@@ -1,0 +1,109 @@
+"""ext4 made with features libfsext does not know but reading never needs: read anyway,
+byte for byte, and only those feature bits are hidden from libfsext."""
+
+from __future__ import annotations
+
+import os
+import struct
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from vmguard.disk.extfeatures import with_readable_features
+from vmguard.disk.guestfs import GuestFS
+from vmguard.disk.source import FileSource
+from vmguard.inspection import ImageOptions, open_guest
+
+FILES = 3000
+"""Enough entries for an htree-indexed directory."""
+
+
+@pytest.fixture(scope="module")
+def tree(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    root = tmp_path_factory.mktemp("tree")
+    (root / "etc").mkdir()
+    (root / "etc/os-release").write_text('ID=debian\nVERSION_ID="13"\n')
+    (root / "etc/hostname").write_text("features\n")
+    many = root / "var/spool/many"
+    many.mkdir(parents=True)
+    for i in range(FILES):
+        (many / f"message-{i:05d}.eml").write_text(f"message {i}\n" * (i % 7 + 1))
+    (root / "blob").write_bytes(os.urandom(3 * 1024 * 1024 + 17))
+    return root
+
+
+def mkfs(tree: Path, image: Path, *options: str) -> Path:
+    subprocess.run(
+        ["mkfs.ext4", "-q", "-F", *options, "-d", tree, image, "300M"],
+        check=True,
+        capture_output=True,
+    )
+    return image
+
+
+def assert_reads_like(fs: GuestFS, tree: Path) -> None:
+    count = 0
+    for path in tree.rglob("*"):
+        if path.is_file():
+            guest = "/" + str(path.relative_to(tree))
+            assert fs.read_file(guest, 1 << 30) == path.read_bytes(), guest
+            count += 1
+    assert count == FILES + 3
+
+
+@pytest.mark.parametrize(
+    "features",
+    [
+        ["-O", "large_dir"],
+        ["-O", "stable_inodes"],
+        ["-O", "fast_commit"],
+        ["-O", "sparse_super2"],
+        ["-b", "4096", "-g", "2048", "-O", "large_dir,stable_inodes,fast_commit,sparse_super2"],
+    ],
+)
+def test_read_byte_for_byte(tree: Path, tmp_path: Path, features: list[str]) -> None:
+    image = mkfs(tree, tmp_path / "fs.img", *features)
+    guest = open_guest(image, ImageOptions())
+    assert guest.layout.guestfs is not None, guest.layout
+    assert_reads_like(guest.layout.guestfs, tree)
+    assert guest.facts is not None and guest.facts.os.hostname == "features"
+
+
+def test_only_the_harmless_bits_change(tree: Path, tmp_path: Path) -> None:
+    image = mkfs(tree, tmp_path / "fs.img", "-O", "large_dir,stable_inodes,fast_commit")
+    dumped = subprocess.run(["dumpe2fs", image], capture_output=True, text=True).stdout
+    sizes = [line for line in dumped.splitlines() if line.startswith("Block size:")]
+    block = int(sizes[0].split()[-1])
+    copies = [1024] + [
+        int(line.split("at ")[1].split(",")[0]) * block
+        for line in dumped.splitlines()
+        if "Backup superblock at" in line
+    ]
+    assert len(copies) > 3
+    with FileSource(image) as source:
+        view = with_readable_features(source)
+        original, seen = source.read_at(0, source.size), view.read_at(0, source.size)
+        assert len(seen) == len(original)
+        differing = [
+            i for i in range(0, len(original), 4) if original[i : i + 4] != seen[i : i + 4]
+        ]
+        assert set(differing) == {c + 0x5C for c in copies} | {c + 0x60 for c in copies}
+        for c in copies:
+            compat, incompat = struct.unpack_from("<II", seen, c + 0x5C)
+            assert not compat & 0xE00 and not incompat & 0x4000
+        # Unaligned reads across a copy's feature words see the same bytes.
+        for c in copies:
+            for start in range(c + 0x58, c + 0x66):
+                assert view.read_at(start, 11) == seen[start : start + 11]
+
+
+def test_other_unknown_features_are_still_refused(tree: Path, tmp_path: Path) -> None:
+    image = mkfs(tree, tmp_path / "fs.img", "-O", "large_dir")
+    data = bytearray(image.read_bytes())
+    incompat = struct.unpack_from("<I", data, 1024 + 0x60)[0]
+    struct.pack_into("<I", data, 1024 + 0x60, incompat | 0x80000000)  # no such feature
+    image.write_bytes(bytes(data))
+    guest = open_guest(image, ImageOptions())
+    assert guest.layout.guestfs is None
+    assert "unsupported incompatible features" in str(guest.layout.problems)
