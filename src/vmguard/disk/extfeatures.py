@@ -1,7 +1,7 @@
 """ext feature bits that libfsext refuses although reading a filesystem never depends on them.
 
 libfsext (20240301) rejects any superblock, primary or backup, that sets a feature flag it
-does not know. Four such flags are set by real systems and change nothing a reader of a
+does not know. Five such flags are set by real systems and change nothing a reader of a
 quiescent filesystem looks at:
 
 - ``sparse_super2`` (compat 0x200): at most two backup superblocks, in groups the superblock
@@ -10,6 +10,8 @@ quiescent filesystem looks at:
 - ``fast_commit`` (compat 0x400): an extra journal area; vmguard never replays journals;
 - ``stable_inodes`` (compat 0x800): a promise that inode numbers never change (fscrypt's
   IV_INO_LBLK policies); nothing on disk is laid out differently;
+- ``mmp`` (incompat 0x100): multi-mount protection for shared storage, one block a
+  mounting host keeps updating; an offline reader never mounts;
 - ``large_dir`` (incompat 0x4000): htrees of three levels and directories over 2 GiB.
   Htree index blocks look like ordinary directory blocks to a linear reader (that is how
   ext4 keeps htree compatible), which is how libfsext lists directories; only a directory
@@ -32,9 +34,10 @@ _FEATURES_AT = 0x5C
 COMPAT_SPARSE_SUPER2 = 0x200
 COMPAT_FAST_COMMIT = 0x400
 COMPAT_STABLE_INODES = 0x800
+INCOMPAT_MMP = 0x100
 INCOMPAT_LARGEDIR = 0x4000
 _COMPAT_MASK = COMPAT_SPARSE_SUPER2 | COMPAT_FAST_COMMIT | COMPAT_STABLE_INODES
-_INCOMPAT_MASK = INCOMPAT_LARGEDIR
+_INCOMPAT_MASK = INCOMPAT_MMP | INCOMPAT_LARGEDIR
 _RO_COMPAT_SPARSE_SUPER = 0x1
 
 
