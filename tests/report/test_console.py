@@ -4,6 +4,7 @@ unable to steer the terminal."""
 
 from __future__ import annotations
 
+import io
 import os
 import re
 import subprocess
@@ -11,7 +12,10 @@ import sys
 from pathlib import Path
 
 from clirunner import Run, vmguard
-from vmguard.findings import Report
+from vmguard.findings import Report, Target
+from vmguard.guest.facts import OsFacts
+from vmguard.inventory import Inventory
+from vmguard.report.console import write_console
 from vmguard.report.threats import THREATS
 
 CORPUS = Path(__file__).resolve().parents[2].parent / "shared/corpus"
@@ -86,3 +90,23 @@ def test_guest_names_cannot_steer_the_terminal(hostile_image: Path) -> None:
     assert "\x1b[2J" not in text and "\x07" not in text and "\u202e" not in text
     assert "evil?[2J?[31m FAKE vmguard: no findings?.pem" in SGR.sub("", text)
     assert not any(line.startswith("FAKE") for line in SGR.sub("", text).splitlines())
+
+
+def test_os_line_leaves_out_what_the_guest_does_not_say() -> None:
+    def os_line(facts: OsFacts) -> str:
+        inventory = Inventory("qcow2", "v3", 1 << 30, (), (), (), facts, (), ())
+        out = io.StringIO()
+        write_console(Report(Target("image", "d.qcow2"), inventory=inventory, checked=False), out)
+        return next(line for line in out.getvalue().splitlines() if line.startswith("OS "))
+
+    bare = os_line(OsFacts(family="linux", distro="debian", version="13", hostname="tiny"))
+    assert bare == "OS debian — linux debian 13, hostname tiny"
+    full = OsFacts(
+        family="linux", distro="debian", version="12.7", arch="x86_64", hostname="web-1",
+        pretty_name="Debian GNU/Linux 12 (bookworm)",
+    )  # fmt: skip
+    assert (
+        os_line(full)
+        == "OS Debian GNU/Linux 12 (bookworm) — linux debian 12.7, x86_64, hostname web-1"
+    )
+    assert os_line(OsFacts()) == "OS unknown — unknown unknown"

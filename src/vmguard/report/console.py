@@ -53,10 +53,10 @@ def _inventory(console: Console, inv: Inventory) -> None:
             console.print(f"  disk {_safe(d.name)}: {d.format} ({_safe(d.variant)})")
     if inv.os is not None:
         o = inv.os
-        console.print(
-            f"[bold]OS[/] {_safe(o.pretty_name or o.distro)} — {_safe(o.family)} "
-            f"{_safe(o.distro)} {_safe(o.version)}, {_safe(o.arch)}, hostname {_safe(o.hostname)}"
-        )
+        what = " ".join(_safe(part) for part in (o.family, o.distro, o.version) if part)
+        details = [what, _safe(o.arch), f"hostname {_safe(o.hostname)}" if o.hostname else ""]
+        shown = ", ".join(part for part in details if part)
+        console.print(f"[bold]OS[/] {_safe(o.pretty_name or o.distro)} — {shown}")
     table = Table(title="Partitions", title_justify="left")
     for col in (
         "disk",
