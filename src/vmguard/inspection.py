@@ -65,7 +65,7 @@ def inventory_of(guest: OpenedGuest) -> Inventory:
             start=p.volume.start,
             size=p.volume.size,
             filesystem=p.signature.kind or None,
-            label=p.signature.label,
+            label=p.filesystem.label if p.filesystem is not None else p.signature.label,
             uuid=p.signature.uuid,
             mountpoint=p.mountpoint,
             disk=p.disk_index,

@@ -18,6 +18,7 @@ import subprocess
 from pathlib import Path
 
 import pytest
+from cryptography.hazmat.primitives import serialization
 
 from vmguard.guest.windows import HIVE_MAX, find_hive, is_windows, read_windows_os
 
@@ -177,8 +178,8 @@ def test_linux_tree_is_not_windows(tmp_path: Path) -> None:
 def test_windows_guest_through_a_real_disk_image(
     windows_root: Path, tmp_path_factory: pytest.TempPathFactory
 ) -> None:
-    """End to end: the tree on a FAT32 filesystem (mtools; NTFS cannot be populated offline
-    here), converted to qcow2, inspected like any image."""
+    """End to end: the tree on a FAT32 filesystem (mtools), converted to qcow2, inspected
+    like any image (NTFS: ``test_windows_guest_on_ntfs``)."""
     import subprocess
 
     from vmguard.demo.imagebuild import make_vfat
@@ -198,3 +199,83 @@ def test_windows_guest_through_a_real_disk_image(
         "WIN-VMGUARD01",
     )
     assert [p.mountpoint for p in report.inventory.partitions] == ["/"]
+
+
+def _ntfs_with(tree: Path, image: Path, deleted: dict[str, bytes]) -> None:
+    """An NTFS filesystem (mkntfs) filled through ntfs-3g over FUSE, the way a test can make
+    one without Windows: this is the test's own image, not a stranger's. ``deleted`` files
+    are written, flushed and removed again, so their bytes are left in free space."""
+    mountpoint = image.with_suffix(".mnt")
+    mountpoint.mkdir()
+    with open(image, "wb") as fh:
+        fh.truncate(96 * 1024 * 1024)
+    subprocess.run(["mkntfs", "-q", "-F", "-Q", "-L", "OS", str(image)], check=True)
+    mounted = subprocess.run(["ntfs-3g", str(image), str(mountpoint)], capture_output=True)
+    if mounted.returncode != 0:
+        pytest.skip(f"ntfs-3g cannot mount here (FUSE): {mounted.stderr.decode()[:200]}")
+    try:
+        shutil.copytree(tree, mountpoint, dirs_exist_ok=True)
+        for name, data in deleted.items():
+            (mountpoint / name).write_bytes(data)
+        subprocess.run(["sync"], check=True)
+        for name in deleted:
+            (mountpoint / name).unlink()
+    finally:
+        subprocess.run(["umount", str(mountpoint)], check=True)
+
+
+def test_windows_guest_on_ntfs(
+    windows_root: Path, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    """End to end on NTFS in a GPT disk, as Windows installs itself: facts from the hives,
+    every file byte for byte, a planted credential found, a deleted key found in NTFS free
+    space (its $Bitmap)."""
+    from cryptography.hazmat.primitives.asymmetric import ed25519
+
+    from vmguard.demo.imagebuild import PartitionSpec, assemble_gpt
+    from vmguard.inspection import ImageOptions, inspect_image, open_guest
+    from vmguard.scanning import ScanOptions, scan_image
+
+    users = windows_root / "Users/alice/.aws"
+    users.mkdir(parents=True)
+    (users / "credentials").write_text(
+        "[default]\naws_access_key_id = AKIAZ7QW3ERT5YUI2OPA\n"
+        "aws_secret_access_key = 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\n"
+    )
+    (windows_root / "Users/alice/notes.txt").write_bytes(bytes(range(256)) * 4000)
+    key = ed25519.Ed25519PrivateKey.generate().private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.OpenSSH,
+        serialization.NoEncryption(),
+    )  # fmt: skip
+    work = tmp_path_factory.mktemp("ntfs")
+    fs = work / "c.img"
+    _ntfs_with(windows_root, fs, {"Users/alice/id_ed25519": key * 8})
+    raw = work / "win.raw"
+    basic_data = "EBD0A0A2-B9E5-4433-87C0-68B6B72699C7"
+    part = PartitionSpec(fs, basic_data, "5f1e4a3b-0c2d-4e6f-8a9b-1c2d3e4f5a6b", "Basic data")
+    assemble_gpt(raw, [part], disk_guid="0d1e2f3a-4b5c-4d6e-8f70-8192a3b4c5d6")
+    qcow2 = work / "win.qcow2"
+    subprocess.run(["qemu-img", "convert", "-O", "qcow2", str(raw), str(qcow2)], check=True)
+
+    report = inspect_image(qcow2, ImageOptions())
+    assert report.inventory is not None and report.inventory.os is not None
+    assert (report.inventory.os.family, report.inventory.os.hostname) == (
+        "windows",
+        "WIN-VMGUARD01",
+    )
+    (partition,) = report.inventory.partitions
+    assert (partition.filesystem, partition.label, partition.mountpoint) == ("ntfs", "OS", "/")
+
+    guest = open_guest(qcow2, ImageOptions())
+    assert guest.layout.guestfs is not None
+    files = [p for p in windows_root.rglob("*") if p.is_file()]
+    for path in files:
+        guest_path = "/" + path.relative_to(windows_root).as_posix()
+        assert guest.layout.guestfs.read_file(guest_path, 1 << 30) == path.read_bytes()
+
+    scanned = scan_image(qcow2, ScanOptions(deleted=True, workers=1))
+    found = {(f.rule_id, f.location.path, f.location.area.value) for f in scanned.findings}
+    assert ("secret.aws-access-key", "/Users/alice/.aws/credentials", "file") in found
+    remnants = [f for f in scanned.findings if f.location.area.value == "unallocated"]
+    assert any(f.rule_id == "secret.private-key" and f.location.partition == 1 for f in remnants)
+    assert all(key.decode().splitlines()[1] not in f.evidence for f in scanned.findings)

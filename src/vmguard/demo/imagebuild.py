@@ -123,9 +123,11 @@ def assemble_gpt(raw: Path, parts: Sequence[PartitionSpec], *, disk_guid: str) -
     script = ["label: gpt", f"label-id: {disk_guid}", "unit: sectors", "first-lba: 2048"]
     start, offsets = MiB, []
     for part, size, slot in zip(parts, sizes, slots, strict=True):
+        if '"' in part.name or "\n" in part.name:
+            raise ImageBuildError(f"partition name {part.name!r}: no quotes or line breaks")
         script.append(
             f"start={start // 512}, size={size // 512}, type={part.type_guid}, "
-            f"uuid={part.partuuid}, name={part.name}"
+            f'uuid={part.partuuid}, name="{part.name}"'
         )
         offsets.append(start)
         start += slot
