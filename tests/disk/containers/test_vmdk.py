@@ -674,15 +674,44 @@ def test_text_after_a_descriptor_nul_is_never_read(images: Path, tmp_path: Path)
     assert opener.calls == []
 
 
-def test_descriptor_offset_past_the_text_reads_the_extent_alone(images: Path) -> None:
-    """The header points one sector into the padding: an empty descriptor. The header
-    alone describes a monolithicSparse extent, so the disk reads as qemu reads it."""
+def test_descriptor_offset_away_from_0x200_is_refused(images: Path) -> None:
+    """The header points one sector into the padding (an empty descriptor), while qemu reads
+    parent and CID at 0x200 whatever the header says: two readings, refused."""
     moved = patched(
         images, "sparse.vmdk", "fuzz-descriptor-offset-0x400.vmdk", {0x1C: struct.pack("<Q", 2)}
     )
-    assert open_path(moved).disk.read_at(70 * MiB, MiB) == open_path(
-        images / "sparse.vmdk"
-    ).disk.read_at(70 * MiB, MiB)
+    with pytest.raises(ImageRefused, match="ambiguous"):
+        open_path(moved)
+
+
+@pytest.mark.parametrize("layout", ["short-descriptor", "moved-descriptor"])
+def test_parent_hidden_from_the_header_but_not_from_qemu(
+    images: Path, tmp_path: Path, layout: str
+) -> None:
+    """qemu finds parentFileNameHint in the 10 KiB C string at 0x200; an image whose header
+    describes a different text would have qemu read a backing file vmguard never opens."""
+    _, text = embedded_descriptor(images / "sparse.vmdk")
+    canary = tmp_path / "canary.raw"
+    canary.write_bytes(CANARY * 100)
+    hint = b'parentFileNameHint="' + bytes(canary) + b'"\n'
+    if layout == "short-descriptor":  # 1 sector, no NUL in it; the hint in the next one
+        body = text.replace(b"parentCID=ffffffff", b"parentCID=12345678").ljust(512, b"#")
+        image = with_descriptor(images, f"{layout}.vmdk", body[:511] + b"\n" + hint)
+        image = patched(images, image.name, image.name, {0x24: struct.pack("<Q", 1)})
+    else:  # the header points at sector 10; qemu still reads sector 1
+        stale = text.replace(b"parentCID=ffffffff", b"parentCID=12345678") + hint
+        image = with_descriptor(images, f"{layout}.vmdk", stale)
+        start, _ = embedded_descriptor(images / "sparse.vmdk")
+        image = patched(
+            images, image.name, image.name,
+            {0x1C: struct.pack("<Q", 10), start + 10 * 512 - 512: text.ljust(10 * 512, b"\0")},
+        )  # fmt: skip
+    info = subprocess.run(["qemu-img", "info", image], capture_output=True, text=True)
+    assert str(canary) in info.stdout  # qemu does follow the hint
+    opener = Opener(tmp_path)
+    with pytest.raises(ImageRefused, match="ambiguous"):
+        open_path(image, opener)
+    assert opener.calls == []
 
 
 def test_extent_count_limit_is_configurable(tmp_path: Path) -> None:

@@ -25,6 +25,10 @@ from vmguard.disk.policy import printable
 from vmguard.disk.source import ByteSource
 
 _SECTOR = 512
+QEMU_DESCRIPTOR_AT = 0x200
+QEMU_DESCRIPTOR_SIZE = 10240
+"""Where and how much qemu reads, whatever the header says, to find a sparse file's parent
+(parentFileNameHint) and CIDs (block/vmdk.c: desc_offset = 0x200, DESC_SIZE)."""
 NO_PARENT_CID = "ffffffff"
 """``parentCID`` of a disk that has no parent."""
 
@@ -152,8 +156,19 @@ def parse_descriptor(text: str, limits: Limits) -> Descriptor:
 def read_embedded_descriptor(
     source: ByteSource, offset: int, sectors: int, limits: Limits
 ) -> Descriptor | None:
-    """The descriptor inside a sparse file, or None when it has none (or it is blank)."""
+    """The descriptor inside a sparse file, or None when it has none (or it is blank).
+
+    The header says where it is, but qemu looks for the parent and the CIDs in the text at
+    0x200 instead: an image where the two differ would have qemu follow a parent vmguard
+    never sees, so it is refused.
+    """
+    qemu_view = source.read_at(QEMU_DESCRIPTOR_AT, QEMU_DESCRIPTOR_SIZE).split(b"\x00", 1)[0]
     if sectors == 0:
+        if b"parentFileNameHint" in qemu_view:
+            raise ImageRefused(
+                "sparse VMDK without a descriptor holds a parentFileNameHint at 0x200, where "
+                "qemu would find it: refused as ambiguous"
+            )
         return None
     length = sectors * _SECTOR
     if length > limits.max_descriptor_bytes:
@@ -166,7 +181,14 @@ def read_embedded_descriptor(
             f"VMDK embedded descriptor at {start} (+{length}) lies outside the file "
             f"of {source.size} bytes"
         )
-    text = decode_descriptor(source.read_at(start, length), limits)
+    raw = source.read_at(start, length)
+    if raw.split(b"\x00", 1)[0] != qemu_view:
+        raise ImageRefused(
+            f"VMDK descriptor at {start} (+{length}), where the header points, differs from "
+            f"the text at {QEMU_DESCRIPTOR_AT}, where qemu reads parent and CID: refused as "
+            "ambiguous"
+        )
+    text = decode_descriptor(raw, limits)
     if not text.strip():
         return None
     return parse_descriptor(text, limits)
