@@ -17,8 +17,8 @@ from vmguard.errors import VmguardError
 
 _CRYPT_DATA_SIZE = 32768
 """``sizeof(struct crypt_data)`` in libxcrypt; ``output`` is its first member."""
-_MAX_INPUT = 512
-"""libxcrypt refuses longer phrases (CRYPT_MAX_PASSPHRASE_SIZE)."""
+MAX_PHRASE = 512
+"""libxcrypt refuses phrases of this many bytes or more (CRYPT_MAX_PASSPHRASE_SIZE)."""
 
 
 class CryptUnavailable(VmguardError):
@@ -42,7 +42,7 @@ def crypt(phrase: str, setting: str) -> str | None:
     """``crypt(phrase, setting)``, or None when libxcrypt rejects the setting or phrase
     (an unsupported scheme, a malformed salt); raises ``CryptUnavailable`` without it."""
     raw_phrase, raw_setting = phrase.encode(), setting.encode()
-    if len(raw_phrase) >= _MAX_INPUT or b"\0" in raw_phrase or b"\0" in raw_setting:
+    if len(raw_phrase) >= MAX_PHRASE or b"\0" in raw_phrase or b"\0" in raw_setting:
         return None
     data = ctypes.create_string_buffer(_CRYPT_DATA_SIZE)
     out = _crypt_rn()(raw_phrase, raw_setting, data, _CRYPT_DATA_SIZE)
