@@ -72,11 +72,12 @@ class _MaskedFeatures:
         return self._source.size
 
     def _has_copy(self, group: int) -> bool:
-        if group == 0:
+        """Whether a superblock copy may sit at the start of ``group``: where ext4 puts
+        backups, and also where libfsext looks for them (the sparse_super groups even under
+        sparse_super2, where a stale backup from before a resize may still hold the bits)."""
+        if group == 0 or (self._backups is not None and group in self._backups):
             return True
-        if self._backups is not None:
-            return group in self._backups
-        if not self._sparse:
+        if not self._sparse and self._backups is None:
             return True
         return group == 1 or any(_is_power_of(group, b) for b in (3, 5, 7))
 
@@ -85,14 +86,19 @@ class _MaskedFeatures:
             return SUPERBLOCK
         return (self._first + group * self._per_group) * self._block
 
+    def _groups_touching(self, offset: int, end: int) -> range:
+        """Groups whose first block's feature words may overlap ``[offset, end)``."""
+        span = self._per_group * self._block
+        base = self._first * self._block
+        first = max((offset - _FEATURES_AT - 8 - base) // span, 1)
+        last = (end - base) // span + 1
+        return range(first, max(last + 1, first))
+
     def read_at(self, offset: int, length: int) -> bytes:
         data = self._source.read_at(offset, length)
         end = offset + len(data)
-        span = self._per_group * self._block
-        first_group = max((offset - _FEATURES_AT - 8) // span - 1, 0)
-        last_group = end // span + 1
         patched: bytearray | None = None
-        for group in range(first_group, last_group + 1):
+        for group in (0, *self._groups_touching(offset, end)):
             if not self._has_copy(group):
                 continue
             words = self._copy_offset(group) + _FEATURES_AT
