@@ -8,6 +8,7 @@ several readers and threads.
 
 from __future__ import annotations
 
+import errno
 import os
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
@@ -115,16 +116,18 @@ class FileSource:
     def data_ranges(self) -> Iterator[DataRange]:
         """Allocated ranges from SEEK_DATA/SEEK_HOLE; the whole file where unsupported."""
         pos = 0
-        try:
-            while pos < self._size:
+        while pos < self._size:
+            try:
                 start = os.lseek(self._fd, pos, os.SEEK_DATA)
                 end = os.lseek(self._fd, start, os.SEEK_HOLE)
-                yield DataRange(start, min(end, self._size) - start)
-                pos = end
-        except OSError:
-            if pos < self._size:
-                # ENXIO: no data after pos. Other errors: assume data to stay correct.
-                return
+            except OSError as err:
+                if err.errno != errno.ENXIO:
+                    # No hole detection here (EINVAL, EOPNOTSUPP...): all of the rest may hold
+                    # data. Never report it as holes: sign and verify would hash zeros.
+                    yield DataRange(pos, self._size - pos)
+                return  # ENXIO: no data after pos
+            yield DataRange(start, min(end, self._size) - start)
+            pos = end
 
     def close(self) -> None:
         """Release the file descriptor."""

@@ -1,0 +1,47 @@
+"""FileSource: holes from SEEK_DATA/SEEK_HOLE, and never holes where the host cannot say."""
+
+from __future__ import annotations
+
+import errno
+import os
+from pathlib import Path
+
+import pytest
+
+from vmguard.disk.source import DataRange, FileSource
+from vmguard.integrity.merkle import hash_source
+
+MiB = 1024 * 1024
+
+
+def _sparse(path: Path) -> Path:
+    with open(path, "wb") as fh:
+        fh.truncate(64 * MiB)
+        fh.seek(10 * MiB)
+        fh.write(b"x" * MiB)
+    return path
+
+
+def test_data_ranges_follow_the_holes(tmp_path: Path) -> None:
+    with FileSource(_sparse(tmp_path / "s.raw")) as source:
+        ranges = list(source.data_ranges())
+    assert len(ranges) == 1 and ranges[0].offset <= 10 * MiB < ranges[0].offset + ranges[0].length
+
+
+def test_no_hole_detection_means_all_data(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A filesystem without SEEK_DATA (EINVAL) must not make the file look empty: sign and
+    verify would hash zeros and accept any change."""
+    path = _sparse(tmp_path / "s.raw")
+    with FileSource(path) as source:
+        honest = hash_source(source).root
+    real_lseek = os.lseek
+
+    def no_seek_data(fd: int, pos: int, how: int) -> int:
+        if how in (os.SEEK_DATA, os.SEEK_HOLE):
+            raise OSError(errno.EINVAL, "Invalid argument")
+        return real_lseek(fd, pos, how)
+
+    monkeypatch.setattr(os, "lseek", no_seek_data)
+    with FileSource(path) as source:
+        assert list(source.data_ranges()) == [DataRange(0, 64 * MiB)]
+        assert hash_source(source).root == honest
