@@ -2,7 +2,8 @@
 that a policy file names rules that exist.
 
 Each command keeps its own catalogue (``checks.registry``, the built-in YARA rules,
-``vmconfig.rules.catalogue``, ``host.catalogue``, ``host.baseline``, ``integrity.report``);
+``vmconfig.rules.catalogue``, ``host.catalogue``, ``host.baseline``, ``integrity.report``,
+``fleet.rules``);
 this module only gathers them. A user's YARA rule reports as ``malware.yara.<identifier>``,
 so that prefix is always a valid policy pattern.
 """
@@ -16,7 +17,7 @@ from functools import cache
 
 from vmguard.findings import Rule, Severity, Threat
 
-COMMANDS = ("scan", "audit", "host", "verify")
+COMMANDS = ("scan", "audit", "host", "verify", "fleet")
 USER_RULE_PREFIX = "malware.yara."
 
 
@@ -44,9 +45,10 @@ def _docs(command: str, rules: Iterable[Rule]) -> list[RuleDoc]:
 
 
 def rulebook() -> tuple[RuleDoc, ...]:
-    """Every built-in rule, by command (scan, audit, host, verify), in catalogue order."""
+    """Every built-in rule, by command (scan, audit, host, verify, fleet), in catalogue order."""
     from vmguard.checks.content import builtin_malware_rules
     from vmguard.checks.registry import all_rules
+    from vmguard.fleet.rules import SHARED_RULES
     from vmguard.host.baseline import RULES as BASELINE_RULES
     from vmguard.host.baseline import SIGNATURE_INVALID
     from vmguard.host.catalogue import host_rules
@@ -72,6 +74,7 @@ def rulebook() -> tuple[RuleDoc, ...]:
     ]
     docs += _docs("host", (*host_rules(), *BASELINE_RULES, SIGNATURE_INVALID))
     docs += _docs("verify", VERIFY_RULES)
+    docs += _docs("fleet", SHARED_RULES.values())
     return tuple(docs)
 
 

@@ -38,5 +38,6 @@ def test_unknown_command_is_a_one_line_error() -> None:
     run = vmguard("rules", "--command", "inspect")
     assert run.code == 2
     assert (
-        run.stderr == "vmguard: error: --command inspect: choose from scan, audit, host, verify\n"
+        run.stderr
+        == "vmguard: error: --command inspect: choose from scan, audit, host, verify, fleet\n"
     )

@@ -14,52 +14,9 @@ from dataclasses import dataclass
 
 from sqlalchemy import Connection, select
 
-from vmguard.findings import Area, Finding, Location, Severity, Threat
+from vmguard.findings import Finding, Severity
+from vmguard.fleet.rules import SHARED_RULES
 from vmguard.fleet.schema import images, secret_markers
-
-_RULES: dict[str, tuple[str, str, Severity, str]] = {
-    "ssh-host-key": (
-        "fleet.shared-ssh-host-key",
-        "SSH host key shared by several images",
-        Severity.HIGH,
-        "Delete /etc/ssh/ssh_host_* from the template and let each instance generate its own "
-        "at first boot; rotate the key on every running clone.",
-    ),
-    "authorized-key": (
-        "fleet.shared-authorized-key",
-        "authorized_keys entry shared by several images",
-        Severity.MEDIUM,
-        "Inject login keys per instance at boot (cloud-init, metadata service) instead of "
-        "baking one into every image.",
-    ),
-    "password-hash": (
-        "fleet.shared-password-hash",
-        "Same password hash in several images",
-        Severity.HIGH,
-        "Lock the account in the template (passwd -l) and set per-instance credentials at "
-        "first boot; change the password on every running clone.",
-    ),
-    "private-key": (
-        "fleet.shared-private-key",
-        "Same private key in several images",
-        Severity.HIGH,
-        "Remove the key from every image and revoke it; give each instance its own key.",
-    ),
-    "cloud-credential": (
-        "fleet.shared-cloud-credential",
-        "Same cloud credential in several images",
-        Severity.CRITICAL,
-        "Revoke the credential now, remove it from every image, and give instances "
-        "short-lived role credentials (instance profiles, workload identity).",
-    ),
-    "credential": (
-        "fleet.shared-credential",
-        "Same credential in several images",
-        Severity.HIGH,
-        "Revoke the credential, remove it from every image, and provision secrets per "
-        "instance at boot.",
-    ),
-}
 
 
 @dataclass(frozen=True, slots=True)
@@ -88,7 +45,7 @@ class SharedSecret:
     @property
     def severity(self) -> Severity:
         """The severity of the fleet finding for this kind."""
-        return _RULES[self.kind][2]
+        return SHARED_RULES[self.kind].severity
 
 
 def shared_secrets(conn: Connection) -> list[SharedSecret]:
@@ -108,31 +65,19 @@ def shared_secrets(conn: Connection) -> list[SharedSecret]:
     shared = [
         SharedSecret(kind, tuple(sorted(set(carriers), key=lambda c: (c.image, c.path))))
         for (kind, _), carriers in groups.items()
-        if len({c.image for c in carriers}) > 1 and kind in _RULES
+        if len({c.image for c in carriers}) > 1 and kind in SHARED_RULES
     ]
     return sorted(shared, key=lambda s: (-s.severity.rank, -len(s.images), s.kind, s.images))
 
 
 def shared_findings(group: SharedSecret) -> list[tuple[str, Finding]]:
     """(image, finding) for every image carrying the group's secret."""
-    rule_id, title, severity, remediation = _RULES[group.kind]
+    rule = SHARED_RULES[group.kind]
     count = len(group.images)
     out: list[tuple[str, Finding]] = []
     for carrier in group.carriers:
         others = [i for i in group.images if i != carrier.image]
         shown = ", ".join(others[:5]) + (f" and {len(others) - 5} more" if len(others) > 5 else "")
-        out.append(
-            (
-                carrier.image,
-                Finding(
-                    rule_id=rule_id,
-                    title=title,
-                    severity=severity,
-                    threat=Threat.GUEST_TO_GUEST,
-                    location=Location(carrier.path, Area.FILE),
-                    evidence=f"shared by {count} images (also in {shown}): {carrier.evidence}",
-                    remediation=remediation,
-                ),
-            )
-        )
+        evidence = f"shared by {count} images (also in {shown}): {carrier.evidence}"
+        out.append((carrier.image, rule.finding(carrier.path, evidence)))
     return out
