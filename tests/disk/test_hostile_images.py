@@ -310,6 +310,111 @@ def test_hostile_ova(imgdir: Path, canary: Path, case: str, message: str) -> Non
     assert not Path("/tmp/PWNED-abs").exists()
 
 
+def _header(
+    name: str, size: int, flag: bytes = b"0", gnu: bool = False, tail: bytes = b""
+) -> bytes:
+    """One tar header block, written field by field (and its checksum) like tar does."""
+    block = bytearray(512)
+    block[0 : len(name)] = name.encode()
+    block[100:108] = b"0000644\0"
+    block[108:124] = b"0000000\0" * 2
+    block[124:136] = f"{size:011o}\0".encode()
+    block[136:148] = b"00000000000\0"
+    block[156:157] = flag
+    block[257:265] = b"ustar  \0" if gnu else b"ustar\x0000"
+    block[345 : 345 + len(tail)] = tail
+    block[148:156] = b" " * 8
+    block[148:156] = f"{sum(block):06o}\0 ".encode()
+    return bytes(block)
+
+
+def _member(name: str, data: bytes, flag: bytes = b"0", **kw: object) -> bytes:
+    padding = b"\0" * (-len(data) % 512)
+    return _header(name, len(data), flag, **kw) + data + padding  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    ("case", "message"),
+    [
+        # Each archive reads one way here and another in tarfile, GNU tar or VirtualBox; the
+        # disk the importer would use ("evil") is never the one vmguard silently reads.
+        ("case-duplicate", "appears twice"),
+        ("dotslash-duplicate", "appears twice"),
+        ("directory-with-data", "directory entry at offset 1024 claims"),
+        ("gnu-long-link", "has type b'K'"),
+        ("gnu-sparse", "has type b'S'"),
+        ("pax-global", "has type b'g'"),
+        ("pax-sparse-name", "GNU.sparse.name"),
+        ("long-name-and-pax-path", "a GNU long name and a PAX path"),
+        ("gnu-prefix-is-atime", "appears twice"),
+        ("two-descriptors", "several OVF descriptors"),
+        ("duplicate-file-id", "file id 'f1' twice"),
+        ("base-256-negative", "base-256"),
+        ("python-octal", "invalid size field"),
+    ],
+)
+def test_hostile_tar_readings(imgdir: Path, canary: Path, case: str, message: str) -> None:
+    good, evil = b"good" * 1024, b"evil" * 1024
+    ovf = _member("vm.ovf", _ovf("disk.img"))
+    if case == "case-duplicate":
+        body = ovf + _member("DISK.IMG", evil) + _member("disk.img", good)
+    elif case == "dotslash-duplicate":
+        body = ovf + _member("disk.img", good) + _member("./disk.img", evil)
+    elif case == "directory-with-data":
+        hidden = _member("disk.img", evil)
+        body = ovf + _header("d/", len(hidden), b"5") + hidden + _member("disk.img", good)
+    elif case == "gnu-long-link":
+        body = _member("././@LongLink", b"vm.ovf\0", b"K") + ovf + _member("disk.img", good)
+    elif case == "gnu-sparse":
+        body = ovf + _member("disk.img", good, b"S", gnu=True)
+    elif case == "pax-global":
+        body = _member("pax_global_header", b"17 path=disk.img\n", b"g") + ovf
+        body += _member("zzz", evil)
+    elif case == "pax-sparse-name":
+        body = ovf + _member("PaxHeader/zzz", b"28 GNU.sparse.name=disk.img\n", b"x")
+        body += _member("zzz", evil) + _member("disk.img", good)
+    elif case == "long-name-and-pax-path":
+        body = ovf + _member("././@LongLink", b"zzz\0", b"L")
+        body += _member("PaxHeader/x", b"17 path=disk.img\n", b"x") + _member("x", evil)
+    elif case == "gnu-prefix-is-atime":  # GNU keeps atime where POSIX has the prefix
+        body = ovf + _member("disk.img", evil, gnu=True, tail=b"14712345670\0")
+        body += _member("disk.img", good)
+    elif case == "two-descriptors":
+        body = ovf + _member("other.ovf", _ovf("disk.img")) + _member("disk.img", good)
+    elif case == "duplicate-file-id":
+        twice = _ovf("disk.img").replace(
+            b"<References>", b'<References><File ovf:href="evil.img" ovf:id="f1"/>'
+        )
+        body = _member("vm.ovf", twice) + _member("evil.img", evil) + _member("disk.img", good)
+    elif case == "base-256-negative":
+        block = bytearray(_header("disk.img", 0))
+        block[124:136] = b"\x81" + b"\0" * 10 + b"\x10"
+        block[148:156] = b" " * 8
+        block[148:156] = f"{sum(block):06o}\0 ".encode()
+        body = ovf + bytes(block) + b"\0" * 4096
+    else:  # python-octal: int(text, 8) takes "0o..." and "1_0"; tar readers do not
+        block = bytearray(_header("disk.img", 0))
+        block[124:136] = b"0o000010000\0"
+        block[148:156] = b" " * 8
+        block[148:156] = f"{sum(block):06o}\0 ".encode()
+        body = ovf + bytes(block) + good
+    ova = imgdir / f"{case}.ova"
+    ova.write_bytes(body + b"\0" * 1024)
+    assert_refused(vmguard("inspect", ova, trace=True), canary, message)
+
+
+def test_member_names_match_hrefs_as_importers_do(imgdir: Path) -> None:
+    """VirtualBox finds an href's member ignoring case; "./" prefixes are the same name."""
+    disk = imgdir / "tiny.qcow2"
+    subprocess.run(["qemu-img", "create", "-q", "-f", "qcow2", disk, "1M"], check=True)
+    body = _member("vm.ovf", _ovf("disk.qcow2")) + _member("./DISK.QCOW2", disk.read_bytes())
+    ova = imgdir / "case.ova"
+    ova.write_bytes(body + b"\0" * 1024)
+    run = vmguard("inspect", "--format", "json", ova)
+    assert run.code == 0, run.stderr
+    assert json.loads(run.stdout)["inventory"]["disks"][0]["format"] == "qcow2"
+
+
 # -- guest contents -----------------------------------------------------------------------
 
 

@@ -52,6 +52,24 @@ def test_ova_with_a_manifest_passes_integrity(tmp_path: Path) -> None:
     assert "ovf.integrity" not in {f.rule_id for f in report.findings}
 
 
+def test_an_empty_or_directory_manifest_does_not_count(tmp_path: Path) -> None:
+    path = tmp_path / "appliance.ova"
+    with tarfile.open(path, "w", format=tarfile.USTAR_FORMAT) as tar:
+        descriptor = (FIXTURES / "insecure.ovf").read_bytes()
+        info = tarfile.TarInfo("appliance.ovf")
+        info.size = len(descriptor)
+        tar.addfile(info, io.BytesIO(descriptor))
+        tar.addfile(tarfile.TarInfo("appliance.mf"))  # empty
+        directory = tarfile.TarInfo("x.cert")
+        directory.type = tarfile.DIRTYPE
+        tar.addfile(directory)
+        disk = tarfile.TarInfo("insecure-appliance-disk1.vmdk")
+        disk.size = 512
+        tar.addfile(disk, io.BytesIO(b"KDMV" + b"\x00" * 508))
+    (report,) = audit_paths([path], AuditOptions())
+    assert "ovf.integrity" in {f.rule_id for f in report.findings}
+
+
 def test_extraconfig_and_properties_are_read() -> None:
     (spec,) = load_config(FIXTURES / "insecure.ovf").vms
     assert spec.platform is Platform.ESXI

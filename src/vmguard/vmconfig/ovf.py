@@ -13,7 +13,7 @@ from pathlib import Path
 from xml.etree.ElementTree import Element
 
 from vmguard.disk.containers.ova import open_ova
-from vmguard.disk.containers.tar import read_tar_index
+from vmguard.disk.containers.tar import REGULAR, read_tar_index
 from vmguard.disk.errors import DiskError
 from vmguard.disk.source import FileSource
 from vmguard.vmconfig.model import (
@@ -143,5 +143,8 @@ def ova_document(path: Path) -> ConfigDocument:
         raise ConfigParseError(f"{path}: cannot read ({err.strerror or err})") from err
     if package.descriptor_name is None:
         raise ConfigParseError(f"{path}: OVA without an .ovf descriptor")
-    signed = any(m.name.lower().endswith((".mf", ".cert")) for m in members)
+    signed = any(
+        m.kind == REGULAR and m.size > 0 and m.name.lower().endswith((".mf", ".cert"))
+        for m in members
+    )
     return ovf_document(package.descriptor, str(path), signed)

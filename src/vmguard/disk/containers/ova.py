@@ -3,6 +3,13 @@
 Never extracts. A member name that is absolute, climbs with "..", holds NUL, repeats, or is
 a link refuses the whole package; disks are the OVF's referenced files, which must be plain
 member names (no directories, no URL schemes) of regular members.
+
+Names are compared as importers and extractors see them: VirtualBox matches an href to a
+member ignoring case and takes the first match, and ``tar -x`` writes "./disk" and "disk"
+to one file, keeping the last. So two members that differ only in case or in "./" and "//"
+spellings count as the same name and refuse the package, and an href finds its member the
+same way. The descriptor is the only regular ``.ovf`` member; the OVF's disks are the
+``File`` elements directly under ``References``, each id once.
 """
 
 from __future__ import annotations
@@ -39,15 +46,25 @@ class OvaPackage:
     disks: tuple[OvaDisk, ...]
 
 
+def member_key(name: str) -> str:
+    """How importers and extractors identify a member: no "./", no empty parts, no case."""
+    parts = [p for p in name.replace("\\", "/").split("/") if p not in ("", ".")]
+    return "/".join(parts).casefold()
+
+
 def _vet_member(member: TarMember, seen: set[str]) -> None:
     name = member.name
     shown = printable(name)
     parts = name.replace("\\", "/").split("/")
     if not name or "\x00" in name or name.startswith(("/", "\\")) or ".." in parts:
         raise ImageRefused(f"OVA member {shown!r} escapes the package")
-    if name in seen:
-        raise ImageRefused(f"OVA member {shown!r} appears twice; a later copy could differ")
-    seen.add(name)
+    key = member_key(name)
+    if key in seen:
+        raise ImageRefused(
+            f"OVA member {shown!r} appears twice (names compared as importers do: ignoring "
+            "case and './'); a later copy could differ"
+        )
+    seen.add(key)
     if member.kind in ("symlink", "hardlink"):
         raise ImageRefused(
             f"OVA member {shown!r} is a {member.kind} to {printable(member.link_target)!r}"
@@ -62,6 +79,11 @@ def _attr(element: object, suffix: str) -> str | None:
     return None
 
 
+def _local(element: object) -> str:
+    tag = getattr(element, "tag", "")
+    return tag.rsplit("}", 1)[-1] if isinstance(tag, str) else ""
+
+
 def _referenced_disks(descriptor: bytes) -> list[str]:
     """Hrefs of the files that the OVF's DiskSection uses, in disk order."""
     try:
@@ -69,19 +91,22 @@ def _referenced_disks(descriptor: bytes) -> list[str]:
     except (SafeET.ParseError, DefusedXmlException, ValueError) as err:
         raise CorruptImage(f"OVF descriptor is not valid XML: {err}") from err
     files: dict[str, str] = {}
-    disk_refs: list[str] = []
-    for element in root.iter():
-        if not isinstance(element.tag, str):
-            continue
-        local = element.tag.rsplit("}", 1)[-1]
-        if local == "File":
+    for references in (child for child in root if _local(child) == "References"):
+        for element in (child for child in references if _local(child) == "File"):
             href, ident = _attr(element, "href"), _attr(element, "id")
-            if href is not None:
-                files[ident or href] = href
-        elif local == "Disk":
-            ref = _attr(element, "fileRef")
-            if ref is not None:
-                disk_refs.append(ref)
+            if href is None:
+                continue
+            key = ident or href
+            if key in files:
+                raise ImageRefused(f"OVF declares file id {printable(key)!r} twice")
+            files[key] = href
+    disk_refs = [
+        ref
+        for section in root.iter()
+        if _local(section) == "DiskSection"
+        for disk in section
+        if _local(disk) == "Disk" and (ref := _attr(disk, "fileRef")) is not None
+    ]
     if not disk_refs:
         return list(files.values())
     missing = [r for r in disk_refs if r not in files]
@@ -96,8 +121,12 @@ def open_ova(source: ByteSource, *, max_members: int) -> OvaPackage:
     seen: set[str] = set()
     for member in members:
         _vet_member(member, seen)
-    regular = {m.name: m for m in members if m.kind == REGULAR}
-    ovf = next((m for m in members if m.name.lower().endswith(".ovf")), None)
+    regular = {member_key(m.name): m for m in members if m.kind == REGULAR}
+    descriptors = [m for m in members if m.kind == REGULAR and m.name.lower().endswith(".ovf")]
+    if len(descriptors) > 1:
+        listed = ", ".join(repr(printable(m.name)) for m in descriptors[:3])
+        raise ImageRefused(f"OVA holds several OVF descriptors ({listed}): which VM is ambiguous")
+    ovf = descriptors[0] if descriptors else None
     descriptor = b""
     if ovf is not None:
         if ovf.size > _MAX_OVF_BYTES:
@@ -111,7 +140,7 @@ def open_ova(source: ByteSource, *, max_members: int) -> OvaPackage:
         shown = printable(href)
         if _SCHEME.match(href) or "/" in href or "\\" in href or href in ("", ".", ".."):
             raise ImageRefused(f"OVF file reference {shown!r} is not a member of this package")
-        found = regular.get(href)
+        found = regular.get(member_key(href))
         if found is None:
             raise ImageRefused(f"OVF file reference {shown!r} has no regular member")
         disks.append(OvaDisk(href, SliceSource(source, found.offset, found.size)))
