@@ -229,6 +229,29 @@ def test_allowed_backing_chain_is_followed_and_reported(imgdir: Path, tmp_path: 
     ]
 
 
+def test_symlinked_image_uses_the_backing_file_beside_the_link(tmp_path: Path) -> None:
+    """qemu resolves a relative backing name against the directory of the path it was
+    given; so does vmguard, for every link of the chain (not against a symlink's target)."""
+    from vmguard.disk.image import open_image
+
+    a, b = tmp_path / "a", tmp_path / "b"
+    a.mkdir()
+    b.mkdir()
+    for directory, pattern in ((a, "0x41"), (b, "0x42")):
+        qemu_img("create", "-q", "-f", "qcow2", directory / "base.qcow2", "4M")
+        subprocess.run(
+            ["qemu-io", "-f", "qcow2", "-c", f"write -P {pattern} 0 1M", directory / "base.qcow2"],
+            check=True,
+            capture_output=True,
+        )
+    qemu_img("create", "-q", "-f", "qcow2", "-F", "qcow2", "-b", "base.qcow2", a / "top.qcow2")
+    (b / "link.qcow2").symlink_to("../a/top.qcow2")
+    expected = tmp_path / "expected.raw"
+    qemu_img("convert", "-O", "raw", b / "link.qcow2", expected)
+    disk = open_image(b / "link.qcow2").disks[0].disk
+    assert disk.read_at(0, 4096) == expected.read_bytes()[:4096] == b"B" * 4096
+
+
 @pytest.mark.parametrize("shape", ["self", "pair"])
 def test_backing_loops_end(imgdir: Path, canary: Path, shape: str) -> None:
     a, b = imgdir / "a.qcow2", imgdir / "b.qcow2"

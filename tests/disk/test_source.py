@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from vmguard.disk.errors import ImageRefused
 from vmguard.disk.source import DataRange, FileSource
 from vmguard.integrity.merkle import hash_source
 
@@ -45,3 +46,24 @@ def test_no_hole_detection_means_all_data(tmp_path: Path, monkeypatch: pytest.Mo
     with FileSource(path) as source:
         assert list(source.data_ranges()) == [DataRange(0, 64 * MiB)]
         assert hash_source(source).root == honest
+
+
+def test_a_vetted_path_must_still_be_the_vetted_file(tmp_path: Path) -> None:
+    """Between HostPathPolicy's check and the open, a writer of the image directory could
+    swap the file for a symlink to a host file or for a FIFO (a blocking open): refused."""
+    vetted = tmp_path / "base.qcow2"
+    vetted.write_bytes(b"base")
+    st = os.stat(vetted)
+    identity = (st.st_dev, st.st_ino)
+    with FileSource(vetted, identity=identity) as source:
+        assert source.read_at(0, 4) == b"base"
+    outside = tmp_path / "outside-secret"
+    outside.write_bytes(b"secret")
+    vetted.unlink()
+    vetted.symlink_to(outside)
+    with pytest.raises(ImageRefused, match="changed while being opened"):
+        FileSource(vetted, identity=identity)
+    vetted.unlink()
+    os.mkfifo(vetted)  # would block a plain open for reading
+    with pytest.raises(ImageRefused, match="replaced"):
+        FileSource(vetted, identity=identity)

@@ -102,8 +102,8 @@ class _ChainState:
         self.links: list[BackingLink] = []
         self.opened: list[Path] = []
 
-    def open_file(self, path: Path) -> FileSource:
-        source = FileSource(path)
+    def open_file(self, path: Path, identity: tuple[int, int] | None = None) -> FileSource:
+        source = FileSource(path, identity=identity)
         self.opened.append(path)
         return source
 
@@ -116,7 +116,7 @@ class _ChainState:
             st = os.stat(path)
             key = (st.st_dev, st.st_ino)
             if reference.kind is not ReferenceKind.BACKING_FILE:
-                return self.open_file(path)
+                return self.open_file(path, key)
             fmt = reference.format
             shown = printable(reference.name)
             if not fmt:
@@ -129,8 +129,9 @@ class _ChainState:
                 raise LimitExceeded(
                     f"backing chain deeper than {self.limits.max_chain_depth} images"
                 )
-            source = self.open_file(path)
-            opener = self.opener_for(path, depth + 1, visited | {key})
+            source = self.open_file(path, key)
+            named = HostPathPolicy.named_path(str(reference.name), image)
+            opener = self.opener_for(named, depth + 1, visited | {key})
             container = _container_opener(fmt)(source, self.limits, opener)
             self.links.append(BackingLink(shown, str(path), fmt, depth + 1))
             return container.disk

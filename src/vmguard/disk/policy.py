@@ -3,8 +3,9 @@
 An image can name other host files: qcow2 backing and data files, VMDK extents and parents,
 VHD/VHDX parents, OVA members. Those names come from strangers. ``HostPathPolicy`` is the only
 way the disk layer turns such a name into a host path: protocol pseudo-filenames are refused,
-the name is resolved relative to the naming image's directory, and the fully resolved path
-(symlinks followed) must lie inside the image's own directory or a directory the user allowed.
+the name is resolved relative to the naming image's directory (as named, the way qemu does:
+a symlinked image's relative backing name means a file beside the symlink), and the fully
+resolved path (symlinks followed) must lie inside that directory or one the user allowed.
 """
 
 from __future__ import annotations
@@ -38,6 +39,15 @@ class HostPathPolicy:
     allowed_dirs: tuple[Path, ...] = field(default_factory=tuple)
     follow_references: bool = True
 
+    @staticmethod
+    def named_path(name: str, named_by: Path) -> Path:
+        """The path ``name`` means where ``named_by`` names it, as qemu combines them: relative
+        to the directory of ``named_by`` as given (a symlinked image's own directory, not its
+        target's), before any symlink is followed."""
+        if os.path.isabs(name):
+            return Path(name)
+        return Path(os.path.abspath(named_by)).parent / name
+
     def resolve(self, name: str | bytes, named_by: Path, what: str) -> Path:
         """Return the host path for ``name`` found inside ``named_by``, or raise ImageRefused.
 
@@ -55,8 +65,8 @@ class HostPathPolicy:
             raise ImageRefused(f"{what} name {shown!r} is empty or contains NUL")
         if _PROTOCOL.match(name):
             raise ImageRefused(f"{what} {shown!r} refused: protocol pseudo-filenames never open")
-        base = named_by.resolve().parent
-        candidate = Path(name) if os.path.isabs(name) else base / name
+        candidate = self.named_path(name, named_by)
+        base = Path(os.path.realpath(Path(os.path.abspath(named_by)).parent))
         resolved = Path(os.path.realpath(candidate))
         roots = (base, *(Path(os.path.realpath(d)) for d in self.allowed_dirs))
         if not any(resolved == r or r in resolved.parents for r in roots):

@@ -10,12 +10,13 @@ from __future__ import annotations
 
 import errno
 import os
+import stat
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol, runtime_checkable
 
-from vmguard.disk.errors import CorruptImage
+from vmguard.disk.errors import CorruptImage, ImageRefused
 
 
 @runtime_checkable
@@ -73,12 +74,29 @@ def clamp(offset: int, length: int, size: int) -> int:
 class FileSource:
     """A host file opened read-only; the image itself, never a path the image names."""
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, *, identity: tuple[int, int] | None = None) -> None:
+        """Open ``path``. The user names paths as they like; a path an image named was
+        vetted by HostPathPolicy and comes with the (device, inode) vetted: then the final
+        component may not be a symlink, a FIFO cannot block the open, and the file opened
+        must be the regular file that was checked (nothing swapped in between)."""
         self.path = path
-        # O_NOFOLLOW is not used: the user named this path. Paths named by images are vetted
-        # by HostPathPolicy before they get here.
-        self._fd = os.open(path, os.O_RDONLY | getattr(os, "O_CLOEXEC", 0))
-        self._size = os.fstat(self._fd).st_size
+        flags = os.O_RDONLY | getattr(os, "O_CLOEXEC", 0)
+        if identity is not None:
+            flags |= os.O_NOFOLLOW | os.O_NONBLOCK
+        try:
+            self._fd = os.open(path, flags)
+        except OSError as err:
+            if identity is None:
+                raise
+            raise ImageRefused(f"{path}: changed while being opened ({err.strerror})") from err
+        st = os.fstat(self._fd)
+        if identity is not None and (
+            not stat.S_ISREG(st.st_mode) or (st.st_dev, st.st_ino) != identity
+        ):
+            os.close(self._fd)
+            self._fd = -1
+            raise ImageRefused(f"{path}: replaced between the policy check and the open")
+        self._size = st.st_size
 
     @property
     def size(self) -> int:
