@@ -426,6 +426,32 @@ def test_hostile_tar_readings(imgdir: Path, canary: Path, case: str, message: st
     assert_refused(vmguard("inspect", ova, trace=True), canary, message)
 
 
+def test_text_qemu_probes_as_vmdk_is_not_read_as_raw(imgdir: Path, canary: Path) -> None:
+    """qemu's vmdk_probe wants only a first line "version=1"; its parser then skips two
+    characters after "createType" unchecked. Read as raw here, qemu would open the host file
+    the extent names: vmguard takes it for a descriptor, and refuses the broken line."""
+    sneaky = imgdir / "sneaky.img"
+    sneaky.write_bytes(
+        b"# made by hand\n  \nversion=1\nCID=fffffffe\nparentCID=ffffffff\n"
+        b'createType!!monolithicFlat"\nRW 1 FLAT "' + str(canary).encode() + b'" 0\n'
+    )
+    info = subprocess.run(["qemu-img", "info", sneaky], capture_output=True, text=True)
+    assert "file format: vmdk" in info.stdout
+    assert_refused(vmguard("inspect", sneaky, trace=True), canary, "invalid VMDK descriptor")
+
+
+def test_v7_tar_is_not_read_as_raw(imgdir: Path, canary: Path) -> None:
+    """A pre-POSIX tar has no magic: VirtualBox, tarfile and GNU tar still read it as an
+    archive, so reading the package itself as a raw disk would scan the wrong bytes."""
+    block = bytearray(_header("vm.ovf", 0))
+    block[257:265] = bytes(8)  # no ustar magic
+    block[148:156] = b" " * 8
+    block[148:156] = f"{sum(block):06o}\0 ".encode()
+    ova = imgdir / "old.ova"
+    ova.write_bytes(bytes(block) + b"\0" * 1024)
+    assert_refused(vmguard("inspect", ova, trace=True), canary, "v7")
+
+
 def test_member_names_match_hrefs_as_importers_do(imgdir: Path) -> None:
     """VirtualBox finds an href's member ignoring case; "./" prefixes are the same name."""
     disk = imgdir / "tiny.qcow2"

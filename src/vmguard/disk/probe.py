@@ -25,6 +25,8 @@ _UNSUPPORTED = {
     "cloop": "cloop images are not supported",
     "dmg": "Apple DMG images are not supported",
     "iso": "ISO 9660 images are installation media, not VM disks",
+    "tar-v7": "an old (v7) tar archive: OVA packages are ustar archives, and reading it as a "
+    "raw disk would not be what an importer reads",
 }
 
 # What an extension suggests; ambiguous ones (.img, .bin, .disk) suggest nothing.
@@ -56,13 +58,56 @@ class Detection:
         return self.extension_suggests is not None and self.extension_suggests != self.format
 
 
+def _qemu_probes_vmdk_text(head: bytes) -> bool:
+    """qemu's vmdk_probe on its 2 KiB probe buffer: after comment lines and lines of spaces,
+    the first line is "version=1", "=2" or "=3". Whatever else the text holds, qemu then
+    opens the file as a VMDK descriptor (and the extents it names)."""
+    buf = head[:2048]
+    p, end = 0, len(buf)
+    while p < end:
+        if buf[p : p + 1] == b"#":
+            newline = buf.find(b"\n", p)
+            p = end if newline < 0 else newline + 1
+            continue
+        if buf[p : p + 1] == b" ":
+            while p < end and buf[p : p + 1] == b" ":
+                p += 1
+            if buf[p : p + 1] == b"\r":
+                p += 1
+            if p >= end or buf[p : p + 1] != b"\n":
+                return False
+            p += 1
+            continue
+        line = buf[p : p + 11]
+        return any(
+            line.startswith(b"version=%d%s" % (n, e)) for n in (1, 2, 3) for e in (b"\n", b"\r\n")
+        )
+    return False
+
+
 def _is_vmdk_descriptor(head: bytes) -> bool:
+    if _qemu_probes_vmdk_text(head):
+        return True
     text = head[:4096]
     if b"\x00" in text.split(b"\n\n", 1)[0][:1024]:
         return False
     return text.startswith(b"# Disk DescriptorFile") or (
         b"createType=" in text and b"\n" in text and text[:1].isascii()
     )
+
+
+def _is_v7_tar(head: bytes) -> bool:
+    """A tar header without the ustar magic: a valid checksum over a named first block."""
+    block = head[:512]
+    if len(block) < 512 or block[257:262] == b"ustar" or not block[:1].strip(b"\x00"):
+        return False
+    field = block[148:156].split(b"\x00", 1)[0].strip(b" ")
+    if not field or any(c not in b"01234567" for c in field):
+        return False
+    rest = block[:148] + b" " * 8 + block[156:]
+    unsigned = sum(rest)
+    signed = unsigned - 256 * sum(1 for b in rest if b & 0x80)
+    return int(field, 8) in (unsigned, signed)
 
 
 def _signatures(source: ByteSource) -> list[str]:
@@ -87,6 +132,8 @@ def _signatures(source: ByteSource) -> list[str]:
         found.append("cloop")
     if head[257:262] == b"ustar":
         found.append("ova")
+    elif _is_v7_tar(head):
+        found.append("tar-v7")
     iso = source.read_at(0x8001, 5)
     if iso in (b"CD001", b"NSR02", b"NSR03"):
         found.append("iso")
