@@ -619,3 +619,19 @@ def test_header_fuzz_raises_only_disk_errors(small_image: Path, tmp_path: Path) 
         with contextlib.suppress(DiskError):
             open_and_read(image)
     assert time.monotonic() - started < 15
+
+
+def test_a_size_in_part_sectors_reads_as_qemu_does(tmp_path: Path) -> None:
+    """qemu exposes whole sectors only; as a backing file, bytes past them read as zeros."""
+    base = tmp_path / "base.qcow2"
+    run("qemu-img", "create", "-f", "qcow2", base, "1M")
+    qemu_io(base, "write -P 0x61 0 1M")
+    poke(base, 24, struct.pack(">Q", 1024 * 1024 + 1000))  # header size field
+    top = tmp_path / "top.qcow2"
+    run("qemu-img", "create", "-f", "qcow2", "-F", "qcow2", "-b", "base.qcow2", top, "2M")
+    for image in (base, top):
+        expected = tmp_path / (image.name + ".raw")
+        run("qemu-img", "convert", "-f", "qcow2", "-O", "raw", image, expected)
+        disk = open_image(image).disk
+        assert disk.size == expected.stat().st_size
+        assert disk.read_at(0, disk.size) == expected.read_bytes()

@@ -431,3 +431,49 @@ def test_fuzzed_headers_only_raise_disk_errors(small_dynamic: bytes, tmp_path: P
                 disk.read_at(offset, 4096)
         except DiskError:
             pass
+
+
+# --- where qemu and the specification read a VHD differently (found in review) ---------
+
+
+def _qemu_raw(path: Path, tmp_path: Path) -> bytes:
+    out = tmp_path / (path.name + ".qemu.raw")
+    qemu_img("convert", "-f", "vpc", "-O", "raw", str(path), str(out))
+    return out.read_bytes()
+
+
+def test_dynamic_block_bitmap_is_not_what_qemu_reads(
+    images: dict[str, Path], tmp_path: Path
+) -> None:
+    """qemu returns an allocated block's stored bytes whatever its sector bitmap says;
+    honouring the bitmap would hide those bytes from the scan."""
+    data = bytearray(images["dynamic"].read_bytes())
+    table_offset = struct.unpack_from(">Q", data, 512 + 16)[0]
+    entries = struct.unpack_from(">I", data, 512 + 28)[0]
+    bat = struct.unpack_from(f">{entries}I", data, table_offset)
+    first = next(e for e in bat if e != 0xFFFFFFFF)
+    data[first * 512 + 1 : first * 512 + 512] = bytes(511)  # only sectors 0-7 "present"
+    path = write(tmp_path, data)
+    disk = open_path(path).disk
+    assert disk.read_at(0, disk.size) == _qemu_raw(path, tmp_path)
+
+
+@pytest.mark.parametrize("case", ["small-block", "head-copy-differs", "chs-vs-size"])
+def test_ambiguous_vhds_are_refused(images: dict[str, Path], tmp_path: Path, case: str) -> None:
+    if case == "small-block":  # qemu sizes the bitmap of a 2 KiB block as 0 bytes
+        data = bytearray(images["dynamic"].read_bytes())
+        struct.pack_into(">I", data, 512 + 32, 2048)
+        fix_header(data)
+        with pytest.raises(CorruptImage, match="4 KiB"):
+            open_path(write(tmp_path, data))
+        return
+    if case == "head-copy-differs":  # qemu reads the copy at offset 0, others the end
+        data = bytearray(images["dynamic"].read_bytes())
+        set_footer(data, 0, current_size=struct.unpack_from(">Q", data, 48)[0] - 2 * MiB)
+    else:  # creator "qemu": qemu sizes the disk by CHS, other readers by current_size
+        data = bytearray(images["fixed"].read_bytes())
+        set_footer(data, len(data) - 512, current_size=MiB)
+    path = write(tmp_path, data)
+    qemu_img("info", "-f", "vpc", str(path))  # qemu opens it
+    with pytest.raises(ImageRefused, match="ambiguous"):
+        open_path(path)

@@ -66,7 +66,9 @@ class Qcow2Disk:
         self._data = data
         self._backing = backing
         self._inflate = inflate
-        self._size = header.virtual_size
+        # qemu counts whole sectors: a header size that is not a multiple of 512 exposes only
+        # its whole sectors (and a backing file shows zeros past its own rounded size).
+        self._size = header.virtual_size // 512 * 512
         self._l1 = l1
         self._cb = header.cluster_bits
         self._cs = header.cluster_size

@@ -47,7 +47,9 @@ _VARIANTS = {DISK_FIXED: "fixed", DISK_DYNAMIC: "dynamic", DISK_DIFFERENCING: "d
 
 # qemu refuses dynamic disks above 2040 GiB (VHD_MAX_SECTORS); so does the VHD specification.
 MAX_DYNAMIC_SIZE = 0xFF000000 * SECTOR
-MIN_BLOCK_SIZE = SECTOR
+MIN_BLOCK_SIZE = 4096
+"""qemu sizes the sector bitmap of a smaller block as zero bytes and reads its data a sector
+earlier than the specification says: below 4 KiB the two readings differ, so it is refused."""
 MAX_BLOCK_SIZE = 256 * 1024 * 1024
 MAX_LOCATOR_BYTES = 64 * 1024
 
@@ -80,31 +82,69 @@ def _read_exact(source: ByteSource, offset: int, length: int, what: str) -> byte
     return data
 
 
-def _parse_footer(raw: bytes) -> tuple[int, int, int, bytes] | None:
-    """(disk type, current size, data offset, creator app) of a valid footer, else None."""
+@dataclass(frozen=True, slots=True)
+class _Footer:
+    disk_type: int
+    current_size: int
+    data_offset: int
+    creator: bytes
+    cylinders: int
+    heads: int
+    sectors: int
+
+
+# qemu takes the disk size from current_size for these creators (or a maximal geometry) and
+# from the CHS geometry for every other one, as Virtual PC did (block/vpc.c).
+_SIZE_FROM_CURRENT_SIZE = (b"win ", b"qem2", b"d2v ", b"CTXS", b"tap\x00")
+
+
+def _parse_footer(raw: bytes) -> _Footer | None:
+    """The fields of a valid footer, else None."""
     fields = _FOOTER.unpack_from(raw)
     if fields[0] != VHD_COOKIE or fields[14] != vhd_checksum(raw, _CHECKSUM_AT_FOOTER):
         return None
-    return fields[13], fields[9], fields[3], fields[5]
+    return _Footer(fields[13], fields[9], fields[3], fields[5], fields[10], fields[11], fields[12])
 
 
-def _find_footer(source: ByteSource) -> tuple[int, int, int, bytes]:
+def _find_footer(source: ByteSource) -> _Footer:
     size = source.size
     if size < FOOTER_SIZE:
         raise CorruptImage(f"VHD file of {size} bytes is smaller than its 512-byte footer")
     tail = _read_exact(source, size - FOOTER_SIZE, FOOTER_SIZE, "footer")
+    head = _read_exact(source, 0, FOOTER_SIZE, "footer copy")
     found = _parse_footer(tail)
+    if found is not None and head[:8] == VHD_COOKIE and head != tail:
+        # qemu reads the copy at offset 0 whenever it starts with the cookie (and then takes
+        # the disk for dynamic); the specification reads the trailing one.
+        raise ImageRefused(
+            "VHD footer copy at offset 0 differs from the footer at the end: qemu and other "
+            "readers would see different disks (refused as ambiguous)"
+        )
     if found is None:
         # The trailing footer is authoritative; the copy at offset 0 only stands in for it
         # on dynamic disks (a fixed disk's first sector is guest data).
-        head = _read_exact(source, 0, FOOTER_SIZE, "footer copy")
         copy = _parse_footer(head)
-        if copy is not None and copy[0] in (DISK_DYNAMIC, DISK_DIFFERENCING):
+        if copy is not None and copy.disk_type in (DISK_DYNAMIC, DISK_DIFFERENCING):
             return copy
         if tail[:8] == VHD_COOKIE or head[:8] == VHD_COOKIE:
             raise CorruptImage("VHD footer checksum mismatch")
         raise CorruptImage("VHD footer cookie 'conectix' not found")
     return found
+
+
+def _disk_size(footer: _Footer) -> int:
+    """The virtual size qemu gives the disk; refused where it and current_size disagree."""
+    maximal = footer.cylinders == 65535 and footer.heads == 16 and footer.sectors == 255
+    if footer.creator in _SIZE_FROM_CURRENT_SIZE or maximal:
+        return footer.current_size
+    chs = footer.cylinders * footer.heads * footer.sectors * SECTOR
+    if chs != footer.current_size:
+        raise ImageRefused(
+            f"VHD from creator {footer.creator!r}: its CHS geometry gives {chs} bytes, its "
+            f"current size {footer.current_size}; qemu uses the geometry, other readers the "
+            "size (refused as ambiguous)"
+        )
+    return chs
 
 
 @dataclass(frozen=True, slots=True)
@@ -147,7 +187,9 @@ def open_vhd(source: ByteSource, *, limits: Limits, open_reference: ReferenceOpe
 
 def _read_footer(source: ByteSource) -> tuple[int, int, int]:
     """(disk type, virtual size, dynamic header offset) from a valid footer, sizes checked."""
-    disk_type, size, data_offset, _creator = _find_footer(source)
+    footer = _find_footer(source)
+    disk_type, data_offset = footer.disk_type, footer.data_offset
+    size = _disk_size(footer)
     if disk_type not in _VARIANTS:
         raise UnsupportedFormat(f"VHD disk type {disk_type} is not supported")
     if size % SECTOR:
@@ -175,7 +217,7 @@ def _read_dynamic(
         raise CorruptImage("VHD dynamic header checksum mismatch")
     table_offset, entries, block_size = fields[2], fields[4], fields[5]
     if block_size < MIN_BLOCK_SIZE or block_size > MAX_BLOCK_SIZE or block_size & (block_size - 1):
-        raise CorruptImage(f"VHD block size {block_size} is not a power of two in 512 B-256 MiB")
+        raise CorruptImage(f"VHD block size {block_size} is not a power of two in 4 KiB-256 MiB")
     needed = -(-size // block_size)
     if entries > needed:
         raise LimitExceeded(
@@ -291,6 +333,11 @@ class VhdDynamicDisk:
                     index += 1
                     take = min(end - pos, take + bs)
                 parts.append(read_parent_or_zeros(self._parent, pos, take))
+            elif self._parent is None:
+                # A dynamic disk: qemu reads the stored block whatever its sector bitmap says
+                # (the bitmap only matters where a parent could supply the sector).
+                data_at = start + self._bitmap_size + within
+                parts.append(_read_exact(self._source, data_at, take, f"block {index}"))
             else:
                 data_at = start + self._bitmap_size
                 bits = self._bits(index, start)
