@@ -477,3 +477,13 @@ def test_ambiguous_vhds_are_refused(images: dict[str, Path], tmp_path: Path, cas
     qemu_img("info", "-f", "vpc", str(path))  # qemu opens it
     with pytest.raises(ImageRefused, match="ambiguous"):
         open_path(path)
+
+
+def test_fixed_footer_under_more_data_is_refused(images: dict[str, Path], tmp_path: Path) -> None:
+    """A raw disk ending in a fixed-VHD footer that declares less than the file holds: a
+    reader probing the first sector (qemu) takes it for raw, payload included."""
+    data = bytearray(images["fixed.raw"].read_bytes() + images["fixed"].read_bytes()[-512:])
+    data[len(data) - 512 + 28 : len(data) - 512 + 32] = b"win "  # size from current_size
+    set_footer(data, len(data) - 512, current_size=MiB)
+    with pytest.raises(ImageRefused, match="holds"):
+        open_path(write(tmp_path, data))

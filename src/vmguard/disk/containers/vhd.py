@@ -198,6 +198,13 @@ def _read_footer(source: ByteSource) -> tuple[int, int, int]:
         raise CorruptImage(
             f"fixed VHD disk size {size} exceeds the file's {source.size - FOOTER_SIZE} data bytes"
         )
+    if disk_type == DISK_FIXED and size < source.size - FOOTER_SIZE:
+        # A fixed VHD is its data and a footer. More data than the footer declares is what a
+        # reader that probes by the first sector (qemu) takes for a raw disk, bytes included.
+        raise ImageRefused(
+            f"fixed VHD declares {size} bytes but holds {source.size - FOOTER_SIZE}: read as "
+            "a raw disk by qemu's probe, refused as ambiguous"
+        )
     if disk_type != DISK_FIXED and size > MAX_DYNAMIC_SIZE:
         raise LimitExceeded(f"VHD disk size {size} exceeds the 2040 GiB dynamic-disk maximum")
     return disk_type, size, data_offset
