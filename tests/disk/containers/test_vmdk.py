@@ -503,15 +503,15 @@ def test_truncated_images(images: Path) -> None:
     short = images / "short.vmdk"
     for length in (0, 3, 100, 511, 4096):
         short.write_bytes(data[:length])
-        with pytest.raises(CorruptImage):
+        with pytest.raises((CorruptImage, ImageRefused)):
             open_path(short)
-    short.write_bytes(data[: len(data) // 2])
+    short.write_bytes(data[: len(data) // 2 // 512 * 512])
     disk = open_path(short).disk
     with pytest.raises(CorruptImage, match="outside the file"):
         for offset in range(0, disk.size, CHUNK):
             disk.read_at(offset, CHUNK)
     stream = (images / "stream.vmdk").read_bytes()
-    short.write_bytes(stream[: len(stream) // 2])
+    short.write_bytes(stream[: len(stream) // 2 // 512 * 512])
     disk = open_path(short).disk
     with pytest.raises(CorruptImage, match=r"compressed grain|outside the file"):
         for offset in range(0, disk.size, CHUNK):
@@ -567,20 +567,30 @@ def descriptor_file(tmp_path: Path, body: str, create_type: str = "monolithicFla
     return path
 
 
-def test_zero_and_vmfs_extents(tmp_path: Path) -> None:
+def test_flat_and_vmfs_extents(tmp_path: Path) -> None:
     (tmp_path / "x-flat.vmdk").write_bytes(b"A" * 4096 + b"B" * 4096)
     path = descriptor_file(
-        tmp_path,
-        'RW 2 FLAT "x-flat.vmdk" 8\nRW 4 ZERO\nRDONLY 8 VMFS "x-flat.vmdk"',
-        create_type="vmfs",
+        tmp_path, 'RW 2 FLAT "x-flat.vmdk" 8\nRW 8 VMFS "x-flat.vmdk"', create_type="vmfs"
     )
     container = open_path(path)
     disk = container.disk
-    assert disk.size == 14 * 512
-    assert disk.read_at(0, disk.size) == b"B" * 1024 + bytes(2048) + b"A" * 4096
+    assert disk.size == 10 * 512
+    assert disk.read_at(0, disk.size) == b"B" * 1024 + b"A" * 4096
     assert isinstance(disk, SparseSource)
-    assert [(r.offset, r.length) for r in disk.data_ranges()] == [(0, 1024), (3072, 4096)]
     assert [r.extent_type for r in container.references] == ["FLAT", "VMFS"]
+
+
+@pytest.mark.parametrize(
+    "lines",
+    [
+        'RW 2 FLAT "x-flat.vmdk" 8\nRW 4 ZERO',  # qemu: no quoted name, line skipped
+        'RDONLY 8 VMFS "x-flat.vmdk"\nRW 2 FLAT "x-flat.vmdk" 8',  # qemu: not RW, skipped
+    ],
+)
+def test_extents_qemu_leaves_out_are_refused(tmp_path: Path, lines: str) -> None:
+    (tmp_path / "x-flat.vmdk").write_bytes(b"A" * 4096 + b"B" * 4096)
+    with pytest.raises(ImageRefused, match="qemu leaves it out"):
+        open_path(descriptor_file(tmp_path, lines, create_type="vmfs"))
 
 
 @pytest.mark.parametrize(
@@ -592,7 +602,7 @@ def test_zero_and_vmfs_extents(tmp_path: Path) -> None:
         ('RW 2 FLAT "x" 0\nCID=1', "monolithicFlat", (CorruptImage, "repeats key 'CID'")),
         ('RW 2 VMFSSPARSE "x"', "vmfsSparse", (UnsupportedFormat, "createType 'vmfsSparse'")),
         ('RW 2 SESPARSE "x"', "vmfs", (UnsupportedFormat, "extent type SESPARSE")),
-        ('NOACCESS 2 FLAT "x" 0', "monolithicFlat", (UnsupportedFormat, "NOACCESS")),
+        ('NOACCESS 2 FLAT "x" 0', "monolithicFlat", (ImageRefused, "NOACCESS")),
         ('RW 2 FLAT "x" 0', "monolithicSparse", (UnsupportedFormat, "monolithicSparse")),
         ("", "monolithicFlat", (CorruptImage, "lists no extent")),
         ('RW 0 FLAT "x" 0', "monolithicFlat", (CorruptImage, "0 sectors")),
@@ -667,11 +677,14 @@ def test_text_after_a_descriptor_nul_is_never_read(images: Path, tmp_path: Path)
     assert disk.read_at(70 * MiB, MiB) == open_path(images / "sparse.vmdk").disk.read_at(
         70 * MiB, MiB
     )
+    (tmp_path / "d-flat.vmdk").write_bytes(b"F" * 512)
     flat = tmp_path / "d.vmdk"
-    flat.write_bytes(b'createType="monolithicFlat"\nRW 1 ZERO\n\0RW 8 FLAT "/etc/shadow" 0\n')
+    flat.write_bytes(
+        b'createType="monolithicFlat"\nRW 1 FLAT "d-flat.vmdk" 0\n\0RW 8 FLAT "/etc/shadow" 0\n'
+    )
     opener = Opener(tmp_path)
-    assert open_path(flat, opener).disk.size == 512
-    assert opener.calls == []
+    assert open_path(flat, opener).disk.read_at(0, 1024) == b"F" * 512
+    assert [c.name for c in opener.calls] == ["d-flat.vmdk"]
 
 
 def test_descriptor_offset_away_from_0x200_is_refused(images: Path) -> None:
@@ -715,11 +728,13 @@ def test_parent_hidden_from_the_header_but_not_from_qemu(
 
 
 def test_extent_count_limit_is_configurable(tmp_path: Path) -> None:
-    path = descriptor_file(tmp_path, "RW 1 ZERO\nRW 1 ZERO\nRW 1 ZERO")
+    (tmp_path / "x-flat.vmdk").write_bytes(b"X" * 512)
+    path = descriptor_file(tmp_path, "\n".join(['RW 1 FLAT "x-flat.vmdk" 0'] * 3))
     opener = Opener(tmp_path)
     with pytest.raises(LimitExceeded, match="more than 2 extents"):
         open_vmdk(FileSource(path), limits=Limits(max_extents=2), open_reference=opener)
-    assert open_path(path).disk.read_at(0, 2000) == bytes(1536)
+    assert opener.calls == []
+    assert open_path(path).disk.read_at(0, 2000) == b"X" * 1536
 
 
 def test_reads_stay_fast_and_bounded(images: Path) -> None:
@@ -731,3 +746,81 @@ def test_reads_stay_fast_and_bounded(images: Path) -> None:
     assert disk.read_at(disk.size - 4 * MiB, 8 * MiB) == bytes(4 * MiB)
     assert isinstance(disk, SparseSource)
     assert list(disk.data_ranges()) == []
+
+
+# --- where qemu reads a VMDK differently (review findings; each refused now) ----------
+
+
+def test_capacity_zero_is_a_descriptor_file_to_qemu(images: Path, tmp_path: Path) -> None:
+    """qemu reads a capacity-0 sparse file as a text descriptor at its descriptor offset,
+    extents included; vmguard saw an empty disk and no host file."""
+    text = b"# Disk DescriptorFile\nversion=1\nCID=fffffffe\nparentCID=ffffffff\n"
+    text += b'createType="monolithicFlat"\nRW 1 FLAT "/etc/hostname" 0\n'
+    image = with_descriptor(images, "cap0.vmdk", text)
+    image = patched(images, image.name, image.name, {12: struct.pack("<Q", 0)})
+    assert "/etc/hostname" in run_info(image)
+    opener = Opener(tmp_path)
+    with pytest.raises(ImageRefused, match="capacity 0"):
+        open_path(image, opener)
+    assert opener.calls == []
+
+
+def test_part_sector_sparse_file_is_refused(images: Path) -> None:
+    """qemu finds a streamOptimized footer by whole sectors; a part sector lets it and a
+    reader that counts from the file's end find different footers."""
+    data = (images / "stream.vmdk").read_bytes()
+    odd = images / "odd.vmdk"
+    odd.write_bytes(data + b"\0" * 256)
+    with pytest.raises(ImageRefused, match="whole sectors"):
+        open_path(odd)
+
+
+@pytest.mark.parametrize(
+    ("lines", "message"),
+    [
+        # qemu's sscanf runs past a blank line and reads the next extent twice
+        ('RW 8 FLAT "x-flat.vmdk" 0\n\nRW 8 FLAT "x-flat.vmdk" 0', "after a blank line"),
+        # a sparse extent's size comes from its header in qemu
+        ('RW 2048 SPARSE "s.vmdk"\nRW 8 FLAT "x-flat.vmdk" 0', "descriptor says"),
+    ],
+)
+def test_descriptor_files_qemu_lays_out_otherwise(
+    images: Path, tmp_path: Path, lines: str, message: str
+) -> None:
+    (tmp_path / "x-flat.vmdk").write_bytes(b"x" * 4096)
+    shutil.copyfile(images / "sparse.vmdk", tmp_path / "s.vmdk")
+    with pytest.raises(ImageRefused, match=message):
+        open_path(descriptor_file(tmp_path, lines, create_type="twoGbMaxExtentSparse"))
+
+
+@pytest.mark.parametrize(
+    ("spelling", "message"),
+    [
+        ('parentFileNameHint= "base.vmdk"', "exactly"),  # qemu: an empty name, no parent
+        ('parentFileNameHint = "base.vmdk"', "exactly"),
+        ("parentFileNameHint=base.vmdk", "exactly"),
+    ],
+)
+def test_parent_hint_spelled_otherwise_is_refused(
+    images: Path, tmp_path: Path, spelling: str, message: str
+) -> None:
+    _, text = embedded_descriptor(images / "delta.vmdk")
+    line = next(x for x in text.split(b"\n") if x.startswith(b"parentFileNameHint"))
+    hostile = with_descriptor(images, "hint.vmdk", text.replace(line, spelling.encode()))
+    with pytest.raises(ImageRefused, match=message):
+        open_path(hostile, Opener(images))
+
+
+def test_parent_hint_past_what_qemu_reads_is_refused(tmp_path: Path) -> None:
+    (tmp_path / "x-flat.vmdk").write_bytes(b"x" * 4096)
+    path = descriptor_file(tmp_path, 'RW 8 FLAT "x-flat.vmdk" 0')
+    text = path.read_bytes().replace(b"parentCID=ffffffff\n", b"")
+    path.write_bytes(text + b"#" * 10240 + b'\nparentCID=12345678\nparentFileNameHint="b.vmdk"\n')
+    with pytest.raises(ImageRefused, match="past its first 10240 bytes"):
+        open_path(path, Opener(tmp_path))
+
+
+def run_info(image: Path) -> str:
+    return subprocess.run(
+        ["qemu-img", "info", "-f", "vmdk", image], capture_output=True, text=True
+    ).stdout

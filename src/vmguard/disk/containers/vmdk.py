@@ -277,9 +277,13 @@ def _open_descriptor_file(
 
 def _check_extent_supported(extent: ExtentLine) -> None:
     where = f"line {extent.line}"
-    if extent.access == "NOACCESS":
-        raise UnsupportedFormat(f"VMDK NOACCESS extent ({where}) is not supported")
-    if extent.type not in ("FLAT", "VMFS", "SPARSE", "ZERO"):
+    if extent.access != "RW":
+        # qemu's parser skips every extent line that is not RW (and any without a quoted
+        # name, like ZERO): the disk it builds lacks them, so the two would disagree.
+        raise ImageRefused(f"VMDK {extent.access} extent ({where}): qemu leaves it out")
+    if extent.type == "ZERO":
+        raise ImageRefused(f"VMDK ZERO extent ({where}): qemu leaves it out")
+    if extent.type not in ("FLAT", "VMFS", "SPARSE"):
         raise UnsupportedFormat(f"VMDK extent type {extent.type} ({where}) is not supported")
 
 
@@ -301,9 +305,10 @@ def _open_extent(extent: ExtentLine, start: int, raw: ByteSource, limits: Limits
     if magic != VMDK_SPARSE_MAGIC:
         raise CorruptImage(f"VMDK SPARSE extent {name!r} has no KDMV header")
     sparse = SparseExtent(raw, limits)
-    if sparse.size < length:
-        raise CorruptImage(
-            f"VMDK sparse extent {name!r} holds {sparse.size} bytes, the descriptor needs "
-            f"{length} (line {extent.line})"
+    if sparse.size != length:
+        # qemu sizes a sparse extent by its own header, the descriptor's count aside.
+        raise ImageRefused(
+            f"VMDK sparse extent {name!r} holds {sparse.size} bytes, the descriptor says "
+            f"{length} (line {extent.line}): readers would place the next extents differently"
         )
     return _Piece(start, length, sparse, sparse=True)

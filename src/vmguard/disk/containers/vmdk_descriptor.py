@@ -32,6 +32,9 @@ QEMU_DESCRIPTOR_SIZE = 10240
 NO_PARENT_CID = "ffffffff"
 """``parentCID`` of a disk that has no parent."""
 
+_EXACT_KEYS = frozenset({"createType", "parentFileNameHint"})
+QEMU_SEARCHED_BYTES = 10240
+"""qemu looks for CID, parentCID and parentFileNameHint in a descriptor's first 10 KiB."""
 _KEY_VALUE = re.compile(r"([A-Za-z][A-Za-z0-9_.\-]{0,127})[ \t]*=[ \t]*(.*?)[ \t]*")
 _EXTENT = re.compile(
     r"(RW|RDONLY|NOACCESS)[ \t]+(\d{1,20})[ \t]+([A-Z]{1,16})"
@@ -130,11 +133,18 @@ def parse_descriptor(text: str, limits: Limits) -> Descriptor:
     entries: list[tuple[str, str]] = []
     seen: set[str] = set()
     extents: list[ExtentLine] = []
+    blank_before = False
     for number, raw_line in enumerate(text.split("\n"), start=1):
         line = raw_line.removesuffix("\r").strip(" \t")
         if not line or line.startswith("#"):
+            blank_before = not line
             continue
         extent = _EXTENT.fullmatch(line)
+        if extent is not None and blank_before:
+            # qemu scans extents with sscanf over the rest of the buffer: a blank line just
+            # before an extent line makes it read that extent twice.
+            raise ImageRefused(f"VMDK descriptor line {number}: an extent right after a blank line")
+        blank_before = False
         if extent is not None:
             if len(extents) >= limits.max_extents:
                 raise LimitExceeded(f"VMDK descriptor lists more than {limits.max_extents} extents")
@@ -144,6 +154,12 @@ def parse_descriptor(text: str, limits: Limits) -> Descriptor:
         if pair is None:
             raise CorruptImage(f"invalid VMDK descriptor line {number}: {printable(line[:80])!r}")
         key, value = pair.group(1), _unquote(pair.group(2))
+        if key in _EXACT_KEYS and not re.fullmatch(rf'{key}="[^"]*"', line):
+            # qemu skips a fixed number of characters after the key and reads to the next
+            # quote: any other spelling means another value there.
+            raise ImageRefused(
+                f'VMDK descriptor line {number}: {key} must be written {key}="..." exactly'
+            )
         if key in seen:
             raise CorruptImage(f"VMDK descriptor line {number} repeats key {key!r}")
         seen.add(key)
@@ -248,6 +264,14 @@ def _unquote(value: str) -> str:
 
 def _check_unambiguous(text: str, descriptor: Descriptor) -> None:
     """Refuse text where a substring search would find a key we did not parse as one."""
+    raw = text.encode("utf-8", "surrogateescape")
+    for searched in ("CID", "parentFileNameHint"):
+        needle = searched.encode()
+        if raw.count(needle) != raw[:QEMU_SEARCHED_BYTES].count(needle):
+            raise ImageRefused(
+                f"VMDK descriptor names {searched} past its first {QEMU_SEARCHED_BYTES} "
+                "bytes, where qemu does not look: ambiguous descriptor"
+            )
     for key in _SUBSTRING_KEYS:
         mentions = text.count(key)
         parsed = sum(1 for k, _ in descriptor.entries if k == key)

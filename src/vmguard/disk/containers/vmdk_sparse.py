@@ -18,7 +18,7 @@ from collections import OrderedDict
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
 
-from vmguard.disk.errors import CorruptImage, LimitExceeded, UnsupportedFormat
+from vmguard.disk.errors import CorruptImage, ImageRefused, LimitExceeded, UnsupportedFormat
 from vmguard.disk.limits import Limits
 from vmguard.disk.source import ByteSource, DataRange
 
@@ -79,6 +79,14 @@ def read_header(source: ByteSource) -> SparseHeader:
     header = parse_header(source.read_at(0, SECTOR))
     if not 1 <= header.version <= 3:
         raise UnsupportedFormat(f"unsupported VMDK sparse version {header.version}")
+    if source.size % SECTOR:
+        # qemu places a streamOptimized footer by whole sectors (the size rounded up), this
+        # reader by the file's end: a part sector lets the two find different footers.
+        raise ImageRefused(f"sparse VMDK of {source.size} bytes is not whole sectors")
+    if header.capacity == 0:
+        # qemu reads a capacity-0 sparse file as a descriptor file at its descriptor offset
+        # (with the extents that text names); refused rather than read as an empty disk.
+        raise ImageRefused("sparse VMDK with capacity 0: qemu reads it as a descriptor file")
     if header.gd_offset == GD_AT_END:
         header = _read_footer(source, header)
     grain = header.grain_sectors
