@@ -6,6 +6,7 @@ from __future__ import annotations
 import hashlib
 import json
 import random
+import shutil
 import struct
 import subprocess
 import tracemalloc
@@ -487,3 +488,19 @@ def test_fixed_footer_under_more_data_is_refused(images: dict[str, Path], tmp_pa
     set_footer(data, len(data) - 512, current_size=MiB)
     with pytest.raises(ImageRefused, match="holds"):
         open_path(write(tmp_path, data))
+
+
+def test_hyper_v_relative_parent_locator(diff_images: dict[str, Path], tmp_path: Path) -> None:
+    """Hyper-V writes the relative locator Windows-style (".\\parent.vhd"): it names the
+    parent beside the child, opened through the host-path policy like any backing file."""
+    from vmguard.disk.image import open_image
+
+    child = diff_images["child"].read_bytes()
+    data = make_differencing(child, {"W2ru": ".\\parent.vhd", "W2ku": "C:\\vm\\p.vhd"}, "p.vhd")
+    path = write(tmp_path, data, "child.vhd")
+    shutil.copyfile(diff_images["parent"], tmp_path / "parent.vhd")
+    opened = open_image(path)
+    assert [link.path for link in opened.backing_chain] == [str(tmp_path / "parent.vhd")]
+    outside = make_differencing(child, {"W2ru": "..\\elsewhere\\parent.vhd"}, "p.vhd")
+    with pytest.raises(ImageRefused, match="outside the image directory"):
+        open_image(write(tmp_path, outside, "escape.vhd"))

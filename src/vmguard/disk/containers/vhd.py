@@ -266,7 +266,12 @@ def _parent_name(source: ByteSource, header: bytes, unicode_name: bytes) -> str:
         header_name = unicode_name.decode("utf-16-be").split("\x00", 1)[0]
     except UnicodeDecodeError as err:
         raise CorruptImage("VHD parent unicode name is not valid UTF-16BE") from err
-    for name in (names.get(b"W2ru"), header_name, names.get(b"W2ku"), names.get(b"MacX")):
+    relative = names.get(b"W2ru")
+    if relative and "\\" in relative and not relative.startswith("\\") and ":" not in relative:
+        # Hyper-V writes relative locators Windows-style (".\\parent.vhd"): the same path
+        # with "/" (the host-path policy still decides whether it may be opened).
+        relative = relative.replace("\\", "/")
+    for name in (relative, header_name, names.get(b"W2ku"), names.get(b"MacX")):
         if name:
             return name
     raise ImageRefused("differencing VHD names no parent: it cannot be read on its own")
