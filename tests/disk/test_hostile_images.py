@@ -346,6 +346,11 @@ def _header(
     block[156:157] = flag
     block[257:265] = b"ustar  \0" if gnu else b"ustar\x0000"
     block[345 : 345 + len(tail)] = tail
+    return _with_checksum(block)
+
+
+def _with_checksum(block: bytearray) -> bytes:
+    """The header with its checksum field recomputed, as tar writes it."""
     block[148:156] = b" " * 8
     block[148:156] = f"{sum(block):06o}\0 ".encode()
     return bytes(block)
@@ -412,15 +417,11 @@ def test_hostile_tar_readings(imgdir: Path, canary: Path, case: str, message: st
     elif case == "base-256-negative":
         block = bytearray(_header("disk.img", 0))
         block[124:136] = b"\x81" + b"\0" * 10 + b"\x10"
-        block[148:156] = b" " * 8
-        block[148:156] = f"{sum(block):06o}\0 ".encode()
-        body = ovf + bytes(block) + b"\0" * 4096
+        body = ovf + _with_checksum(block) + b"\0" * 4096
     else:  # python-octal: int(text, 8) takes "0o..." and "1_0"; tar readers do not
         block = bytearray(_header("disk.img", 0))
         block[124:136] = b"0o000010000\0"
-        block[148:156] = b" " * 8
-        block[148:156] = f"{sum(block):06o}\0 ".encode()
-        body = ovf + bytes(block) + good
+        body = ovf + _with_checksum(block) + good
     ova = imgdir / f"{case}.ova"
     ova.write_bytes(body + b"\0" * 1024)
     assert_refused(vmguard("inspect", ova, trace=True), canary, message)
@@ -445,10 +446,8 @@ def test_v7_tar_is_not_read_as_raw(imgdir: Path, canary: Path) -> None:
     archive, so reading the package itself as a raw disk would scan the wrong bytes."""
     block = bytearray(_header("vm.ovf", 0))
     block[257:265] = bytes(8)  # no ustar magic
-    block[148:156] = b" " * 8
-    block[148:156] = f"{sum(block):06o}\0 ".encode()
     ova = imgdir / "old.ova"
-    ova.write_bytes(bytes(block) + b"\0" * 1024)
+    ova.write_bytes(_with_checksum(block) + b"\0" * 1024)
     assert_refused(vmguard("inspect", ova, trace=True), canary, "v7")
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import PurePath
 
+from vmguard.disk.containers.tar import checksum_sums
 from vmguard.disk.errors import ImageRefused, UnsupportedFormat
 from vmguard.disk.source import ByteSource
 
@@ -104,10 +105,7 @@ def _is_v7_tar(head: bytes) -> bool:
     field = block[148:156].split(b"\x00", 1)[0].strip(b" ")
     if not field or any(c not in b"01234567" for c in field):
         return False
-    rest = block[:148] + b" " * 8 + block[156:]
-    unsigned = sum(rest)
-    signed = unsigned - 256 * sum(1 for b in rest if b & 0x80)
-    return int(field, 8) in (unsigned, signed)
+    return int(field, 8) in checksum_sums(block)
 
 
 def _signatures(source: ByteSource) -> list[str]:

@@ -61,12 +61,15 @@ def _number(field: bytes, what: str) -> int:
     return int(text, 8)
 
 
-def _checksum_matches(header: bytes) -> bool:
-    stored = _number(header[148:156], "checksum")
+def checksum_sums(header: bytes) -> tuple[int, int]:
+    """The header's checksum as tar computes it: unsigned, and the historic signed-char sum."""
     rest = header[:148] + b" " * 8 + header[156:]
     unsigned = sum(rest)
-    signed = unsigned - 256 * sum(1 for b in rest if b & 0x80)  # historic signed-char sums
-    return stored in (unsigned, signed)
+    return unsigned, unsigned - 256 * sum(1 for b in rest if b & 0x80)
+
+
+def _checksum_matches(header: bytes) -> bool:
+    return _number(header[148:156], "checksum") in checksum_sums(header)
 
 
 def _text(field: bytes) -> str:
