@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from memsource import BytesSource
 from vmguard.disk.extfeatures import with_readable_features
 from vmguard.disk.guestfs import GuestFS
 from vmguard.disk.source import FileSource
@@ -127,18 +128,6 @@ def test_stale_backup_left_by_a_resize(tree: Path, tmp_path: Path) -> None:
     assert_reads_like(guest.layout.guestfs, tree)
 
 
-class _Memory:
-    def __init__(self, data: bytes) -> None:
-        self.data = data
-
-    @property
-    def size(self) -> int:
-        return len(self.data)
-
-    def read_at(self, offset: int, length: int) -> bytes:
-        return self.data[offset : offset + length]
-
-
 @pytest.mark.parametrize(
     ("log_block", "per_group", "first_block", "sparse"),
     [(0, 8, 1, True), (2, 4, 0, True), (0, 1, 1, False), (2, 2, 0, False), (0, 1, 5, False),
@@ -163,7 +152,7 @@ def test_every_copy_is_masked_for_any_read(
             struct.pack_into("<IIII", image, at + 0x14, first_block, log_block, 0, per_group)
         struct.pack_into("<III", data, at + 0x5C, 0xC3C, 0x4142, int(sparse))
         struct.pack_into("<III", expected, at + 0x5C, 0x03C, 0x0042, int(sparse))
-    view = with_readable_features(_Memory(bytes(data)))
+    view = with_readable_features(BytesSource(bytes(data)))
     for _ in range(1500):
         offset = rng.randrange(len(data))
         length = rng.choice([1, 7, 8, 9, 100, 1024, 5000, 100_000])

@@ -11,25 +11,12 @@ from pathlib import Path
 
 import pytest
 
+from memsource import BytesSource
 from vmguard.disk.limits import Limits
 from vmguard.disk.volumes.mbr import looks_like_mbr
 from vmguard.disk.volumes.scan import scan_volumes
 
 MIB = 1 << 20
-
-
-class BytesSource:
-    """An in-memory ByteSource, for images mutated many times over."""
-
-    def __init__(self, data: bytes) -> None:
-        self._data = data
-
-    @property
-    def size(self) -> int:
-        return len(self._data)
-
-    def read_at(self, offset: int, length: int) -> bytes:
-        return self._data[offset : offset + length]
 
 
 def make_fs(tmp_path: Path, *cmd: str) -> bytes:
