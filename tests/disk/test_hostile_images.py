@@ -209,6 +209,52 @@ def test_vmdk_parent_hint_naming_a_host_file(imgdir: Path, canary: Path) -> None
     assert_refused(vmguard("inspect", img, trace=True), canary, str(canary))
 
 
+NEIGHBOUR_TEXT = "NEIGHBOUR-upload-9c41 password=hunter2"
+
+
+@pytest.mark.parametrize(
+    "shape",
+    ["vmdk-parent", "qcow2-backing-as-vmdk", "qcow2-backing-as-qcow2", "vmdk-extent", "chain"],
+)
+def test_a_referenced_file_is_never_quoted(imgdir: Path, shape: str) -> None:
+    """A file the image names in its own directory (a neighbour's upload) may be opened, but
+    no byte of it may come back in the error: not its text, names or sizes."""
+    neighbour = imgdir / "neighbour.vmdk"
+    neighbour.write_text(NEIGHBOUR_TEXT + "\n" + "x" * 300 + "\n")
+    if shape == "vmdk-parent":
+        img = imgdir / "top.vmdk"
+        qemu_img("create", "-f", "vmdk", imgdir / "base.vmdk", "10M")
+        qemu_img("create", "-f", "vmdk", "-b", imgdir / "base.vmdk", "-F", "vmdk", img)
+        img.write_bytes(
+            vmdk_descriptor_replace(
+                img.read_bytes(), b"parentFileNameHint=", b'parentFileNameHint="neighbour.vmdk"'
+            )
+        )
+    elif shape == "vmdk-extent":
+        img = imgdir / "top.vmdk"
+        qemu_img("create", "-f", "vmdk", "-o", "subformat=monolithicFlat", img, "10M")
+        img.write_text(img.read_text().replace('"top-flat.vmdk"', '"neighbour.vmdk"'))
+        img.write_text(img.read_text().replace("FLAT", "SPARSE").replace(" 0\n", "\n"))
+    elif shape == "chain":
+        # top -> mid (allowed, valid) -> neighbour: the mid image's words are withheld too.
+        mid, img = imgdir / "mid.qcow2", imgdir / "top.qcow2"
+        qemu_img("create", "-f", "qcow2", "-u", "-F", "vmdk", "-b", "neighbour.vmdk", mid, "10M")
+        qemu_img("create", "-f", "qcow2", "-u", "-F", "qcow2", "-b", "mid.qcow2", img, "10M")
+    else:
+        img = imgdir / "top.qcow2"
+        fmt = shape.rsplit("-", 1)[1]
+        qemu_img("create", "-f", "qcow2", "-u", "-F", fmt, "-b", "neighbour.vmdk", img, "10M")
+    for report in ("console", "json"):
+        run = vmguard("inspect", "--format", report, img)
+        assert run.code == 2, (shape, run.stdout[-300:], run.stderr[-300:])
+        output = run.stdout + run.stderr
+        lines = run.stderr.strip().splitlines()
+        assert len(lines) == 1 and lines[0].startswith("vmguard: error: "), run.stderr
+        assert "NEIGHBOUR" not in output and "hunter2" not in output, output
+        assert "xxxx" not in output and "315" not in output, output
+        assert "not quoted" in lines[0], lines[0]
+
+
 def test_allowed_backing_chain_is_followed_and_reported(imgdir: Path, tmp_path: Path) -> None:
     other = tmp_path / "library"
     other.mkdir()

@@ -11,6 +11,10 @@ class ImageRefused(DiskError):
     """The image is refused by policy: it names a host path, or asks for something unsafe."""
 
 
+class HostPathRefused(ImageRefused):
+    """A name the image stores does not resolve to a host file the path policy allows."""
+
+
 class UnsupportedFormat(DiskError):
     """The content is a format vmguard recognises but does not read (QED, VDI, ...)."""
 
@@ -21,3 +25,27 @@ class CorruptImage(DiskError):
 
 class LimitExceeded(CorruptImage):
     """A structure asks for more than a parser bound allows (size, count, depth, time)."""
+
+
+_WITHHELD_KINDS: tuple[tuple[type[DiskError], str], ...] = (
+    (LimitExceeded, "goes past a parser limit"),
+    (CorruptImage, "is corrupt or truncated"),
+    (UnsupportedFormat, "is in a format vmguard does not read"),
+    (HostPathRefused, "names a host file the path policy refuses (--allow-dir allows a directory)"),
+    (ImageRefused, "is refused"),
+)
+
+
+def withheld(err: DiskError, what: str) -> DiskError:
+    """The same kind of error as ``err``, saying nothing of what the referenced file holds.
+
+    A file an image names (a backing file, a parent, an extent) may be a neighbour's upload:
+    its bytes, names and sizes must never travel back to the image's author through an error
+    message. ``what`` names the reference as the *naming* image stores it (already printable).
+    """
+    kind = next((text for cls, text in _WITHHELD_KINDS if isinstance(err, cls)), "is unusable")
+    message = (
+        f"{what} {kind} (its content is not quoted because the image named it; "
+        "run vmguard inspect on that file itself for details)"
+    )
+    return type(err)(message)

@@ -22,7 +22,13 @@ from vmguard.disk.containers.interface import (
 )
 from vmguard.disk.containers.ova import open_ova
 from vmguard.disk.containers.raw import open_raw
-from vmguard.disk.errors import ImageRefused, LimitExceeded, UnsupportedFormat
+from vmguard.disk.errors import (
+    DiskError,
+    ImageRefused,
+    LimitExceeded,
+    UnsupportedFormat,
+    withheld,
+)
 from vmguard.disk.limits import DEFAULT_LIMITS, Limits
 from vmguard.disk.policy import HostPathPolicy, printable
 from vmguard.disk.probe import READABLE_FORMATS, Detection, detect_format
@@ -132,7 +138,10 @@ class _ChainState:
             source = self.open_file(path, key)
             named = HostPathPolicy.named_path(str(reference.name), image)
             opener = self.opener_for(named, depth + 1, visited | {key})
-            container = _container_opener(fmt)(source, self.limits, opener)
+            try:
+                container = _container_opener(fmt)(source, self.limits, opener)
+            except DiskError as err:
+                raise withheld(err, f"backing file {shown!r}") from None
             self.links.append(BackingLink(shown, str(path), fmt, depth + 1))
             return container.disk
 

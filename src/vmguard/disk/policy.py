@@ -15,7 +15,7 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from vmguard.disk.errors import ImageRefused
+from vmguard.disk.errors import HostPathRefused
 
 # qemu accepts "json:{...}", "nbd://", "file:", "http:" ... as filenames. Two letters or more
 # before the colon, so a Windows drive letter is not mistaken (it is refused as absolute).
@@ -49,7 +49,7 @@ class HostPathPolicy:
         return Path(os.path.abspath(named_by)).parent / name
 
     def resolve(self, name: str | bytes, named_by: Path, what: str) -> Path:
-        """Return the host path for ``name`` found inside ``named_by``, or raise ImageRefused.
+        """Return the host path for ``name`` found inside ``named_by``, or raise HostPathRefused.
 
         ``what`` says what the name is ("backing file", "VMDK extent", ...), for the message.
         """
@@ -58,22 +58,22 @@ class HostPathPolicy:
             try:
                 name = name.decode("utf-8")
             except UnicodeDecodeError as err:
-                raise ImageRefused(f"{what} name is not valid UTF-8: {shown}") from err
+                raise HostPathRefused(f"{what} name is not valid UTF-8: {shown}") from err
         if not self.follow_references:
-            raise ImageRefused(f"{what} {shown!r} refused: following references is disabled")
+            raise HostPathRefused(f"{what} {shown!r} refused: following references is disabled")
         if not name or "\x00" in name:
-            raise ImageRefused(f"{what} name {shown!r} is empty or contains NUL")
+            raise HostPathRefused(f"{what} name {shown!r} is empty or contains NUL")
         if _PROTOCOL.match(name):
-            raise ImageRefused(f"{what} {shown!r} refused: protocol pseudo-filenames never open")
+            raise HostPathRefused(f"{what} {shown!r} refused: protocol pseudo-filenames never open")
         candidate = self.named_path(name, named_by)
         base = Path(os.path.realpath(Path(os.path.abspath(named_by)).parent))
         resolved = Path(os.path.realpath(candidate))
         roots = (base, *(Path(os.path.realpath(d)) for d in self.allowed_dirs))
         if not any(resolved == r or r in resolved.parents for r in roots):
-            raise ImageRefused(
+            raise HostPathRefused(
                 f"{what} {shown!r} resolves to {printable(str(resolved))}, outside the image "
                 f"directory {printable(str(base))} (allow it with --allow-dir)"
             )
         if not resolved.is_file():
-            raise ImageRefused(f"{what} {shown!r} not found at {printable(str(resolved))}")
+            raise HostPathRefused(f"{what} {shown!r} not found at {printable(str(resolved))}")
         return resolved

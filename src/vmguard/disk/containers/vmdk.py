@@ -35,7 +35,14 @@ from vmguard.disk.containers.vmdk_sparse import (
     VMDK_SPARSE_MAGIC,
     SparseExtent,
 )
-from vmguard.disk.errors import CorruptImage, ImageRefused, LimitExceeded, UnsupportedFormat
+from vmguard.disk.errors import (
+    CorruptImage,
+    DiskError,
+    ImageRefused,
+    LimitExceeded,
+    UnsupportedFormat,
+    withheld,
+)
 from vmguard.disk.limits import Limits
 from vmguard.disk.policy import printable
 from vmguard.disk.source import ByteSource, DataRange, SliceSource, SparseSource, clamp
@@ -262,7 +269,12 @@ def _open_descriptor_file(
             assert extent.filename is not None
             reference = Reference(ReferenceKind.EXTENT, extent.filename, extent_type=extent.type)
             references.append(reference)
-            pieces.append(_open_extent(extent, start, open_reference(reference), limits))
+            raw = open_reference(reference)
+            try:
+                pieces.append(_open_extent(extent, start, raw, limits))
+            except DiskError as err:
+                shown = printable(extent.filename)
+                raise withheld(err, f"VMDK extent {shown!r} (line {extent.line})") from None
         start += length
 
     parent = None
