@@ -17,7 +17,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 from vmguard.checks.interface import FileContent, line_of
-from vmguard.checks.redact import redact
+from vmguard.checks.redact import redact, safe_text
 from vmguard.checks.secrets.validators import is_placeholder
 from vmguard.findings import Finding, Rule, Severity, Threat
 
@@ -110,28 +110,69 @@ def _kubeconfig(data: bytes) -> Iterable[tuple[int, str, bytes]]:
             yield m.start(2), f"{m.group(1).decode()}: {redact(value)}", value
 
 
-_HISTORY_SECRET = re.compile(
-    rb"(?:(?:mysql|mariadb|mysqladmin|mysqldump)\b[^\n]*?\s-p(?P<value>[^\s'\"-][^\s]*)"
-    rb"|--password[= ](?P<v2>[^\s]+)"
-    rb"|(?:PGPASSWORD|MYSQL_PWD|AWS_SECRET_ACCESS_KEY|[A-Z_]*TOKEN|[A-Z_]*PASSWORD)=(?P<v3>[^\s]+)"
-    rb"|sshpass\s+-p\s*(?P<v4>[^\s]+)"
-    rb"|curl\b[^\n]*?\s(?:-u|--user)\s+[^:\s]+:(?P<v5>[^\s]+)"
-    rb"|[Aa]uthorization:\s*(?:[Bb]earer|[Bb]asic|token)\s+(?P<v6>[A-Za-z0-9._~+/=-]{8,})"
-    rb"|://[^:/\s@]+:(?P<v7>[^@\s/]+)@)"
+# Each way a command line carries a secret, scanned on its own (one alternation would let
+# one match swallow a second secret later on the same line). The label is all the evidence
+# says about the command: no text around a match is ever quoted, since that text may be (or
+# hold) another secret.
+_HISTORY_FORMS: tuple[tuple[str, re.Pattern[bytes]], ...] = tuple(
+    (label, re.compile(pattern, re.MULTILINE))
+    for label, pattern in (
+        (
+            "mysql -p",
+            rb"\b(?:mysql|mariadb|mysqladmin|mysqldump)\b[^\n]*?\s-p(?P<value>[^\s'\"-][^\s;|&]*)",
+        ),
+        ("--password", rb"--password[= ](?P<value>[^\s;|&]+)"),
+        ("--passwd", rb"--passwd[= ](?P<value>[^\s;|&]+)"),
+        (
+            "environment",
+            rb"(?<![A-Za-z0-9_])(?P<name>PGPASSWORD|MYSQL_PWD|AWS_SECRET_ACCESS_KEY"
+            rb"|AWS_SESSION_TOKEN|[A-Z][A-Z0-9_]*(?:TOKEN|PASSWORD|SECRET|PASSWD|API_KEY|APIKEY))"
+            rb"=(?P<value>[^\s;|&]+)",
+        ),
+        ("sshpass -p", rb"\bsshpass\s+-p\s*(?P<value>[^\s;|&]+)"),
+        (
+            "curl -u",
+            rb"\b(?:curl|wget)\b[^\n]*?\s(?:-u|--user)\s+[^:\s]+:(?P<value>[^\s;|&]+)",
+        ),
+        (
+            "aws configure set",
+            rb"\baws\s+configure\s+set\s+(?:[\w.-]+\.)?(?P<name>aws_secret_access_key"
+            rb"|aws_session_token)\s+(?P<value>[^\s;|&]+)",
+        ),
+        (
+            "docker login -p",
+            rb"\b(?:docker|podman|buildah|skopeo|helm\s+registry)\s+login\b[^\n]*?\s-p\s*"
+            rb"(?P<value>[^\s;|&-][^\s;|&]*)",
+        ),
+        (
+            "Authorization header",
+            rb"[Aa]uthorization:\s*(?:[Bb]earer|[Bb]asic|[Tt]oken)\s+"
+            rb"(?P<value>[A-Za-z0-9._~+/=-]{8,})",
+        ),
+        (
+            "API key header",
+            rb"(?P<name>(?:X-)?[A-Za-z-]*(?:Api-?Key|Auth-?Token|Access-?Token|Secret)):\s*"
+            rb"(?P<value>[A-Za-z0-9._~+/=-]{8,})",
+        ),
+        ("URL credentials", rb"://[^:/\s@'\"]+:(?P<value>[^@\s/'\"]+)@"),
+    )
 )
 
 
 def _history_values(data: bytes) -> Iterable[tuple[int, str, bytes]]:
-    for m in _HISTORY_SECRET.finditer(data):
-        name = next((g for g in ("value", "v2", "v3", "v4", "v5", "v6", "v7") if m.group(g)), None)
-        if name is None:
-            continue
-        value = m.group(name).strip(b"\"'")
-        if len(value) < 4 or is_placeholder(value) or value.startswith(b"$"):
-            continue
-        line_start = data.rfind(b"\n", 0, m.start()) + 1
-        command = data[line_start : m.start(name)].decode(errors="replace").strip()[-60:]
-        yield m.start(name), f"{command} {redact(value)}", value
+    found: dict[int, tuple[str, bytes]] = {}
+    for label, regex in _HISTORY_FORMS:
+        for m in regex.finditer(data):
+            value = m.group("value").strip(b"\"'")
+            if len(value) < 4 or is_placeholder(value) or value.startswith(b"$"):
+                continue
+            named = m.groupdict().get("name")
+            # A name is the command's own syntax (PGPASSWORD, X-Api-Key), never a secret.
+            shown = f"{label} {safe_text(named, 40)}" if named else label
+            found.setdefault(m.start("value"), (shown, value))
+    for offset in sorted(found):
+        shown, value = found[offset]
+        yield offset, f"{shown}: {redact(value)}", value
 
 
 def _cloud_init(data: bytes) -> Iterable[tuple[int, str, bytes]]:
