@@ -4,7 +4,16 @@ from vmguard.errors import VmguardError
 
 
 class DiskError(VmguardError):
-    """Base error of the disk layer."""
+    """Base error of the disk layer.
+
+    ``safe_reason`` is an optional cause worded from facts the *naming* image states (never
+    from the bytes, names or sizes of the file being read), so that it may still be shown
+    when the error is ``withheld`` for a referenced file.
+    """
+
+    def __init__(self, *args: object, safe_reason: str | None = None) -> None:
+        super().__init__(*args)
+        self.safe_reason = safe_reason
 
 
 class ImageRefused(DiskError):
@@ -44,8 +53,10 @@ def withheld(err: DiskError, what: str) -> DiskError:
     message. ``what`` names the reference as the *naming* image stores it (already printable).
     """
     kind = next((text for cls, text in _WITHHELD_KINDS if isinstance(err, cls)), "is unusable")
+    if err.safe_reason:
+        kind = f"{kind}: {err.safe_reason}"
     message = (
         f"{what} {kind} (its content is not quoted because the image named it; "
         "run vmguard inspect on that file itself for details)"
     )
-    return type(err)(message)
+    return type(err)(message, safe_reason=err.safe_reason)

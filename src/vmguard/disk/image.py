@@ -126,15 +126,23 @@ class _ChainState:
             fmt = reference.format
             shown = printable(reference.name)
             if not fmt:
-                raise ImageRefused(f"backing file {shown!r} has no explicit format")
-            if fmt not in READABLE_FORMATS or fmt == "ova":
-                raise ImageRefused(f"backing file {shown!r} has unsupported format {fmt!r}")
-            if key in visited:
-                raise ImageRefused(f"backing file {shown!r} creates a loop in the chain")
-            if depth + 1 >= self.limits.max_chain_depth:
-                raise LimitExceeded(
-                    f"backing chain deeper than {self.limits.max_chain_depth} images"
+                raise ImageRefused(
+                    f"backing file {shown!r} has no explicit format",
+                    safe_reason="a backing file in its chain has no explicit format",
                 )
+            if fmt not in READABLE_FORMATS or fmt == "ova":
+                raise ImageRefused(
+                    f"backing file {shown!r} has unsupported format {fmt!r}",
+                    safe_reason="a backing file in its chain has an unsupported format",
+                )
+            if key in visited:
+                raise ImageRefused(
+                    f"backing file {shown!r} creates a loop in the chain",
+                    safe_reason="its backing chain loops",
+                )
+            if depth + 1 >= self.limits.max_chain_depth:
+                deeper = f"backing chain deeper than {self.limits.max_chain_depth} images"
+                raise LimitExceeded(deeper, safe_reason=deeper)
             source = self.open_file(path, key)
             named = HostPathPolicy.named_path(str(reference.name), image)
             opener = self.opener_for(named, depth + 1, visited | {key})

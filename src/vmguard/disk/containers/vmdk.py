@@ -308,19 +308,28 @@ def _open_extent(extent: ExtentLine, start: int, raw: ByteSource, limits: Limits
         if offset + length > raw.size:
             raise CorruptImage(
                 f"VMDK flat extent {name!r} is {raw.size} bytes, the descriptor needs "
-                f"{offset + length} (line {extent.line})"
+                f"{offset + length} (line {extent.line})",
+                safe_reason=f"shorter than the {offset + length} bytes the descriptor needs",
             )
         return _Piece(start, length, SliceSource(raw, offset, length), sparse=False)
     magic = raw.read_at(0, 4)
     if magic == VMDK3_MAGIC:
-        raise UnsupportedFormat(f"VMDK extent {name!r} is a COWD (VMDK3) extent")
+        raise UnsupportedFormat(
+            f"VMDK extent {name!r} is a COWD (VMDK3) extent", safe_reason="not a SPARSE extent"
+        )
     if magic != VMDK_SPARSE_MAGIC:
-        raise CorruptImage(f"VMDK SPARSE extent {name!r} has no KDMV header")
+        raise CorruptImage(
+            f"VMDK SPARSE extent {name!r} has no KDMV header", safe_reason="no KDMV header"
+        )
     sparse = SparseExtent(raw, limits)
     if sparse.size != length:
         # qemu sizes a sparse extent by its own header, the descriptor's count aside.
         raise ImageRefused(
             f"VMDK sparse extent {name!r} holds {sparse.size} bytes, the descriptor says "
-            f"{length} (line {extent.line}): readers would place the next extents differently"
+            f"{length} (line {extent.line}): readers would place the next extents differently",
+            safe_reason=(
+                f"its header does not hold the {length} bytes the descriptor says: readers "
+                "would place the next extents differently"
+            ),
         )
     return _Piece(start, length, sparse, sparse=True)
