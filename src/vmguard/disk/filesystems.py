@@ -21,6 +21,7 @@ import pyfsxfs
 from vmguard.disk.errors import CorruptImage
 from vmguard.disk.extfeatures import with_readable_features
 from vmguard.disk.source import ByteSource, SourceFile
+from vmguard.disk.volumes.bitlocker import looks_like_bitlocker, probe_bitlocker
 from vmguard.guest.view import GuestStat
 
 SUPPORTED = ("ext2", "ext3", "ext4", "xfs", "vfat", "ntfs")
@@ -47,6 +48,8 @@ def _ext_kind(sb: bytes) -> str:
     compat = int.from_bytes(sb[92:96], "little")
     incompat = int.from_bytes(sb[96:100], "little")
     ro_compat = int.from_bytes(sb[100:104], "little")
+    if incompat & 0x8:  # journal_dev: an external journal, no files (blkid: jbd)
+        return "jbd"
     # extents, 64bit, flex_bg, huge_file/dir_nlink/extra_isize: ext4-only features
     if incompat & (0x40 | 0x80 | 0x200) or ro_compat & (0x8 | 0x20 | 0x40):
         return "ext4"
@@ -67,6 +70,8 @@ def detect_filesystem(source: ByteSource) -> FsSignature:
         return FsSignature(
             "xfs", str(uuid.UUID(bytes=bytes(head[32:48]))), _clean_label(head[108:120])
         )
+    if looks_like_bitlocker(head) and probe_bitlocker(source):  # also looks like FAT32 or NTFS
+        return FsSignature("BitLocker")
     if head[3:11] == b"NTFS    ":
         serial = int.from_bytes(head[0x48:0x50], "little")
         return FsSignature("ntfs", f"{serial:016X}")
@@ -122,6 +127,8 @@ class Filesystem:
         try:
             self.volume.open_file_object(self._file)
             self.root: Any = self.volume.get_root_directory()
+            if self.root is None:
+                raise ValueError("no root directory")
         except (OSError, MemoryError, ValueError) as err:
             raise CorruptImage(f"{kind} filesystem cannot be opened: {_one_line(err)}") from err
         if kind == "ntfs":

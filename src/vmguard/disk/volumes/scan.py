@@ -17,6 +17,7 @@ from vmguard.disk.errors import CorruptImage
 from vmguard.disk.limits import Limits
 from vmguard.disk.source import ByteSource
 from vmguard.disk.volumes import gpt, lvm, mbr
+from vmguard.disk.volumes.bitlocker import probe_bitlocker
 from vmguard.disk.volumes.interface import Volume, VolumeLayout, VolumeProblem
 from vmguard.disk.volumes.luks import probe_luks
 
@@ -97,12 +98,15 @@ def describe(volume: Volume) -> str:
 
 
 def _with_encryption(volume: Volume, problems: list[VolumeProblem]) -> Volume:
-    """The volume marked as LUKS when it has a LUKS header; never opened."""
+    """The volume marked as LUKS or BitLocker when it has such a header; never opened."""
     try:
         header = probe_luks(volume.source)
+        bitlocker = probe_bitlocker(volume.source) if header is None else None
     except CorruptImage as err:
         problems.append(VolumeProblem(describe(volume), str(err)))
         return volume
+    if bitlocker is not None:
+        return dataclasses.replace(volume, encryption=bitlocker.encryption, uuid=bitlocker.uuid)
     if header is None:
         return volume
     if header.problem:
