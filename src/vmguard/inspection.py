@@ -6,6 +6,7 @@ returns, ``scan`` walks its ``GuestFS``.
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -50,6 +51,9 @@ def open_guest(path: Path, options: ImageOptions) -> OpenedGuest:
     )
     layouts = [(d.name, scan_volumes(d.disk, limits=options.limits)) for d in image.disks]
     layout = assemble_layout(layouts)
+    if image.detection is not None and image.detection.note:
+        problems = (("image", image.detection.note), *layout.problems)
+        layout = dataclasses.replace(layout, problems=problems)
     facts = gather_guest_facts(layout.guestfs) if layout.guestfs is not None else None
     return OpenedGuest(image, layout, facts)
 
