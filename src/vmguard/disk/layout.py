@@ -139,7 +139,7 @@ def _matches(spec: str, placed: PlacedVolume) -> bool:
 
 
 def _place(disk_index: int, disk_name: str, volume: Volume) -> PlacedVolume:
-    if volume.encryption:
+    if volume.encryption and not volume.unlocked:
         # The names blkid gives them (TYPE=), so the inventory reads like `blkid -p`.
         kind = "BitLocker" if volume.encryption == "bitlocker" else "crypto_LUKS"
         sig = FsSignature(kind, volume.uuid)

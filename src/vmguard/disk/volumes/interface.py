@@ -32,6 +32,8 @@ class Volume:
     """Logical volume as "vg/lv" (what /dev/mapper/vg-lv and /dev/vg/lv name)."""
     encryption: str | None = None
     """"luks1", "luks2" or "bitlocker" when the volume is encrypted (unreadable without a key)."""
+    unlocked: bool = False
+    """True when the user's key opened it: ``source`` is then the decrypted data."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,0 +1,158 @@
+"""LUKS volumes opened with the user's key (issue 14): images made by cryptsetup, decrypted
+by vmguard and compared byte for byte with the plaintext filesystem; hostile headers
+(absurd KDF cost) stay refusals, decided before any derivation."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+import struct
+from pathlib import Path
+
+import pytest
+
+from luksimages import FS_BYTES, PASSPHRASE, EncryptedFs, cryptsetup_missing, encrypted_ext4
+from vmguard.disk.errors import LimitExceeded, UnsupportedFormat
+from vmguard.disk.limits import Limits
+from vmguard.disk.source import FileSource
+from vmguard.disk.volumes.luks_cipher import SectorCipher
+from vmguard.disk.volumes.luks_unlock import VolumeSecret, unlock_luks
+from vmguard.disk.volumes.scan import scan_volumes
+from vmguard.inspection import ImageOptions, inspect_image
+
+pytestmark = pytest.mark.skipif(cryptsetup_missing() is not None, reason=str(cryptsetup_missing()))
+RIGHT = VolumeSecret(PASSPHRASE)
+WRONG = VolumeSecret(b"incorrect horse")
+
+VARIANTS = {
+    "luks1-pbkdf2-cbc-essiv": dict(version=1, cipher="aes-cbc-essiv:sha256", key_bits=256),
+    "luks1-pbkdf2-xts": dict(version=1),
+    "luks2-pbkdf2-xts": dict(version=2),
+    "luks2-argon2i-xts": dict(version=2, pbkdf="argon2i"),
+    "luks2-argon2id-xts-4k": dict(version=2, pbkdf="argon2id", sector_size=4096),
+    "luks2-pbkdf2-cbc-plain64": dict(version=2, cipher="aes-cbc-plain64", key_bits=256),
+}
+
+
+@pytest.fixture(scope="module")
+def volumes(tmp_path_factory: pytest.TempPathFactory) -> dict[str, EncryptedFs]:
+    root = tmp_path_factory.mktemp("luks")
+    return {name: encrypted_ext4(root / name, **kw) for name, kw in VARIANTS.items()}  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("name", list(VARIANTS))
+def test_decrypts_byte_for_byte(volumes: dict[str, EncryptedFs], name: str) -> None:
+    vol = volumes[name]
+    opened = unlock_luks(FileSource(vol.path), [WRONG, RIGHT])
+    assert opened is not None
+    plain = vol.plaintext.read_bytes()[:FS_BYTES]
+    assert opened.plaintext.read_at(0, FS_BYTES) == plain
+    assert opened.plaintext.read_at(4097, 70000) == plain[4097 : 4097 + 70000]
+
+
+def test_wrong_key_opens_nothing(volumes: dict[str, EncryptedFs]) -> None:
+    assert unlock_luks(FileSource(volumes["luks2-argon2i-xts"].path), [WRONG]) is None
+    assert unlock_luks(FileSource(volumes["luks1-pbkdf2-xts"].path), [WRONG]) is None
+
+
+def test_unlocked_volume_goes_through_the_filesystem_path(volumes: dict[str, EncryptedFs]) -> None:
+    vol = volumes["luks2-argon2id-xts-4k"]
+    layout = scan_volumes(FileSource(vol.path), limits=Limits(), secrets=[RIGHT])
+    (volume,) = layout.volumes
+    assert (volume.encryption, volume.unlocked) == ("luks2", True)
+    report = inspect_image(vol.path, ImageOptions(secrets=(RIGHT,)))
+    assert report.inventory is not None and report.inventory.os is not None
+    assert (report.inventory.os.distro, report.inventory.os.hostname) == ("debian", "vault")
+    (part,) = report.inventory.partitions
+    assert (part.filesystem, part.encryption, part.mountpoint) == ("ext4", "luks2", "/")
+    assert report.errors == ()
+
+
+def test_without_the_key_it_stays_closed(volumes: dict[str, EncryptedFs]) -> None:
+    vol = volumes["luks1-pbkdf2-xts"]
+    report = inspect_image(vol.path, ImageOptions(secrets=(WRONG,)))
+    assert report.inventory is not None and report.inventory.os is None
+    assert [e.message for e in report.errors] == [
+        "luks1: no key slot opens with the key given",
+        "encrypted (luks1); not opened without a key",
+    ]
+
+
+def test_digest_decides(volumes: dict[str, EncryptedFs], tmp_path: Path) -> None:
+    """A LUKS1 header whose master-key digest no longer matches opens with nothing."""
+    data = bytearray(volumes["luks1-pbkdf2-xts"].path.read_bytes())
+    data[112] ^= 1
+    bad = tmp_path / "bad-digest.img"
+    bad.write_bytes(bytes(data))
+    assert unlock_luks(FileSource(bad), [RIGHT]) is None
+
+
+def test_absurd_pbkdf2_iterations_are_refused_before_work(
+    volumes: dict[str, EncryptedFs], tmp_path: Path
+) -> None:
+    data = bytearray(volumes["luks1-pbkdf2-xts"].path.read_bytes())
+    struct.pack_into(">I", data, 208 + 4, 0xFFFFFFFF)  # key slot 0 iterations
+    img = tmp_path / "hostile1.img"
+    img.write_bytes(bytes(data))
+    with pytest.raises(LimitExceeded, match="iterations"):  # ~40 min of PBKDF2 otherwise
+        unlock_luks(FileSource(img), [RIGHT])
+    report = inspect_image(img, ImageOptions(secrets=(RIGHT,)))
+    assert "not unlocked" in report.errors[0].message
+
+
+def _rewrite_luks2_json(path: Path, out: Path, change: dict[str, object]) -> None:
+    """Change key slot 0's KDF and re-seal the header checksum, as a hostile author would."""
+    data = bytearray(path.read_bytes())
+    (hdr_size,) = struct.unpack_from(">Q", data, 8)
+    meta = json.loads(bytes(data[4096:hdr_size]).split(b"\0", 1)[0])
+    meta["keyslots"]["0"]["kdf"].update(change)
+    text = json.dumps(meta).encode()
+    data[4096:hdr_size] = text + bytes(hdr_size - 4096 - len(text))
+    data[448:512] = bytes(64)
+    data[448:480] = hashlib.sha256(bytes(data[:hdr_size])).digest()
+    out.write_bytes(bytes(data))
+
+
+@pytest.mark.parametrize(
+    "change",
+    [{"memory": 4 * 1024 * 1024}, {"time": 100000}, {"cpus": 4096}],
+    ids=["4GiB", "time", "lanes"],
+)
+def test_hostile_argon2_is_refused(
+    volumes: dict[str, EncryptedFs], tmp_path: Path, change: dict[str, object]
+) -> None:
+    img = tmp_path / "hostile2.img"
+    _rewrite_luks2_json(volumes["luks2-argon2i-xts"].path, img, change)
+    with pytest.raises(LimitExceeded):
+        unlock_luks(FileSource(img), [RIGHT])
+
+
+def test_resealed_header_still_opens(volumes: dict[str, EncryptedFs], tmp_path: Path) -> None:
+    """The re-sealing above is faithful: an unchanged salt gives a header that opens."""
+    vol = volumes["luks2-argon2i-xts"]
+    img = tmp_path / "resealed.img"
+    data = vol.path.read_bytes()
+    (hdr_size,) = struct.unpack_from(">Q", data, 8)
+    salt = json.loads(data[4096:hdr_size].split(b"\0", 1)[0])["keyslots"]["0"]["kdf"]["salt"]
+    _rewrite_luks2_json(vol.path, img, {"salt": salt})
+    assert unlock_luks(FileSource(img), [RIGHT]) is not None
+    _rewrite_luks2_json(vol.path, img, {"salt": base64.b64encode(bytes(32)).decode()})
+    assert unlock_luks(FileSource(img), [RIGHT]) is None
+
+
+@pytest.mark.parametrize("spec", ["serpent-xts-plain64", "twofish-cbc-essiv:sha256"])
+def test_ciphers_without_a_permissive_implementation_are_refused(spec: str) -> None:
+    with pytest.raises(UnsupportedFormat, match="not available in the cryptography library"):
+        SectorCipher(spec, bytes(64))
+
+
+@pytest.mark.parametrize("spec", ["aes-xts-random", "aes-gcm-random", "capi:xts(aes)-plain64"])
+def test_other_specs_are_refused(spec: str) -> None:
+    with pytest.raises(UnsupportedFormat):
+        SectorCipher(spec, bytes(64))
+
+
+def test_secret_never_in_repr() -> None:
+    assert "horse" not in repr(RIGHT)
+    assert "horse" not in repr(ImageOptions(secrets=(RIGHT,)))
