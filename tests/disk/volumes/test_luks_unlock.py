@@ -7,12 +7,15 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
+import os
+import shutil
 import struct
+import subprocess
 from pathlib import Path
 
 import pytest
 
-from luksimages import FS_BYTES, PASSPHRASE, EncryptedFs, cryptsetup_missing, encrypted_ext4
+from luksimages import FS_BYTES, MIB, PASSPHRASE, EncryptedFs, cryptsetup_missing, encrypted_ext4
 from vmguard.disk.errors import LimitExceeded, UnsupportedFormat
 from vmguard.disk.limits import Limits
 from vmguard.disk.source import FileSource
@@ -156,3 +159,58 @@ def test_other_specs_are_refused(spec: str) -> None:
 def test_secret_never_in_repr() -> None:
     assert "horse" not in repr(RIGHT)
     assert "horse" not in repr(ImageOptions(secrets=(RIGHT,)))
+
+
+def _lvm(loop: str, *cmd: str) -> str:
+    env = {**os.environ, "LVM_SUPPRESS_FD_WARNINGS": "1"}
+    options = ["--driverloaded", "n", "--devices", loop,
+               "--config", "backup { backup = 0 archive = 0 }"]  # fmt: skip
+    done = subprocess.run([cmd[0], *options, *cmd[1:]], capture_output=True, text=True, env=env)
+    if done.returncode != 0:
+        raise RuntimeError(done.stderr.strip())
+    return done.stdout
+
+
+def test_lvm_inside_luks(volumes: dict[str, EncryptedFs], tmp_path: Path) -> None:
+    """The usual Debian/Ubuntu encrypted install: LUKS holding an LVM PV whose LV is root.
+    The PV is made by pvcreate/vgcreate/lvcreate on a loop device (no device-mapper), the
+    plaintext ext4 written at the LV's extents, then the PV encrypted in place."""
+    if os.geteuid() != 0 or shutil.which("losetup") is None or shutil.which("pvcreate") is None:
+        pytest.skip("needs root, losetup and lvm2")
+    pv = tmp_path / "pv.img"
+    with pv.open("wb") as f:
+        f.truncate(48 * MIB)
+    try:
+        loop = subprocess.run(["losetup", "-f", "--show", str(pv)], capture_output=True,
+                              text=True, check=True).stdout.strip()  # fmt: skip
+    except subprocess.CalledProcessError as err:
+        pytest.skip(f"loop devices unavailable: {err.stderr}")
+    try:
+        _lvm(loop, "pvcreate", "-q", "--setphysicalvolumesize", "40M", loop)
+        _lvm(loop, "vgcreate", "-q", "-s", "1M", "vault", loop)
+        _lvm(loop, "lvcreate", "-q", "-an", "-Zn", "-L", "16M", "-n", "root", "vault")
+        pe_start = int(_lvm(loop, "pvs", "-o", "pe_start", "--units", "b", "--nosuffix",
+                            "--noheadings", loop))  # fmt: skip
+        first_pe = int(_lvm(loop, "lvs", "-o", "seg_pe_ranges", "--noheadings",
+                            "vault/root").strip().split(":")[1].split("-")[0])  # fmt: skip
+    finally:
+        subprocess.run(["losetup", "-d", loop], check=False)
+    plain_fs = volumes["luks2-pbkdf2-xts"].plaintext.read_bytes()[:FS_BYTES]
+    with pv.open("r+b") as f:
+        f.seek(pe_start + first_pe * MIB)
+        f.write(plain_fs)
+    key = tmp_path / "key"
+    key.write_bytes(PASSPHRASE)
+    subprocess.run(
+        ["cryptsetup", "reencrypt", "--encrypt", "--batch-mode", "--type", "luks2",
+         "--reduce-device-size", f"{8 * MIB}", "--pbkdf", "pbkdf2",
+         "--pbkdf-force-iterations", "1000", "--key-file", str(key), str(pv)],
+        check=True, capture_output=True,
+    )  # fmt: skip
+    layout = scan_volumes(FileSource(pv), limits=Limits(), secrets=[RIGHT])
+    (lv,) = layout.volumes
+    assert (lv.scheme, lv.name) == ("lvm", "vault/root")
+    assert lv.source.read_at(0, FS_BYTES) == plain_fs
+    report = inspect_image(pv, ImageOptions(secrets=(RIGHT,)))
+    assert report.inventory is not None and report.inventory.os is not None
+    assert report.inventory.os.hostname == "vault"

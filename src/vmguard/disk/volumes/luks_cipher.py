@@ -45,7 +45,7 @@ class SectorCipher:
         if len(key) not in ((32, 64) if mode == "xts" else (16, 24, 32)):
             raise UnsupportedFormat(f"LUKS cipher {spec[:40]!r} with a {len(key)}-byte key")
         self._mode, self._iv = mode, iv_name
-        self._key = key
+        self._algorithm = algorithms.AES(key)
         self._essiv = None
         if iv_name == "essiv":
             salt = hashlib.new(essiv_hash, key).digest()
@@ -72,7 +72,7 @@ class SectorCipher:
         for i in range(0, len(data), sector_size):
             iv = self._iv_bytes(first_iv + i // sector_size * step)
             mode = modes.XTS(iv) if self._mode == "xts" else modes.CBC(iv)
-            decryptor = Cipher(algorithms.AES(self._key), mode).decryptor()
+            decryptor = Cipher(self._algorithm, mode).decryptor()
             out.append(decryptor.update(data[i : i + sector_size]) + decryptor.finalize())
         return b"".join(out)
 
