@@ -20,6 +20,7 @@ import pyfsxfs
 
 from vmguard.disk.errors import CorruptImage
 from vmguard.disk.extfeatures import with_readable_features
+from vmguard.disk.fssignatures import other_filesystem_kind
 from vmguard.disk.source import ByteSource, SourceFile
 from vmguard.disk.volumes.bitlocker import looks_like_bitlocker, probe_bitlocker
 from vmguard.guest.view import GuestStat
@@ -85,9 +86,9 @@ def detect_filesystem(source: ByteSource) -> FsSignature:
         return FsSignature(
             "vfat", f"{serial >> 16:04X}-{serial & 0xFFFF:04X}", _fat_label(head[71:82])
         )
-    for offset, magic, kind in _OTHER_SIGNATURES:
-        if head[offset : offset + len(magic)] == magic:
-            return FsSignature(kind)
+    other = other_filesystem_kind(source, head)
+    if other:
+        return FsSignature(other)
     if source.read_at(0x10040, 8) == b"_BHRfS_M":
         return FsSignature("btrfs")
     return FsSignature("")
@@ -96,19 +97,6 @@ def detect_filesystem(source: ByteSource) -> FsSignature:
 def _fat_label(raw: bytes) -> str | None:
     label = _clean_label(raw)
     return None if label in (None, "NO NAME") else label
-
-
-_OTHER_SIGNATURES = (
-    (4086, b"SWAPSPACE2", "swap"),
-    (4086, b"SWAP-SPACE", "swap"),
-    (1024, b"\x10\x20\xf5\xf2", "f2fs"),
-    (0, b"hsqs", "squashfs"),
-    (0, b"\x45\x3d\xcd\x28", "cramfs"),
-    (0x8001, b"CD001", "iso9660"),
-    (0, b"LUKS\xba\xbe", "crypto_LUKS"),
-    (65536, b"ReIsEr", "reiserfs"),
-    (0, b"\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x0c\xb1\xba\x00", "zfs_member"),
-)
 
 
 class Filesystem:
