@@ -214,3 +214,29 @@ def test_lvm_inside_luks(volumes: dict[str, EncryptedFs], tmp_path: Path) -> Non
     report = inspect_image(pv, ImageOptions(secrets=(RIGHT,)))
     assert report.inventory is not None and report.inventory.os is not None
     assert report.inventory.os.hostname == "vault"
+
+
+@pytest.mark.parametrize(
+    ("spec", "key_bytes", "sector_size"),
+    [("aes-xts-plain64", 64, 512), ("aes-xts-plain64", 32, 4096), ("aes-cbc-plain64", 32, 512),
+     ("aes-cbc-plain", 16, 1024)],
+)  # fmt: skip
+def test_bulk_sector_decryption_matches_per_sector_reference(
+    spec: str, key_bytes: int, sector_size: int
+) -> None:
+    """The one-call-per-read decryption against cryptography's own XTS/CBC, sector by sector
+    (IVs in 512-byte units, from an offset past 2^32 to show 64-bit IVs)."""
+    from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
+
+    key = hashlib.sha512(spec.encode()).digest()[:key_bytes]
+    data = hashlib.shake_256(b"ciphertext").digest(sector_size * 7)
+    first = (1 << 32) - 3
+    step = sector_size // 512
+    expected = b""
+    for k in range(7):
+        number = first + k * step
+        iv = (number & 0xFFFFFFFF if spec.endswith("-plain") else number).to_bytes(16, "little")
+        mode = modes.XTS(iv) if "xts" in spec else modes.CBC(iv)
+        sector = data[k * sector_size : (k + 1) * sector_size]
+        expected += Cipher(algorithms.AES(key), mode).decryptor().update(sector)
+    assert SectorCipher(spec, key).decrypt(data, first, sector_size) == expected
