@@ -240,3 +240,50 @@ def test_bulk_sector_decryption_matches_per_sector_reference(
         sector = data[k * sector_size : (k + 1) * sector_size]
         expected += Cipher(algorithms.AES(key), mode).decryptor().update(sector)
     assert SectorCipher(spec, key).decrypt(data, first, sector_size) == expected
+
+
+def test_partition_table_inside_luks(volumes: dict[str, EncryptedFs], tmp_path: Path) -> None:
+    """A whole partitioned disk encrypted as one LUKS volume: its GPT is read after unlock.
+
+    cryptsetup refuses to encrypt in place a device that carries a partition table, so the
+    volume is made by luksFormat, its volume key exported by luksDump, and the plaintext disk
+    written through cryptography's own AES-XTS, sector by sector (not vmguard's code)."""
+    from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
+
+    if shutil.which("sfdisk") is None:
+        pytest.skip("needs sfdisk")
+    disk = tmp_path / "disk.img"
+    with disk.open("wb") as f:
+        f.truncate(32 * MIB)
+    subprocess.run(["sfdisk", "-q", str(disk)], input="label: gpt\nstart=2048, size=32768\n",
+                   text=True, check=True)  # fmt: skip
+    plain_fs = volumes["luks2-pbkdf2-xts"].plaintext.read_bytes()[:FS_BYTES]
+    with disk.open("r+b") as f:
+        f.seek(MIB)
+        f.write(plain_fs)
+    plain_disk = disk.read_bytes()
+    luks = tmp_path / "luks.img"
+    with luks.open("wb") as f:
+        f.truncate(48 * MIB)
+    key, volume_key = tmp_path / "key", tmp_path / "volume.key"
+    key.write_bytes(PASSPHRASE)
+    subprocess.run(["cryptsetup", "luksFormat", "--batch-mode", "--type", "luks2",
+                    "--sector-size", "512", "--pbkdf", "pbkdf2", "--pbkdf-force-iterations",
+                    "1000", "--key-file", str(key), str(luks)],
+                   check=True, capture_output=True)  # fmt: skip
+    subprocess.run(["cryptsetup", "luksDump", "--batch-mode", "--dump-volume-key",
+                    "--volume-key-file", str(volume_key), "--key-file", str(key), str(luks)],
+                   check=True, capture_output=True)  # fmt: skip
+    vk = volume_key.read_bytes()
+    with luks.open("r+b") as f:
+        f.seek(16 * MIB)  # the data segment offset luksFormat chose (luksDump above)
+        for n in range(len(plain_disk) // 512):
+            encryptor = Cipher(algorithms.AES(vk), modes.XTS(n.to_bytes(16, "little"))).encryptor()
+            f.write(encryptor.update(plain_disk[n * 512 : (n + 1) * 512]))
+    layout = scan_volumes(FileSource(luks), limits=Limits(), secrets=[RIGHT])
+    (part,) = layout.volumes
+    assert (part.scheme, part.index, part.encryption, part.unlocked) == ("gpt", 1, "luks2", True)
+    assert part.source.read_at(0, FS_BYTES) == plain_fs
+    report = inspect_image(luks, ImageOptions(secrets=(RIGHT,)))
+    assert report.inventory is not None and report.inventory.os is not None
+    assert report.inventory.os.hostname == "vault"

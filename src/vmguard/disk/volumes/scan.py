@@ -40,7 +40,7 @@ def scan_volumes(
     reported in ``VolumeLayout.problems``.
     """
     table = read_partition_table(disk, limits=limits, sector_size=sector_size)
-    volumes, problems = examine_volumes(table.volumes, secrets)
+    volumes, problems = examine_volumes(table.volumes, secrets, limits)
     return VolumeLayout(
         table.scheme, tuple(volumes), table.problems + tuple(problems), table.disk_uuid
     )
@@ -62,11 +62,20 @@ def read_partition_table(
 
 
 def examine_volumes(
-    volumes: tuple[Volume, ...], secrets: Sequence[VolumeSecret] = ()
+    volumes: tuple[Volume, ...],
+    secrets: Sequence[VolumeSecret] = (),
+    limits: Limits | None = None,
 ) -> tuple[list[Volume], list[VolumeProblem]]:
-    """Replace physical volumes by their logical volumes and mark (or open) LUKS volumes."""
+    """Replace physical volumes by their logical volumes and mark (or open) LUKS volumes.
+
+    With ``limits``, an opened LUKS volume that holds a partition table is replaced by its
+    partitions."""
     problems: list[VolumeProblem] = []
-    volumes = tuple(_unlocked(v, secrets, problems) for v in volumes)
+    volumes = tuple(
+        inner
+        for volume in volumes
+        for inner in _partitions(_unlocked(volume, secrets, problems), limits, problems)
+    )
     kept: list[Volume | None] = []  # None marks where the logical volumes go
     pvs: list[lvm.PhysicalVolume] = []
     for volume in volumes:
@@ -140,6 +149,23 @@ def _unlocked(
         uuid=header.uuid,
         unlocked=True,
     )
+
+
+def _partitions(
+    volume: Volume, limits: Limits | None, problems: list[VolumeProblem]
+) -> list[Volume]:
+    """The partitions of an unlocked volume that holds a GPT or MBR, else the volume."""
+    if not volume.unlocked or limits is None:
+        return [volume]
+    table = read_partition_table(volume.source, limits=limits)
+    if table.scheme == "none" or not table.volumes:
+        return [volume]
+    where = describe(volume)
+    problems.extend(
+        VolumeProblem(f"{where} (decrypted) {p.where}", p.message) for p in table.problems
+    )
+    encryption = volume.encryption
+    return [dataclasses.replace(v, encryption=encryption, unlocked=True) for v in table.volumes]
 
 
 def _with_encryption(volume: Volume, problems: list[VolumeProblem]) -> Volume:
