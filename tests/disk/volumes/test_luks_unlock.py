@@ -287,3 +287,24 @@ def test_partition_table_inside_luks(volumes: dict[str, EncryptedFs], tmp_path: 
     report = inspect_image(luks, ImageOptions(secrets=(RIGHT,)))
     assert report.inventory is not None and report.inventory.os is not None
     assert report.inventory.os.hostname == "vault"
+
+
+def test_a_costly_slot_is_skipped_and_named(
+    volumes: dict[str, EncryptedFs], tmp_path: Path
+) -> None:
+    """Slot 0 made hostile (4 GiB argon2), slot 1 added by luksAddKey: the right key opens
+    slot 1; a wrong one is told that slot 0 was not tried, not merely "no key slot opens"."""
+    vol = volumes["luks2-argon2i-xts"]
+    added = tmp_path / "added.img"
+    shutil.copyfile(vol.path, added)
+    second = tmp_path / "second.key"
+    second.write_bytes(b"second secret")
+    subprocess.run(["cryptsetup", "luksAddKey", "--batch-mode", "--pbkdf", "pbkdf2",
+                    "--pbkdf-force-iterations", "1000", "--key-file", str(vol.key_file),
+                    str(added), str(second)], check=True, capture_output=True)  # fmt: skip
+    img = tmp_path / "hostile-slot0.img"
+    _rewrite_luks2_json(added, img, {"memory": 4 * 1024 * 1024})
+    opened = unlock_luks(FileSource(img), [VolumeSecret(b"second secret")])
+    assert opened is not None and opened.keyslot == "1"
+    with pytest.raises(LimitExceeded, match="key slot 0"):
+        unlock_luks(FileSource(img), [WRONG])

@@ -108,8 +108,9 @@ def _ordered_slots(meta: LuksMetadata) -> list[Keyslot]:
 def unlock_luks(source: ByteSource, secrets: Sequence[VolumeSecret]) -> UnlockedVolume | None:
     """The plaintext of ``source`` if one of ``secrets`` opens a key slot, else None.
 
-    Raises ``CorruptImage`` for a header that does not hold, ``LimitExceeded`` when every
-    slot's KDF costs more than allowed, and ``UnsupportedFormat`` for a cipher not read.
+    Raises ``CorruptImage`` for a header that does not hold, ``LimitExceeded`` when nothing
+    opened and a slot's KDF cost more than allowed (so it was not tried), and
+    ``UnsupportedFormat`` for a cipher not read.
     """
     meta = read_luks_metadata(source)
     segment = meta.segment
@@ -142,6 +143,6 @@ def unlock_luks(source: ByteSource, secrets: Sequence[VolumeSecret]) -> Unlocked
             ciphertext = SliceSource(source, segment.offset, end - segment.offset)
             plaintext = DecryptedSource(ciphertext, cipher, segment.sector_size, segment.iv_tweak)
             return UnlockedVolume(plaintext, slot.name)
-    if refused and len(refused) == len(_ordered_slots(meta)):
-        raise LimitExceeded("; ".join(refused))
+    if refused:  # the key may be in a slot that was too costly to try: say so
+        raise LimitExceeded("no key slot tried opened; refused " + "; ".join(refused))
     return None
