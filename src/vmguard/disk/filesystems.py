@@ -20,7 +20,7 @@ import pyfsxfs
 
 from vmguard.disk.errors import CorruptImage
 from vmguard.disk.extfeatures import with_readable_features
-from vmguard.disk.fssignatures import other_filesystem_kind
+from vmguard.disk.fssignatures import is_md_raid_member, other_filesystem_kind
 from vmguard.disk.source import ByteSource, SourceFile
 from vmguard.disk.volumes.bitlocker import looks_like_bitlocker, probe_bitlocker
 from vmguard.guest.view import GuestStat
@@ -62,6 +62,8 @@ def detect_filesystem(source: ByteSource) -> FsSignature:
     head = source.read_at(0, 68 * 1024)
     if len(head) < 2048:
         return FsSignature("")
+    if is_md_raid_member(source):
+        return FsSignature("linux_raid_member")
     sb = head[1024:2048]
     if sb[56:58] == b"\x53\xef":
         return FsSignature(
