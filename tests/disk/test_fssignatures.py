@@ -142,7 +142,23 @@ def md_superblock_1x(data_sectors: int, super_offset: int, data_offset: int) -> 
     return bytes(sb)
 
 
-@pytest.mark.parametrize("metadata", ["1.2", "1.0"])
+def md_superblock_090(array_kib: int) -> bytes:
+    """An md 0.90 superblock of a 2-disk RAID1 member (1024 words, checksummed)."""
+    sb = bytearray(4096)
+    words = {0: 0xA92B4EFC, 2: 90, 5: 0x11111111, 6: 1_700_000_000, 7: 1, 8: array_kib,
+             9: 2, 10: 2, 13: 0x22222222, 14: 0x33333333, 15: 0x44444444,
+             32: 1_700_000_000, 33: 1, 34: 2, 35: 2, 40: 1}  # fmt: skip
+    for disk in range(2):  # disks[] at word 128, this disk's copy at word 992
+        words |= {128 + 32 * disk: disk, 128 + 32 * disk + 3: disk, 128 + 32 * disk + 4: 6}
+    words |= {992: 0, 995: 0, 996: 6}
+    for index, value in words.items():
+        struct.pack_into("<I", sb, 4 * index, value)
+    total = sum(struct.unpack_from("<1024I", sb))
+    struct.pack_into("<I", sb, 4 * 38, ((total & 0xFFFFFFFF) + (total >> 32)) & 0xFFFFFFFF)
+    return bytes(sb)
+
+
+@pytest.mark.parametrize("metadata", ["1.2", "1.0", "0.90"])
 def test_md_raid_member(tmp_path: Path, metadata: str) -> None:
     """mdadm cannot create an array without the kernel's md driver, so the member's
     superblock is written from md's published layout, then checked by ``mdadm --examine``
@@ -152,15 +168,19 @@ def test_md_raid_member(tmp_path: Path, metadata: str) -> None:
         pytest.skip("needs mdadm and mkfs.ext4")
     img = _blank(tmp_path / "member.img", 32 * MIB)
     sectors = 32 * MIB // 512
+    superblock = b""
     if metadata == "1.2":
         at, data_offset = 4096, 2048
+    elif metadata == "0.90":
+        at, data_offset = (32 * MIB & ~0xFFFF) - 0x10000, 0
+        superblock = md_superblock_090(at // 1024)
     else:
         subprocess.run(["mkfs.ext4", "-q", "-F", "-d", str(_tree(tmp_path)), str(img), "30M"],
                        check=True, capture_output=True)  # fmt: skip
         at, data_offset = ((sectors - 16) & ~7) * 512, 0
     with img.open("r+b") as f:
         f.seek(at)
-        f.write(md_superblock_1x(sectors - 2048, at // 512, data_offset))
+        f.write(superblock or md_superblock_1x(sectors - 2048, at // 512, data_offset))
     examined = subprocess.run(["mdadm", "--examine", str(img)], capture_output=True, text=True)
     assert f"Version : {metadata}" in examined.stdout
     assert "correct" in examined.stdout  # mdadm verified the checksum
