@@ -141,3 +141,18 @@ def test_bitlocker_partition_is_not_read_as_fat(tmp_path: Path) -> None:
     (part,) = report.inventory.partitions
     assert (part.scheme, part.filesystem, part.encryption) == ("mbr", "BitLocker", "bitlocker")
     assert [e.message for e in report.errors] == ["encrypted (bitlocker); not opened without a key"]
+
+
+def test_vista_boot_record(tmp_path: Path) -> None:
+    """Vista's BitLocker boot record (NTFS-like BPB, "\\xeb\\x52\\x90-FVE-FS-"): named from the
+    record alone, as blkid does; its metadata layout differs and no UUID is claimed."""
+    img = bitlocker_volume(tmp_path / "vista.img", "win7")
+    with img.open("r+b") as f:
+        f.write(b"\xeb\x52\x90-FVE-FS-")
+        f.seek(71)
+        f.write(bytes(19))  # no FAT32 volume label or type in Vista's record
+    assert blkid(img)["TYPE"] == "BitLocker"
+    header = probe_bitlocker(FileSource(img))
+    assert header is not None and (header.variant, header.uuid) == ("vista", None)
+    (vol,) = scan_volumes(FileSource(img), limits=Limits()).volumes
+    assert vol.encryption == "bitlocker"
