@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import hashlib
 
-from vmguard.disk.errors import LimitExceeded
+from vmguard.disk.errors import LimitExceeded, UnsupportedFormat
 from vmguard.disk.volumes.luks_header import Kdf
 
 MAX_KDF_SECONDS = 30.0
@@ -61,13 +61,19 @@ def derive(kdf: Kdf, secret: bytes, length: int) -> bytes:
     kdf_seconds(kdf)  # the bound holds even for a caller that forgot
     if kdf.kind == "pbkdf2":
         return hashlib.pbkdf2_hmac(kdf.hash, secret, kdf.salt, kdf.iterations, length)
-    from cryptography.hazmat.primitives.kdf import argon2
+    try:  # Argon2id since cryptography 44, Argon2i later: older versions refuse clearly
+        from cryptography.hazmat.primitives.kdf import argon2
 
-    algorithm = argon2.Argon2id if kdf.kind == "argon2id" else argon2.Argon2i
-    return algorithm(
+        algorithm = getattr(argon2, "Argon2id" if kdf.kind == "argon2id" else "Argon2i")
+    except (ImportError, AttributeError) as err:
+        raise UnsupportedFormat(
+            f"LUKS {kdf.kind} needs a newer cryptography library than the one installed"
+        ) from err
+    derived: bytes = algorithm(
         salt=kdf.salt,
         length=length,
         iterations=kdf.iterations,
         lanes=kdf.lanes,
         memory_cost=kdf.memory_kib,
     ).derive(secret)
+    return derived
