@@ -6,6 +6,7 @@ returns, ``scan`` walks its ``GuestFS``.
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -13,6 +14,7 @@ from vmguard.disk.image import OpenedImage, open_image
 from vmguard.disk.layout import GuestLayout, assemble_layout
 from vmguard.disk.limits import DEFAULT_LIMITS, Limits
 from vmguard.disk.policy import HostPathPolicy
+from vmguard.disk.volumes.luks_unlock import VolumeSecret
 from vmguard.disk.volumes.scan import scan_volumes
 from vmguard.findings import Area, Finding, Report, ReportError, Rule, Severity, Target, Threat
 from vmguard.guest.facts import GuestFacts, OsFacts
@@ -29,6 +31,8 @@ class ImageOptions:
     allowed_dirs: tuple[Path, ...] = ()
     """Directories besides the image's own from which referenced files may be opened."""
     limits: Limits = field(default_factory=lambda: DEFAULT_LIMITS)
+    secrets: tuple[VolumeSecret, ...] = field(default=(), repr=False)
+    """Key files and passphrases that may open encrypted volumes (never shown or kept)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,8 +52,14 @@ def open_guest(path: Path, options: ImageOptions) -> OpenedGuest:
         policy=HostPathPolicy(allowed_dirs=options.allowed_dirs),
         limits=options.limits,
     )
-    layouts = [(d.name, scan_volumes(d.disk, limits=options.limits)) for d in image.disks]
+    layouts = [
+        (d.name, scan_volumes(d.disk, limits=options.limits, secrets=options.secrets))
+        for d in image.disks
+    ]
     layout = assemble_layout(layouts)
+    if image.detection is not None and image.detection.note:
+        problems = (("image", image.detection.note), *layout.problems)
+        layout = dataclasses.replace(layout, problems=problems)
     facts = gather_guest_facts(layout.guestfs) if layout.guestfs is not None else None
     return OpenedGuest(image, layout, facts)
 

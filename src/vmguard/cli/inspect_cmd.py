@@ -9,6 +9,7 @@ import typer
 
 from vmguard.cli.options import AllowDir, FailOn, ImageFormat, Output, OutputFormatOption
 from vmguard.cli.output import emit, exit_code, fail
+from vmguard.cli.volume_keys import KeyFile, PassphraseFile, volume_secrets
 from vmguard.findings import Severity
 from vmguard.inspection import ImageOptions, inspect_image
 from vmguard.report.interface import OutputFormat
@@ -20,12 +21,18 @@ def inspect_command(
     output: Output = None,
     image_format: ImageFormat = None,
     allow_dir: AllowDir = None,
+    key_file: KeyFile = None,
+    passphrase_file: PassphraseFile = None,
     fail_on: FailOn = Severity.HIGH,
 ) -> None:
     """Describe an image: format, backing chain, partitions, filesystems, OS, users, packages."""
     if not image.is_file():
         fail(f"{image}: no such image file")
-    options = ImageOptions(forced_format=image_format, allowed_dirs=tuple(allow_dir or ()))
+    options = ImageOptions(
+        forced_format=image_format,
+        allowed_dirs=tuple(allow_dir or ()),
+        secrets=volume_secrets(key_file, passphrase_file),
+    )
     report = inspect_image(image, options)
     emit(report, output_format, output)
     raise typer.Exit(exit_code(report, fail_on))

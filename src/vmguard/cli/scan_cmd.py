@@ -12,6 +12,7 @@ from vmguard.cli.db_cmd import DbOption
 from vmguard.cli.options import AllowDir, FailOn, ImageFormat, Output, OutputFormatOption
 from vmguard.cli.output import emit_all, exit_code_all, fail
 from vmguard.cli.progress import ByteBar, byte_bars
+from vmguard.cli.volume_keys import KeyFile, PassphraseFile, volume_secrets
 from vmguard.findings import Severity
 from vmguard.inspection import ImageOptions
 from vmguard.policy import apply_policy, load_policy
@@ -39,6 +40,8 @@ def scan_command(
     output: Output = None,
     image_format: ImageFormat = None,
     allow_dir: AllowDir = None,
+    key_file: KeyFile = None,
+    passphrase_file: PassphraseFile = None,
     fail_on: FailOn = Severity.HIGH,
     policy: Annotated[
         Path | None, typer.Option("--policy", help="Policy file (default: ./vmguard.toml).")
@@ -54,7 +57,11 @@ def scan_command(
             fail(f"{image}: no such image file")
     rules_policy = load_policy(policy)
     options = ScanOptions(
-        image=ImageOptions(forced_format=image_format, allowed_dirs=tuple(allow_dir or ())),
+        image=ImageOptions(
+            forced_format=image_format,
+            allowed_dirs=tuple(allow_dir or ()),
+            secrets=volume_secrets(key_file, passphrase_file),
+        ),
         yara_dirs=tuple(yara_rules or ()),
         deleted=deleted,
         max_file_bytes=max_file_size * MiB,

@@ -10,6 +10,7 @@ import typer
 from vmguard.cli.db_cmd import DbOption
 from vmguard.cli.options import AllowDir, FailOn, ImageFormat, Output, OutputFormatOption
 from vmguard.cli.output import emit, exit_code, fail
+from vmguard.cli.volume_keys import KeyFile, PassphraseFile, volume_secrets
 from vmguard.findings import Severity
 from vmguard.inspection import ImageOptions, inspect_image
 from vmguard.report.interface import OutputFormat
@@ -24,12 +25,18 @@ def vulns_command(
     output: Output = None,
     image_format: ImageFormat = None,
     allow_dir: AllowDir = None,
+    key_file: KeyFile = None,
+    passphrase_file: PassphraseFile = None,
     fail_on: FailOn = Severity.HIGH,
 ) -> None:
     """List the image's packages that imported advisories say are vulnerable."""
     if not image.is_file():
         fail(f"{image}: no such image file")
-    options = ImageOptions(forced_format=image_format, allowed_dirs=tuple(allow_dir or ()))
+    options = ImageOptions(
+        forced_format=image_format,
+        allowed_dirs=tuple(allow_dir or ()),
+        secrets=volume_secrets(key_file, passphrase_file),
+    )
     with open_default_index(db) as index:  # first: a missing index fails before any work
         report = with_vulnerabilities(inspect_image(image, options), index)
     emit(report, output_format, output)

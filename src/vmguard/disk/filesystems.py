@@ -20,7 +20,9 @@ import pyfsxfs
 
 from vmguard.disk.errors import CorruptImage
 from vmguard.disk.extfeatures import with_readable_features
+from vmguard.disk.fssignatures import is_md_raid_member, other_filesystem_kind
 from vmguard.disk.source import ByteSource, SourceFile
+from vmguard.disk.volumes.bitlocker import looks_like_bitlocker, probe_bitlocker
 from vmguard.guest.view import GuestStat
 
 SUPPORTED = ("ext2", "ext3", "ext4", "xfs", "vfat", "ntfs")
@@ -47,6 +49,8 @@ def _ext_kind(sb: bytes) -> str:
     compat = int.from_bytes(sb[92:96], "little")
     incompat = int.from_bytes(sb[96:100], "little")
     ro_compat = int.from_bytes(sb[100:104], "little")
+    if incompat & 0x8:  # journal_dev: an external journal, no files (blkid: jbd)
+        return "jbd"
     # extents, 64bit, flex_bg, huge_file/dir_nlink/extra_isize: ext4-only features
     if incompat & (0x40 | 0x80 | 0x200) or ro_compat & (0x8 | 0x20 | 0x40):
         return "ext4"
@@ -58,6 +62,8 @@ def detect_filesystem(source: ByteSource) -> FsSignature:
     head = source.read_at(0, 68 * 1024)
     if len(head) < 2048:
         return FsSignature("")
+    if is_md_raid_member(source):
+        return FsSignature("linux_raid_member")
     sb = head[1024:2048]
     if sb[56:58] == b"\x53\xef":
         return FsSignature(
@@ -67,6 +73,8 @@ def detect_filesystem(source: ByteSource) -> FsSignature:
         return FsSignature(
             "xfs", str(uuid.UUID(bytes=bytes(head[32:48]))), _clean_label(head[108:120])
         )
+    if looks_like_bitlocker(head) and probe_bitlocker(source):  # also looks like FAT32 or NTFS
+        return FsSignature("BitLocker")
     if head[3:11] == b"NTFS    ":
         serial = int.from_bytes(head[0x48:0x50], "little")
         return FsSignature("ntfs", f"{serial:016X}")
@@ -80,9 +88,9 @@ def detect_filesystem(source: ByteSource) -> FsSignature:
         return FsSignature(
             "vfat", f"{serial >> 16:04X}-{serial & 0xFFFF:04X}", _fat_label(head[71:82])
         )
-    for offset, magic, kind in _OTHER_SIGNATURES:
-        if head[offset : offset + len(magic)] == magic:
-            return FsSignature(kind)
+    other = other_filesystem_kind(source, head)
+    if other:
+        return FsSignature(other)
     if source.read_at(0x10040, 8) == b"_BHRfS_M":
         return FsSignature("btrfs")
     return FsSignature("")
@@ -91,19 +99,6 @@ def detect_filesystem(source: ByteSource) -> FsSignature:
 def _fat_label(raw: bytes) -> str | None:
     label = _clean_label(raw)
     return None if label in (None, "NO NAME") else label
-
-
-_OTHER_SIGNATURES = (
-    (4086, b"SWAPSPACE2", "swap"),
-    (4086, b"SWAP-SPACE", "swap"),
-    (1024, b"\x10\x20\xf5\xf2", "f2fs"),
-    (0, b"hsqs", "squashfs"),
-    (0, b"\x45\x3d\xcd\x28", "cramfs"),
-    (0x8001, b"CD001", "iso9660"),
-    (0, b"LUKS\xba\xbe", "crypto_LUKS"),
-    (65536, b"ReIsEr", "reiserfs"),
-    (0, b"\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x0c\xb1\xba\x00", "zfs_member"),
-)
 
 
 class Filesystem:
@@ -122,6 +117,8 @@ class Filesystem:
         try:
             self.volume.open_file_object(self._file)
             self.root: Any = self.volume.get_root_directory()
+            if self.root is None:
+                raise ValueError("no root directory")
         except (OSError, MemoryError, ValueError) as err:
             raise CorruptImage(f"{kind} filesystem cannot be opened: {_one_line(err)}") from err
         if kind == "ntfs":

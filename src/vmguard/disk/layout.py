@@ -19,6 +19,7 @@ from vmguard.disk.filesystems import (
     detect_filesystem,
     open_filesystem,
 )
+from vmguard.disk.fssignatures import describe_kind
 from vmguard.disk.guestfs import GuestFS, Mount
 from vmguard.disk.volumes.interface import Volume, VolumeLayout
 from vmguard.guest.view import GuestFileTooLarge
@@ -139,8 +140,10 @@ def _matches(spec: str, placed: PlacedVolume) -> bool:
 
 
 def _place(disk_index: int, disk_name: str, volume: Volume) -> PlacedVolume:
-    if volume.encryption:
-        sig = FsSignature("crypto_LUKS", volume.uuid)
+    if volume.encryption and not volume.unlocked:
+        # The names blkid gives them (TYPE=), so the inventory reads like `blkid -p`.
+        kind = "BitLocker" if volume.encryption == "bitlocker" else "crypto_LUKS"
+        sig = FsSignature(kind, volume.uuid)
         return PlacedVolume(
             disk_index,
             disk_name,
@@ -157,7 +160,8 @@ def _place(disk_index: int, disk_name: str, volume: Volume) -> PlacedVolume:
             disk_index, disk_name, volume, FsSignature(""), None, None, err.diagnostics()
         )
     if sig.kind not in SUPPORTED:
-        problem = None if sig.kind == "swap" else f"unsupported filesystem {sig.kind or 'unknown'}"
+        shown = describe_kind(sig.kind) if sig.kind else "unknown"
+        problem = None if sig.kind == "swap" else f"unsupported filesystem {shown}"
         return PlacedVolume(disk_index, disk_name, volume, sig, None, None, problem)
     try:
         fs = open_filesystem(volume.source, sig)

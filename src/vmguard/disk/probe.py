@@ -7,11 +7,13 @@ refused: two readers would see two different disks.
 
 from __future__ import annotations
 
+import struct
 from dataclasses import dataclass
 from pathlib import PurePath
 
 from vmguard.disk.containers.tar import checksum_sums
-from vmguard.disk.errors import ImageRefused, UnsupportedFormat
+from vmguard.disk.containers.vhd import VHD_COOKIE, read_footer
+from vmguard.disk.errors import DiskError, ImageRefused, UnsupportedFormat
 from vmguard.disk.source import ByteSource
 
 READABLE_FORMATS = ("raw", "qcow2", "vmdk", "vhd", "vhdx", "ova")
@@ -52,6 +54,8 @@ class Detection:
 
     format: str
     extension_suggests: str | None
+    note: str | None = None
+    """Why content that resembles another format was read as this one (shown in errors)."""
 
     @property
     def contradicts_extension(self) -> bool:
@@ -108,7 +112,24 @@ def _is_v7_tar(head: bytes) -> bool:
     return int(field, 8) in checksum_sums(block)
 
 
-def _signatures(source: ByteSource) -> list[str]:
+def _trailing_footer_problem(source: ByteSource) -> str | None:
+    """Why a VHD footer found only at the end of the file is not one the VHD reader takes.
+
+    qemu's vpc probe looks for the cookie at offset 0 only, so it reads every file whose
+    footer is only at the end (a fixed VHD) as raw. A consistent footer is read as the VHD it
+    describes (the same bytes, less the footer); an inconsistent one is read as raw, as qemu
+    reads it, which shows every byte any fixed-VHD reader could see.
+    """
+    try:
+        read_footer(source)
+    except DiskError as err:
+        return err.diagnostics()
+    except (struct.error, ValueError, OverflowError) as err:
+        return f"VHD footer invalid: {type(err).__name__}"
+    return None
+
+
+def _signatures(source: ByteSource, notes: list[str]) -> list[str]:
     head = source.read_at(0, 64 * 1024)
     size = source.size
     found: list[str] = []
@@ -136,8 +157,17 @@ def _signatures(source: ByteSource) -> list[str]:
     if iso in (b"CD001", b"NSR02", b"NSR03"):
         found.append("iso")
     footer = source.read_at(size - 512, 512) if size >= 512 else b""
-    if head[:8] == b"conectix" or footer[:8] == b"conectix":
+    if head[:8] == VHD_COOKIE:
         found.append("vhd")
+    elif footer[:8] == VHD_COOKIE:
+        problem = _trailing_footer_problem(source)
+        if problem is None:
+            found.append("vhd")
+        else:
+            notes.append(
+                f"the file ends in a VHD footer that does not hold ({problem}); read as raw, "
+                "as qemu's format probe reads it (it looks for a VHD cookie at offset 0 only)"
+            )
     if size >= 512 and source.read_at(size - 512, 4) == b"koly":
         found.append("dmg")
     return found
@@ -146,7 +176,8 @@ def _signatures(source: ByteSource) -> list[str]:
 def detect_format(source: ByteSource, name: str = "") -> Detection:
     """Decide the container format from content; refuse polyglots and unsupported formats."""
     suggests = _EXTENSIONS.get(PurePath(name).suffix.lower()) if name else None
-    found = _signatures(source)
+    notes: list[str] = []
+    found = _signatures(source, notes)
     if len(found) > 1:
         raise ImageRefused(
             f"content matches several formats ({', '.join(found)}): a polyglot image is refused"
@@ -154,4 +185,5 @@ def detect_format(source: ByteSource, name: str = "") -> Detection:
     fmt = found[0] if found else "raw"
     if fmt in _UNSUPPORTED:
         raise UnsupportedFormat(_UNSUPPORTED[fmt])
-    return Detection(format=fmt, extension_suggests=suggests)
+    note = notes[0] if notes and fmt == "raw" else None
+    return Detection(format=fmt, extension_suggests=suggests, note=note)

@@ -159,7 +159,7 @@ class _DynamicLayout:
 def open_vhd(source: ByteSource, *, limits: Limits, open_reference: ReferenceOpener) -> Container:
     """Open a VHD image; the parent of a differencing disk comes from ``open_reference``."""
     try:
-        disk_type, size, data_offset = _read_footer(source)
+        disk_type, size, data_offset = read_footer(source)
         layout = None
         if disk_type != DISK_FIXED:
             layout = _read_dynamic(source, disk_type, size, data_offset, limits)
@@ -185,7 +185,7 @@ def open_vhd(source: ByteSource, *, limits: Limits, open_reference: ReferenceOpe
     return Container(format="vhd", variant=variant, disk=disk, references=references)
 
 
-def _read_footer(source: ByteSource) -> tuple[int, int, int]:
+def read_footer(source: ByteSource) -> tuple[int, int, int]:
     """(disk type, virtual size, dynamic header offset) from a valid footer, sizes checked."""
     footer = _find_footer(source)
     disk_type, data_offset = footer.disk_type, footer.data_offset

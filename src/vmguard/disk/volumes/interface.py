@@ -31,7 +31,9 @@ class Volume:
     name: str | None = None
     """Logical volume as "vg/lv" (what /dev/mapper/vg-lv and /dev/vg/lv name)."""
     encryption: str | None = None
-    """"luks1" or "luks2" when the volume is encrypted and so not readable without a key."""
+    """"luks1", "luks2" or "bitlocker" when the volume is encrypted (unreadable without a key)."""
+    unlocked: bool = False
+    """True when the user's key opened it: ``source`` is then the decrypted data."""
 
 
 @dataclass(frozen=True, slots=True)

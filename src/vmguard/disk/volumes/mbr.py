@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from vmguard.disk.errors import CorruptImage
 from vmguard.disk.limits import Limits
 from vmguard.disk.source import ByteSource, SliceSource
+from vmguard.disk.volumes.bitlocker import looks_like_bitlocker
 from vmguard.disk.volumes.interface import Volume, VolumeLayout, VolumeProblem
 
 BOOT_SIGNATURE = b"\x55\xaa"
@@ -47,10 +48,10 @@ def parse_entries(sector: bytes) -> tuple[MbrEntry, ...]:
 
 
 def is_volume_boot_record(sector: bytes) -> bool:
-    """True when sector 0 is the boot sector of a FAT, exFAT or NTFS filesystem."""
+    """True when sector 0 is the boot sector of a FAT, exFAT, NTFS or BitLocker volume."""
     if len(sector) < 512:
         return False
-    if sector[3:11] in (b"NTFS    ", b"EXFAT   "):
+    if sector[3:11] in (b"NTFS    ", b"EXFAT   ") or looks_like_bitlocker(sector):
         return True
     bytes_per_sector, per_cluster, reserved, fats = struct.unpack_from("<HBHB", sector, 11)
     return (

@@ -5,30 +5,42 @@ volume). Each volume is then examined: an LVM2 physical volume is replaced by it
 volumes, and a LUKS volume is marked encrypted. Everything odd becomes a ``VolumeProblem``
 in the layout; the scan goes on.
 
-This module must never open an encrypted volume, follow a path written in the image, or
-let a parsing error other than ``CorruptImage`` (from unreadable disk bytes) escape.
+This module must never open an encrypted volume without a key the user gave, follow a path
+written in the image, or let a parsing error other than ``CorruptImage`` (from unreadable
+disk bytes) escape.
 """
 
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Sequence
 
-from vmguard.disk.errors import CorruptImage
+from vmguard.disk.errors import CorruptImage, DiskError
 from vmguard.disk.limits import Limits
 from vmguard.disk.source import ByteSource
 from vmguard.disk.volumes import gpt, lvm, mbr
+from vmguard.disk.volumes.bitlocker import probe_bitlocker
 from vmguard.disk.volumes.interface import Volume, VolumeLayout, VolumeProblem
 from vmguard.disk.volumes.luks import probe_luks
+from vmguard.disk.volumes.luks_unlock import VolumeSecret, unlock_luks
 
 
-def scan_volumes(disk: ByteSource, *, limits: Limits, sector_size: int = 512) -> VolumeLayout:
+def scan_volumes(
+    disk: ByteSource,
+    *,
+    limits: Limits,
+    sector_size: int = 512,
+    secrets: Sequence[VolumeSecret] = (),
+) -> VolumeLayout:
     """Every volume on ``disk``: partitions, logical volumes, encrypted volumes, or the disk.
 
-    Raises ``CorruptImage`` only when the disk's own bytes cannot be read; everything wrong
-    with the structures on it is reported in ``VolumeLayout.problems``.
+    LUKS volumes that one of ``secrets`` opens are replaced by their decrypted contents (an
+    LVM physical volume inside is examined like any other). Raises ``CorruptImage`` only when
+    the disk's own bytes cannot be read; everything wrong with the structures on it is
+    reported in ``VolumeLayout.problems``.
     """
     table = read_partition_table(disk, limits=limits, sector_size=sector_size)
-    volumes, problems = examine_volumes(table.volumes)
+    volumes, problems = examine_volumes(table.volumes, secrets, limits)
     return VolumeLayout(
         table.scheme, tuple(volumes), table.problems + tuple(problems), table.disk_uuid
     )
@@ -49,9 +61,21 @@ def read_partition_table(
                                         source=disk),))  # fmt: skip
 
 
-def examine_volumes(volumes: tuple[Volume, ...]) -> tuple[list[Volume], list[VolumeProblem]]:
-    """Replace physical volumes by their logical volumes and mark LUKS volumes."""
+def examine_volumes(
+    volumes: tuple[Volume, ...],
+    secrets: Sequence[VolumeSecret] = (),
+    limits: Limits | None = None,
+) -> tuple[list[Volume], list[VolumeProblem]]:
+    """Replace physical volumes by their logical volumes and mark (or open) LUKS volumes.
+
+    With ``limits``, an opened LUKS volume that holds a partition table is replaced by its
+    partitions."""
     problems: list[VolumeProblem] = []
+    volumes = tuple(
+        inner
+        for volume in volumes
+        for inner in _partitions(_unlocked(volume, secrets, problems), limits, problems)
+    )
     kept: list[Volume | None] = []  # None marks where the logical volumes go
     pvs: list[lvm.PhysicalVolume] = []
     for volume in volumes:
@@ -78,7 +102,7 @@ def examine_volumes(volumes: tuple[Volume, ...]) -> tuple[list[Volume], list[Vol
     if pvs:
         found, lv_problems = lvm.logical_volumes(pvs)
         problems.extend(lv_problems)
-        logical = [_with_encryption(lv, problems) for lv in found]
+        logical = [_with_encryption(_unlocked(lv, secrets, problems), problems) for lv in found]
     result: list[Volume] = []
     for item in kept:
         result.extend(logical if item is None else (item,))
@@ -96,13 +120,66 @@ def describe(volume: Volume) -> str:
     return f"{volume.scheme} partition {volume.index}"
 
 
-def _with_encryption(volume: Volume, problems: list[VolumeProblem]) -> Volume:
-    """The volume marked as LUKS when it has a LUKS header; never opened."""
+def _unlocked(
+    volume: Volume, secrets: Sequence[VolumeSecret], problems: list[VolumeProblem]
+) -> Volume:
+    """The decrypted volume when it is LUKS and one of ``secrets`` opens it, else ``volume``."""
+    if not secrets:
+        return volume
     try:
         header = probe_luks(volume.source)
+        if header is None:
+            return volume
+        opened = unlock_luks(volume.source, secrets)
+    except DiskError as err:
+        problems.append(VolumeProblem(describe(volume), f"not unlocked: {err.diagnostics()}"))
+        return volume
+    if opened is None:
+        problems.append(
+            VolumeProblem(
+                describe(volume), f"{header.encryption}: no key slot opens with the key given"
+            )
+        )
+        return volume
+    return dataclasses.replace(
+        volume,
+        source=opened.plaintext,
+        size=opened.plaintext.size,
+        encryption=header.encryption,
+        uuid=header.uuid,
+        unlocked=True,
+    )
+
+
+def _partitions(
+    volume: Volume, limits: Limits | None, problems: list[VolumeProblem]
+) -> list[Volume]:
+    """The partitions of an unlocked volume that holds a GPT or MBR, else the volume."""
+    if not volume.unlocked or limits is None:
+        return [volume]
+    table = read_partition_table(volume.source, limits=limits)
+    if table.scheme == "none" or not table.volumes:
+        return [volume]
+    where = describe(volume)
+    problems.extend(
+        VolumeProblem(f"{where} (decrypted) {p.where}", p.message) for p in table.problems
+    )
+    encryption = volume.encryption
+    return [dataclasses.replace(v, encryption=encryption, unlocked=True) for v in table.volumes]
+
+
+def _with_encryption(volume: Volume, problems: list[VolumeProblem]) -> Volume:
+    """The volume marked as LUKS or BitLocker when it has such a header; never opened."""
+    if volume.unlocked:
+        return volume
+    try:
+        header = probe_luks(volume.source)
+        bitlocker = probe_bitlocker(volume.source) if header is None else None
     except CorruptImage as err:
         problems.append(VolumeProblem(describe(volume), str(err)))
         return volume
+    if bitlocker is not None:
+        return dataclasses.replace(volume, encryption=bitlocker.encryption, uuid=bitlocker.uuid)
     if header is None:
         return volume
     if header.problem:

@@ -1,0 +1,135 @@
+"""Filesystems and volume members vmguard names but does not read, by blkid's names.
+
+A volume vmguard cannot read must say what it is (``blkid -p`` TYPE: swap, squashfs,
+iso9660, udf, f2fs, erofs, jfs, nilfs2, reiserfs, exfat, bcache, LVM2_member, ...), so the
+inventory and the errors tell "a squashfs we skip" from "garbage", and never let a reader
+take it for something else. Magic numbers and offsets are those the util-linux probes use.
+
+This module reads at most the first 68 KiB of a volume and an MD RAID superblock near its
+end, and never interprets more than a magic number and a few fields next to it.
+"""
+
+from __future__ import annotations
+
+import struct
+
+from vmguard.disk.source import ByteSource
+
+# (byte offset, magic, blkid TYPE). Checked in order, after ext2/3/4, XFS, NTFS, FAT,
+# BitLocker and LUKS (the formats vmguard reads or unlocks).
+_MAGICS: tuple[tuple[int, bytes, str], ...] = (
+    (3, b"EXFAT   ", "exfat"),
+    (1024, b"\x10\x20\xf5\xf2", "f2fs"),
+    (1024, b"\xe2\xe1\xf5\xe0", "erofs"),
+    (0, b"hsqs", "squashfs"),
+    (0, b"sqsh", "squashfs"),
+    (0, b"\x45\x3d\xcd\x28", "cramfs"),
+    (0, b"\x28\xcd\x3d\x45", "cramfs"),
+    (0, b"LUKS\xba\xbe", "crypto_LUKS"),
+    (4096 + 24, bytes.fromhex("c68573f64e1a45ca8265f57f48ba6d81"), "bcache"),
+    (32768, b"JFS1", "jfs"),
+    (65536 + 52, b"ReIsErFs", "reiserfs"),
+    (65536 + 52, b"ReIsEr2Fs", "reiserfs"),
+    (65536 + 52, b"ReIsEr3Fs", "reiserfs"),
+    (8192 + 52, b"ReIsErFs", "reiserfs"),
+    (0, b"\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x0c\xb1\xba\x00", "zfs_member"),
+)
+_SWAP_PAGE_SIZES = (4096, 8192, 16384, 32768, 65536)
+_NOTES = {
+    "jbd": "an ext3/ext4 external journal: it holds no files",
+    "swap": "swap space",
+    "LVM2_member": "an LVM physical volume that is in no readable volume group",
+    "bcache": "a bcache device: its data is only readable through the bcache layer",
+    "zfs_member": "a ZFS pool member: ZFS is not read",
+    "linux_raid_member": "a Linux MD RAID member: arrays are not assembled",
+}
+
+
+def describe_kind(kind: str) -> str:
+    """How errors name an unread volume: its blkid TYPE, and what it is when that helps."""
+    note = _NOTES.get(kind)
+    return f"{kind} ({note})" if note else kind
+
+
+def _udf_or_iso(source: ByteSource) -> str:
+    """UDF's volume recognition sequence or an ISO 9660 descriptor from 32 KiB on."""
+    kinds = set()
+    for n in range(16):
+        tag = source.read_at(32768 + 2048 * n + 1, 5)
+        if tag in (b"NSR02", b"NSR03"):
+            return "udf"
+        if tag in (b"CD001", b"BEA01", b"TEA01", b"BOOT2", b"CDW02"):
+            kinds.add(tag)
+            continue
+        break
+    return "iso9660" if b"CD001" in kinds else ""
+
+
+def _nilfs2(head: bytes) -> bool:
+    if head[1030:1032] != b"\x34\x34":
+        return False
+    revision, _minor, _magic, sb_bytes = struct.unpack_from("<IHHH", head, 1024)
+    return bool(revision == 2 and 256 <= sb_bytes <= 1024)
+
+
+def _lvm2_member(head: bytes) -> bool:
+    return any(
+        head[s * 512 : s * 512 + 8] == b"LABELONE"
+        and head[s * 512 + 24 : s * 512 + 32] == b"LVM2 001"
+        for s in range(4)
+    )
+
+
+_MD_MAGIC = 0xA92B4EFC
+_MD_MAX_DEVICES = 1920
+"""md's own bound on the dev_roles array of a 1.x superblock."""
+
+
+def _md_1x_at(source: ByteSource, offset: int) -> bool:
+    """A valid md 1.x superblock (magic, version, own offset, checksum) at ``offset``."""
+    sb = source.read_at(offset, 256)
+    if len(sb) < 256 or struct.unpack_from("<II", sb) != (_MD_MAGIC, 1):
+        return False
+    (super_offset,) = struct.unpack_from("<Q", sb, 144)
+    (max_dev,) = struct.unpack_from("<I", sb, 220)
+    if super_offset * 512 != offset or max_dev > _MD_MAX_DEVICES:
+        return False
+    whole = bytearray(source.read_at(offset, 256 + 2 * max_dev))
+    (stored,) = struct.unpack_from("<I", whole, 216)
+    whole[216:220] = bytes(4)
+    total = sum(struct.unpack_from(f"<{len(whole) // 4}I", whole))
+    if len(whole) % 4:
+        total += struct.unpack_from("<H", whole, len(whole) - 2)[0]
+    folded = ((total & 0xFFFFFFFF) + (total >> 32)) & 0xFFFFFFFF
+    return bool(folded == stored)
+
+
+def is_md_raid_member(source: ByteSource) -> bool:
+    """True for a Linux MD RAID member (metadata 0.90, 1.0, 1.1 or 1.2), as blkid finds
+    one: checked before any filesystem, since a 0.90/1.0 member of a RAID1 also shows the
+    array's filesystem at offset 0 but a member of a striped array only shows part of it."""
+    size = source.size
+    end_1x = ((size // 512 - 16) & ~7) * 512
+    if any(_md_1x_at(source, at) for at in (0, 4096, end_1x) if 0 <= at < size):
+        return True
+    at = (size & ~0xFFFF) - 0x10000
+    if at < 0:
+        return False
+    head = source.read_at(at, 12)
+    return len(head) == 12 and struct.unpack_from("<III", head) in {(_MD_MAGIC, 0, 90)}
+
+
+def other_filesystem_kind(source: ByteSource, head: bytes) -> str:
+    """The blkid TYPE of a volume that holds none of the filesystems vmguard reads, or ""
+    (``head`` is the volume's first 68 KiB)."""
+    for offset, magic, kind in _MAGICS:
+        if head[offset : offset + len(magic)] == magic:
+            return kind
+    if _nilfs2(head):
+        return "nilfs2"
+    if _lvm2_member(head):
+        return "LVM2_member"
+    for page in _SWAP_PAGE_SIZES:
+        if head[page - 10 : page] in (b"SWAPSPACE2", b"SWAP-SPACE"):
+            return "swap"
+    return _udf_or_iso(source)

@@ -1,0 +1,71 @@
+"""Filesystem detection on volumes made by real tools (issue 14): an ext3 external journal
+device is named ``jbd`` (as ``blkid -p`` names it), never opened as ext3, and an ext3 that
+keeps its journal on another device is read without it."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from vmguard.disk.filesystems import detect_filesystem
+from vmguard.disk.source import FileSource
+from vmguard.inspection import ImageOptions, inspect_image
+
+pytestmark = pytest.mark.skipif(
+    shutil.which("mke2fs") is None or shutil.which("debugfs") is None,
+    reason="needs e2fsprogs",
+)
+MIB = 1 << 20
+
+
+def blkid_type(path: Path) -> str:
+    out = subprocess.run(["blkid", "-p", "-o", "value", "-s", "TYPE", str(path)],
+                         capture_output=True, text=True)  # fmt: skip
+    return out.stdout.strip()
+
+
+def journal_device(path: Path) -> Path:
+    subprocess.run(["mke2fs", "-F", "-q", "-O", "journal_dev", "-b", "1024", str(path), "4M"],
+                   check=True, capture_output=True)  # fmt: skip
+    return path
+
+
+def test_external_journal_device_is_named_not_read(tmp_path: Path) -> None:
+    img = journal_device(tmp_path / "journal.img")
+    assert blkid_type(img) == "jbd"
+    assert detect_filesystem(FileSource(img)).kind == "jbd"
+    report = inspect_image(img, ImageOptions())  # was: internal error (AttributeError)
+    assert report.inventory is not None
+    (part,) = report.inventory.partitions
+    assert (part.filesystem, part.mountpoint) == ("jbd", None)
+    assert [e.message for e in report.errors] == [
+        "unsupported filesystem jbd (an ext3/ext4 external journal: it holds no files)"
+    ]
+
+
+def test_ext3_with_its_journal_on_another_device_is_read(tmp_path: Path) -> None:
+    """mkfs.ext3 -J device= wants a block device; the same superblock is written with
+    debugfs: has_journal, no journal inode, the journal device's UUID and number."""
+    journal = journal_device(tmp_path / "journal.img")
+    uuid = subprocess.run(["blkid", "-p", "-o", "value", "-s", "UUID", str(journal)],
+                          capture_output=True, text=True, check=True).stdout.strip()  # fmt: skip
+    tree = tmp_path / "tree"
+    (tree / "etc").mkdir(parents=True)
+    (tree / "etc" / "fstab").write_text("/dev/sda1 / ext3 defaults 0 1\n")
+    (tree / "etc" / "os-release").write_text("ID=debian\nVERSION_ID=12\n")
+    img = tmp_path / "fs.img"
+    subprocess.run(["mkfs.ext3", "-F", "-q", "-b", "1024", "-O", "^has_journal", "-d", str(tree),
+                    str(img), "16M"], check=True, capture_output=True)  # fmt: skip
+    commands = f"feature has_journal\nssv journal_inum 0\nssv journal_uuid {uuid}\n"
+    commands += "ssv journal_dev 0x0701\n"
+    subprocess.run(["debugfs", "-w", "-f", "-", str(img)], input=commands, text=True,
+                   check=True, capture_output=True)  # fmt: skip
+    out = subprocess.run(["blkid", "-p", str(img)], capture_output=True, text=True).stdout
+    assert f'EXT_JOURNAL="{uuid}"' in out and 'TYPE="ext3"' in out
+    report = inspect_image(img, ImageOptions())
+    assert report.inventory is not None and report.inventory.os is not None
+    assert report.inventory.os.distro == "debian"
+    assert report.errors == ()
