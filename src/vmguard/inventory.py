@@ -50,6 +50,9 @@ class PartitionInfo:
     partlabel: str | None = None
     lvm_name: str | None = None
     encryption: str | None = None
+    role: str | None = None
+    """What the partition table says the partition is for ("EFI system", "Microsoft
+    reserved", ...), None when it does not say."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -135,4 +138,5 @@ def _partition_json(p: PartitionInfo) -> dict[str, Any]:
         "partlabel": p.partlabel,
         "lvm_name": p.lvm_name,
         "encryption": p.encryption,
+        "role": p.role,
     }

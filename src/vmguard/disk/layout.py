@@ -21,6 +21,7 @@ from vmguard.disk.filesystems import (
 )
 from vmguard.disk.guestfs import GuestFS, Mount
 from vmguard.disk.volumes.interface import Volume, VolumeLayout
+from vmguard.disk.volumes.roles import NO_FILESYSTEM_ROLES, partition_role
 from vmguard.guest.view import GuestFileTooLarge
 
 _FSTAB_LIMIT = 256 * 1024
@@ -157,7 +158,10 @@ def _place(disk_index: int, disk_name: str, volume: Volume) -> PlacedVolume:
             disk_index, disk_name, volume, FsSignature(""), None, None, err.diagnostics()
         )
     if sig.kind not in SUPPORTED:
-        problem = None if sig.kind == "swap" else f"unsupported filesystem {sig.kind or 'unknown'}"
+        expected = sig.kind == "swap" or (
+            not sig.kind and partition_role(volume) in NO_FILESYSTEM_ROLES
+        )
+        problem = None if expected else f"unsupported filesystem {sig.kind or 'unknown'}"
         return PlacedVolume(disk_index, disk_name, volume, sig, None, None, problem)
     try:
         fs = open_filesystem(volume.source, sig)

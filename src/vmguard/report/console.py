@@ -71,7 +71,7 @@ def _inventory(console: Console, inv: Inventory) -> None:
     ):
         table.add_column(col)
     for p in inv.partitions:
-        fs = p.filesystem or ""
+        fs = p.filesystem or (f"({p.role})" if p.role else "")
         if p.encryption:
             fs = f"{fs} (encrypted)"
         table.add_row(
