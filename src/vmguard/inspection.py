@@ -88,6 +88,7 @@ def inventory_of(guest: OpenedGuest) -> Inventory:
         os=facts.os if facts is not None else None,
         users=facts.users if facts is not None else (),
         packages=facts.packages if facts is not None else (),
+        services=facts.services if facts is not None else (),
     )
 
 

@@ -21,6 +21,7 @@ import yara_x
 
 from vmguard.checks.content import ContentScanner, compile_rules
 from vmguard.checks.interface import FileContent
+from vmguard.checks.memartefacts import MemoryArtefacts
 from vmguard.checks.permissions import MetadataChecks
 from vmguard.checks.registry import guest_checks, path_checks
 from vmguard.disk.guestfs import GuestFS, Mount
@@ -157,10 +158,12 @@ def _batches(jobs: list[_Job]) -> Iterator[tuple[int, int]]:
 
 def _walk(fs: GuestFS, errors: list[ReportError]) -> tuple[list[_Job], list[Finding]]:
     metadata = MetadataChecks()
+    memory = MemoryArtefacts()
     findings: list[Finding] = []
     jobs: list[_Job] = []
     for entry in fs.walk("/", on_error=lambda p, m: errors.append(ReportError(p, m))):
         findings.extend(metadata.check(entry.path, entry.stat))
+        findings.extend(memory.check(entry.path, entry.stat))
         if stat.S_ISREG(entry.stat.mode) and entry.stat.size > 0:
             jobs.append(_Job(entry.path, entry.stat.size, entry.mount, entry.node))
     if metadata.world_writable > 50:

@@ -155,6 +155,26 @@ _HISTORY_FORMS: tuple[tuple[str, re.Pattern[bytes]], ...] = tuple(
             rb"(?P<value>[A-Za-z0-9._~+/=-]{8,})",
         ),
         ("URL credentials", rb"://[^:/\s@'\"]+:(?P<value>[^@\s/'\"]+)@"),
+        # PowerShell and cmd forms (PSReadLine histories).
+        (
+            "ConvertTo-SecureString",
+            rb"(?i)\bConvertTo-SecureString\s+(?:-AsPlainText\s+|-Force\s+|-String\s+)*"
+            rb"(?P<q>[\"'])(?P<value>[^\"'\n]+)(?P=q)",
+        ),
+        (
+            "net user",
+            rb"(?i)\bnet(?:\.exe)?\s+user\s+(?:\"[^\"\n]+\"|[^\s\"/]+)\s+"
+            rb"(?P<value>\"[^\"\n]+\"|[^\s/*\"][^\s]*)",
+        ),
+        (
+            "-Password",
+            rb"(?i)(?<![\w-])-(?:Password|AccountPassword|Passwd|Pass)[\s:]+"
+            rb"(?P<value>\"[^\"\n]+\"|'[^'\n]+'|[^\s\"'(;|&$-][^\s;|&]*)",
+        ),
+        (
+            "cmdkey /pass",
+            rb"(?i)\bcmdkey(?:\.exe)?\b[^\n]*?\s/pass(?:word)?:(?P<value>\"[^\"\n]+\"|\S+)",
+        ),
     )
 )
 
@@ -259,6 +279,9 @@ _KINDS = (
             "*/.rediscli_history",
             "*/.mongo*history*",
             "*/fish_history",
+            "*/PSReadLine/*_history.txt",
+            "*/PSReadline/*_history.txt",
+            "*/psreadline/*_history.txt",
         ),
         HISTORY,
         "history",

@@ -17,18 +17,35 @@ from vmguard.guest.errors import GuestFactsError
 from vmguard.guest.facts import FactProblem, GuestFacts, InstalledPackage
 from vmguard.guest.osrelease import read_linux_os
 from vmguard.guest.rpmdb import read_rpm_packages
+from vmguard.guest.sam import read_sam_accounts
 from vmguard.guest.view import GuestView
 from vmguard.guest.windows import find_hive, read_windows_os
+from vmguard.guest.winsoftware import read_windows_software
 
 
 def _package_order(package: InstalledPackage) -> tuple[str, str, str, str]:
     return (package.manager, package.name, package.arch, package.version)
 
 
+def _windows_facts(view: GuestView, problems: list[FactProblem]) -> GuestFacts:
+    """OS facts, SAM accounts, installed programs and services of a Windows guest."""
+    os_facts = read_windows_os(view)
+    accounts = read_sam_accounts(view)
+    software = read_windows_software(view, os_facts.value.arch)
+    programs, services = software.value
+    return GuestFacts(
+        os=os_facts.value,
+        users=accounts.value,
+        packages=tuple(sorted(programs, key=_package_order)),
+        services=services,
+        problems=(*problems, *os_facts.problems, *accounts.problems, *software.problems),
+    )
+
+
 def gather_guest_facts(view: GuestView) -> GuestFacts:
     """OS facts, local accounts and installed packages of the guest behind ``view``.
 
-    A Windows guest (one with a SOFTWARE hive) gets its OS facts from the registry; any
+    A Windows guest (one with a SOFTWARE hive) gets its facts from the registry; any
     other guest is read as Linux: os-release, ELF architecture, passwd/shadow, and the
     dpkg, rpm and apk databases (all three: a guest may carry more than one).
     Packages are sorted by (manager, name, arch, version); users keep passwd order.
@@ -40,8 +57,7 @@ def gather_guest_facts(view: GuestView) -> GuestFacts:
         problems.append(FactProblem(err.path, err.reason))
         windows = False
     if windows:
-        gathered = read_windows_os(view)
-        return GuestFacts(os=gathered.value, problems=tuple(problems) + gathered.problems)
+        return _windows_facts(view, problems)
 
     os_facts = read_linux_os(view)
     problems += os_facts.problems
