@@ -131,7 +131,7 @@ class Filesystem:
             self.volume.open_file_object(self._file)
             self.root: Any = self.volume.get_root_directory()
         except (OSError, MemoryError, ValueError) as err:
-            raise CorruptImage(f"{kind} filesystem cannot be opened: {_one_line(err)}") from err
+            raise CorruptImage(f"{kind} filesystem cannot be opened: {one_line(err)}") from err
         if kind == "ntfs":
             try:
                 self.label = self.volume.get_name() or None
@@ -150,7 +150,7 @@ class Filesystem:
                 }
             return entries
         except (OSError, MemoryError, ValueError) as err:
-            raise CorruptImage(f"{self.kind}: cannot list a directory: {_one_line(err)}") from err
+            raise CorruptImage(f"{self.kind}: cannot list a directory: {one_line(err)}") from err
 
     def stat(self, node: Any) -> GuestStat:
         """Metadata of a node, in POSIX terms even for FAT and NTFS."""
@@ -196,7 +196,7 @@ class Filesystem:
         try:
             data: bytes = node.read_buffer_at_offset(length, offset)
         except (OSError, MemoryError, ValueError) as err:
-            raise CorruptImage(f"{self.kind}: cannot read a file: {_one_line(err)}") from err
+            raise CorruptImage(f"{self.kind}: cannot read a file: {one_line(err)}") from err
         return data
 
 
@@ -218,7 +218,8 @@ def _fat_ntfs_mtime(kind: str, node: Any) -> int:
     return int(value // 100 + 315_532_800)
 
 
-def _one_line(err: BaseException) -> str:
+def one_line(err: BaseException) -> str:
+    """A library error as one bounded line (libyal chains many messages together)."""
     text = " ".join(str(err).split())
     return text[:300]
 
