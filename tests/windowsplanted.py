@@ -8,6 +8,7 @@
 from __future__ import annotations
 
 import base64
+import struct
 from pathlib import Path
 
 from windowshives import SamAccount, hive_from_reg, sam_reg
@@ -141,6 +142,9 @@ def _system_reg(clean: bool) -> str:
             [
                 f"[{cs}\\Control\\ComputerName\\ComputerName]",
                 '"ComputerName"="WIN-PLANTED01"',
+                "",
+                f"[{cs}\\Services\\Tcpip\\Parameters]",
+                '"Hostname"="WIN-PLANTED01"',
                 "",
                 f"[{cs}\\Control\\Session Manager\\Environment]",
                 '"PROCESSOR_ARCHITECTURE"="AMD64"',
@@ -287,6 +291,18 @@ def _unattend(clean: bool) -> str:
 """
 
 
+def _pe_header() -> bytes:
+    """The headers of an x86-64 console program (what libmagic reads an architecture from)."""
+    pe = bytearray(1024)
+    pe[0:2] = b"MZ"
+    struct.pack_into("<I", pe, 0x3C, 0x80)  # e_lfanew
+    pe[0x80:0x84] = b"PE\0\0"
+    struct.pack_into("<HHIIIHH", pe, 0x84, 0x8664, 1, 0, 0, 0, 0xF0, 0x22)  # AMD64 COFF
+    struct.pack_into("<H", pe, 0x98, 0x20B)  # PE32+ optional header
+    struct.pack_into("<H", pe, 0x98 + 68, 3)  # console subsystem
+    return bytes(pe)
+
+
 def _write(root: Path, relative: str, data: str | bytes) -> None:
     path = root / relative
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -297,6 +313,8 @@ def build_tree(root: Path, *, clean: bool = False) -> Path:
     """The guest's files under ``root`` (hives included); returns ``root``."""
     config = root / "Windows/System32/config"
     config.mkdir(parents=True)
+    for program in ("cmd.exe", "ntoskrnl.exe"):  # what inspectors look for besides hives
+        (root / "Windows/System32" / program).write_bytes(_pe_header())
     hive_from_reg(config / "SYSTEM", "HKEY_LOCAL_MACHINE\\SYSTEM", _system_reg(clean))
     hive_from_reg(config / "SOFTWARE", "HKEY_LOCAL_MACHINE\\SOFTWARE", _software_reg(clean))
     accounts = CLEAN_ACCOUNTS if clean else ACCOUNTS

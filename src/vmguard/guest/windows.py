@@ -65,6 +65,9 @@ def _system_facts(hive: Hive) -> tuple[str, str]:
     name_key = hive.key(f"{control}\\ComputerName\\ComputerName")
     env_key = hive.key(f"{control}\\Session Manager\\Environment")
     hostname = name_key.text("ComputerName") if name_key is not None else ""
+    if not hostname:  # what the TCP/IP stack announces, when ComputerName is not set
+        tcpip = hive.key(f"{hive.current_control_set()}\\Services\\Tcpip\\Parameters")
+        hostname = tcpip.text("Hostname") if tcpip is not None else ""
     machine = env_key.text("PROCESSOR_ARCHITECTURE").casefold() if env_key is not None else ""
     return hostname, _ARCHITECTURES.get(machine, machine)
 
