@@ -29,6 +29,7 @@ SECRETS = {
     "filezilla": "FileZ1lla!Pw",
     "putty": "PuttyPr0xy!Pw",
     "aws": "q8Xv3+Lm2Zp9Rt6Wy1Bn4Hj7Kd0Fs5Gc8Va2Ne3T",
+    "gcloud": "1//0gQv7Rk2Zp9Lm3Xw8Tn5Bc4Hj6Kd1Fs0GyA-L9IrNw2xVb8mYc4PzTq",
 }
 CS = "HKLM\\SYSTEM\\ControlSet002"
 PLANTED = {
@@ -105,6 +106,10 @@ PLANTED = {
         "\\ftp@files\\Password",
     ),
     ("secret.aws-access-key", "/Users/alice/.aws/credentials"),
+    (
+        "secret.credential-file",
+        "/Users/alice/AppData/Roaming/gcloud/application_default_credentials.json",
+    ),
     ("secret.memory-artefact", "/pagefile.sys"),
     ("secret.memory-artefact", "/hiberfil.sys"),
     ("secret.memory-artefact", "/Windows/MEMORY.DMP"),
@@ -395,6 +400,12 @@ def build_tree(root: Path, *, clean: bool = False) -> Path:
         "Users/alice/.aws/credentials",
         "[default]\naws_access_key_id = AKIAZ7QW3ERT5YUI2OPA\n"
         f"aws_secret_access_key = {SECRETS['aws']}\n",
+    )
+    _write(
+        root,
+        "Users/alice/AppData/Roaming/gcloud/application_default_credentials.json",
+        '{"client_id": "764086051850-6qr4p6gpi6hn506pt8ejuq83di341hur.apps.googleusercontent.com",'
+        f' "refresh_token": "{SECRETS["gcloud"]}", "type": "authorized_user"}}\n',
     )
     for name, size in (
         ("pagefile.sys", 3 << 20),

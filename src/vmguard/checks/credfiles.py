@@ -1,5 +1,7 @@
 """Credential files found by path: .pgpass, .netrc, .git-credentials, .my.cnf, docker and
-kube configs, NetworkManager and wpa_supplicant PSKs, shell/database histories, cloud-init.
+kube configs, NetworkManager and wpa_supplicant PSKs, cloud CLI credentials (AWS, gcloud,
+Azure), shell/database/PowerShell histories, cloud-init. Globs start with ``*/`` so that
+a Windows profile (``/Users/NAME/AppData/Roaming/gcloud/...``) matches like a Linux home.
 
 Each parser reads the file's bytes as handed over by the scan (bounded there), looks only
 for the credential fields, and reports them redacted.
@@ -16,6 +18,7 @@ import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
+from vmguard.checks.cloudtokens import json_tokens
 from vmguard.checks.interface import FileContent, line_of
 from vmguard.checks.redact import redact, safe_text
 from vmguard.checks.secrets.validators import is_placeholder
@@ -264,6 +267,17 @@ _KINDS = (
         CREDENTIAL_FILE,
         "AWS shared credentials",
         _assignments(r"^\s*(?P<key>aws_secret_access_key|aws_session_token)\s*=\s*(?P<value>\S+)"),
+    ),
+    _Kind(
+        (
+            "*/gcloud/application_default_credentials.json",
+            "*/gcloud/legacy_credentials/*/adc.json",
+            "*/.azure/accessTokens.json",
+            "*/.azure/msal_token_cache.json",
+        ),
+        CREDENTIAL_FILE,
+        "cloud CLI credentials",
+        json_tokens,
     ),
     _Kind(
         (
