@@ -238,19 +238,31 @@ class WindowsSettings:
                     area=Area.CONFIG,
                 )
         if system is not None:
-            yield from _rdp(system, control_set)
+            yield from _rdp(system, control_set, hives["SOFTWARE"])
 
 
-def _rdp(system: Hive, control_set: str) -> Iterable[Finding]:
+_TS_POLICY = "Policies\\Microsoft\\Windows NT\\Terminal Services"
+
+
+def _rdp(system: Hive, control_set: str, software: Hive | None) -> Iterable[Finding]:
+    """RDP on and NLA off, the Terminal Services policy (SOFTWARE) taking precedence over
+    the local setting (SYSTEM), as Windows applies them."""
     server = f"{control_set}\\Control\\Terminal Server"
-    key = system.key(server)
-    tcp = system.key(f"{server}\\WinStations\\RDP-Tcp")
-    if key is None or key.number("fDenyTSConnections") != 0:
-        return
-    nla = tcp.number("UserAuthentication") if tcp is not None else None
-    if nla == 0:
+    tcp_path = f"{server}\\WinStations\\RDP-Tcp"
+    policy = software.key(_TS_POLICY) if software is not None else None
+    local = system.key(server)
+    tcp = system.key(tcp_path)
+    deny = policy.number("fDenyTSConnections") if policy is not None else None
+    if deny is None:
+        deny = local.number("fDenyTSConnections") if local is not None else None
+    nla = policy.number("UserAuthentication") if policy is not None else None
+    where = registry_path("SOFTWARE", _TS_POLICY, "UserAuthentication")
+    if nla is None:
+        nla = tcp.number("UserAuthentication") if tcp is not None else None
+        where = registry_path("SYSTEM", tcp_path, "UserAuthentication")
+    if deny == 0 and nla == 0:
         yield RDP_WITHOUT_NLA.finding(
-            registry_path("SYSTEM", f"{server}\\WinStations\\RDP-Tcp", "UserAuthentication"),
+            where,
             "fDenyTSConnections = 0 (RDP on), UserAuthentication = 0 (no NLA)",
             area=Area.CONFIG,
         )

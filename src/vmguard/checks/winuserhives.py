@@ -41,6 +41,10 @@ def user_hives(view: GuestView) -> Iterator[tuple[str, str]]:
                 yield name, hive
 
 
+class UserHivesUnreadable(VmguardError):
+    """Some user hives could not be read; the others were checked."""
+
+
 class WindowsUserHives:
     """Saved tool credentials in user hives (``GuestCheck``)."""
 
@@ -51,22 +55,32 @@ class WindowsUserHives:
         """Findings for every saved session password of every profile."""
         if facts.os.family != "windows":
             return
+        unreadable: list[str] = []
         for profile, path in user_hives(view):
-            hive = Hive(view, path)
-            for tool, key_path, values in TOOLS:
-                sessions = hive.key(key_path)
-                if sessions is None:
+            try:
+                yield from _saved_sessions(Hive(view, path), profile, path)
+            except GuestFactsError as err:
+                unreadable.append(err.diagnostics())
+        if unreadable:
+            # Raised last, so the findings of every readable profile are kept.
+            raise UserHivesUnreadable("; ".join(unreadable[:5]))
+
+
+def _saved_sessions(hive: Hive, profile: str, path: str) -> Iterator[Finding]:
+    """Saved session passwords of PuTTY and WinSCP in one user hive."""
+    for tool, key_path, values in TOOLS:
+        sessions = hive.key(key_path)
+        if sessions is None:
+            continue
+        for session in sessions.subkeys():
+            for value_name in values:
+                secret = session.text(value_name)
+                if not secret:
                     continue
-                for session in sessions.subkeys():
-                    for value_name in values:
-                        secret = session.text(value_name)
-                        if not secret:
-                            continue
-                        host = session.text("HostName")[:64]
-                        yield SAVED_SESSION.finding(
-                            f"{path}:HKU\\{profile}\\{session.path}\\{value_name}",
-                            f"{tool} session {session.name[:64]} {host}: {value_name} "
-                            f"{redact(secret)}",
-                            area=Area.CONFIG,
-                            secret=secret.encode("utf-8", "surrogateescape"),
-                        )
+                host = session.text("HostName")[:64]
+                yield SAVED_SESSION.finding(
+                    f"{path}:HKU\\{profile}\\{session.path}\\{value_name}",
+                    f"{tool} session {session.name[:64]} {host}: {value_name} {redact(secret)}",
+                    area=Area.CONFIG,
+                    secret=secret.encode("utf-8", "surrogateescape"),
+                )

@@ -94,6 +94,9 @@ def _inventory(console: Console, inv: Inventory) -> None:
             if u.password in ("hash", "empty") or not u.shell.endswith(("nologin", "false")):
                 users.add_row(_safe(u.name), str(u.uid), _safe(u.home), _safe(u.shell), u.password)
         console.print(users)
+    if inv.services:
+        automatic = sum(1 for s in inv.services if s.start == "automatic")
+        console.print(f"[bold]Services[/] {len(inv.services)} ({automatic} automatic)")
     managers = sorted({p.manager for p in inv.packages})
     console.print(
         f"[bold]Packages[/] {len(inv.packages)}" + (f" ({', '.join(managers)})" if managers else "")
