@@ -9,9 +9,11 @@ import base64
 import json
 from pathlib import Path
 
+import jsonschema
 import pytest
 
 from clirunner import vmguard
+from vmguard.report.schema import report_schema
 from vmguard.scanning import ScanOptions, scan_image
 from windowsimage import convert, windows_disk
 from windowsplanted import GPP_SAMPLE, PLANTED, SECRETS, build_tree
@@ -109,3 +111,12 @@ def test_no_secret_printed_whole_in_any_format(planted_raw: Path, tmp_path: Path
         for secret in [*SECRETS.values(), *encoded]:
             assert secret not in text
     assert "secret.gpp-cpassword" in outputs[1] and "windows.smb1-enabled" in outputs[1]
+    document = json.loads(outputs[1])
+    validator = jsonschema.Draft202012Validator(report_schema())
+    assert [e.message for e in validator.iter_errors(document)] == []
+    inventory = document["inventory"]
+    assert {"name": "Spooler", "start": "automatic"}.items() <= inventory["services"][0].items()
+    assert {u["name"]: (u["admin"], u["disabled"]) for u in inventory["users"]}["Guest"] == (
+        False,
+        False,
+    )
