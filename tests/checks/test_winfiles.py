@@ -85,3 +85,12 @@ def test_cloud_cli_json_tokens() -> None:
         "cloud CLI credentials: client_secret: d-FL…[redacted, 24 chars",
         "cloud CLI credentials: refresh_token: 1//…[redacted, 15 chars]",
     ]
+
+
+def test_pre_vista_answer_files() -> None:
+    data = (
+        b'[GuiUnattended]\r\nAdminPassword="Old!Admin1"\r\n'
+        b"[Identification]\r\nDomainAdminPassword=*\r\n"
+    )
+    (evidence,) = _evidence("/i386/winnt.sif", data)
+    assert evidence == "winnt.sif: AdminPassword: Ol…[redacted, 10 chars]"

@@ -267,8 +267,8 @@ def _kind(path: str) -> tuple[Rule, str, Parser] | None:
     name = lower.rsplit("/", 1)[-1]
     if name in _UNATTEND_NAMES:
         return UNATTEND, "answer file", _unattend_xml
-    if name == "sysprep.inf":
-        return UNATTEND, "sysprep.inf", _sysprep_inf
+    if name in ("sysprep.inf", "unattend.txt", "winnt.sif"):  # the pre-Vista answer files
+        return UNATTEND, name, _sysprep_inf
     if name in _GPP_NAMES and "/preferences/" in lower:
         return GPP_CPASSWORD, "Group Policy Preferences", _gpp
     if name in ("web.config", "applicationhost.config"):

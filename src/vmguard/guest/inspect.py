@@ -19,8 +19,8 @@ from vmguard.guest.osrelease import read_linux_os
 from vmguard.guest.rpmdb import read_rpm_packages
 from vmguard.guest.sam import read_sam_accounts
 from vmguard.guest.view import GuestView
-from vmguard.guest.windows import find_hive, read_windows_os
-from vmguard.guest.winsoftware import read_windows_software
+from vmguard.guest.windows import find_hive, open_system_hives, windows_os
+from vmguard.guest.winsoftware import windows_software
 
 
 def _package_order(package: InstalledPackage) -> tuple[str, str, str, str]:
@@ -29,16 +29,23 @@ def _package_order(package: InstalledPackage) -> tuple[str, str, str, str]:
 
 def _windows_facts(view: GuestView, problems: list[FactProblem]) -> GuestFacts:
     """OS facts, SAM accounts, installed programs and services of a Windows guest."""
-    os_facts = read_windows_os(view)
+    hives = open_system_hives(view)  # each hive read once for every fact below
+    os_facts = windows_os(hives)
     accounts = read_sam_accounts(view)
-    software = read_windows_software(view, os_facts.value.arch)
+    software = windows_software(hives, os_facts.value.arch)
     programs, services = software.value
     return GuestFacts(
         os=os_facts.value,
         users=accounts.value,
         packages=tuple(sorted(programs, key=_package_order)),
         services=services,
-        problems=(*problems, *os_facts.problems, *accounts.problems, *software.problems),
+        problems=(
+            *problems,
+            *hives.problems,
+            *os_facts.problems,
+            *accounts.problems,
+            *software.problems,
+        ),
     )
 
 

@@ -6,14 +6,23 @@ installer used) and read through ``vmguard.guest.registry`` (in memory, bounded)
 
 from __future__ import annotations
 
-from dataclasses import replace
+from dataclasses import dataclass, replace
 
 from vmguard.guest.errors import GuestFactsError
 from vmguard.guest.facts import FactProblem, Gathered, OsFacts
 from vmguard.guest.registry import HIVE_MAX, Hive, child_named
 from vmguard.guest.view import GuestView
 
-__all__ = ["HIVE_MAX", "find_hive", "is_windows", "open_system_hive", "read_windows_os"]
+__all__ = [
+    "HIVE_MAX",
+    "SystemHives",
+    "find_hive",
+    "is_windows",
+    "open_system_hive",
+    "open_system_hives",
+    "read_windows_os",
+    "windows_os",
+]
 
 SYSTEM_ROOTS = ("windows", "winnt")
 CONFIG_DIR = ("system32", "config")
@@ -86,21 +95,49 @@ def is_windows(view: GuestView) -> bool:
         return False
 
 
-def read_windows_os(view: GuestView) -> Gathered[OsFacts]:
-    """OS facts of a Windows guest; hives that cannot be read become problems."""
+@dataclass(frozen=True, slots=True)
+class SystemHives:
+    """The SOFTWARE and SYSTEM hives of a guest, each opened once (None when absent or
+    unreadable: then its problem is in ``problems``)."""
+
+    software: Hive | None
+    system: Hive | None
+    problems: tuple[FactProblem, ...] = ()
+
+
+def open_system_hives(view: GuestView) -> SystemHives:
+    """Open SOFTWARE and SYSTEM; a hive that cannot be read becomes a problem."""
+    opened: dict[str, Hive | None] = {}
+    problems: list[FactProblem] = []
+    for name in ("SOFTWARE", "SYSTEM"):
+        try:
+            opened[name] = open_system_hive(view, name)
+        except GuestFactsError as err:
+            opened[name] = None
+            problems.append(FactProblem(err.path, err.reason))
+    return SystemHives(opened["SOFTWARE"], opened["SYSTEM"], tuple(problems))
+
+
+def windows_os(hives: SystemHives) -> Gathered[OsFacts]:
+    """OS facts from opened hives; what cannot be read becomes a problem."""
     problems: list[FactProblem] = []
     facts = OsFacts(family="windows", distro="windows")
     try:
-        software = open_system_hive(view, "SOFTWARE")
-        if software is not None:
-            facts = _software_facts(software)
+        if hives.software is not None:
+            facts = _software_facts(hives.software)
     except GuestFactsError as err:
         problems.append(FactProblem(err.path, err.reason))
     try:
-        system = open_system_hive(view, "SYSTEM")
-        if system is not None:
-            hostname, arch = _system_facts(system)
+        if hives.system is not None:
+            hostname, arch = _system_facts(hives.system)
             facts = replace(facts, hostname=hostname, arch=arch)
     except GuestFactsError as err:
         problems.append(FactProblem(err.path, err.reason))
     return Gathered(facts, tuple(problems))
+
+
+def read_windows_os(view: GuestView) -> Gathered[OsFacts]:
+    """OS facts of a Windows guest; hives that cannot be read become problems."""
+    hives = open_system_hives(view)
+    found = windows_os(hives)
+    return Gathered(found.value, hives.problems + found.problems)

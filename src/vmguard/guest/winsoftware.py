@@ -11,8 +11,7 @@ from __future__ import annotations
 from vmguard.guest.errors import GuestFactsError
 from vmguard.guest.facts import FactProblem, Gathered, InstalledPackage, ServiceInfo
 from vmguard.guest.registry import Hive
-from vmguard.guest.view import GuestView
-from vmguard.guest.windows import open_system_hive
+from vmguard.guest.windows import SystemHives
 
 UNINSTALL_VIEWS = (
     ("Microsoft\\Windows\\CurrentVersion\\Uninstall", ""),
@@ -69,23 +68,21 @@ def services(system: Hive) -> list[ServiceInfo]:
     return sorted(found, key=lambda s: s.name.casefold())
 
 
-def read_windows_software(
-    view: GuestView, os_arch: str
+def windows_software(
+    hives: SystemHives, os_arch: str
 ) -> Gathered[tuple[tuple[InstalledPackage, ...], tuple[ServiceInfo, ...]]]:
     """Programs and services; a hive that cannot be read is a problem, the other still read."""
     problems: list[FactProblem] = []
     found_programs: list[InstalledPackage] = []
     found_services: list[ServiceInfo] = []
     try:
-        software = open_system_hive(view, "SOFTWARE")
-        if software is not None:
-            found_programs = programs(software, os_arch)
+        if hives.software is not None:
+            found_programs = programs(hives.software, os_arch)
     except GuestFactsError as err:
         problems.append(FactProblem(err.path, err.reason))
     try:
-        system = open_system_hive(view, "SYSTEM")
-        if system is not None:
-            found_services = services(system)
+        if hives.system is not None:
+            found_services = services(hives.system)
     except GuestFactsError as err:
         problems.append(FactProblem(err.path, err.reason))
     return Gathered((tuple(found_programs), tuple(found_services)), tuple(problems))
