@@ -110,6 +110,7 @@ def test_no_secret_printed_whole_in_any_format(planted_raw: Path, tmp_path: Path
     for text in outputs:
         for secret in [*SECRETS.values(), *encoded]:
             assert secret not in text
+    assert "Local accounts (SAM)" in outputs[0] and "Services 2 (1 automatic)" in outputs[0]
     assert "secret.gpp-cpassword" in outputs[1] and "windows.smb1-enabled" in outputs[1]
     document = json.loads(outputs[1])
     validator = jsonschema.Draft202012Validator(report_schema())

@@ -86,7 +86,16 @@ def _inventory(console: Console, inv: Inventory) -> None:
             _safe(p.mountpoint),
         )
     console.print(table)
-    if inv.users:
+    if inv.users and all(u.admin is not None for u in inv.users):  # SAM accounts
+        accounts = Table(title="Local accounts (SAM)", title_justify="left")
+        for col in ("name", "RID", "state", "administrator", "password"):
+            accounts.add_column(col)
+        for u in inv.users:
+            state = "disabled" if u.disabled else "enabled"
+            admin = "yes" if u.admin else ""
+            accounts.add_row(_safe(u.name), str(u.uid), state, admin, u.password)
+        console.print(accounts)
+    elif inv.users:
         users = Table(title="Users with a login shell or password", title_justify="left")
         for col in ("name", "uid", "home", "shell", "password"):
             users.add_column(col)
