@@ -58,6 +58,7 @@ def test_every_planted_item_found(planted_raw: Path, fmt: str) -> None:
     users = {(u.name, u.uid, u.disabled, u.password, u.admin) for u in inventory.users}
     assert ("Administrator", 500, False, "empty", True) in users
     assert ("carol", 1003, True, "empty", False) in users and len(users) == 6
+    assert {u.name: u.home for u in inventory.users if u.home} == {"alice": "/Users/alice"}
     assert {(p.name, p.arch, p.vendor) for p in inventory.packages} == {
         ("7-Zip 23.01 (x64)", "x86_64", "Igor Pavlov"),
         ("Notepad++ (32-bit x86)", "i386", "Notepad++ Team"),

@@ -203,6 +203,10 @@ def _system_reg(clean: bool) -> str:
     return "\n".join(lines) + "\n"
 
 
+def _utf16_hex(text: str) -> str:
+    return ",".join(f"{b:02x}" for b in (text + "\0").encode("utf-16-le"))
+
+
 def _software_reg(clean: bool) -> str:
     root = "HKEY_LOCAL_MACHINE\\SOFTWARE"
     nt = f"{root}\\Microsoft\\Windows NT\\CurrentVersion"
@@ -227,6 +231,12 @@ def _software_reg(clean: bool) -> str:
         '"DisplayName"="Notepad++ (32-bit x86)"',
         '"DisplayVersion"="8.5.8"',
         '"Publisher"="Notepad++ Team"',
+        "",
+        f"[{nt}\\ProfileList\\S-1-5-21-1111111111-2222222222-3333333333-1001]",
+        '"ProfileImagePath"=hex(2):' + _utf16_hex("C:\\Users\\alice"),
+        "",
+        f"[{nt}\\ProfileList\\S-1-5-18]",
+        '"ProfileImagePath"="%systemroot%\\\\system32\\\\config\\\\systemprofile"',
         "",
         f"[{nt}\\Winlogon]",
         '"Shell"="explorer.exe"',

@@ -20,6 +20,7 @@ from vmguard.guest.rpmdb import read_rpm_packages
 from vmguard.guest.sam import read_sam_accounts
 from vmguard.guest.view import GuestView
 from vmguard.guest.windows import find_hive, open_system_hives, windows_os
+from vmguard.guest.winprofiles import profile_homes
 from vmguard.guest.winsoftware import windows_software
 
 
@@ -33,10 +34,17 @@ def _windows_facts(view: GuestView, problems: list[FactProblem]) -> GuestFacts:
     os_facts = windows_os(hives)
     accounts = read_sam_accounts(view)
     software = windows_software(hives, os_facts.value.arch)
+    users = accounts.value
+    if hives.software is not None:
+        try:
+            homes = profile_homes(hives.software)
+            users = tuple(replace(u, home=homes.get(u.uid, u.home)) for u in users)
+        except GuestFactsError as err:
+            problems.append(FactProblem(err.path, err.reason))
     programs, services = software.value
     return GuestFacts(
         os=os_facts.value,
-        users=accounts.value,
+        users=users,
         packages=tuple(sorted(programs, key=_package_order)),
         services=services,
         problems=(
