@@ -6,7 +6,11 @@ import re
 import subprocess
 from pathlib import Path
 
+import pytest
+
+from vmguard.guest.errors import GuestFactsError
 from vmguard.guest.inspect import gather_guest_facts
+from windowshives import merge_reg, reg_hex
 from windowsplanted import build_tree
 
 from .dirview import DirView
@@ -70,3 +74,27 @@ def test_programs_and_services_match_hivex(tmp_path: Path) -> None:
     }
     assert {(s.name, s.start) for s in facts.services} == expected_services
     assert expected_services == {("Spooler", "automatic"), ("TermService", "manual")}
+
+
+def test_oversized_values_are_not_read(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # hivex refuses to write values near the real bound (1 MiB), so the bound is lowered.
+    from vmguard.guest import registry
+
+    monkeypatch.setattr(registry, "MAX_VALUE_BYTES", 4096)
+    root = build_tree(tmp_path / "guest")
+    software = root / "Windows/System32/config/SOFTWARE"
+    key = "HKEY_LOCAL_MACHINE\\SOFTWARE\\Microsoft\\Windows\\CurrentVersion\\Uninstall\\Huge"
+    merge_reg(
+        software,
+        "HKEY_LOCAL_MACHINE\\SOFTWARE",
+        f'[{key}]\n"DisplayName"="{"A" * 4096}"\n"Blob"={reg_hex(bytes(4097))}\n\n',
+    )
+    facts = gather_guest_facts(DirView(root))
+    assert facts.problems == ()
+    assert len(facts.packages) == 2  # the oversized name counts as absent
+    entry = registry.Hive(DirView(root), "/Windows/System32/config/SOFTWARE").key(
+        "Microsoft\\Windows\\CurrentVersion\\Uninstall\\Huge"
+    )
+    assert entry is not None
+    with pytest.raises(GuestFactsError, match="too large"):
+        entry.binary("Blob")
