@@ -96,7 +96,7 @@ BENCHMARKS: tuple[Benchmark, ...] = (
     ),
 )
 
-STANDALONE = ("bench_audit.py", "bench_vulns.py", "bench_fleet.py")
+STANDALONE = ("bench_audit.py", "bench_vulns.py", "bench_fleet.py", "bench_inspect_windows.py")
 """Benchmarks with their own inputs and report; run as scripts, judged by exit status."""
 
 

@@ -15,6 +15,7 @@ from vmguard.disk.layout import GuestLayout, assemble_layout
 from vmguard.disk.limits import DEFAULT_LIMITS, Limits
 from vmguard.disk.policy import HostPathPolicy
 from vmguard.disk.volumes.luks_unlock import VolumeSecret
+from vmguard.disk.volumes.roles import partition_role
 from vmguard.disk.volumes.scan import scan_volumes
 from vmguard.findings import Area, Finding, Report, ReportError, Rule, Severity, Target, Threat
 from vmguard.guest.facts import GuestFacts, OsFacts
@@ -83,6 +84,7 @@ def inventory_of(guest: OpenedGuest) -> Inventory:
             partlabel=p.volume.label,
             lvm_name=p.volume.name,
             encryption=p.volume.encryption,
+            role=partition_role(p.volume),
         )
         for p in layout.volumes
     )
@@ -96,6 +98,7 @@ def inventory_of(guest: OpenedGuest) -> Inventory:
         os=facts.os if facts is not None else None,
         users=facts.users if facts is not None else (),
         packages=facts.packages if facts is not None else (),
+        services=facts.services if facts is not None else (),
     )
 
 

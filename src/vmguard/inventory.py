@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from vmguard.guest.facts import InstalledPackage, OsFacts, UserAccount
+from vmguard.guest.facts import InstalledPackage, OsFacts, ServiceInfo, UserAccount
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,6 +50,9 @@ class PartitionInfo:
     partlabel: str | None = None
     lvm_name: str | None = None
     encryption: str | None = None
+    role: str | None = None
+    """What the partition table says the partition is for ("EFI system", "Microsoft
+    reserved", ...), None when it does not say."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,6 +68,8 @@ class Inventory:
     os: OsFacts | None
     users: tuple[UserAccount, ...]
     packages: tuple[InstalledPackage, ...]
+    services: tuple[ServiceInfo, ...] = ()
+    """Windows services (empty for other guests)."""
 
     def to_json(self) -> dict[str, Any]:
         """The JSON ``inventory`` object: DESIGN.md field names; password hashes left out."""
@@ -78,7 +83,7 @@ class Inventory:
                 "arch": self.os.arch,
                 "pretty_name": self.os.pretty_name,
             }
-        return {
+        document: dict[str, Any] = {
             "format": self.format,
             "variant": self.variant,
             "virtual_size": self.virtual_size,
@@ -96,28 +101,50 @@ class Inventory:
             ],
             "partitions": [{k: v for k, v in _partition_json(p).items()} for p in self.partitions],
             "os": os_json,
-            "users": [
-                {
-                    "name": u.name,
-                    "uid": u.uid,
-                    "gid": u.gid,
-                    "home": u.home,
-                    "shell": u.shell,
-                    "password": u.password,
-                }
-                for u in self.users
-            ],
-            "packages": [
-                {
-                    "name": p.name,
-                    "version": p.version,
-                    "arch": p.arch,
-                    "manager": p.manager,
-                    "source": p.source_name or None,
-                }
-                for p in self.packages
-            ],
+            "users": [_user_json(u) for u in self.users],
+            "packages": [_package_json(p) for p in self.packages],
         }
+        if self.services:
+            document["services"] = [
+                {
+                    "name": s.name,
+                    "start": s.start,
+                    "display_name": s.display_name,
+                    "image": s.image,
+                    "account": s.account,
+                }
+                for s in self.services
+            ]
+        return document
+
+
+def _user_json(u: UserAccount) -> dict[str, Any]:
+    user: dict[str, Any] = {
+        "name": u.name,
+        "uid": u.uid,
+        "gid": u.gid,
+        "home": u.home,
+        "shell": u.shell,
+        "password": u.password,
+    }
+    if u.disabled is not None:
+        user["disabled"] = u.disabled
+    if u.admin is not None:
+        user["admin"] = u.admin
+    return user
+
+
+def _package_json(p: InstalledPackage) -> dict[str, Any]:
+    package: dict[str, Any] = {
+        "name": p.name,
+        "version": p.version,
+        "arch": p.arch,
+        "manager": p.manager,
+        "source": p.source_name or None,
+    }
+    if p.vendor:
+        package["vendor"] = p.vendor
+    return package
 
 
 def _partition_json(p: PartitionInfo) -> dict[str, Any]:
@@ -135,4 +162,5 @@ def _partition_json(p: PartitionInfo) -> dict[str, Any]:
         "partlabel": p.partlabel,
         "lvm_name": p.lvm_name,
         "encryption": p.encryption,
+        "role": p.role,
     }

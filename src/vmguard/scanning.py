@@ -21,9 +21,11 @@ import yara_x
 
 from vmguard.checks.content import ContentScanner, compile_rules
 from vmguard.checks.interface import FileContent
+from vmguard.checks.memartefacts import MemoryArtefacts
 from vmguard.checks.permissions import MetadataChecks
 from vmguard.checks.registry import guest_checks, path_checks
 from vmguard.disk.guestfs import GuestFS, Mount
+from vmguard.disk.shadowcopies import open_shadow_stores
 from vmguard.errors import VmguardError
 from vmguard.findings import Finding, Report, ReportError, Target
 from vmguard.inspection import ImageOptions, OpenedGuest, inventory_of, open_guest
@@ -157,10 +159,12 @@ def _batches(jobs: list[_Job]) -> Iterator[tuple[int, int]]:
 
 def _walk(fs: GuestFS, errors: list[ReportError]) -> tuple[list[_Job], list[Finding]]:
     metadata = MetadataChecks()
+    memory = MemoryArtefacts()
     findings: list[Finding] = []
     jobs: list[_Job] = []
     for entry in fs.walk("/", on_error=lambda p, m: errors.append(ReportError(p, m))):
         findings.extend(metadata.check(entry.path, entry.stat))
+        findings.extend(memory.check(entry.path, entry.stat))
         if stat.S_ISREG(entry.stat.mode) and entry.stat.size > 0:
             jobs.append(_Job(entry.path, entry.stat.size, entry.mount, entry.node))
     if metadata.world_writable > 50:
@@ -171,6 +175,42 @@ def _walk(fs: GuestFS, errors: list[ReportError]) -> tuple[list[_Job], list[Find
             )
         )
     return jobs, findings
+
+
+def _shadow_copy_jobs(guest: OpenedGuest, errors: list[ReportError]) -> list[_Job]:
+    """Files of NTFS shadow copy stores that differ from the live file at the same path
+    (by size or mtime), as jobs located ``vssN:/path``; an unchanged file is scanned once,
+    live."""
+    live = guest.layout.guestfs
+    jobs: list[_Job] = []
+    for placed in guest.layout.volumes:
+        if placed.filesystem is None or placed.signature.kind != "ntfs":
+            continue
+        try:
+            stores = open_shadow_stores(placed.volume.source, placed.signature)
+        except VmguardError as err:
+            errors.append(ReportError(f"{placed.where} shadow copies", err.diagnostics()))
+            continue
+        prefix = (placed.mountpoint or "/").rstrip("/")
+        for store in stores:
+            store_fs = GuestFS([Mount("/", store.filesystem, f"{placed.where} vss{store.index}")])
+            where = f"vss{store.index}:"
+
+            def on_error(path: str, message: str, where: str = where) -> None:
+                errors.append(ReportError(where + path, message))
+
+            for entry in store_fs.walk("/", on_error=on_error):
+                if not stat.S_ISREG(entry.stat.mode) or entry.stat.size == 0:
+                    continue
+                current = live.stat(prefix + entry.path, follow=False) if live else None
+                if current is not None and (current.size, current.mtime) == (
+                    entry.stat.size,
+                    entry.stat.mtime,
+                ):
+                    continue
+                path = f"{where}{prefix}{entry.path}"
+                jobs.append(_Job(path, entry.stat.size, entry.mount, entry.node))
+    return jobs
 
 
 def scan_content(
@@ -229,6 +269,7 @@ def scan_guest(
             except VmguardError as err:
                 errors.append(ReportError(type(check).__name__, err.diagnostics()))
     jobs, metadata_findings = _walk(fs, errors)
+    jobs.extend(_shadow_copy_jobs(guest, errors))
     findings.extend(metadata_findings)
     content_findings, content_errors = scan_content(fs, jobs, options, progress)
     findings.extend(content_findings)

@@ -8,10 +8,11 @@ import shutil
 from pathlib import Path
 
 from vmguard.guest.inspect import gather_guest_facts
+from windowshives import empty_hive
 
 from .dirview import DirView
 from .test_apk import INSTALLED as APK_INSTALLED
-from .test_windows import SOFTWARE_SCRIPT, _empty_hive, _hivexsh
+from .test_windows import SOFTWARE_SCRIPT, _hivexsh
 
 
 def _debian_tree(root: Path) -> Path:
@@ -86,7 +87,7 @@ def test_empty_tree(tmp_path: Path) -> None:
 def test_windows_guest(tmp_path: Path) -> None:
     config = tmp_path / "Windows/System32/config"
     config.mkdir(parents=True)
-    _empty_hive(config / "SOFTWARE")
+    empty_hive(config / "SOFTWARE")
     _hivexsh(config / "SOFTWARE", SOFTWARE_SCRIPT)
     (tmp_path / "etc").mkdir()  # Linux files in a Windows tree are not read as Linux
     (tmp_path / "etc/os-release").write_text("ID=debian\n")

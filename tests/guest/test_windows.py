@@ -1,19 +1,13 @@
 """Windows OS facts from registry hives written by real registry tools.
 
-How the hives are made: no Debian tool creates a hive from nothing except Samba's regf
-writer, which is only reachable as ``reg_create_regf_file`` in libregistry-samba4
-(package registry-tools), called here through ctypes. Samba 4.17 writes the base block's
-"hive bins data size" one page too large (it stores the file end, not the bins' size),
-which libregf and hivex both misread; ``_fix_samba_size`` sets that one field to the real
-size and recomputes the header checksum, and says so. Keys and values are then added by
+How the hives are made: an empty hive by Samba's regf writer (``windowshives.empty_hive``,
+which explains the one header field it corrects), then keys and values added by
 hivexsh -w (package libhivex-bin), the writer libguestfs uses.
 """
 
 from __future__ import annotations
 
-import ctypes
 import shutil
-import struct
 import subprocess
 from pathlib import Path
 
@@ -21,34 +15,9 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 
 from vmguard.guest.windows import HIVE_MAX, find_hive, is_windows, read_windows_os
+from windowshives import empty_hive
 
 from .dirview import DirView
-
-SAMBA_REGISTRY = "/usr/lib/x86_64-linux-gnu/samba/libregistry-samba4.so.0"
-
-
-def _fix_samba_size(path: Path) -> None:
-    """Set the base block's hive-bins size to the real one; recompute its XOR checksum."""
-    data = bytearray(path.read_bytes())
-    struct.pack_into("<I", data, 0x28, len(data) - 0x1000)
-    checksum = 0
-    for offset in range(0, 0x1FC, 4):
-        checksum ^= struct.unpack_from("<I", data, offset)[0]
-    struct.pack_into("<I", data, 0x1FC, checksum)
-    path.write_bytes(bytes(data))
-
-
-def _empty_hive(path: Path) -> None:
-    """A new, empty hive written by Samba's regf writer."""
-    if not Path(SAMBA_REGISTRY).exists():
-        pytest.skip("Samba's registry library missing (Debian package: registry-tools)")
-    library = ctypes.CDLL(SAMBA_REGISTRY)
-    library.reg_create_regf_file.restype = ctypes.c_uint32
-    library.hive_key_flush.restype = ctypes.c_uint32
-    key = ctypes.c_void_p()
-    assert library.reg_create_regf_file(None, str(path).encode(), 5, ctypes.byref(key)) == 0
-    assert library.hive_key_flush(key) == 0
-    _fix_samba_size(path)
 
 
 def _hivexsh(path: Path, script: str) -> None:
@@ -126,7 +95,7 @@ def windows_root(tmp_path: Path) -> Path:
     config = tmp_path / "WINDOWS/system32/Config"
     config.mkdir(parents=True)
     for name, script in (("software", SOFTWARE_SCRIPT), ("SYSTEM", SYSTEM_SCRIPT)):
-        _empty_hive(config / name)
+        empty_hive(config / name)
         _hivexsh(config / name, script)
     return tmp_path
 

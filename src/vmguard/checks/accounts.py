@@ -137,6 +137,8 @@ class AccountChecks:
 
     def check(self, view: GuestView, facts: GuestFacts) -> Iterable[Finding]:
         """Findings for every local account."""
+        if facts.os.family == "windows":
+            return  # SAM accounts: vmguard.checks.winaccounts
         words = _words()
         unavailable: CryptUnavailable | None = None
         too_costly: list[str] = []

@@ -1,5 +1,7 @@
 """Credential files found by path: .pgpass, .netrc, .git-credentials, .my.cnf, docker and
-kube configs, NetworkManager and wpa_supplicant PSKs, shell/database histories, cloud-init.
+kube configs, NetworkManager and wpa_supplicant PSKs, cloud CLI credentials (AWS, gcloud,
+Azure), shell/database/PowerShell histories, cloud-init. Globs start with ``*/`` so that
+a Windows profile (``/Users/NAME/AppData/Roaming/gcloud/...``) matches like a Linux home.
 
 Each parser reads the file's bytes as handed over by the scan (bounded there), looks only
 for the credential fields, and reports them redacted.
@@ -16,6 +18,7 @@ import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
+from vmguard.checks.cloudtokens import json_tokens
 from vmguard.checks.interface import FileContent, line_of
 from vmguard.checks.redact import redact, safe_text
 from vmguard.checks.secrets.validators import is_placeholder
@@ -155,6 +158,26 @@ _HISTORY_FORMS: tuple[tuple[str, re.Pattern[bytes]], ...] = tuple(
             rb"(?P<value>[A-Za-z0-9._~+/=-]{8,})",
         ),
         ("URL credentials", rb"://[^:/\s@'\"]+:(?P<value>[^@\s/'\"]+)@"),
+        # PowerShell and cmd forms (PSReadLine histories).
+        (
+            "ConvertTo-SecureString",
+            rb"(?i)\bConvertTo-SecureString\s+(?:-AsPlainText\s+|-Force\s+|-String\s+)*"
+            rb"(?P<q>[\"'])(?P<value>[^\"'\n]+)(?P=q)",
+        ),
+        (
+            "net user",
+            rb"(?i)\bnet(?:\.exe)?\s+user\s+(?:\"[^\"\n]+\"|[^\s\"/]+)\s+"
+            rb"(?P<value>\"[^\"\n]+\"|[^\s/*\"][^\s]*)",
+        ),
+        (
+            "-Password",
+            rb"(?i)(?<![\w-])-(?:Password|AccountPassword|Passwd|Pass)[\s:]+"
+            rb"(?P<value>\"[^\"\n]+\"|'[^'\n]+'|[^\s\"'(;|&$-][^\s;|&]*)",
+        ),
+        (
+            "cmdkey /pass",
+            rb"(?i)\bcmdkey(?:\.exe)?\b[^\n]*?\s/pass(?:word)?:(?P<value>\"[^\"\n]+\"|\S+)",
+        ),
     )
 )
 
@@ -247,6 +270,17 @@ _KINDS = (
     ),
     _Kind(
         (
+            "*/gcloud/application_default_credentials.json",
+            "*/gcloud/legacy_credentials/*/adc.json",
+            "*/.azure/accessTokens.json",
+            "*/.azure/msal_token_cache.json",
+        ),
+        CREDENTIAL_FILE,
+        "cloud CLI credentials",
+        json_tokens,
+    ),
+    _Kind(
+        (
             "*/.bash_history",
             "*/.zsh_history",
             "*/.sh_history",
@@ -259,6 +293,9 @@ _KINDS = (
             "*/.rediscli_history",
             "*/.mongo*history*",
             "*/fish_history",
+            "*/PSReadLine/*_history.txt",
+            "*/PSReadline/*_history.txt",
+            "*/psreadline/*_history.txt",
         ),
         HISTORY,
         "history",

@@ -9,23 +9,35 @@ from vmguard.checks.accounts import AccountChecks
 from vmguard.checks.content import HOST_KEY_RULE
 from vmguard.checks.credfiles import CredentialFiles
 from vmguard.checks.interface import GuestCheck, PathCheck
+from vmguard.checks.memartefacts import MemoryArtefacts
 from vmguard.checks.permissions import MetadataChecks
 from vmguard.checks.secrets.patterns import SECRET_PATTERNS
 from vmguard.checks.sshd import SshdChecks
 from vmguard.checks.sshkeys import AuthorizedKeys
 from vmguard.checks.sudoers import SudoersChecks
+from vmguard.checks.winaccounts import WindowsAccounts
+from vmguard.checks.winfiles import WindowsCredentialFiles
+from vmguard.checks.winsettings import WindowsSettings
+from vmguard.checks.winuserhives import WindowsUserHives
 from vmguard.errors import VmguardError
 from vmguard.findings import Rule
 
 
 def guest_checks() -> tuple[GuestCheck, ...]:
     """Checks of the guest as a whole."""
-    return (AccountChecks(), SshdChecks(), SudoersChecks())
+    return (
+        AccountChecks(),
+        SshdChecks(),
+        SudoersChecks(),
+        WindowsAccounts(),
+        WindowsSettings(),
+        WindowsUserHives(),
+    )
 
 
 def path_checks() -> tuple[PathCheck, ...]:
     """Checks of files chosen by path."""
-    return (CredentialFiles(), AuthorizedKeys())
+    return (CredentialFiles(), AuthorizedKeys(), WindowsCredentialFiles())
 
 
 def all_rules() -> tuple[Rule, ...]:
@@ -37,6 +49,7 @@ def all_rules() -> tuple[Rule, ...]:
     for path_check in path_checks():
         rules.extend(path_check.rules)
     rules.extend(MetadataChecks().rules)
+    rules.extend(MemoryArtefacts().rules)
     ids = [r.rule_id for r in rules]
     duplicates = sorted({i for i in ids if ids.count(i) > 1})
     if duplicates:

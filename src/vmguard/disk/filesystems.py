@@ -29,6 +29,14 @@ SUPPORTED = ("ext2", "ext3", "ext4", "xfs", "vfat", "ntfs")
 
 _FILETIME_EPOCH = 11_644_473_600  # seconds from 1601-01-01 to 1970-01-01
 
+_NTFS_ROOT_ENTRY = 5
+_NTFS_FIRST_USER_ENTRY = 16
+"""MFT entries 0-15 are NTFS's own metadata files ($MFT, $LogFile, $Bitmap, $Secure, $Extend
+and its $UsnJrnl/$ObjId/$Quota...). Their content is filesystem structure — resident data of
+small files lives in $MFT — so they are not guest files: a token in a small file would
+otherwise be reported twice, at its path and at /$MFT. Free space (``--deleted``) is where
+remnants are looked for."""
+
 
 @dataclass(frozen=True, slots=True)
 class FsSignature:
@@ -120,7 +128,7 @@ class Filesystem:
             if self.root is None:
                 raise ValueError("no root directory")
         except (OSError, MemoryError, ValueError) as err:
-            raise CorruptImage(f"{kind} filesystem cannot be opened: {_one_line(err)}") from err
+            raise CorruptImage(f"{kind} filesystem cannot be opened: {one_line(err)}") from err
         if kind == "ntfs":
             try:
                 self.label = self.volume.get_name() or None
@@ -130,9 +138,16 @@ class Filesystem:
     def children(self, node: Any) -> dict[str, Any]:
         """Entries of a directory node, by name."""
         try:
-            return {entry.name: entry for entry in node.sub_file_entries if entry.name}
+            entries = {entry.name: entry for entry in node.sub_file_entries if entry.name}
+            if self.kind == "ntfs" and _mft_index(node) == _NTFS_ROOT_ENTRY:
+                return {
+                    name: entry
+                    for name, entry in entries.items()
+                    if not (name.startswith("$") and _mft_index(entry) < _NTFS_FIRST_USER_ENTRY)
+                }
+            return entries
         except (OSError, MemoryError, ValueError) as err:
-            raise CorruptImage(f"{self.kind}: cannot list a directory: {_one_line(err)}") from err
+            raise CorruptImage(f"{self.kind}: cannot list a directory: {one_line(err)}") from err
 
     def stat(self, node: Any) -> GuestStat:
         """Metadata of a node, in POSIX terms even for FAT and NTFS."""
@@ -178,8 +193,13 @@ class Filesystem:
         try:
             data: bytes = node.read_buffer_at_offset(length, offset)
         except (OSError, MemoryError, ValueError) as err:
-            raise CorruptImage(f"{self.kind}: cannot read a file: {_one_line(err)}") from err
+            raise CorruptImage(f"{self.kind}: cannot read a file: {one_line(err)}") from err
         return data
+
+
+def _mft_index(node: Any) -> int:
+    """MFT entry number of an NTFS file entry (the low 48 bits of its file reference)."""
+    return int(node.file_reference) & 0xFFFFFFFFFFFF
 
 
 def _fat_ntfs_mtime(kind: str, node: Any) -> int:
@@ -195,7 +215,8 @@ def _fat_ntfs_mtime(kind: str, node: Any) -> int:
     return int(value // 100 + 315_532_800)
 
 
-def _one_line(err: BaseException) -> str:
+def one_line(err: BaseException) -> str:
+    """A library error as one bounded line (libyal chains many messages together)."""
     text = " ".join(str(err).split())
     return text[:300]
 

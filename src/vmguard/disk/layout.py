@@ -22,6 +22,7 @@ from vmguard.disk.filesystems import (
 from vmguard.disk.fssignatures import describe_kind
 from vmguard.disk.guestfs import GuestFS, Mount
 from vmguard.disk.volumes.interface import Volume, VolumeLayout
+from vmguard.disk.volumes.roles import NO_FILESYSTEM_ROLES, partition_role
 from vmguard.guest.view import GuestFileTooLarge
 
 _FSTAB_LIMIT = 256 * 1024
@@ -161,7 +162,10 @@ def _place(disk_index: int, disk_name: str, volume: Volume) -> PlacedVolume:
         )
     if sig.kind not in SUPPORTED:
         shown = describe_kind(sig.kind) if sig.kind else "unknown"
-        problem = None if sig.kind == "swap" else f"unsupported filesystem {shown}"
+        expected = sig.kind == "swap" or (
+            not sig.kind and partition_role(volume) in NO_FILESYSTEM_ROLES
+        )
+        problem = None if expected else f"unsupported filesystem {shown}"
         return PlacedVolume(disk_index, disk_name, volume, sig, None, None, problem)
     try:
         fs = open_filesystem(volume.source, sig)

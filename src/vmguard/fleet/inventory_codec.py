@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import fields
 from typing import Any
 
-from vmguard.guest.facts import InstalledPackage, OsFacts, UserAccount
+from vmguard.guest.facts import InstalledPackage, OsFacts, ServiceInfo, UserAccount
 from vmguard.inventory import BackingInfo, DiskInfo, Inventory, PartitionInfo
 
 
@@ -37,6 +37,7 @@ def encode_inventory(inventory: Inventory) -> dict[str, Any]:
         "os": _plain(inventory.os) if inventory.os is not None else None,
         "users": [_plain(u, skip=("password_hash",)) for u in inventory.users],
         "packages": [_plain(p) for p in inventory.packages],
+        "services": [_plain(s) for s in inventory.services],
     }
 
 
@@ -57,4 +58,5 @@ def decode_inventory(data: dict[str, Any]) -> Inventory:
         ),
         users=tuple(UserAccount(**u) for u in data["users"]),
         packages=tuple(InstalledPackage(**p) for p in data["packages"]),
+        services=tuple(ServiceInfo(**s) for s in data.get("services", ())),
     )

@@ -15,7 +15,7 @@ from typing import Generic, Literal, NamedTuple, TypeVar
 PasswordState = Literal["hash", "empty", "locked", "none"]
 """How an account can be logged into with a password (the JSON ``password`` field)."""
 
-PackageManager = Literal["dpkg", "rpm", "apk"]
+PackageManager = Literal["dpkg", "rpm", "apk", "windows"]
 """The package database a package was read from."""
 
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u200b-\u200f\u202a-\u202e\u2066-\u2069]")
@@ -83,6 +83,10 @@ class UserAccount:
     password_hash: str | None = field(default=None, repr=False)
     """The raw password field (shadow, else passwd), for weak-hash checks; never printed
     and never part of the JSON inventory."""
+    disabled: bool | None = None
+    """Windows: the account is disabled (SAM control bits); None for Linux accounts."""
+    admin: bool | None = None
+    """Windows: member of the built-in Administrators group; None for Linux accounts."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -98,6 +102,22 @@ class InstalledPackage:
     """Source package (dpkg ``Source:``, rpm SOURCERPM name, apk origin); empty if none."""
     source_version: str = ""
     """Source package version when it differs from ``version`` (dpkg ``Source: n (v)``)."""
+    vendor: str = ""
+    """Publisher of a Windows program (its Uninstall key's Publisher); empty elsewhere."""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ServiceInfo:
+    """One Windows service (SYSTEM\\<current control set>\\Services)."""
+
+    name: str
+    start: str
+    """``boot``, ``system``, ``automatic``, ``manual``, ``disabled`` or the raw number."""
+    display_name: str = ""
+    image: str = ""
+    """ImagePath as stored (unexpanded)."""
+    account: str = ""
+    """ObjectName: the account the service runs as."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -109,6 +129,8 @@ class GuestFacts:
     """Accounts in /etc/passwd order."""
     packages: tuple[InstalledPackage, ...] = ()
     """Sorted by (manager, name, arch, version)."""
+    services: tuple[ServiceInfo, ...] = ()
+    """Windows services, by name; empty for other guests."""
     problems: tuple[FactProblem, ...] = ()
     """Files that could not be read or parsed; each left a gap in the facts above."""
 

@@ -17,18 +17,50 @@ from vmguard.guest.errors import GuestFactsError
 from vmguard.guest.facts import FactProblem, GuestFacts, InstalledPackage
 from vmguard.guest.osrelease import read_linux_os
 from vmguard.guest.rpmdb import read_rpm_packages
+from vmguard.guest.sam import read_sam_accounts
 from vmguard.guest.view import GuestView
-from vmguard.guest.windows import find_hive, read_windows_os
+from vmguard.guest.windows import find_hive, open_system_hives, windows_os
+from vmguard.guest.winprofiles import profile_homes
+from vmguard.guest.winsoftware import windows_software
 
 
 def _package_order(package: InstalledPackage) -> tuple[str, str, str, str]:
     return (package.manager, package.name, package.arch, package.version)
 
 
+def _windows_facts(view: GuestView, problems: list[FactProblem]) -> GuestFacts:
+    """OS facts, SAM accounts, installed programs and services of a Windows guest."""
+    hives = open_system_hives(view)  # each hive read once for every fact below
+    os_facts = windows_os(hives)
+    accounts = read_sam_accounts(view)
+    software = windows_software(hives, os_facts.value.arch)
+    users = accounts.value
+    if hives.software is not None:
+        try:
+            homes = profile_homes(hives.software)
+            users = tuple(replace(u, home=homes.get(u.uid, u.home)) for u in users)
+        except GuestFactsError as err:
+            problems.append(FactProblem(err.path, err.reason))
+    programs, services = software.value
+    return GuestFacts(
+        os=os_facts.value,
+        users=users,
+        packages=tuple(sorted(programs, key=_package_order)),
+        services=services,
+        problems=(
+            *problems,
+            *hives.problems,
+            *os_facts.problems,
+            *accounts.problems,
+            *software.problems,
+        ),
+    )
+
+
 def gather_guest_facts(view: GuestView) -> GuestFacts:
     """OS facts, local accounts and installed packages of the guest behind ``view``.
 
-    A Windows guest (one with a SOFTWARE hive) gets its OS facts from the registry; any
+    A Windows guest (one with a SOFTWARE hive) gets its facts from the registry; any
     other guest is read as Linux: os-release, ELF architecture, passwd/shadow, and the
     dpkg, rpm and apk databases (all three: a guest may carry more than one).
     Packages are sorted by (manager, name, arch, version); users keep passwd order.
@@ -40,8 +72,7 @@ def gather_guest_facts(view: GuestView) -> GuestFacts:
         problems.append(FactProblem(err.path, err.reason))
         windows = False
     if windows:
-        gathered = read_windows_os(view)
-        return GuestFacts(os=gathered.value, problems=tuple(problems) + gathered.problems)
+        return _windows_facts(view, problems)
 
     os_facts = read_linux_os(view)
     problems += os_facts.problems

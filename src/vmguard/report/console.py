@@ -71,7 +71,7 @@ def _inventory(console: Console, inv: Inventory) -> None:
     ):
         table.add_column(col)
     for p in inv.partitions:
-        fs = p.filesystem or ""
+        fs = p.filesystem or (f"({p.role})" if p.role else "")
         if p.encryption:
             fs = f"{fs} (encrypted)"
         table.add_row(
@@ -86,7 +86,16 @@ def _inventory(console: Console, inv: Inventory) -> None:
             _safe(p.mountpoint),
         )
     console.print(table)
-    if inv.users:
+    if inv.users and all(u.admin is not None for u in inv.users):  # SAM accounts
+        accounts = Table(title="Local accounts (SAM)", title_justify="left")
+        for col in ("name", "RID", "state", "administrator", "password"):
+            accounts.add_column(col)
+        for u in inv.users:
+            state = "disabled" if u.disabled else "enabled"
+            admin = "yes" if u.admin else ""
+            accounts.add_row(_safe(u.name), str(u.uid), state, admin, u.password)
+        console.print(accounts)
+    elif inv.users:
         users = Table(title="Users with a login shell or password", title_justify="left")
         for col in ("name", "uid", "home", "shell", "password"):
             users.add_column(col)
@@ -94,6 +103,9 @@ def _inventory(console: Console, inv: Inventory) -> None:
             if u.password in ("hash", "empty") or not u.shell.endswith(("nologin", "false")):
                 users.add_row(_safe(u.name), str(u.uid), _safe(u.home), _safe(u.shell), u.password)
         console.print(users)
+    if inv.services:
+        automatic = sum(1 for s in inv.services if s.start == "automatic")
+        console.print(f"[bold]Services[/] {len(inv.services)} ({automatic} automatic)")
     managers = sorted({p.manager for p in inv.packages})
     console.print(
         f"[bold]Packages[/] {len(inv.packages)}" + (f" ({', '.join(managers)})" if managers else "")

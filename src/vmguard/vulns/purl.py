@@ -17,7 +17,7 @@ from vmguard.guest.facts import InstalledPackage, OsFacts
 from vmguard.vulns.versions.evr import split_evr
 
 _SLASH = "\x00"
-_PURL_TYPE = {"dpkg": "deb", "rpm": "rpm", "apk": "apk"}
+_PURL_TYPE = {"dpkg": "deb", "rpm": "rpm", "apk": "apk", "windows": "generic"}
 _NAMESPACE = {"rhel": "redhat", "ol": "oracle", "opensuse-leap": "opensuse"}
 
 
@@ -47,7 +47,10 @@ def package_purl(package: InstalledPackage, os: OsFacts | None) -> str:
     if package.manager == "dpkg" and package.source_name and package.source_name != package.name:
         qualifiers["upstream"] = package.source_name
     namespace = None
-    if os is not None and os.distro != "unknown":
+    if package.manager == "windows":
+        # No purl type exists for Windows programs: "generic", namespaced by publisher.
+        namespace = package.vendor.replace("/", _SLASH) or None
+    elif os is not None and os.distro != "unknown":
         namespace = _NAMESPACE.get(os.distro, os.distro)
     # packageurl-python leaves "/" in a name or version as a separator; no package manager
     # allows one there, so a hostile name's slashes are encoded through a placeholder that

@@ -32,6 +32,7 @@ from packageurl import PackageURL
 
 from vmguard import __version__
 from vmguard.inventory import Inventory
+from vmguard.vulns.cpe import package_cpe
 from vmguard.vulns.matching import VulnMatch, VulnScan
 from vmguard.vulns.purl import package_purl
 
@@ -70,6 +71,8 @@ def build_bom(inventory: Inventory, name: str, vulns: VulnScan | None = None) ->
         ref = BomRef(purl)
         refs[(package.name, package.arch, package.version)] = ref
         properties = [Property(name="vmguard:package-manager", value=package.manager)]
+        if package.vendor:
+            properties.append(Property(name="vmguard:publisher", value=package.vendor))
         if package.source_name:
             properties.append(Property(name="vmguard:source-package", value=package.source_name))
         bom.components.add(
@@ -78,6 +81,7 @@ def build_bom(inventory: Inventory, name: str, vulns: VulnScan | None = None) ->
                 name=package.name,
                 version=package.version,
                 purl=PackageURL.from_string(purl),
+                cpe=package_cpe(package),
                 bom_ref=ref,
                 properties=properties,
             )
