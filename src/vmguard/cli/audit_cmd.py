@@ -32,6 +32,15 @@ def audit_command(
             "--platform", case_sensitive=False, help="The product that runs these definitions."
         ),
     ] = None,
+    platform_version: Annotated[
+        int | None,
+        typer.Option(
+            "--platform-version",
+            min=1,
+            max=99,
+            help="The product's major release (8 = ESXi 8), when the files do not show it.",
+        ),
+    ] = None,
     policy: Annotated[
         Path | None, typer.Option("--policy", help="Policy file (default: ./vmguard.toml).")
     ] = None,
@@ -48,7 +57,7 @@ def audit_command(
         if not path.is_file():
             fail(f"{path}: no such configuration file")
     rules_policy = load_policy(policy)
-    options = AuditOptions(platform=platform)
+    options = AuditOptions(platform=platform, platform_version=platform_version)
     reports = audit_paths(paths, options) if paths else []
     if connect is not None:
         reports += audit_documents([read_connection(connect)], options)

@@ -28,6 +28,8 @@ class AuditOptions:
 
     platform: Platform | None = None
     """--platform: the product that runs them, when the files do not say."""
+    platform_version: int | None = None
+    """--platform-version: the product's major release (8 for ESXi 8)."""
 
 
 def _context(documents: Sequence[ConfigDocument], options: AuditOptions) -> AuditContext:
@@ -36,7 +38,9 @@ def _context(documents: Sequence[ConfigDocument], options: AuditOptions) -> Audi
         for spec in document.vms:
             for source in writable_disks(spec):
                 writers.setdefault(source, []).append(spec.name)
-    return AuditContext(options.platform, {k: tuple(v) for k, v in writers.items()})
+    return AuditContext(
+        options.platform, {k: tuple(v) for k, v in writers.items()}, options.platform_version
+    )
 
 
 def _report(

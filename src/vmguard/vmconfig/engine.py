@@ -25,6 +25,7 @@ from vmguard.vmconfig.rules.model import (
     VmCheck,
     is_vmx_false,
     is_vmx_true,
+    retirement,
     settings_matching,
     shown,
 )
@@ -33,6 +34,9 @@ from vmguard.vmconfig.rules.model import (
 def _key_hits(rule: KeyRule, spec: VmSpec, ctx: AuditContext) -> Iterator[Hit]:
     if not spec.settings and spec.format is not ConfigFormat.VMX:
         return  # an OVF without VMware settings is not a VMware definition
+    ignored, note = retirement(rule.retired, spec, ctx)
+    if ignored:
+        return
     for key in rule.keys:
         found = settings_matching(spec, key)
         for setting in found:
@@ -44,7 +48,7 @@ def _key_hits(rule: KeyRule, spec: VmSpec, ctx: AuditContext) -> Iterator[Hit]:
                 ValueTest.NOT_TRUE: is_vmx_true(value),
             }[rule.safe]
             if unsafe:
-                yield Hit(setting.key, shown(setting))
+                yield Hit(setting.key, shown(setting), assumption=note)
         if found or "*" in key or not rule.unsafe_when_absent_on:
             continue
         platform, why = ctx.platform_for(spec)

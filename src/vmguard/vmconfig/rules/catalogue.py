@@ -18,6 +18,7 @@ from vmguard.vmconfig.rules.vbox_checks import VBOX_CHECKS
 from vmguard.vmconfig.rules.vbox_data import VBOX_ELEMENT_RULES
 from vmguard.vmconfig.rules.vmx_channels import VMX_CHANNEL_CHECKS
 from vmguard.vmconfig.rules.vmx_checks import VMX_CHECKS
+from vmguard.vmconfig.rules.vmx_encryption import VMX_ENCRYPTION_CHECKS
 from vmguard.vmconfig.rules.vmx_keys import VMX_KEY_RULES
 
 
@@ -42,6 +43,7 @@ def builtin_rules() -> tuple[Rule, ...]:
             *VMX_KEY_RULES,
             *VMX_CHANNEL_CHECKS,
             *VMX_CHECKS,
+            *VMX_ENCRYPTION_CHECKS,
             *LIBVIRT_ELEMENT_RULES,
             *LIBVIRT_DEVICE_CHECKS,
             *LIBVIRT_CONSOLE_CHECKS,

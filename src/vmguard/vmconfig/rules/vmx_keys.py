@@ -8,11 +8,18 @@ from __future__ import annotations
 
 from vmguard.findings import Severity, Threat
 from vmguard.vmconfig.model import Platform
-from vmguard.vmconfig.rules.model import KeyRule, RuleInfo, ValueTest
+from vmguard.vmconfig.rules.model import (
+    ESXI8_NOT_IMPLEMENTED,
+    KeyRule,
+    Retired,
+    RuleInfo,
+    ValueTest,
+)
 
 _HOSTED = frozenset({Platform.WORKSTATION, Platform.FUSION})
 _ALL = frozenset({Platform.ESXI, Platform.WORKSTATION, Platform.FUSION})
 _NONE: frozenset[Platform] = frozenset()
+_NOT_ON_ESXI8 = (ESXI8_NOT_IMPLEMENTED,)
 
 A, B, C = Threat.VM_COMMUNICATION, Threat.VM_ESCAPE, Threat.HOST_MONITORING
 D, E, F = Threat.VM_MONITORING, Threat.DENIAL_OF_SERVICE, Threat.GUEST_TO_GUEST
@@ -31,9 +38,10 @@ def _rule(  # noqa: PLR0917 (one positional field per table column)
     remediation: str,
     references: tuple[str, ...],
     absent_unsafe_on: frozenset[Platform] = _NONE,
+    retired: tuple[Retired, ...] = (),
 ) -> KeyRule:
     info = RuleInfo(rule_id, title, severity, threat, rationale, remediation, references)
-    return KeyRule(info, keys, safe, absent_unsafe_on)
+    return KeyRule(info, keys, safe, absent_unsafe_on, retired)
 
 
 VMX_KEY_RULES: tuple[KeyRule, ...] = (
@@ -91,15 +99,30 @@ VMX_KEY_RULES: tuple[KeyRule, ...] = (
     ),
     _rule(
         "vmx.device-connectable",
-        ("isolation.device.connectable.disable", "isolation.device.edit.disable"),
+        ("isolation.device.connectable.disable",),
         ValueTest.TRUE,
         MED,
         A,
-        "The guest can connect or edit virtual devices",
+        "The guest can connect or disconnect virtual devices",
         "A guest user able to connect devices can attach the host's CD-ROM, NIC or USB devices.",
-        'Set isolation.device.connectable.disable = "TRUE" (and isolation.device.edit.disable).',
+        'Set isolation.device.connectable.disable = "TRUE" (or remove it on ESXi, where TRUE '
+        "is the default).",
         ("SCG8 vm-8.isolation-device-connectable-deactivate", "STIG VMCH-80-000197"),
         _HOSTED,
+    ),
+    _rule(
+        "vmx.device-edit",
+        ("isolation.device.edit.disable",),
+        ValueTest.TRUE,
+        MED,
+        A,
+        "The guest can modify virtual device settings",
+        "A guest user able to edit devices can change what a virtual device is connected to. "
+        "ESXi 8 does not implement the parameter; Workstation and Fusion do.",
+        'Set isolation.device.edit.disable = "TRUE" (Workstation, Fusion, ESXi before 8).',
+        ("SCG5.5 prevent-device-interaction-edit",),
+        _HOSTED,
+        _NOT_ON_ESXI8,
     ),
     _rule(
         "vmx.vix-message",
@@ -112,6 +135,7 @@ VMX_KEY_RULES: tuple[KeyRule, ...] = (
         'Set isolation.tools.vixMessage.disable = "TRUE".',
         ("SCG6.0 VM.disable-vix-messages",),
         _HOSTED,
+        _NOT_ON_ESXI8,
     ),
     _rule(
         "vmx.vmci-unrestricted",
@@ -123,6 +147,8 @@ VMX_KEY_RULES: tuple[KeyRule, ...] = (
         "Unrestricted VMCI lets this VM talk to other VMs on the host without the network.",
         'Set vmci0.unrestricted = "FALSE" (no effect on ESXi 5.1 and later).',
         ("SCG5.5 disable-intervm-vmci",),
+        _NONE,
+        _NOT_ON_ESXI8,
     ),
     _rule(
         "vmx.floppy",
@@ -239,6 +265,8 @@ VMX_KEY_RULES: tuple[KeyRule, ...] = (
         "A VNC console gives whoever reaches the port the screen and keyboard of the VM.",
         'Set RemoteDisplay.vnc.enabled = "FALSE"; use the product console instead.',
         ("SCG6.7 VM.minimize-console-VNC-use",),
+        _NONE,
+        _NOT_ON_ESXI8,
     ),
     _rule(
         "vmx.console-autolock",
