@@ -46,6 +46,7 @@ def _key_hits(rule: KeyRule, spec: VmSpec, ctx: AuditContext) -> Iterator[Hit]:
                 ValueTest.FALSE: not is_vmx_false(value),
                 ValueTest.ABSENT: True,
                 ValueTest.NOT_TRUE: is_vmx_true(value),
+                ValueTest.EQUALS: value.strip() != rule.expected,
             }[rule.safe]
             if unsafe:
                 yield Hit(setting.key, shown(setting), assumption=note)

@@ -151,6 +151,8 @@ class ValueTest(StrEnum):
     """Any value is a finding; the key should not be set at all."""
     NOT_TRUE = "not-true"
     """Anything but a true value is safe (``present`` keys)."""
+    EQUALS = "equals"
+    """The key, when present, must hold exactly ``KeyRule.expected`` (absent is safe)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -165,6 +167,8 @@ class KeyRule:
     """Products whose built-in default for an absent key is the unsafe one."""
     retired: tuple[Retired, ...] = ()
     """Product releases that ignore these keys (their guide says: no finding)."""
+    expected: str = ""
+    """The one safe value for ``ValueTest.EQUALS``."""
 
 
 @dataclass(frozen=True, slots=True)

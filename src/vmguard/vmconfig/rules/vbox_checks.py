@@ -230,7 +230,7 @@ def limits(spec: VmSpec, ctx: AuditContext) -> Iterator[Hit]:
 )
 def spectre(spec: VmSpec, ctx: AuditContext) -> Iterator[Hit]:
     """Without flushes on VM exit and entry a guest can read other guests' data through
-    speculative side channels."""
+    speculative side channels (L1TF needs the L1D flush, MDS the buffer clear)."""
     root = machine(spec)
     if root is None:
         return
@@ -245,6 +245,12 @@ def spectre(spec: VmSpec, ctx: AuditContext) -> Iterator[Hit]:
         spec_ctrl = cpu.find("SpecCtrl")
         if spec_ctrl is not None and not _true(spec_ctrl.get("enabled")):
             yield Hit("Hardware/CPU/SpecCtrl", "enabled='false'")
+        for flush in ("L1DFlushOn", "MDSClearOn"):
+            found = cpu.find(flush)
+            # scheduling defaults to on; VirtualBox writes the element only when changed
+            off = found is not None and found.get("scheduling", "true").lower() == "false"
+            if off and found is not None and not _true(found.get("vmentry")):
+                yield Hit(f"Hardware/CPU/{flush}", "scheduling='false', vmentry off")
 
 
 @vm_rule(

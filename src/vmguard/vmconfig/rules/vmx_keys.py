@@ -39,9 +39,10 @@ def _rule(  # noqa: PLR0917 (one positional field per table column)
     references: tuple[str, ...],
     absent_unsafe_on: frozenset[Platform] = _NONE,
     retired: tuple[Retired, ...] = (),
+    expected: str = "",
 ) -> KeyRule:
     info = RuleInfo(rule_id, title, severity, threat, rationale, remediation, references)
-    return KeyRule(info, keys, safe, absent_unsafe_on, retired)
+    return KeyRule(info, keys, safe, absent_unsafe_on, retired, expected)
 
 
 VMX_KEY_RULES: tuple[KeyRule, ...] = (
@@ -55,10 +56,10 @@ VMX_KEY_RULES: tuple[KeyRule, ...] = (
         "A shared clipboard moves data between the guest and whoever holds the console.",
         'Set isolation.tools.copy.disable = "TRUE" and isolation.tools.paste.disable = "TRUE".',
         (
-            "SCG8 vm-8.deactivate-console-copy",
-            "SCG8 vm-8.deactivate-console-paste",
-            "STIG VMCH-80-000189",
-            "STIG VMCH-80-000192",
+            "SCG8 vm-8.deactivate-console-copy: isolation.tools.copy.disable",
+            "SCG8 vm-8.deactivate-console-paste: isolation.tools.paste.disable",
+            "STIG VMCH-80-000189: isolation.tools.copy.disable",
+            "STIG VMCH-80-000192: isolation.tools.paste.disable",
         ),
         _HOSTED,
     ),
@@ -160,7 +161,12 @@ VMX_KEY_RULES: tuple[KeyRule, ...] = (
         "The emulated floppy controller is legacy code with a history of guest-to-host escapes "
         "(CVE-2015-3456).",
         'Remove the floppy drive (floppyN.present = "FALSE").',
-        ("STIG VMCH-80-000209", "CIS ESXi 8.2.1", "CVE-2015-3456"),
+        (
+            "STIG VMCH-80-000209",
+            "SCG8 vm-8.remove-unnecessary-devices",
+            "CIS ESXi 8.2.1",
+            "CVE-2015-3456",
+        ),
     ),
     _rule(
         "vmx.parallel",
@@ -171,7 +177,7 @@ VMX_KEY_RULES: tuple[KeyRule, ...] = (
         "A parallel port is present",
         "Unused legacy devices widen the attack surface of the emulator.",
         "Remove the parallel port.",
-        ("STIG VMCH-80-000211",),
+        ("STIG VMCH-80-000211", "SCG8 vm-8.remove-unnecessary-devices"),
     ),
     _rule(
         "vmx.usb",
@@ -182,7 +188,7 @@ VMX_KEY_RULES: tuple[KeyRule, ...] = (
         "A USB controller is present",
         "USB controllers let host devices reach the guest and add emulation attack surface.",
         "Remove USB controllers that are not needed.",
-        ("STIG VMCH-80-000213",),
+        ("STIG VMCH-80-000213", "SCG8 vm-8.remove-unnecessary-devices"),
     ),
     _rule(
         "vmx.pci-passthrough",
@@ -275,9 +281,11 @@ VMX_KEY_RULES: tuple[KeyRule, ...] = (
         MED,
         C,
         "The guest session is not locked when the console disconnects",
-        "The next console user inherits the previous user's logged-in session.",
+        "The next console user inherits the previous user's logged-in session (the "
+        "installation default is FALSE).",
         'Set tools.guest.desktop.autolock = "TRUE".',
         ("SCG8 vm-8.vmrc-lock", "STIG VMCH-80-000201"),
+        _ALL,
     ),
     _rule(
         "vmx.disk-shrink",
@@ -290,10 +298,10 @@ VMX_KEY_RULES: tuple[KeyRule, ...] = (
         'Set isolation.tools.diskShrink.disable = "TRUE" and isolation.tools.diskWiper.disable '
         '= "TRUE".',
         (
-            "SCG8 vm-8.deactivate-disk-shrinking-shrink",
-            "SCG8 vm-8.deactivate-disk-shrinking-wiper",
-            "STIG VMCH-80-000193",
-            "STIG VMCH-80-000194",
+            "SCG8 vm-8.deactivate-disk-shrinking-shrink: isolation.tools.diskShrink.disable",
+            "SCG8 vm-8.deactivate-disk-shrinking-wiper: isolation.tools.diskWiper.disable",
+            "STIG VMCH-80-000193: isolation.tools.diskShrink.disable",
+            "STIG VMCH-80-000194: isolation.tools.diskWiper.disable",
         ),
         _HOSTED,
     ),
@@ -319,5 +327,31 @@ VMX_KEY_RULES: tuple[KeyRule, ...] = (
         'Add a virtual TPM (vtpm.present = "TRUE"; requires VM encryption).',
         ("SCG repo features-capabilities/encryption/virtual-tpm",),
         _ALL,
+    ),
+    _rule(
+        "vmx.log-rotation",
+        ("log.rotatesize",),
+        ValueTest.EQUALS,
+        LOW,
+        E,
+        "VM log rotation size is not the guides' 2048000 bytes",
+        "Without a rotation size a long-running VM's log grows without bound (it only rotates "
+        "on power events and vMotion) and can fill the datastore.",
+        'Set log.rotateSize = "2048000" or remove it.',
+        ("SCG8 vm-8.log-rotation-size", "STIG VMCH-80-000205"),
+        expected="2048000",
+    ),
+    _rule(
+        "vmx.log-retention",
+        ("log.keepold",),
+        ValueTest.EQUALS,
+        LOW,
+        E,
+        "The number of kept VM logs is not the guides' 10",
+        "Keeping more old logs than needed fills the datastore; keeping fewer loses the "
+        "history an investigation needs.",
+        'Set log.keepOld = "10" or remove it.',
+        ("SCG8 vm-8.log-retention", "STIG VMCH-80-000206"),
+        expected="10",
     ),
 )
