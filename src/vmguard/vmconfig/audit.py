@@ -12,6 +12,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from vmguard.findings import Report, ReportError, Target
+from vmguard.profiles.evaluate import vm_compliance
+from vmguard.profiles.model import Profile
 from vmguard.vmconfig.engine import audit_document
 from vmguard.vmconfig.loader import load_config
 from vmguard.vmconfig.model import ConfigDocument, ConfigParseError, Platform
@@ -30,6 +32,18 @@ class AuditOptions:
     """--platform: the product that runs them, when the files do not say."""
     platform_version: int | None = None
     """--platform-version: the product's major release (8 for ESXi 8)."""
+    profile: Profile | None = None
+    """--profile: judge every item of this guide too."""
+
+    def with_profile_defaults(self) -> AuditOptions:
+        """The options with the profile's product and release where the user gave none."""
+        if self.profile is None:
+            return self
+        return AuditOptions(
+            self.platform or self.profile.platform,
+            self.platform_version or self.profile.release,
+            self.profile,
+        )
 
 
 def _context(documents: Sequence[ConfigDocument], options: AuditOptions) -> AuditContext:
@@ -58,16 +72,21 @@ def _report(
                         f"({spec.platform.value} definition)",
                     )
                 )
+    compliance = None
+    if options.profile is not None:
+        compliance = vm_compliance(options.profile, document.vms, findings)
     return Report(
         target=Target(TARGET_KIND, document.path),
         findings=tuple(findings),
         errors=tuple(notes + errors),
+        compliance=compliance,
     )
 
 
 def audit_documents(documents: Sequence[ConfigDocument], options: AuditOptions) -> list[Report]:
     """Audit already-parsed documents together (disks shared across them are compared)."""
     rules = builtin_rules()
+    options = options.with_profile_defaults()
     ctx = _context(documents, options)
     return [_report(document, rules, ctx, options) for document in documents]
 

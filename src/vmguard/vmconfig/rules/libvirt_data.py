@@ -28,6 +28,7 @@ LIBVIRT_ELEMENT_RULES: tuple[ElementRule, ...] = (
         "labelling cannot account for them.",
         "Remove <qemu:commandline>; use supported domain XML instead.",
         "QEMU command-line passthrough",
+        guides=("KVM KVM-32",),
     ),
     _rule(
         "libvirt.hostdev",
@@ -39,6 +40,7 @@ LIBVIRT_ELEMENT_RULES: tuple[ElementRule, ...] = (
         "and, without an IOMMU, to host memory through DMA.",
         "Remove host device assignment, or use VFIO with a trusted IOMMU group.",
         "Host device assignment",
+        guides=("KVM KVM-23",),
     ),
     _rule(
         "libvirt.disk-rawio",
@@ -138,6 +140,7 @@ LIBVIRT_ELEMENT_RULES: tuple[ElementRule, ...] = (
         "equivalent).",
         "Remove <vsock> unless a host agent needs it, and firewall what listens on the host.",
         "Vsock",
+        guides=("KVM KVM-27",),
     ),
     _rule(
         "libvirt.cdrom-host",
@@ -149,6 +152,7 @@ LIBVIRT_ELEMENT_RULES: tuple[ElementRule, ...] = (
         "raw access to the host's device.",
         "Attach an ISO image file (type='file') instead of the host drive, or remove it.",
         "Hard drives, floppy disks, CDROMs",
+        guides=("KVM KVM-24",),
     ),
     _rule(
         "libvirt.static-label",
@@ -166,5 +170,6 @@ LIBVIRT_ELEMENT_RULES: tuple[ElementRule, ...] = (
         "Use <seclabel type='dynamic' model='selinux'/> (or apparmor) and let libvirt "
         "relabel disks.",
         "Security label",
+        guides=("KVM KVM-22",),
     ),
 )

@@ -33,7 +33,11 @@ def _is_root_label(label: str) -> bool:
     formats=_LIBVIRT,
     remediation="Remove the <seclabel type='static' model='dac'> or give it an unprivileged "
     "user (the qemu.conf user, e.g. +107:+107).",
-    references=(f"{_DOCS}: Security label", "https://libvirt.org/drvqemu.html#posix-users-groups"),
+    references=(
+        "KVM KVM-21",
+        f"{_DOCS}: Security label",
+        "https://libvirt.org/drvqemu.html#posix-users-groups",
+    ),
 )
 def dac_root(spec: VmSpec, ctx: AuditContext) -> Iterator[Hit]:
     """A per-domain static DAC label overrides qemu.conf's user and group: a label of root
@@ -55,7 +59,10 @@ def dac_root(spec: VmSpec, ctx: AuditContext) -> Iterator[Hit]:
     formats=_LIBVIRT,
     remediation="Add <controller type='usb' model='none'/> when the guest needs no USB "
     "(use a virtio tablet/keyboard instead).",
-    references=(f"{_DOCS}: Controllers (USB companion, model='none')",),
+    references=(
+        "KVM KVM-25",
+        f"{_DOCS}: Controllers (USB companion, model='none')",
+    ),
 )
 def usb(spec: VmSpec, ctx: AuditContext) -> Iterator[Hit]:
     """USB controllers let host or redirected USB devices reach the guest and add an
@@ -87,7 +94,10 @@ def usb(spec: VmSpec, ctx: AuditContext) -> Iterator[Hit]:
     formats=_LIBVIRT,
     remediation="Disable the vmx/svm CPU feature (<feature policy='disable' name='vmx'/>) "
     "and use a named CPU model rather than host-passthrough when nesting is not needed.",
-    references=(f"{_DOCS}: CPU model and topology",),
+    references=(
+        "KVM KVM-26",
+        f"{_DOCS}: CPU model and topology",
+    ),
 )
 def nested(spec: VmSpec, ctx: AuditContext) -> Iterator[Hit]:
     """A guest hypervisor drives the host's nested VMX/SVM emulation, a complex and

@@ -204,10 +204,11 @@ class ElementRuleTable:
         section: str,
         attribute: str | None = None,
         values: tuple[str, ...] = (),
+        *,
+        guides: tuple[str, ...] = (),
     ) -> ElementRule:
-        info = RuleInfo(
-            rule_id, title, severity, threat, rationale, remediation, (f"{self.source}: {section}",)
-        )
+        references = (f"{self.source}: {section}", *guides)
+        info = RuleInfo(rule_id, title, severity, threat, rationale, remediation, references)
         return ElementRule(info, self.formats, paths, attribute, frozenset(values))
 
 

@@ -34,7 +34,7 @@ _ISCSI_SECRETS = ("InitiatorSecret", "TargetSecret")
     formats=_VBOX,
     remediation="Disable teleporting (VBoxManage modifyvm --teleporter off) except during a "
     "migration over a trusted network.",
-    references=(_MANUAL, "VirtualBox manual: Teleporting"),
+    references=("VBOX VBOX-05", _MANUAL, "VirtualBox manual: Teleporting"),
 )
 def teleporter(spec: VmSpec, ctx: AuditContext) -> Iterator[Hit]:
     """A teleport target accepts the whole VM state, memory included, over an unencrypted
@@ -56,7 +56,7 @@ def teleporter(spec: VmSpec, ctx: AuditContext) -> Iterator[Hit]:
     formats=_VBOX,
     remediation="Remove the InitiatorSecret/TargetSecret property and give the secret at "
     "attach time, or encrypt the VM's settings (VirtualBox 7 VM encryption).",
-    references=(_MANUAL, "VirtualBox manual: iSCSI servers"),
+    references=("VBOX VBOX-07", _MANUAL, "VirtualBox manual: iSCSI servers"),
 )
 def iscsi_secret(spec: VmSpec, ctx: AuditContext) -> Iterator[Hit]:
     """Anyone who can read the .vbox (backups, a shared home directory) reads the CHAP

@@ -39,7 +39,7 @@ _VMX_ONLY = (ConfigFormat.VMX,)  # settings an OVF export cannot carry
     formats=_VMWARE,
     remediation="Remove sharedFolderN entries and set "
     'isolation.tools.hgfsServerSet.disable = "TRUE".',
-    references=("SCG6.0 VM.disable-hgfs", "STIG VMCH-70-000007"),
+    references=("SCG6.0 VM.disable-hgfs", "STIG7 VMCH-70-000007"),
 )
 def hgfs(spec: VmSpec, ctx: AuditContext) -> Iterator[Hit]:
     """Shared folders put a host directory inside the guest; a writable one lets the guest

@@ -15,9 +15,9 @@ from vmguard.vmconfig.model import ConfigFormat, Platform, VmSpec
 from vmguard.vmconfig.rules.model import AuditContext, Hit, VmCheck, shown, vm_rule
 
 _VMX_ONLY = (ConfigFormat.VMX,)  # the modes are VM configuration an OVF does not carry
-_VMOTION = ("migrate.encryptionmode", "disabled", "required", "opportunistic")
-_FT = ("ftcpt.ftencryptionmode", "ftencryptiondisabled", "ftencryptionrequired",
-       "ftencryptionopportunistic")  # fmt: skip
+_VMOTION = ("migrate.encryptionMode", "disabled", "required", "opportunistic")
+_FT = ("ftcpt.ftEncryptionMode", "ftEncryptionDisabled", "ftEncryptionRequired",
+       "ftEncryptionOpportunistic")  # fmt: skip
 
 
 def _mode(spec: VmSpec, ctx: AuditContext, key: str, default: str) -> tuple[str, str, str]:
@@ -27,7 +27,7 @@ def _mode(spec: VmSpec, ctx: AuditContext, key: str, default: str) -> tuple[str,
         return found.value.strip().lower(), found.key, shown(found)
     platform, _ = ctx.platform_for(spec)
     if platform is Platform.ESXI:
-        return default, key, f"absent (ESXi default: {default})"
+        return default.lower(), key, f"absent (ESXi default: {default})"
     return "", key, "absent"
 
 
@@ -60,9 +60,9 @@ def vm_encryption(spec: VmSpec, ctx: AuditContext) -> Iterator[Hit]:
 def vmotion_disabled(spec: VmSpec, ctx: AuditContext) -> Iterator[Hit]:
     """A disabled vMotion encryption sends the VM's memory and CPU state in clear text over
     the vMotion network."""
-    key, disabled, _, _ = _VMOTION
-    value, where, evidence = _mode(spec, ctx, key, "opportunistic")
-    if value == disabled:
+    key, disabled, _, default = _VMOTION
+    value, where, evidence = _mode(spec, ctx, key, default)
+    if value == disabled.lower():
         yield Hit(where, evidence)
 
 
@@ -78,9 +78,9 @@ def vmotion_disabled(spec: VmSpec, ctx: AuditContext) -> Iterator[Hit]:
 def vmotion_optional(spec: VmSpec, ctx: AuditContext) -> Iterator[Hit]:
     """Opportunistic vMotion encryption falls back to clear text when a host cannot encrypt;
     only "required" guarantees no unencrypted migration."""
-    key, disabled, required, _ = _VMOTION
-    value, where, evidence = _mode(spec, ctx, key, "opportunistic")
-    if value and value not in (disabled, required):
+    key, disabled, required, default = _VMOTION
+    value, where, evidence = _mode(spec, ctx, key, default)
+    if value and value not in (disabled.lower(), required.lower()):
         yield Hit(where, evidence)
 
 
@@ -96,9 +96,9 @@ def vmotion_optional(spec: VmSpec, ctx: AuditContext) -> Iterator[Hit]:
 def ft_disabled(spec: VmSpec, ctx: AuditContext) -> Iterator[Hit]:
     """Fault Tolerance log traffic carries the protected VM's memory and CPU state; with FT
     encryption disabled it crosses the network in clear text."""
-    key, disabled, _, _ = _FT
-    value, where, evidence = _mode(spec, ctx, key, "ftencryptionopportunistic")
-    if value == disabled:
+    key, disabled, _, default = _FT
+    value, where, evidence = _mode(spec, ctx, key, default)
+    if value == disabled.lower():
         yield Hit(where, evidence)
 
 
@@ -113,9 +113,9 @@ def ft_disabled(spec: VmSpec, ctx: AuditContext) -> Iterator[Hit]:
 )
 def ft_optional(spec: VmSpec, ctx: AuditContext) -> Iterator[Hit]:
     """Opportunistic FT encryption runs unencrypted when either host cannot encrypt."""
-    key, disabled, required, _ = _FT
-    value, where, evidence = _mode(spec, ctx, key, "ftencryptionopportunistic")
-    if value and value not in (disabled, required):
+    key, disabled, required, default = _FT
+    value, where, evidence = _mode(spec, ctx, key, default)
+    if value and value not in (disabled.lower(), required.lower()):
         yield Hit(where, evidence)
 
 
