@@ -6,7 +6,8 @@ PY := $(VENV)/bin/python
 DEB_PACKAGES := qemu-utils e2fsprogs xfsprogs dosfstools mtools fdisk ntfs-3g lvm2 \
                 cryptsetup-bin debootstrap strace btrfs-progs b3sum time qemu-system-x86 libvirt-daemon-system \
                 rpm db5.3-util libhivex-bin registry-tools putty-tools openssh-client openssl \
-                python3-apt python3-rpm pkg-config libvirt-dev chromium postgresql
+                python3-apt python3-rpm pkg-config libvirt-dev chromium postgresql \
+                libxml2-utils
 DEMO_DIR ?= vmguard-demo
 
 .PHONY: setup system-packages venv demo test lint typecheck unit bench clean

@@ -40,7 +40,7 @@ def _failing(findings: Sequence[Finding], rules: tuple[Decider, ...], subject: s
 
 def _vm_scope_reason(profile: Profile, spec: VmSpec) -> str:
     if spec.format not in profile.formats:
-        return f"a {spec.format.value} definition; the guide covers " + ", ".join(
+        return f"the definition is {spec.format.value}; the guide covers " + ", ".join(
             sorted(f.value for f in profile.formats)
         )
     if spec.platform is not None and spec.platform not in profile.platforms:

@@ -11,7 +11,6 @@ from pathlib import Path
 
 from vmguard.findings import Report
 from vmguard.vmconfig.audit import AuditOptions, audit_paths
-from vmguard.vmconfig.model import Platform
 
 _COMMON = """.encoding = "UTF-8"
 config.version = "8"
@@ -42,7 +41,7 @@ def write_vmx(directory: Path, product: str, lines: str, name: str = "guide-vm")
     return path
 
 
-def audit_one(path: Path, **options: Platform | int | None) -> Report:
+def audit_one(path: Path, **options: object) -> Report:
     """The single report of auditing ``path``."""
     (report,) = audit_paths([path], AuditOptions(**options))  # type: ignore[arg-type]
     assert report.errors == ()
@@ -52,3 +51,53 @@ def audit_one(path: Path, **options: Platform | int | None) -> Report:
 def rule_hits(report: Report, rule_id: str) -> list[str]:
     """Evidence of ``rule_id``'s findings in ``report``."""
     return [f.evidence for f in report.findings if f.rule_id == rule_id]
+
+
+_OVF = """<?xml version="1.0" encoding="UTF-8"?>
+<Envelope xmlns="http://schemas.dmtf.org/ovf/envelope/1"
+    xmlns:ovf="http://schemas.dmtf.org/ovf/envelope/1"
+    xmlns:vmw="http://www.vmware.com/schema/ovf"
+    xmlns:rasd="http://schemas.dmtf.org/wbem/wscim/1/cim-schema/2/CIM_ResourceAllocationSettingData"
+    xmlns:vssd="http://schemas.dmtf.org/wbem/wscim/1/cim-schema/2/CIM_VirtualSystemSettingData">
+  <References/>
+  <VirtualSystem ovf:id="{name}">
+    <Info>A virtual machine</Info>
+    <Name>{name}</Name>
+    <VirtualHardwareSection>
+      <Info>Virtual hardware requirements</Info>
+      <System>
+        <vssd:ElementName>Virtual Hardware Family</vssd:ElementName>
+        <vssd:InstanceID>0</vssd:InstanceID>
+        <vssd:VirtualSystemIdentifier>{name}</vssd:VirtualSystemIdentifier>
+        <vssd:VirtualSystemType>vmx-20</vssd:VirtualSystemType>
+      </System>
+{extra}
+    </VirtualHardwareSection>
+  </VirtualSystem>
+</Envelope>
+"""
+
+
+def write_ovf(directory: Path, lines: str, name: str = "guide-vm") -> Path:
+    """A vSphere 8 OVF (vmx-20) carrying ``lines`` (``key = "value"``) as vmw:ExtraConfig,
+    after the ``nvram`` entry vSphere exports put in every VM's ExtraConfig."""
+    extra = []
+    for line in f'nvram = "{name}.nvram"\n{lines}'.splitlines():
+        key, _, value = line.partition(" = ")
+        if key:
+            extra.append(
+                f'      <vmw:ExtraConfig ovf:required="false" vmw:key="{key}" '
+                f'vmw:value="{value.strip().strip(chr(34))}"/>'
+            )
+    path = directory / f"{name}.ovf"
+    path.write_text(_OVF.format(name=name, extra="\n".join(extra)), encoding="utf-8")
+    return path
+
+
+def item_status(report: Report, item_id: str, subject: str = "guide-vm") -> str:
+    """The status of ``item_id`` for ``subject`` in the report's compliance view."""
+    assert report.compliance is not None
+    (result,) = [
+        r for r in report.compliance.results if r.item_id == item_id and r.subject == subject
+    ]
+    return f"{result.status.value}: {result.reason}"
