@@ -22,6 +22,7 @@ from vmguard.vmconfig.rules.vmx_channels import VMX_CHANNEL_CHECKS
 from vmguard.vmconfig.rules.vmx_checks import VMX_CHECKS
 from vmguard.vmconfig.rules.vmx_encryption import VMX_ENCRYPTION_CHECKS
 from vmguard.vmconfig.rules.vmx_keys import VMX_KEY_RULES
+from vmguard.vmconfig.rules.vmx_keys_operations import VMX_OPERATION_KEY_RULES
 
 
 class DuplicateRuleError(ConfigParseError):
@@ -43,6 +44,7 @@ def builtin_rules() -> tuple[Rule, ...]:
     return check_unique(
         (
             *VMX_KEY_RULES,
+            *VMX_OPERATION_KEY_RULES,
             *VMX_CHANNEL_CHECKS,
             *VMX_CHECKS,
             *VMX_ENCRYPTION_CHECKS,

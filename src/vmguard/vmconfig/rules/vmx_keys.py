@@ -1,4 +1,6 @@
-"""Declared VMware key/value rules (.vmx and OVF ``vmw:ExtraConfig``): one row per rule.
+"""Declared VMware key/value rules (.vmx and OVF ``vmw:ExtraConfig``) over host-guest
+channels, devices and network inspection: one row per rule (consoles, logs, memory sharing
+and the TPM are in ``vmx_keys_operations``).
 
 Data only; the engine evaluates them. Sources: vSphere Security Configuration Guide
 (SCG), DISA vSphere VM STIG (VMCH-80), CIS ESXi benchmark section 8.
@@ -17,17 +19,14 @@ from vmguard.vmconfig.rules.model import (
 )
 
 _HOSTED = frozenset({Platform.WORKSTATION, Platform.FUSION})
-_ALL = frozenset({Platform.ESXI, Platform.WORKSTATION, Platform.FUSION})
 _NONE: frozenset[Platform] = frozenset()
 _NOT_ON_ESXI8 = (ESXI8_NOT_IMPLEMENTED,)
 
-A, B, C = Threat.VM_COMMUNICATION, Threat.VM_ESCAPE, Threat.HOST_MONITORING
-D, E, F = Threat.VM_MONITORING, Threat.DENIAL_OF_SERVICE, Threat.GUEST_TO_GUEST
-H = Threat.HYPERVISOR_MODIFICATION
+A, B, D = Threat.VM_COMMUNICATION, Threat.VM_ESCAPE, Threat.VM_MONITORING
 LOW, MED, HIGH = Severity.LOW, Severity.MEDIUM, Severity.HIGH
 
 
-def _rule(  # noqa: PLR0917 (one positional field per table column)
+def key_rule(  # noqa: PLR0917 (one positional field per table column)
     rule_id: str,
     keys: tuple[str, ...],
     safe: ValueTest,
@@ -37,16 +36,17 @@ def _rule(  # noqa: PLR0917 (one positional field per table column)
     rationale: str,
     remediation: str,
     references: tuple[str, ...],
-    absent_unsafe_on: frozenset[Platform] = _NONE,
+    absent_unsafe_on: frozenset[Platform] = frozenset(),
     retired: tuple[Retired, ...] = (),
     expected: str = "",
 ) -> KeyRule:
+    """One row: the rule's metadata, its keys and what is safe (guide ids in references)."""
     info = RuleInfo(rule_id, title, severity, threat, rationale, remediation, references)
     return KeyRule(info, keys, safe, absent_unsafe_on, retired, expected)
 
 
 VMX_KEY_RULES: tuple[KeyRule, ...] = (
-    _rule(
+    key_rule(
         "vmx.isolation.copy-paste",
         ("isolation.tools.copy.disable", "isolation.tools.paste.disable"),
         ValueTest.TRUE,
@@ -63,7 +63,7 @@ VMX_KEY_RULES: tuple[KeyRule, ...] = (
         ),
         _HOSTED,
     ),
-    _rule(
+    key_rule(
         "vmx.isolation.dnd",
         ("isolation.tools.dnd.disable",),
         ValueTest.TRUE,
@@ -75,7 +75,7 @@ VMX_KEY_RULES: tuple[KeyRule, ...] = (
         ("SCG8 vm-8.isolation-tools-dnd-deactivate", "STIG VMCH-80-000191"),
         _HOSTED,
     ),
-    _rule(
+    key_rule(
         "vmx.isolation.gui-options",
         ("isolation.tools.setguioptions.enable",),
         ValueTest.NOT_TRUE,
@@ -86,7 +86,7 @@ VMX_KEY_RULES: tuple[KeyRule, ...] = (
         'Set isolation.tools.setGUIOptions.enable = "FALSE" or remove it.',
         ("SCG6.0 VM.disable-console-gui-options",),
     ),
-    _rule(
+    key_rule(
         "vmx.host-info",
         ("tools.guestlib.enablehostinfo",),
         ValueTest.NOT_TRUE,
@@ -98,7 +98,7 @@ VMX_KEY_RULES: tuple[KeyRule, ...] = (
         'Set tools.guestlib.enableHostInfo = "FALSE" or remove it.',
         ("SCG8 vm-8.restrict-host-info", "STIG VMCH-80-000198"),
     ),
-    _rule(
+    key_rule(
         "vmx.device-connectable",
         ("isolation.device.connectable.disable",),
         ValueTest.TRUE,
@@ -111,7 +111,7 @@ VMX_KEY_RULES: tuple[KeyRule, ...] = (
         ("SCG8 vm-8.isolation-device-connectable-deactivate", "STIG VMCH-80-000197"),
         _HOSTED,
     ),
-    _rule(
+    key_rule(
         "vmx.device-edit",
         ("isolation.device.edit.disable",),
         ValueTest.TRUE,
@@ -125,7 +125,7 @@ VMX_KEY_RULES: tuple[KeyRule, ...] = (
         _HOSTED,
         _NOT_ON_ESXI8,
     ),
-    _rule(
+    key_rule(
         "vmx.vix-message",
         ("isolation.tools.vixmessage.disable",),
         ValueTest.TRUE,
@@ -138,7 +138,7 @@ VMX_KEY_RULES: tuple[KeyRule, ...] = (
         _HOSTED,
         _NOT_ON_ESXI8,
     ),
-    _rule(
+    key_rule(
         "vmx.vmci-unrestricted",
         ("vmci0.unrestricted",),
         ValueTest.NOT_TRUE,
@@ -151,7 +151,7 @@ VMX_KEY_RULES: tuple[KeyRule, ...] = (
         _NONE,
         _NOT_ON_ESXI8,
     ),
-    _rule(
+    key_rule(
         "vmx.floppy",
         ("floppy*.present",),
         ValueTest.NOT_TRUE,
@@ -168,7 +168,7 @@ VMX_KEY_RULES: tuple[KeyRule, ...] = (
             "CVE-2015-3456",
         ),
     ),
-    _rule(
+    key_rule(
         "vmx.parallel",
         ("parallel*.present",),
         ValueTest.NOT_TRUE,
@@ -179,7 +179,7 @@ VMX_KEY_RULES: tuple[KeyRule, ...] = (
         "Remove the parallel port.",
         ("STIG VMCH-80-000211", "SCG8 vm-8.remove-unnecessary-devices"),
     ),
-    _rule(
+    key_rule(
         "vmx.usb",
         ("usb.present", "ehci.present", "usb_xhci.present"),
         ValueTest.NOT_TRUE,
@@ -190,7 +190,7 @@ VMX_KEY_RULES: tuple[KeyRule, ...] = (
         "Remove USB controllers that are not needed.",
         ("STIG VMCH-80-000213", "SCG8 vm-8.remove-unnecessary-devices"),
     ),
-    _rule(
+    key_rule(
         "vmx.pci-passthrough",
         ("pcipassthru*.present",),
         ValueTest.NOT_TRUE,
@@ -201,7 +201,7 @@ VMX_KEY_RULES: tuple[KeyRule, ...] = (
         "Remove PCI passthrough unless the workload requires it and the IOMMU is trusted.",
         ("SCG8 vm-8.pci-passthrough", "STIG VMCH-80-000214"),
     ),
-    _rule(
+    key_rule(
         "vmx.3d",
         ("mks.enable3d",),
         ValueTest.NOT_TRUE,
@@ -212,7 +212,7 @@ VMX_KEY_RULES: tuple[KeyRule, ...] = (
         'Set mks.enable3d = "FALSE".',
         ("SCG8 vm-8.deactivate-non-essential-3d-features", "STIG VMCH-80-000202"),
     ),
-    _rule(
+    key_rule(
         "vmx.dvfilter",
         ("ethernet*.filter*.name",),
         ValueTest.ABSENT,
@@ -223,7 +223,7 @@ VMX_KEY_RULES: tuple[KeyRule, ...] = (
         "Remove ethernetN.filterN.name unless the filter is authorised.",
         ("SCG8 vm-8.dvfilter", "STIG VMCH-80-000200"),
     ),
-    _rule(
+    key_rule(
         "vmx.vmsafe",
         ("vmsafe.enable",),
         ValueTest.NOT_TRUE,
@@ -234,7 +234,7 @@ VMX_KEY_RULES: tuple[KeyRule, ...] = (
         "Remove vmsafe.enable unless an authorised introspection product needs it.",
         ("SCG5.5 verify-vmsafe-cpumem-enable",),
     ),
-    _rule(
+    key_rule(
         "vmx.vmsafe-agent",
         ("vmsafe.agentaddress", "vmsafe.agentport"),
         ValueTest.ABSENT,
@@ -245,7 +245,7 @@ VMX_KEY_RULES: tuple[KeyRule, ...] = (
         "Remove vmsafe.agentAddress and vmsafe.agentPort unless authorised.",
         ("SCG5.5 verify-vmsafe-cpumem-agentaddress", "SCG5.5 verify-vmsafe-cpumem-agentport"),
     ),
-    _rule(
+    key_rule(
         "vmx.nic-promisc",
         ("ethernet*.nopromisc", "ethernet*.noforgedsrcaddr"),
         ValueTest.TRUE,
@@ -260,98 +260,5 @@ VMX_KEY_RULES: tuple[KeyRule, ...] = (
             "SCG8 esxi-8.network-reject-promiscuous-mode-standardswitch",
             "SCG8 esxi-8.network-reject-forged-transmit-standardswitch",
         ),
-    ),
-    _rule(
-        "vmx.vnc",
-        ("remotedisplay.vnc.enabled",),
-        ValueTest.NOT_TRUE,
-        HIGH,
-        C,
-        "The built-in VNC server is enabled",
-        "A VNC console gives whoever reaches the port the screen and keyboard of the VM.",
-        'Set RemoteDisplay.vnc.enabled = "FALSE"; use the product console instead.',
-        ("SCG6.7 VM.minimize-console-VNC-use",),
-        _NONE,
-        _NOT_ON_ESXI8,
-    ),
-    _rule(
-        "vmx.console-autolock",
-        ("tools.guest.desktop.autolock",),
-        ValueTest.TRUE,
-        MED,
-        C,
-        "The guest session is not locked when the console disconnects",
-        "The next console user inherits the previous user's logged-in session (the "
-        "installation default is FALSE).",
-        'Set tools.guest.desktop.autolock = "TRUE".',
-        ("SCG8 vm-8.vmrc-lock", "STIG VMCH-80-000201"),
-        _ALL,
-    ),
-    _rule(
-        "vmx.disk-shrink",
-        ("isolation.tools.diskshrink.disable", "isolation.tools.diskwiper.disable"),
-        ValueTest.TRUE,
-        MED,
-        E,
-        "The guest may shrink or wipe virtual disks",
-        "Repeated disk shrinking by a guest user makes the virtual disk unavailable (DoS).",
-        'Set isolation.tools.diskShrink.disable = "TRUE" and isolation.tools.diskWiper.disable '
-        '= "TRUE".',
-        (
-            "SCG8 vm-8.deactivate-disk-shrinking-shrink: isolation.tools.diskShrink.disable",
-            "SCG8 vm-8.deactivate-disk-shrinking-wiper: isolation.tools.diskWiper.disable",
-            "STIG VMCH-80-000193: isolation.tools.diskShrink.disable",
-            "STIG VMCH-80-000194: isolation.tools.diskWiper.disable",
-        ),
-        _HOSTED,
-    ),
-    _rule(
-        "vmx.tps-salt",
-        ("sched.mem.pshare.salt",),
-        ValueTest.ABSENT,
-        LOW,
-        F,
-        "The VM opts into inter-VM transparent page sharing",
-        "Sharing identical memory pages with other VMs enables cross-VM side channels.",
-        "Remove sched.mem.pshare.salt (ESXi: keep Mem.ShareForceSalting = 2).",
-        ("SCG8 vm-8.transparentpagesharing-inter-vm-enabled", "STIG VMCH-80-000199"),
-    ),
-    _rule(
-        "vmx.vtpm",
-        ("vtpm.present",),
-        ValueTest.TRUE,
-        LOW,
-        H,
-        "The VM has no virtual TPM",
-        "Without a TPM the guest cannot measure its boot or seal keys to a trusted state.",
-        'Add a virtual TPM (vtpm.present = "TRUE"; requires VM encryption).',
-        ("SCG repo features-capabilities/encryption/virtual-tpm",),
-        _ALL,
-    ),
-    _rule(
-        "vmx.log-rotation",
-        ("log.rotatesize",),
-        ValueTest.EQUALS,
-        LOW,
-        E,
-        "VM log rotation size is not the guides' 2048000 bytes",
-        "Without a rotation size a long-running VM's log grows without bound (it only rotates "
-        "on power events and vMotion) and can fill the datastore.",
-        'Set log.rotateSize = "2048000" or remove it.',
-        ("SCG8 vm-8.log-rotation-size", "STIG VMCH-80-000205"),
-        expected="2048000",
-    ),
-    _rule(
-        "vmx.log-retention",
-        ("log.keepold",),
-        ValueTest.EQUALS,
-        LOW,
-        E,
-        "The number of kept VM logs is not the guides' 10",
-        "Keeping more old logs than needed fills the datastore; keeping fewer loses the "
-        "history an investigation needs.",
-        'Set log.keepOld = "10" or remove it.',
-        ("SCG8 vm-8.log-retention", "STIG VMCH-80-000206"),
-        expected="10",
     ),
 )
