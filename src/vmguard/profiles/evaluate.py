@@ -28,11 +28,19 @@ from vmguard.vmconfig.rules.catalogue import builtin_rules
 MAX_REASON = 400
 
 
+def _own_evidence(finding: Finding) -> str:
+    """The evidence without the engine's ``VM 'name': `` prefix (a VM's name must not match
+    a decider's key)."""
+    prefix = f"VM {finding.subject!r}: "
+    return finding.evidence.removeprefix(prefix) if finding.subject else finding.evidence
+
+
 def _failing(findings: Sequence[Finding], rules: tuple[Decider, ...], subject: str) -> str:
     parts = [
-        f"{f.rule_id}: {f.evidence}"
+        f"{f.rule_id}: {_own_evidence(f)}"
         for f in findings
-        if f.subject in (None, subject) and any(d.decides(f.rule_id, f.evidence) for d in rules)
+        if f.subject in (None, subject)
+        and any(d.decides(f.rule_id, _own_evidence(f)) for d in rules)
     ]
     text = "; ".join(parts)
     return text if len(text) <= MAX_REASON else text[: MAX_REASON - 3] + "..."

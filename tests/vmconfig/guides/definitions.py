@@ -78,9 +78,10 @@ _OVF = """<?xml version="1.0" encoding="UTF-8"?>
 """
 
 
-def write_ovf(directory: Path, lines: str, name: str = "guide-vm") -> Path:
+def write_ovf(directory: Path, lines: str, name: str = "guide-vm", items: str = "") -> Path:
     """A vSphere 8 OVF (vmx-20) carrying ``lines`` (``key = "value"``) as vmw:ExtraConfig,
-    after the ``nvram`` entry vSphere exports put in every VM's ExtraConfig."""
+    after the ``nvram`` entry vSphere exports put in every VM's ExtraConfig, and ``items``
+    (RASD ``<Item>`` elements) in its VirtualHardwareSection."""
     extra = []
     for line in f'nvram = "{name}.nvram"\n{lines}'.splitlines():
         key, _, value = line.partition(" = ")
@@ -90,7 +91,8 @@ def write_ovf(directory: Path, lines: str, name: str = "guide-vm") -> Path:
                 f'vmw:value="{value.strip().strip(chr(34))}"/>'
             )
     path = directory / f"{name}.ovf"
-    path.write_text(_OVF.format(name=name, extra="\n".join(extra)), encoding="utf-8")
+    text = _OVF.format(name=name, extra=items + "\n".join(extra))
+    path.write_text(text, encoding="utf-8")
     return path
 
 

@@ -137,3 +137,33 @@ def test_a_workstation_vm_is_not_in_the_esxi_guides(tmp_path: Path) -> None:
     path = write_vmx(tmp_path, "workstation", 'isolation.tools.copy.disable = "FALSE"\n')
     report = audit_one(path, profile=profile_named("esxi8-stig"))
     assert item_status(report, "VMCH-80-000189").startswith("not-applicable")
+
+
+FLOPPY_ITEM = """      <Item>
+        <rasd:AddressOnParent>0</rasd:AddressOnParent>
+        <rasd:ElementName>Floppy drive 1</rasd:ElementName>
+        <rasd:InstanceID>8</rasd:InstanceID>
+        <rasd:ResourceType>14</rasd:ResourceType>
+      </Item>
+"""
+
+
+def test_ovf_hardware_items_decide_the_device_items(tmp_path: Path) -> None:
+    """VMCH-80-000209 on an OVF: the floppy is a RASD Item (ResourceType 14), not a key."""
+    stig = profile_named("esxi8-stig")
+    (tmp_path / "bad").mkdir()
+    bad = audit_one(write_ovf(tmp_path / "bad", "", items=FLOPPY_ITEM), profile=stig)
+    good = audit_one(write_ovf(tmp_path, ""), profile=stig)
+    assert item_status(bad, "VMCH-80-000209").startswith("fail")
+    assert item_status(bad, "VMCH-80-000212").startswith("pass")  # a floppy is not a serial port
+    assert item_status(good, "VMCH-80-000209").startswith("pass")
+
+
+def test_a_vm_name_never_decides_an_item(tmp_path: Path) -> None:
+    """A VM called after a key (isolation.tools.copy.disable) does not fail the copy item
+    through a paste finding."""
+    name = "isolation.tools.copy.disable"
+    path = write_vmx(tmp_path, "esxi8", 'isolation.tools.paste.disable = "FALSE"\n', name)
+    report = audit_one(path, profile=profile_named("esxi8-stig"))
+    assert item_status(report, "VMCH-80-000192", name).startswith("fail")
+    assert item_status(report, "VMCH-80-000189", name).startswith("pass")
