@@ -33,17 +33,8 @@ class AuditOptions:
     platform_version: int | None = None
     """--platform-version: the product's major release (8 for ESXi 8)."""
     profile: Profile | None = None
-    """--profile: judge every item of this guide too."""
-
-    def with_profile_defaults(self) -> AuditOptions:
-        """The options with the profile's product and release where the user gave none."""
-        if self.profile is None:
-            return self
-        return AuditOptions(
-            self.platform or self.profile.platform,
-            self.platform_version or self.profile.release,
-            self.profile,
-        )
+    """--profile: judge every item of this guide too (a definition that does not name its
+    product is judged as the guide's product and release, e.g. ESXi 8)."""
 
 
 def _context(documents: Sequence[ConfigDocument], options: AuditOptions) -> AuditContext:
@@ -52,8 +43,12 @@ def _context(documents: Sequence[ConfigDocument], options: AuditOptions) -> Audi
         for spec in document.vms:
             for source in writable_disks(spec):
                 writers.setdefault(source, []).append(spec.name)
+    profile = options.profile
     return AuditContext(
-        options.platform, {k: tuple(v) for k, v in writers.items()}, options.platform_version
+        options.platform,
+        {k: tuple(v) for k, v in writers.items()},
+        options.platform_version or (profile.release if profile is not None else None),
+        profile.platform if profile is not None else None,
     )
 
 
@@ -86,7 +81,6 @@ def _report(
 def audit_documents(documents: Sequence[ConfigDocument], options: AuditOptions) -> list[Report]:
     """Audit already-parsed documents together (disks shared across them are compared)."""
     rules = builtin_rules()
-    options = options.with_profile_defaults()
     ctx = _context(documents, options)
     return [_report(document, rules, ctx, options) for document in documents]
 

@@ -167,3 +167,22 @@ def test_a_vm_name_never_decides_an_item(tmp_path: Path) -> None:
     report = audit_one(path, profile=profile_named("esxi8-stig"))
     assert item_status(report, "VMCH-80-000192", name).startswith("fail")
     assert item_status(report, "VMCH-80-000189", name).startswith("pass")
+
+
+def test_a_profile_never_changes_a_hosted_vms_findings(tmp_path: Path) -> None:
+    """The ESXi guides assume ESXi 8 only for files that do not name their product: a
+    Workstation VM keeps its Workstation verdicts (copy/paste absent is unsafe there)."""
+    path = write_vmx(tmp_path, "workstation", "")
+    plain = {f.rule_id for f in audit_one(path).findings}
+    profiled = {f.rule_id for f in audit_one(path, profile=profile_named("esxi8-stig")).findings}
+    assert "vmx.isolation.copy-paste" in plain
+    assert profiled == plain
+
+
+def test_a_file_without_its_product_is_judged_as_the_guides(tmp_path: Path) -> None:
+    """vmx-20 without productCompatibility: under the ESXi 8 STIG it is an ESXi 8 VM, so
+    RemoteDisplay.vnc.* gives no finding (not implemented on ESXi 8)."""
+    path = write_vmx(tmp_path, "unknown", 'RemoteDisplay.vnc.enabled = "TRUE"\n')
+    assert {f.rule_id for f in audit_one(path).findings} >= {"vmx.vnc"}
+    profiled = audit_one(path, profile=profile_named("esxi8-stig"))
+    assert "vmx.vnc" not in {f.rule_id for f in profiled.findings}

@@ -49,6 +49,8 @@ class AuditContext:
     """Disk source path -> names of VMs (in this run) that attach it writable."""
     platform_version: int | None = None
     """--platform-version (or a profile's release): the product's major release (8 = ESXi 8)."""
+    platform_default: Platform | None = None
+    """A profile's product, assumed only for definitions that do not name theirs."""
 
     def platform_for(self, spec: VmSpec) -> tuple[Platform | None, str]:
         """The platform to judge ``spec`` by, and why."""
@@ -56,6 +58,8 @@ class AuditContext:
             spec.platform is None or spec.platform.is_vmware == self.platform_override.is_vmware
         ):
             return self.platform_override, "--platform"
+        if spec.platform is None and self.platform_default is not None:
+            return self.platform_default, "the profile's product (the file does not say)"
         return spec.platform, spec.platform_source
 
     def release_for(self, spec: VmSpec) -> int | None:
