@@ -8,6 +8,7 @@ it sees parsed definitions (``VmSpec``), host facts and findings.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from functools import cache
 
 from vmguard.findings import Finding
 from vmguard.host.facts import HostFacts
@@ -24,8 +25,14 @@ from vmguard.profiles.model import (
 from vmguard.vmconfig.engine import judges
 from vmguard.vmconfig.model import VmSpec
 from vmguard.vmconfig.rules.catalogue import builtin_rules
+from vmguard.vmconfig.rules.model import Rule
 
 MAX_REASON = 400
+
+
+@cache
+def _vm_rules() -> dict[str, Rule]:
+    return {rule.info.rule_id: rule for rule in builtin_rules()}
 
 
 def _own_evidence(finding: Finding) -> str:
@@ -80,7 +87,7 @@ def _vm_item(
     failing = _failing(findings, rules, spec.name)
     if failing:
         return result(ItemStatus.FAIL, failing)
-    catalogue = {rule.info.rule_id: rule for rule in builtin_rules()}
+    catalogue = _vm_rules()
     if not any(judges(catalogue[rule_id], spec) for rule_id in ids if rule_id in catalogue):
         return result(
             ItemStatus.MANUAL,
