@@ -104,3 +104,38 @@ def test_iscsi_secret_is_never_shown(tmp_path: Path) -> None:
     text = " ".join(f.evidence for f in report.findings)
     text += " ".join(r.reason for r in report.compliance.results)
     assert "[redacted]" in text and "ChapGuide2026" not in text
+
+
+_OVF = """<?xml version="1.0"?>
+<Envelope ovf:version="2.0" xml:lang="en-US" xmlns="http://schemas.dmtf.org/ovf/envelope/2"
+    xmlns:ovf="http://schemas.dmtf.org/ovf/envelope/2"
+    xmlns:vbox="http://www.virtualbox.org/ovf/machine">
+  <References/>
+  <VirtualSystem ovf:id="hardened-vbox">
+    <Info>A virtual machine</Info>
+    {machine}
+  </VirtualSystem>
+</Envelope>
+"""
+
+
+def _exported(directory: Path, name: str, edits: tuple[Edit, ...]) -> Path:
+    """The machine as VirtualBox's OVF export carries it: a <vbox:Machine> in the
+    VirtualSystem."""
+    text = _machine(directory, name, edits).read_text(encoding="utf-8")
+    start, end = text.index("<Machine "), text.index("</Machine>") + len("</Machine>")
+    machine = text[start:end].replace("<Machine ", '<vbox:Machine ovf:required="false" ', 1)
+    machine = machine.removesuffix("</Machine>") + "</vbox:Machine>"
+    path = directory / f"{name}.ovf"
+    path.write_text(_OVF.format(machine=machine), encoding="utf-8")
+    return path
+
+
+@pytest.mark.parametrize("case", CASES, ids=[c.item for c in CASES])
+def test_exported_ovf_item_follows_the_guide(tmp_path: Path, case: Case) -> None:
+    """The same machine inside a VirtualBox OVF export gets the same verdicts."""
+    guide = profile_named("virtualbox")
+    bad = audit_one(_exported(tmp_path, "bad", case.insecure), profile=guide)
+    good = audit_one(_exported(tmp_path, "good", case.secure), profile=guide)
+    assert item_status(bad, case.item, SUBJECT).startswith("fail"), case.says
+    assert item_status(good, case.item, SUBJECT).startswith("pass"), case.says
