@@ -8,7 +8,8 @@ DEB_PACKAGES := qemu-utils e2fsprogs xfsprogs dosfstools mtools fdisk ntfs-3g lv
                 rpm db5.3-util libhivex-bin registry-tools putty-tools openssh-client openssl \
                 python3-apt python3-rpm pkg-config libvirt-dev chromium postgresql \
                 squashfs-tools erofs-utils f2fs-tools xorriso udftools exfatprogs jfsutils nilfs-tools reiserfsprogs bcache-tools util-linux-extra libbde-utils mdadm \
-                chntpw libwin-hivex-perl
+                chntpw libwin-hivex-perl \
+                libxml2-utils
 DEMO_DIR ?= vmguard-demo
 
 .PHONY: setup system-packages venv demo test lint typecheck unit bench clean

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from vmguard.inventory import Inventory
+    from vmguard.profiles.model import Compliance
 
 
 class Severity(StrEnum):
@@ -162,6 +163,8 @@ class Report:
     errors: tuple[ReportError, ...] = ()
     checked: bool = field(default=True)
     """False for commands that only describe (inspect without checks)."""
+    compliance: Compliance | None = None
+    """Every item of the guide profile asked for (--profile), judged; None without one."""
 
     def summary(self) -> dict[str, int]:
         """Count of unsuppressed findings per severity, every severity present."""

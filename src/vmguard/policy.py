@@ -105,8 +105,20 @@ def _suppression(entry: object, where: str) -> Suppression:
         raise PolicyError(f"{where}: 'expires' must be a TOML date (2026-12-31)")
     assert rule is not None and reason is not None
     return Suppression(
-        rule, reason.strip(), subject, _text(entry, "path", where, required=False), expires
+        _current(rule),
+        reason.strip(),
+        subject,
+        _text(entry, "path", where, required=False),
+        expires,
     )
+
+
+RENAMED_RULES = {"vmx.encryption": "vmx.encryption.*"}
+"""Rule ids that were split into several: an old id in a policy file names all the parts."""
+
+
+def _current(pattern: str) -> str:
+    return RENAMED_RULES.get(pattern, pattern)
 
 
 def parse_policy(text: str, source: str) -> Policy:
@@ -124,7 +136,7 @@ def parse_policy(text: str, source: str) -> Policy:
     severities: list[tuple[str, Severity]] = []
     for rule, value in _table(document, "severity", source).items():
         try:
-            severities.append((rule, Severity(str(value).lower())))
+            severities.append((_current(rule), Severity(str(value).lower())))
         except ValueError as err:
             choices = ", ".join(s.value for s in Severity)
             raise PolicyError(f"{source}: [severity] {rule} = {value!r}; use {choices}") from err
@@ -136,7 +148,7 @@ def parse_policy(text: str, source: str) -> Policy:
     suppressions = tuple(
         _suppression(entry, f"{source} [[suppress]] #{n}") for n, entry in enumerate(entries, 1)
     )
-    return Policy(frozenset(disable), tuple(severities), suppressions, source)
+    return Policy(frozenset(_current(d) for d in disable), tuple(severities), suppressions, source)
 
 
 def load_policy(path: Path | None, cwd: Path | None = None) -> Policy:

@@ -182,6 +182,7 @@ relaxed_acs_check = 1
 sched_core = "none"
 stdio_handler = "file"
 dump_guest_core = 1
+cgroup_device_acl = [ "/dev/null", "/dev/kvm", "/dev/sda" ]
 """
 WEAK_LIBVIRTD_CONF = """
 listen_tcp = 1
@@ -189,6 +190,7 @@ auth_tcp = "none"
 listen_tls = 1
 tls_no_verify_certificate = 1
 unix_sock_rw_perms = "0777"
+unix_sock_group = "users"
 auth_unix_rw = "none"
 """
 

@@ -9,6 +9,7 @@ import typer
 
 from vmguard.cli.options import FailOn, Output, OutputFormatOption
 from vmguard.cli.output import emit_all, exit_code_all, fail
+from vmguard.cli.profile_option import ProfileOption, chosen_profile
 from vmguard.findings import Severity
 from vmguard.policy import apply_policy, load_policy
 from vmguard.report.interface import OutputFormat
@@ -32,9 +33,19 @@ def audit_command(
             "--platform", case_sensitive=False, help="The product that runs these definitions."
         ),
     ] = None,
+    platform_version: Annotated[
+        int | None,
+        typer.Option(
+            "--platform-version",
+            min=1,
+            max=99,
+            help="The product's major release (8 = ESXi 8), when the files do not show it.",
+        ),
+    ] = None,
     policy: Annotated[
         Path | None, typer.Option("--policy", help="Policy file (default: ./vmguard.toml).")
     ] = None,
+    profile: ProfileOption = None,
     output_format: OutputFormatOption = OutputFormat.CONSOLE,
     output: Output = None,
     fail_on: FailOn = Severity.HIGH,
@@ -48,7 +59,7 @@ def audit_command(
         if not path.is_file():
             fail(f"{path}: no such configuration file")
     rules_policy = load_policy(policy)
-    options = AuditOptions(platform=platform)
+    options = AuditOptions(platform, platform_version, chosen_profile(profile))
     reports = audit_paths(paths, options) if paths else []
     if connect is not None:
         reports += audit_documents([read_connection(connect)], options)

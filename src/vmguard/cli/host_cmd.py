@@ -10,6 +10,7 @@ import typer
 from vmguard.cli.integrity_options import PassphraseFile, PubKeys, TrustDirs, read_passphrase
 from vmguard.cli.options import FailOn, Output, OutputFormatOption
 from vmguard.cli.output import EXIT_FINDINGS, EXIT_OK, emit, exit_code, fail
+from vmguard.cli.profile_option import ProfileOption, chosen_profile
 from vmguard.findings import Area, Report, Severity, Target
 from vmguard.host.audit import audit_host
 from vmguard.host.baseline import SIGNATURE_INVALID, build_baseline, sign_baseline, verify_host
@@ -48,6 +49,7 @@ def host_command(
     ctx: typer.Context,
     root: Root = Path("/"),
     policy: PolicyOption = None,
+    profile: ProfileOption = None,
     output_format: OutputFormatOption = OutputFormat.CONSOLE,
     output: Output = None,
     fail_on: FailOn = Severity.HIGH,
@@ -57,8 +59,9 @@ def host_command(
     if ctx.invoked_subcommand is not None:
         return
     rules_policy = load_policy(policy)
+    guide = chosen_profile(profile)
     _root(root)
-    report = apply_policy(audit_host(root), rules_policy)
+    report = apply_policy(audit_host(root, guide), rules_policy)
     emit(report, output_format, output)
     raise typer.Exit(exit_code(report, fail_on))
 

@@ -12,7 +12,10 @@ import typer
 
 from vmguard.cli.options import Output
 from vmguard.cli.output import fail
+from vmguard.cli.profile_option import ProfileOption, chosen_profile
 from vmguard.findings import Threat
+from vmguard.profiles.catalogue import deciders
+from vmguard.profiles.model import Profile
 from vmguard.rulebook import COMMANDS, RuleDoc, rulebook
 
 
@@ -57,6 +60,30 @@ def render_json(docs: Sequence[RuleDoc]) -> str:
     return json.dumps({"rules": rules}, indent=2) + "\n"
 
 
+def render_profile(profile: Profile, fmt: RulesFormat) -> str:
+    """A guide's items and the rules (or the manual check) that decide each."""
+    mapping = deciders(profile)
+    rows = [
+        {
+            "id": item.item_id,
+            "title": item.title,
+            "scope": item.scope.value,
+            "rules": [str(d) for d in mapping.get(item.item_id, ())],
+            "manual": item.manual,
+        }
+        for item in profile.items
+    ]
+    if fmt is RulesFormat.JSON:
+        document = {"profile": profile.name, "guide": profile.guide, "items": rows}
+        return json.dumps(document, indent=2) + "\n"
+    lines = [f"{profile.guide} (--profile {profile.name}, {len(rows)} items)"]
+    for row in rows:
+        lines.append(f"  {row['id']:<44}  {row['scope']:<4}  {row['title']}")
+        decided = ", ".join(row["rules"]) if row["rules"] else f"manual: {row['manual']}"
+        lines.append(f"  {'':<44}  {'':<4}  -> {decided}")
+    return "\n".join(lines) + "\n"
+
+
 def rules_command(
     command: Annotated[
         list[str] | None,
@@ -72,6 +99,7 @@ def rules_command(
         RulesFormat, typer.Option("--format", help="List format.", case_sensitive=False)
     ] = RulesFormat.CONSOLE,
     output: Output = None,
+    profile: ProfileOption = None,
 ) -> None:
     """List every built-in rule (id, severity, threat, title) that scan, audit, host and
     verify report by: the ids a policy file disables, re-grades and suppresses."""
@@ -84,6 +112,9 @@ def rules_command(
         if (not command or d.command in command) and (not threat or d.threat in threat)
     ]
     text = render_json(docs) if output_format is RulesFormat.JSON else render_text(docs)
+    guide = chosen_profile(profile)
+    if guide is not None:
+        text = render_profile(guide, output_format)
     if output is None:
         typer.echo(text, nl=False)
         return

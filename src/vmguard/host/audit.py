@@ -12,12 +12,15 @@ from vmguard.findings import Finding, Report, ReportError, Target
 from vmguard.host.catalogue import host_checks
 from vmguard.host.facts import HostFacts, gather_host_facts
 from vmguard.host.root import HostRoot
+from vmguard.profiles.evaluate import host_compliance
+from vmguard.profiles.model import Profile
 
 TARGET_KIND = "host"
 
 
-def run_host_checks(facts: HostFacts) -> Report:
-    """The report of every host check over already gathered facts."""
+def run_host_checks(facts: HostFacts, profile: Profile | None = None) -> Report:
+    """The report of every host check over already gathered facts (and, with ``profile``,
+    every item of that guide judged)."""
     findings: list[Finding] = []
     errors = list(facts.problems)
     for check in host_checks():
@@ -25,11 +28,15 @@ def run_host_checks(facts: HostFacts) -> Report:
             findings.extend(check.check(facts))
         except Exception as err:  # one failing check must not hide the others' findings
             errors.append(ReportError(facts.root, f"{type(check).__name__} failed: {err}"))
+    compliance = None if profile is None else host_compliance(profile, facts, findings)
     return Report(
-        target=Target(TARGET_KIND, facts.root), findings=tuple(findings), errors=tuple(errors)
+        target=Target(TARGET_KIND, facts.root),
+        findings=tuple(findings),
+        errors=tuple(errors),
+        compliance=compliance,
     )
 
 
-def audit_host(root: Path) -> Report:
+def audit_host(root: Path, profile: Profile | None = None) -> Report:
     """Audit the host whose root directory is ``root`` (``/`` for the live host)."""
-    return run_host_checks(gather_host_facts(HostRoot(root)))
+    return run_host_checks(gather_host_facts(HostRoot(root)), profile)

@@ -13,6 +13,7 @@ from vmguard.host.integrity import IntegrityCheck
 from vmguard.host.interface import HostCheck
 from vmguard.host.libvirtd_conf import LibvirtdConfCheck
 from vmguard.host.mac import MacCheck
+from vmguard.host.qemu_cgroups import QemuCgroupCheck
 from vmguard.host.qemu_conf import QemuConfCheck
 from vmguard.host.sidechannels import SideChannelsCheck
 
@@ -25,6 +26,7 @@ def host_checks() -> tuple[HostCheck, ...]:
     """Every built-in host check, in report order; refuses duplicate rule ids."""
     checks: tuple[HostCheck, ...] = (
         QemuConfCheck(),
+        QemuCgroupCheck(),
         LibvirtdConfCheck(),
         ImagesCheck(),
         SideChannelsCheck(),

@@ -23,7 +23,7 @@ MODIFIED = Rule(
     "Treat the host as compromised until explained: compare with a known-good copy, "
     "reinstall the package (apt-get install --reinstall / dnf reinstall) from trusted media, "
     "and investigate how the file changed.",
-    _REFS,
+    (*_REFS, "KVM KVM-15"),
 )
 MISSING = Rule(
     "host.package-file-missing",
@@ -31,7 +31,7 @@ MISSING = Rule(
     Severity.MEDIUM,
     Threat.HYPERVISOR_MODIFICATION,
     "Reinstall the package; find out what removed the file.",
-    _REFS,
+    (*_REFS, "KVM KVM-15"),
 )
 CONFIG_CHANGED = Rule(
     "host.package-config-changed",

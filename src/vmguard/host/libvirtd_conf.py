@@ -27,7 +27,7 @@ TCP_NO_AUTH = Rule(
     Threat.HOST_MONITORING,
     'Set auth_tcp = "sasl" (or better, listen_tcp = 0 and use TLS with client '
     "certificates, or qemu+ssh://), and disable the libvirtd-tcp.socket unit.",
-    _REFS,
+    (*_REFS, "KVM KVM-10"),
 )
 TCP_PLAIN = Rule(
     "libvirtd.tcp-listen",
@@ -36,7 +36,7 @@ TCP_PLAIN = Rule(
     Threat.HOST_MONITORING,
     "Use TLS (listen_tls, libvirtd-tls.socket) or qemu+ssh:// instead of listen_tcp; plain "
     "TCP is only encrypted when the SASL mechanism negotiates a security layer.",
-    _REFS,
+    (*_REFS, "KVM KVM-10"),
 )
 TLS_WEAK = Rule(
     "libvirtd.tls-weak",
@@ -45,7 +45,7 @@ TLS_WEAK = Rule(
     Threat.HOST_MONITORING,
     "Remove tls_no_verify_certificate, and set tls_allowed_dn_list (or auth_tls = "
     '"sasl") so that only named clients manage the host.',
-    _REFS,
+    (*_REFS, "KVM KVM-10"),
 )
 UNIX_OPEN = Rule(
     "libvirtd.unix-socket-open",
@@ -53,9 +53,20 @@ UNIX_OPEN = Rule(
     Severity.HIGH,
     Threat.HOST_MONITORING,
     'Set unix_sock_rw_perms = "0770" with unix_sock_group = "libvirt", or auth_unix_rw = "polkit".',
-    _REFS,
+    (*_REFS, "KVM KVM-10"),
 )
-RULES = (TCP_NO_AUTH, TCP_PLAIN, TLS_WEAK, UNIX_OPEN)
+NO_ACCESS_CONTROL = Rule(
+    "libvirtd.no-access-control",
+    "libvirt has no access-control driver and its socket group holds every user",
+    Severity.HIGH,
+    Threat.HOST_MONITORING,
+    'Set unix_sock_group to a dedicated group (e.g. "libvirt") of administrators only, '
+    'or enable access_drivers = [ "polkit" ] with per-user ACL rules.',
+    (*_REFS, "https://libvirt.org/acl.html", "KVM KVM-11"),
+)
+RULES = (TCP_NO_AUTH, TCP_PLAIN, TLS_WEAK, UNIX_OPEN, NO_ACCESS_CONTROL)
+EVERYONE_GROUPS = ("users",)
+"""Groups that conventionally hold every local user (gid 100 on most distributions)."""
 
 
 def _line(conf: ConfFile, *names: str) -> int | None:
@@ -117,6 +128,28 @@ def _unix(conf: ConfFile) -> Iterator[Finding]:
         )
 
 
+def _access(conf: ConfFile, facts: HostFacts) -> Iterator[Finding]:
+    drivers = conf.get("access_drivers")
+    if drivers is not None and drivers.value not in ((), ""):
+        return
+    group = conf.text("unix_sock_group")
+    if group is None:
+        return
+    perms = conf.text("unix_sock_rw_perms")
+    try:
+        mode = int(perms, 8) if perms else 0o770
+    except ValueError:
+        return
+    everyone = group in EVERYONE_GROUPS or facts.accounts.gid(group) == 100
+    if everyone and mode & 0o060 and (conf.text("auth_unix_rw") or "none") == "none":
+        yield NO_ACCESS_CONTROL.finding(
+            conf.path,
+            f'unix_sock_group = "{group}" (every user\'s group), no access_drivers',
+            line=_line(conf, "unix_sock_group"),
+            area=Area.CONFIG,
+        )
+
+
 class LibvirtdConfCheck:
     """Unauthenticated or unencrypted libvirt management sockets (TCP, TLS, UNIX).
 
@@ -133,3 +166,4 @@ class LibvirtdConfCheck:
             yield from _tcp(conf, facts.tcp_sockets)
             yield from _tls(conf, facts.tcp_sockets)
             yield from _unix(conf)
+            yield from _access(conf, facts)

@@ -22,7 +22,7 @@ MAC_OFF = Rule(
     Threat.VM_ESCAPE,
     "Boot with AppArmor (Debian/Ubuntu/SUSE) or SELinux enforcing (Fedora/RHEL) so libvirt "
     "can confine each guest's QEMU (sVirt).",
-    (_SVIRT, "https://wiki.debian.org/AppArmor/HowToUse"),
+    (_SVIRT, "https://wiki.debian.org/AppArmor/HowToUse", "KVM KVM-12"),
 )
 SELINUX_PERMISSIVE = Rule(
     "host.selinux-permissive",
@@ -30,7 +30,7 @@ SELINUX_PERMISSIVE = Rule(
     Severity.HIGH,
     Threat.VM_ESCAPE,
     "Set SELINUX=enforcing in /etc/selinux/config and setenforce 1.",
-    (_SVIRT,),
+    (_SVIRT, "KVM KVM-12"),
 )
 PROFILE_OFF = Rule(
     "host.vmm-profile-disabled",
@@ -38,7 +38,7 @@ PROFILE_OFF = Rule(
     Severity.MEDIUM,
     Threat.VM_ESCAPE,
     "Remove the link from /etc/apparmor.d/disable and aa-enforce the profile.",
-    (_SVIRT, "https://gitlab.com/apparmor/apparmor/-/wikis/Libvirt"),
+    (_SVIRT, "https://gitlab.com/apparmor/apparmor/-/wikis/Libvirt", "KVM KVM-12"),
 )
 UNCONFINED = Rule(
     "host.vmm-unconfined",
@@ -47,7 +47,7 @@ UNCONFINED = Rule(
     Threat.VM_ESCAPE,
     "Restart the guest after fixing qemu.conf's security_driver and the MAC policy; a "
     "confined QEMU runs as libvirt-<uuid> (AppArmor) or svirt_t (SELinux).",
-    (_SVIRT,),
+    (_SVIRT, "KVM KVM-12"),
 )
 ROOT_PROCESS = Rule(
     "host.vmm-process-root",
@@ -55,7 +55,7 @@ ROOT_PROCESS = Rule(
     Severity.HIGH,
     Threat.VM_ESCAPE,
     "Set user/group in qemu.conf to the unprivileged QEMU account and restart the guest.",
-    ("libvirt src/qemu/qemu.conf.in: user/group",),
+    ("libvirt src/qemu/qemu.conf.in: user/group", "KVM KVM-01"),
 )
 RULES = (MAC_OFF, SELINUX_PERMISSIVE, PROFILE_OFF, UNCONFINED, ROOT_PROCESS)
 _VMM_PROFILES = ("usr.sbin.libvirtd", "usr.sbin.virtqemud", "usr.lib.libvirt.virt-aa-helper")

@@ -26,7 +26,7 @@ ROOT = Rule(
     Threat.VM_ESCAPE,
     'Set user and group in qemu.conf to an unprivileged account (Debian: "libvirt-qemu", '
     'Fedora/RHEL: "qemu") so a guest that escapes QEMU does not own the host.',
-    (f"{_LQ}: user/group", "https://libvirt.org/drvqemu.html#posix-users-groups"),
+    (f"{_LQ}: user/group", "https://libvirt.org/drvqemu.html#posix-users-groups", "KVM KVM-01"),
 )
 CONFINEMENT = Rule(
     "qemuconf.confinement",
@@ -39,6 +39,10 @@ CONFINEMENT = Rule(
     (
         f"{_LQ}: security_driver, security_default_confined, seccomp_sandbox, namespaces",
         "https://libvirt.org/drvqemu.html#driver-security-architecture",
+        "KVM KVM-02: security_driver",
+        "KVM KVM-02: security_default_confined",
+        "KVM KVM-03: seccomp_sandbox",
+        "KVM KVM-04: namespaces",
     ),
 )
 REMOTE_DISPLAY = Rule(
@@ -48,7 +52,11 @@ REMOTE_DISPLAY = Rule(
     Threat.HOST_MONITORING,
     "Keep vnc_listen/spice_listen on 127.0.0.1 (reach consoles through SSH or the "
     "management stack), or turn on vnc_tls/spice_tls with vnc_sasl or a password.",
-    (f"{_LQ}: vnc_listen, vnc_tls, vnc_sasl, spice_listen, spice_tls", "CIS KVM/libvirt"),
+    (
+        f"{_LQ}: vnc_listen, vnc_tls, vnc_sasl, spice_listen, spice_tls",
+        "CIS KVM/libvirt",
+        "KVM KVM-07",
+    ),
 )
 MISC = Rule(
     "qemuconf.misc",
@@ -56,7 +64,12 @@ MISC = Rule(
     Severity.LOW,
     Threat.VM_ESCAPE,
     "Remove the setting or set it to the value named in the evidence.",
-    (_LQ,),
+    (
+        _LQ,
+        "KVM KVM-05: dynamic_ownership",
+        "KVM KVM-08: migrate_tls_force",
+        "KVM KVM-09: chardev_tls",
+    ),
 )
 RULES = (ROOT, CONFINEMENT, REMOTE_DISPLAY, MISC)
 
@@ -85,6 +98,8 @@ MISC_KEYS = (
     KeyRow("sched_core", "none", "vCPUs of different guests share SMT siblings", Threat.GUEST_TO_GUEST, '"vcpus" or "full"'),  # noqa: E501
     KeyRow("stdio_handler", "file", "guest console output can fill the host's disk", Threat.DENIAL_OF_SERVICE, '"logd"'),  # noqa: E501
     KeyRow("dump_guest_core", 1, "QEMU core dumps include guest memory", Threat.HOST_MONITORING, "0"),  # noqa: E501
+    KeyRow("dynamic_ownership", 0, "libvirt no longer hands each guest only its own image files", Threat.VM_ESCAPE, "1"),  # noqa: E501
+    KeyRow("chardev_tls", 0, "TCP character devices (serial consoles) carry data in clear text", Threat.HOST_MONITORING, "1"),  # noqa: E501
 )  # fmt: skip
 
 

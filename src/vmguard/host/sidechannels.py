@@ -22,7 +22,7 @@ KSM = Rule(
     "Stop KSM (echo 2 > /sys/kernel/mm/ksm/run; disable ksm.service/ksmtuned) or give "
     "untrusted guests <memoryBacking><nosharepages/>: merged pages leak memory contents "
     "across guests through copy-on-write timing.",
-    ("https://docs.kernel.org/admin-guide/mm/ksm.html", "CVE-2015-2877"),
+    ("https://docs.kernel.org/admin-guide/mm/ksm.html", "CVE-2015-2877", "KVM KVM-13"),
 )
 CPU_VULNERABLE = Rule(
     "host.cpu-vulnerable",
@@ -31,7 +31,7 @@ CPU_VULNERABLE = Rule(
     Threat.GUEST_TO_GUEST,
     "Update the CPU microcode and the kernel, and remove mitigations=off or the specific "
     "opt-out from the kernel command line.",
-    (_KERNEL_DOC, "https://docs.kernel.org/admin-guide/kernel-parameters.html"),
+    (_KERNEL_DOC, "https://docs.kernel.org/admin-guide/kernel-parameters.html", "KVM KVM-13"),
 )
 SMT = Rule(
     "host.smt",
@@ -54,7 +54,7 @@ IOMMU = Rule(
     "Enable VT-d/AMD-Vi in the firmware and intel_iommu=on (or amd_iommu=on) on the "
     "kernel command line; without an IOMMU a passed-through device can DMA into all host "
     "memory.",
-    ("https://docs.kernel.org/driver-api/vfio.html",),
+    ("https://docs.kernel.org/driver-api/vfio.html", "KVM KVM-14"),
 )
 RULES = (KSM, CPU_VULNERABLE, SMT, IOMMU)
 _CORE_SCHEDULING = ("vcpus", "emulator", "full")

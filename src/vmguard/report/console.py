@@ -18,6 +18,7 @@ from rich.table import Table
 
 from vmguard.findings import Finding, Report, Severity
 from vmguard.inventory import Inventory
+from vmguard.report.compliance import text_lines
 from vmguard.report.grouping import SEVERITIES, group_findings, printable
 
 _STYLE = {
@@ -177,6 +178,10 @@ def write_console(report: Report, out: TextIO) -> None:
         console.print()
     for e in report.errors:
         console.print(f"[yellow]could not read[/] {_safe(e.path)}: {_safe(e.message)}")
+    if report.compliance is not None:
+        console.print()
+        for line in text_lines(report.compliance):
+            console.print(_safe(line))
     counts = report.summary()
     suppressed = sum(1 for f in report.findings if f.suppressed is not None)
     console.print()

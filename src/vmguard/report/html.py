@@ -18,6 +18,8 @@ from typing import TextIO
 from vmguard import __version__
 from vmguard.findings import Finding, Report, Severity
 from vmguard.inventory import Inventory
+from vmguard.profiles.model import ItemStatus
+from vmguard.report.compliance import LABEL
 from vmguard.report.grouping import SEVERITIES, group_findings, printable, threat_severity_counts
 from vmguard.report.html_assets import SEVERITY_COLOURS, page
 from vmguard.report.html_chart import threat_severity_chart
@@ -252,6 +254,25 @@ def _errors(report: Report) -> str:
     return "<h3>Could not be read</h3>" + _table(["path", "problem"], rows, set())
 
 
+def _compliance(report: Report) -> str:
+    c = report.compliance
+    if c is None:
+        return ""
+    counts = ", ".join(f"{n} {status}" for status, n in c.counts().items())
+    rows = [
+        [
+            f"<strong>{_e(LABEL[r.status])}</strong>",
+            f"<code>{_e(r.item_id)}</code>",
+            _e(r.subject),
+            _e(r.title),
+            "" if r.status is ItemStatus.PASS else _e(r.reason),
+        ]
+        for r in c.results
+    ]
+    heading = f"<h3>Compliance: {_e(c.guide)}</h3><p>--profile {_e(c.profile)}: {_e(counts)}</p>"
+    return heading + _table(["status", "item", "subject", "title", "why"], rows, set())
+
+
 def _report_section(report: Report, number: int, several: bool) -> str:
     title = f"{_e(report.target.kind)}: <code>{_e(report.target.path)}</code>"
     counts = report.summary()
@@ -260,7 +281,7 @@ def _report_section(report: Report, number: int, several: bool) -> str:
     body += f"<h2>{title}</h2><p>{line}; {len(report.errors)} read error(s).</p>" if several else ""
     if report.inventory is not None:
         body += _inventory(report.inventory)
-    return body + _findings(report) + _errors(report) + "</section>"
+    return body + _findings(report) + _compliance(report) + _errors(report) + "</section>"
 
 
 def html_page(reports: Sequence[Report]) -> str:

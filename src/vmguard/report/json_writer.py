@@ -7,6 +7,7 @@ from typing import Any, TextIO
 
 from vmguard import __version__
 from vmguard.findings import Finding, Report
+from vmguard.report.compliance import compliance_json
 
 
 def finding_json(finding: Finding) -> dict[str, Any]:
@@ -45,6 +46,8 @@ def report_json(report: Report) -> dict[str, Any]:
     document["findings"] = [finding_json(f) for f in report.findings]
     document["summary"] = report.summary()
     document["errors"] = [{"path": e.path, "message": e.message} for e in report.errors]
+    if report.compliance is not None:
+        document["compliance"] = compliance_json(report.compliance)
     return document
 
 

@@ -5,6 +5,7 @@ finding is a test case that failed (``classname`` = threat class, ``name`` = rul
 location); a finding a policy suppressed is a skipped case with the policy's reason; a file
 that could not be read is a case in error; a checked target without findings is one passing
 case, so a clean run shows up as green rather than empty. Gating stays with ``--fail-on``.
+With ``--profile`` a second suite per report holds one case per guide item and subject.
 Text that XML 1.0 cannot carry (control characters, unpaired surrogates) is replaced.
 """
 
@@ -16,6 +17,7 @@ from typing import TextIO
 
 from vmguard import __version__
 from vmguard.findings import Finding, Report
+from vmguard.report.compliance import junit_suite
 from vmguard.report.grouping import printable
 
 
@@ -114,10 +116,12 @@ def junit_document(reports: Sequence[Report]) -> ET.Element:
     root = ET.Element("testsuites", name="vmguard")
     totals = {"tests": 0, "failures": 0, "errors": 0, "skipped": 0}
     for report in reports:
-        suite = _suite(report)
-        root.append(suite)
-        for key in totals:
-            totals[key] += int(suite.get(key, "0"))
+        for suite in (_suite(report), junit_suite(report)):
+            if suite is None:
+                continue
+            root.append(suite)
+            for key in totals:
+                totals[key] += int(suite.get(key, "0"))
     for key, value in totals.items():
         root.set(key, str(value))
     return root

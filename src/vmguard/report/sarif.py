@@ -19,6 +19,7 @@ from urllib.parse import quote
 from vmguard import __version__
 from vmguard.checks.registry import all_rules
 from vmguard.findings import Area, Finding, Report, Severity
+from vmguard.report.compliance import failed_items, sarif_extensions, sarif_results
 from vmguard.report.threats import threat_info
 
 SARIF_SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
@@ -194,10 +195,14 @@ def sarif_log(reports: Sequence[Report]) -> dict[str, Any]:
                 "uri": Path(report.target.path).absolute().as_uri() + "/",
                 "description": {"text": f"root of the guest filesystem in {report.target.path}"},
             }
-        results += [
-            _result(f, report, base_id, index[f.rule_id], by_rule[f.rule_id][0].remediation)
-            for f in report.findings
-        ]
+        for f in report.findings:
+            result = _result(
+                f, report, base_id, index[f.rule_id], by_rule[f.rule_id][0].remediation
+            )
+            items = failed_items(report, f)
+            if items:
+                result["properties"]["guideItems"] = items
+            results.append(result)
         notifications += [
             {
                 "level": "warning",
@@ -222,6 +227,10 @@ def sarif_log(reports: Sequence[Report]) -> dict[str, Any]:
             "targets": [{"kind": r.target.kind, "path": r.target.path} for r in reports],
         },
     }
+    extensions = sarif_extensions(reports)
+    if extensions:
+        run["tool"]["extensions"] = extensions
+        run["results"] += sarif_results(reports, extensions)
     if bases:
         run["originalUriBaseIds"] = bases
     return {"$schema": SARIF_SCHEMA, "version": SARIF_VERSION, "runs": [run]}

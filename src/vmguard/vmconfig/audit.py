@@ -12,6 +12,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from vmguard.findings import Report, ReportError, Target
+from vmguard.profiles.evaluate import vm_compliance
+from vmguard.profiles.model import Profile
 from vmguard.vmconfig.engine import audit_document
 from vmguard.vmconfig.loader import load_config
 from vmguard.vmconfig.model import ConfigDocument, ConfigParseError, Platform
@@ -28,6 +30,11 @@ class AuditOptions:
 
     platform: Platform | None = None
     """--platform: the product that runs them, when the files do not say."""
+    platform_version: int | None = None
+    """--platform-version: the product's major release (8 for ESXi 8)."""
+    profile: Profile | None = None
+    """--profile: judge every item of this guide too (a definition that does not name its
+    product is judged as the guide's product and release, e.g. ESXi 8)."""
 
 
 def _context(documents: Sequence[ConfigDocument], options: AuditOptions) -> AuditContext:
@@ -36,7 +43,13 @@ def _context(documents: Sequence[ConfigDocument], options: AuditOptions) -> Audi
         for spec in document.vms:
             for source in writable_disks(spec):
                 writers.setdefault(source, []).append(spec.name)
-    return AuditContext(options.platform, {k: tuple(v) for k, v in writers.items()})
+    profile = options.profile
+    return AuditContext(
+        options.platform,
+        {k: tuple(v) for k, v in writers.items()},
+        options.platform_version or (profile.release if profile is not None else None),
+        profile.platform if profile is not None else None,
+    )
 
 
 def _report(
@@ -54,10 +67,14 @@ def _report(
                         f"({spec.platform.value} definition)",
                     )
                 )
+    compliance = None
+    if options.profile is not None:
+        compliance = vm_compliance(options.profile, document.vms, findings)
     return Report(
         target=Target(TARGET_KIND, document.path),
         findings=tuple(findings),
         errors=tuple(notes + errors),
+        compliance=compliance,
     )
 
 

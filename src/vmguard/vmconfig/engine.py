@@ -25,6 +25,7 @@ from vmguard.vmconfig.rules.model import (
     VmCheck,
     is_vmx_false,
     is_vmx_true,
+    retirement,
     settings_matching,
     shown,
 )
@@ -33,6 +34,9 @@ from vmguard.vmconfig.rules.model import (
 def _key_hits(rule: KeyRule, spec: VmSpec, ctx: AuditContext) -> Iterator[Hit]:
     if not spec.settings and spec.format is not ConfigFormat.VMX:
         return  # an OVF without VMware settings is not a VMware definition
+    ignored, note = retirement(rule.retired, spec, ctx)
+    if ignored:
+        return
     for key in rule.keys:
         found = settings_matching(spec, key)
         for setting in found:
@@ -42,9 +46,10 @@ def _key_hits(rule: KeyRule, spec: VmSpec, ctx: AuditContext) -> Iterator[Hit]:
                 ValueTest.FALSE: not is_vmx_false(value),
                 ValueTest.ABSENT: True,
                 ValueTest.NOT_TRUE: is_vmx_true(value),
+                ValueTest.EQUALS: value.strip() != rule.expected,
             }[rule.safe]
             if unsafe:
-                yield Hit(setting.key, shown(setting))
+                yield Hit(setting.key, shown(setting), assumption=note)
         if found or "*" in key or not rule.unsafe_when_absent_on:
             continue
         platform, why = ctx.platform_for(spec)
@@ -84,24 +89,39 @@ def _element_hits(rule: ElementRule, spec: VmSpec) -> Iterator[Hit]:
                 yield Hit(f"{path}/@{rule.attribute}", f'{rule.attribute}="{value}"')
 
 
-def _vm_hits(rule: Rule, spec: VmSpec, ctx: AuditContext) -> Iterator[Hit]:
+def judges(rule: Rule, spec: VmSpec) -> bool:
+    """Whether ``rule`` can judge ``spec`` at all (its format carries what the rule reads)."""
     match rule:
         case KeyRule():
-            if spec.format in (ConfigFormat.VMX, ConfigFormat.OVF):
-                yield from _key_hits(rule, spec, ctx)
+            return spec.format is ConfigFormat.VMX or (
+                spec.format is ConfigFormat.OVF and bool(spec.settings)
+            )
         case ElementRule():
-            yield from _element_hits(rule, spec)
+            return _definition_root(spec, rule.formats) is not None
         case VmCheck():
             vmware_target = spec.platform is not None and spec.platform.is_vmware
             vmware_rule = ConfigFormat.VMX in rule.formats
             if spec.format is ConfigFormat.OVF and vmware_rule and not vmware_target:
-                return  # VMware rules judge an OVF only when it targets VMware
-            if spec.format in rule.formats or (
+                return False  # VMware rules judge an OVF only when it targets VMware
+            return spec.format in rule.formats or (
                 spec.format is ConfigFormat.OVF
                 and ConfigFormat.VBOX in rule.formats
                 and _definition_root(spec, rule.formats) is not None
-            ):
-                yield from rule.check(spec, ctx)
+            )
+        case NetworkCheck() | FilterCheck():
+            return False
+
+
+def _vm_hits(rule: Rule, spec: VmSpec, ctx: AuditContext) -> Iterator[Hit]:
+    if not judges(rule, spec):
+        return
+    match rule:
+        case KeyRule():
+            yield from _key_hits(rule, spec, ctx)
+        case ElementRule():
+            yield from _element_hits(rule, spec)
+        case VmCheck():
+            yield from rule.check(spec, ctx)
         case NetworkCheck() | FilterCheck():
             return
 

@@ -89,6 +89,8 @@ class VmSpec:
     """OVF ProductSection properties."""
     signed_package: bool | None = None
     """OVF/OVA only: whether a manifest (.mf) or certificate (.cert) accompanies it."""
+    hardware_version: int | None = None
+    """VMware virtual hardware version (``virtualHW.version``, OVF ``vmx-NN``), if given."""
 
     def setting(self, key: str) -> Setting | None:
         """The VMware setting for ``key`` (case-insensitive), if present."""

@@ -25,6 +25,7 @@ from vmguard.vmconfig.model import (
     Setting,
     VmSpec,
 )
+from vmguard.vmconfig.vmx import hardware_version
 from vmguard.vmconfig.xmlsafe import parse_xml, text_of
 
 MAX_OVA_MEMBERS = 10_000
@@ -81,6 +82,18 @@ def _platform(system: Element, settings: dict[str, Setting]) -> tuple[Platform |
     return None, ""
 
 
+def _hardware_version(system: Element) -> int | None:
+    """The lowest ``vmx-NN`` the VirtualSystemType names: the deployment may pick it."""
+    found = [
+        hardware_version(word)
+        for t in system.iter("VirtualSystemType")
+        for word in (t.text or "").replace(",", " ").split()
+        if word.lower().startswith("vmx-")
+    ]
+    versions = [v for v in found if v is not None]
+    return min(versions) if versions else None
+
+
 def _systems(root: Element) -> list[tuple[Element, list[OvfProperty]]]:
     """Every VirtualSystem, with collection-level properties given to a collection's first."""
     result: list[tuple[Element, list[OvfProperty]]] = []
@@ -119,6 +132,7 @@ def ovf_document(descriptor: bytes, path: str, signed: bool) -> ConfigDocument:
                 root=system,
                 properties=tuple(properties),
                 signed_package=signed,
+                hardware_version=_hardware_version(system),
             )
         )
     notes = () if specs else ("OVF descriptor defines no VirtualSystem",)

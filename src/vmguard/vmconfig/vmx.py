@@ -60,6 +60,12 @@ def infer_vmware_platform(settings: dict[str, Setting]) -> tuple[Platform | None
     return None, ""
 
 
+def hardware_version(value: str | None) -> int | None:
+    """A virtual hardware version (``20``, ``vmx-20``) as a number, or None."""
+    digits = (value or "").strip().lower().removeprefix("vmx-")
+    return int(digits) if digits.isdigit() and len(digits) <= 4 else None
+
+
 def vmx_spec(data: bytes, what: str) -> VmSpec:
     """Parse a .vmx file's bytes (UTF-8, or the legacy 8-bit encodings VMware wrote)."""
     if b"\x00" in data:
@@ -71,10 +77,12 @@ def vmx_spec(data: bytes, what: str) -> VmSpec:
     settings = parse_vmx_settings(text.lstrip("\ufeff"), what)
     platform, why = infer_vmware_platform(settings)
     name = settings.get("displayname")
+    version = settings.get("virtualhw.version")
     return VmSpec(
         name=name.value if name is not None and name.value else what.rsplit("/", 1)[-1],
         format=ConfigFormat.VMX,
         platform=platform,
         platform_source=why,
         settings=settings,
+        hardware_version=hardware_version(version.value if version is not None else None),
     )

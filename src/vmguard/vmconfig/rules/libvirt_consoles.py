@@ -46,7 +46,11 @@ def _listen_addresses(graphics: Element) -> list[str | None]:
     threat=Threat.HOST_MONITORING,
     formats=_LIBVIRT,
     remediation="Set passwd (or SASL), or listen on a UNIX socket or 127.0.0.1 only.",
-    references=(f"{_DOCS}: Graphical framebuffers", "libvirt qemu.conf.in vnc_listen"),
+    references=(
+        "KVM KVM-28",
+        f"{_DOCS}: Graphical framebuffers",
+        "libvirt qemu.conf.in vnc_listen",
+    ),
 )
 def vnc_nopass(spec: VmSpec, ctx: AuditContext) -> Iterator[Hit]:
     """An unauthenticated console gives its screen and keyboard to anyone who connects."""
@@ -81,7 +85,11 @@ def vnc_nopass(spec: VmSpec, ctx: AuditContext) -> Iterator[Hit]:
     threat=Threat.HOST_MONITORING,
     formats=_LIBVIRT,
     remediation="Listen on 127.0.0.1 or a UNIX socket and tunnel remote access.",
-    references=(f"{_DOCS}: Graphical framebuffers", "libvirt qemu.conf.in vnc_listen"),
+    references=(
+        "KVM KVM-28",
+        f"{_DOCS}: Graphical framebuffers",
+        "libvirt qemu.conf.in vnc_listen",
+    ),
 )
 def graphics_listen(spec: VmSpec, ctx: AuditContext) -> Iterator[Hit]:
     """A console bound to 0.0.0.0 is reachable from every network the host is on."""

@@ -28,6 +28,7 @@ LIBVIRT_ELEMENT_RULES: tuple[ElementRule, ...] = (
         "labelling cannot account for them.",
         "Remove <qemu:commandline>; use supported domain XML instead.",
         "QEMU command-line passthrough",
+        guides=("KVM KVM-32",),
     ),
     _rule(
         "libvirt.hostdev",
@@ -39,6 +40,7 @@ LIBVIRT_ELEMENT_RULES: tuple[ElementRule, ...] = (
         "and, without an IOMMU, to host memory through DMA.",
         "Remove host device assignment, or use VFIO with a trusted IOMMU group.",
         "Host device assignment",
+        guides=("KVM KVM-23",),
     ),
     _rule(
         "libvirt.disk-rawio",
@@ -126,5 +128,48 @@ LIBVIRT_ELEMENT_RULES: tuple[ElementRule, ...] = (
         "Network interfaces",
         "type",
         ("direct", "hostdev"),
+    ),
+    _rule(
+        "libvirt.vsock",
+        ("./devices/vsock",),
+        Severity.LOW,
+        Threat.VM_COMMUNICATION,
+        "A virtio vsock channel connects the guest to host sockets",
+        "AF_VSOCK lets guest processes reach services listening on the host without the "
+        "network and its filters (the VMware VMCI and VirtualBox host-guest channels' "
+        "equivalent).",
+        "Remove <vsock> unless a host agent needs it, and firewall what listens on the host.",
+        "Vsock",
+        guides=("KVM KVM-27",),
+    ),
+    _rule(
+        "libvirt.cdrom-host",
+        ("./devices/disk[@device='cdrom'][@type='block']",),
+        Severity.MEDIUM,
+        Threat.VM_ESCAPE,
+        "A host CD/DVD drive is passed to the guest",
+        "A host optical drive (/dev/sr0) gives the guest whatever disc is in the host and "
+        "raw access to the host's device.",
+        "Attach an ISO image file (type='file') instead of the host drive, or remove it.",
+        "Hard drives, floppy disks, CDROMs",
+        guides=("KVM KVM-24",),
+    ),
+    _rule(
+        "libvirt.static-label",
+        (
+            "./seclabel[@type='static'][@model='selinux']",
+            "./seclabel[@type='static'][@model='apparmor']",
+            "./devices/disk/source/seclabel[@relabel='no']",
+            "./devices/filesystem/source/seclabel[@relabel='no']",
+        ),
+        Severity.MEDIUM,
+        Threat.VM_ESCAPE,
+        "A fixed MAC label or unlabelled disk weakens sVirt isolation",
+        "With a static label every guest given the same label can reach the others' files, "
+        "and relabel='no' leaves a disk with a label other guests may share.",
+        "Use <seclabel type='dynamic' model='selinux'/> (or apparmor) and let libvirt "
+        "relabel disks.",
+        "Security label",
+        guides=("KVM KVM-22",),
     ),
 )

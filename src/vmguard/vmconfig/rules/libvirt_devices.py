@@ -29,7 +29,10 @@ def _devices(spec: VmSpec, tag: str) -> list[Element]:
     threat=Threat.VM_ESCAPE,
     formats=_LIBVIRT,
     remediation="Use <seclabel type='dynamic'/> (SELinux/AppArmor) and keep DAC relabelling.",
-    references=(f"{_DOCS}: Security label",),
+    references=(
+        "KVM KVM-20",
+        f"{_DOCS}: Security label",
+    ),
 )
 def seclabel(spec: VmSpec, ctx: AuditContext) -> Iterator[Hit]:
     """Without sVirt confinement an escaped guest gets every file the QEMU user can reach,
@@ -48,7 +51,7 @@ def seclabel(spec: VmSpec, ctx: AuditContext) -> Iterator[Hit]:
     threat=Threat.VM_ESCAPE,
     formats=_LIBVIRT,
     remediation="Remove floppy, sound and unfiltered USB redirection; prefer the q35 machine.",
-    references=("CVE-2015-3456 (VENOM)", f"{_DOCS}: Redirected devices"),
+    references=("KVM KVM-33", "CVE-2015-3456 (VENOM)", f"{_DOCS}: Redirected devices"),
 )
 def legacy_devices(spec: VmSpec, ctx: AuditContext) -> Iterator[Hit]:
     """Legacy device emulation (the floppy controller of VENOM, sound cards, USB redirection)
@@ -79,7 +82,10 @@ def legacy_devices(spec: VmSpec, ctx: AuditContext) -> Iterator[Hit]:
     threat=Threat.VM_COMMUNICATION,
     formats=_LIBVIRT,
     remediation="Add <readonly/> to the filesystem, or remove it.",
-    references=(f"{_DOCS}: Filesystems",),
+    references=(
+        "KVM KVM-34",
+        f"{_DOCS}: Filesystems",
+    ),
 )
 def fs_passthrough(spec: VmSpec, ctx: AuditContext) -> Iterator[Hit]:
     """A writable 9p/virtiofs share lets the guest write into the host's filesystem."""
@@ -180,7 +186,7 @@ def disk_net_tls(spec: VmSpec, ctx: AuditContext) -> Iterator[Hit]:
     threat=Threat.VM_MONITORING,
     formats=_LIBVIRT,
     remediation="Add <filterref filter='clean-traffic'/> to the interface.",
-    references=(f"{_DOCS}: Network interfaces", "libvirt formatnwfilter.rst"),
+    references=("KVM KVM-31", f"{_DOCS}: Network interfaces", "libvirt formatnwfilter.rst"),
 )
 def nwfilter_missing(spec: VmSpec, ctx: AuditContext) -> Iterator[Hit]:
     """Without a filter the guest can forge MAC, IP and ARP and redirect other guests'

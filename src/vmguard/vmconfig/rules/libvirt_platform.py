@@ -220,7 +220,10 @@ def writable_base(spec: VmSpec, ctx: AuditContext) -> Iterator[Hit]:
     formats=_LIBVIRT,
     remediation="Use <os firmware='efi'> with <feature enabled='yes' name='secure-boot'/> and "
     "enrolled-keys, or a loader with secure='yes'.",
-    references=(f"{_DOCS}: BIOS bootloader (7.2.0)",),
+    references=(
+        "KVM KVM-29",
+        f"{_DOCS}: BIOS bootloader (7.2.0)",
+    ),
 )
 def secure_boot(spec: VmSpec, ctx: AuditContext) -> Iterator[Hit]:
     """Without Secure Boot a modified boot loader or kernel runs unnoticed."""
@@ -254,7 +257,10 @@ def secure_boot(spec: VmSpec, ctx: AuditContext) -> Iterator[Hit]:
     formats=_LIBVIRT,
     remediation="Add an emulated TPM 2.0 with encrypted state (<tpm><backend type='emulator' "
     "version='2.0'><encryption secret=.../></backend></tpm>).",
-    references=(f"{_DOCS}: TPM device",),
+    references=(
+        "KVM KVM-30",
+        f"{_DOCS}: TPM device",
+    ),
 )
 def tpm(spec: VmSpec, ctx: AuditContext) -> Iterator[Hit]:
     """Without a TPM the guest cannot measure its boot; a passed-through host TPM is shared

@@ -47,6 +47,10 @@ class AuditContext:
     """--platform: the product the user says runs these definitions."""
     disk_writers: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
     """Disk source path -> names of VMs (in this run) that attach it writable."""
+    platform_version: int | None = None
+    """--platform-version (or a profile's release): the product's major release (8 = ESXi 8)."""
+    platform_default: Platform | None = None
+    """A profile's product, assumed only for definitions that do not name theirs."""
 
     def platform_for(self, spec: VmSpec) -> tuple[Platform | None, str]:
         """The platform to judge ``spec`` by, and why."""
@@ -54,7 +58,74 @@ class AuditContext:
             spec.platform is None or spec.platform.is_vmware == self.platform_override.is_vmware
         ):
             return self.platform_override, "--platform"
+        if spec.platform is None and self.platform_default is not None:
+            return self.platform_default, "the profile's product (the file does not say)"
         return spec.platform, spec.platform_source
+
+    def release_for(self, spec: VmSpec) -> int | None:
+        """The product's major release the VM runs on, when known.
+
+        The user's word (--platform-version, a profile) wins; otherwise an ESXi VM's
+        virtual hardware version bounds it from below (vmx-20 and vmx-21 need ESXi 8,
+        vmx-22 needs 9). Older hardware runs on newer hosts too, so it tells nothing.
+        """
+        platform, _ = self.platform_for(spec)
+        if platform is None or not platform.is_vmware:
+            return None
+        if self.platform_version is not None:
+            return self.platform_version
+        hardware = spec.hardware_version
+        if platform is Platform.ESXI and hardware is not None and hardware >= 20:
+            return 9 if hardware >= 22 else 8
+        return None
+
+
+@dataclass(frozen=True, slots=True)
+class Retired:
+    """A product release from which the product ignores a setting: no finding there."""
+
+    platform: Platform
+    since: int
+    """The first major release that ignores the setting."""
+    source: str
+    """The document that says so."""
+
+
+ESXI8_NOT_IMPLEMENTED = Retired(
+    Platform.ESXI,
+    8,
+    "vSphere 8 SCG: parameter not implemented in ESXi 8; scans for it should not generate "
+    "findings (it still applies to Workstation and Fusion)",
+)
+
+
+def retirement(
+    retired: tuple[Retired, ...], spec: VmSpec, ctx: AuditContext
+) -> tuple[bool, str | None]:
+    """Whether the VM's product release ignores the setting, else an assumption to state.
+
+    ``(True, None)``: no finding. ``(False, note)``: judge the setting, saying that the
+    verdict assumes a product (or release) the file does not show.
+    """
+    if not retired:
+        return False, None
+    platform, _ = ctx.platform_for(spec)
+    release = ctx.release_for(spec)
+    for rule in retired:
+        if platform is rule.platform and release is not None and release >= rule.since:
+            return True, None
+    first = retired[0]
+    if platform is None:
+        return False, (
+            f"product unknown; not implemented on {first.platform.value} {first.since} and "
+            "later (pass --platform and --platform-version)"
+        )
+    if platform is first.platform and release is None:
+        return False, (
+            f"{platform.value} release unknown (virtual hardware below vmx-20); not "
+            f"implemented from {platform.value} {first.since} (pass --platform-version)"
+        )
+    return False, None
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,6 +155,8 @@ class ValueTest(StrEnum):
     """Any value is a finding; the key should not be set at all."""
     NOT_TRUE = "not-true"
     """Anything but a true value is safe (``present`` keys)."""
+    EQUALS = "equals"
+    """The key, when present, must hold exactly ``KeyRule.expected`` (absent is safe)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -96,6 +169,10 @@ class KeyRule:
     safe: ValueTest
     unsafe_when_absent_on: frozenset[Platform] = frozenset()
     """Products whose built-in default for an absent key is the unsafe one."""
+    retired: tuple[Retired, ...] = ()
+    """Product releases that ignore these keys (their guide says: no finding)."""
+    expected: str = ""
+    """The one safe value for ``ValueTest.EQUALS``."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -131,10 +208,11 @@ class ElementRuleTable:
         section: str,
         attribute: str | None = None,
         values: tuple[str, ...] = (),
+        *,
+        guides: tuple[str, ...] = (),
     ) -> ElementRule:
-        info = RuleInfo(
-            rule_id, title, severity, threat, rationale, remediation, (f"{self.source}: {section}",)
-        )
+        references = (f"{self.source}: {section}", *guides)
+        info = RuleInfo(rule_id, title, severity, threat, rationale, remediation, references)
         return ElementRule(info, self.formats, paths, attribute, frozenset(values))
 
 

@@ -88,7 +88,15 @@ def integrity(spec: VmSpec, ctx: AuditContext) -> Iterator[Hit]:
     threat=Threat.VM_ESCAPE,
     formats=_OVF,
     remediation="Remove legacy devices from the VirtualHardwareSection.",
-    references=("CIM RASD ResourceType values", "CVE-2015-3456 (VENOM)"),
+    references=(
+        "CIM RASD ResourceType values",
+        "CVE-2015-3456 (VENOM)",
+        "STIG VMCH-80-000209: ResourceType=14",
+        "STIG VMCH-80-000211: ResourceType=22",
+        "STIG VMCH-80-000212: ResourceType=21",
+        "STIG VMCH-80-000213: ResourceType=23",
+        "SCG8 vm-8.remove-unnecessary-devices",
+    ),
 )
 def legacy_hw(spec: VmSpec, ctx: AuditContext) -> Iterator[Hit]:
     """Legacy emulated devices are where guest-to-host escapes have been found."""

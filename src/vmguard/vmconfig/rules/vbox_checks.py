@@ -47,7 +47,10 @@ def _true(value: str | None) -> bool:
     threat=Threat.VM_COMMUNICATION,
     formats=_VBOX,
     remediation="Set Clipboard mode='Disabled' (the default) and no file transfers.",
-    references=(f"{_XSD}: TClipboard",),
+    references=(
+        "VBOX VBOX-01",
+        f"{_XSD}: TClipboard",
+    ),
 )
 def clipboard(spec: VmSpec, ctx: AuditContext) -> Iterator[Hit]:
     """A shared clipboard moves data (and with file transfers, files) across the boundary."""
@@ -65,7 +68,10 @@ def clipboard(spec: VmSpec, ctx: AuditContext) -> Iterator[Hit]:
     threat=Threat.VM_COMMUNICATION,
     formats=_VBOX,
     remediation="Set DragAndDrop mode='Disabled' (the default).",
-    references=(f"{_XSD}: TDragAndDrop",),
+    references=(
+        "VBOX VBOX-02",
+        f"{_XSD}: TDragAndDrop",
+    ),
 )
 def dnd(spec: VmSpec, ctx: AuditContext) -> Iterator[Hit]:
     """Drag and drop copies files across the guest/host boundary."""
@@ -81,7 +87,10 @@ def dnd(spec: VmSpec, ctx: AuditContext) -> Iterator[Hit]:
     threat=Threat.VM_COMMUNICATION,
     formats=_VBOX,
     remediation="Remove the shared folder, or set writable='false' and symlinkPolicy='forbidden'.",
-    references=(f"{_XSD}: TSharedFolder",),
+    references=(
+        "VBOX VBOX-03",
+        f"{_XSD}: TSharedFolder",
+    ),
 )
 def sharedfolder(spec: VmSpec, ctx: AuditContext) -> Iterator[Hit]:
     """A writable shared folder lets the guest plant files on the host (writable is the
@@ -103,7 +112,10 @@ def sharedfolder(spec: VmSpec, ctx: AuditContext) -> Iterator[Hit]:
     threat=Threat.HOST_MONITORING,
     formats=_VBOX,
     remediation="Disable VRDE, or use authType External/Guest, TLS, and a loopback address.",
-    references=(f"{_XSD}: TRemoteDisplay",),
+    references=(
+        "VBOX VBOX-04",
+        f"{_XSD}: TRemoteDisplay",
+    ),
 )
 def vrde(spec: VmSpec, ctx: AuditContext) -> Iterator[Hit]:
     """An unauthenticated remote display gives the screen and keyboard to the network."""
@@ -133,7 +145,11 @@ def vrde(spec: VmSpec, ctx: AuditContext) -> Iterator[Hit]:
     threat=Threat.HOST_MONITORING,
     formats=_VBOX,
     remediation="Remove Teleporter/@password and NIC tracing.",
-    references=(f"{_XSD}: TTeleporter, TNetworkAdapter",),
+    references=(
+        "VBOX VBOX-06: Teleporter",
+        "VBOX VBOX-17: trace",
+        f"{_XSD}: TTeleporter, TNetworkAdapter",
+    ),
 )
 def cleartext(spec: VmSpec, ctx: AuditContext) -> Iterator[Hit]:
     """A teleporter password in the settings, or a pcap trace of the NIC, is readable by
@@ -157,7 +173,10 @@ def cleartext(spec: VmSpec, ctx: AuditContext) -> Iterator[Hit]:
     threat=Threat.HOST_MONITORING,
     formats=_VBOX,
     remediation="Encrypt the VM's disks (VBoxManage encryptmedium / encryptvm).",
-    references=("VirtualBox manual: disk image encryption",),
+    references=(
+        "VBOX VBOX-08",
+        "VirtualBox manual: disk image encryption",
+    ),
 )
 def encryption(spec: VmSpec, ctx: AuditContext) -> Iterator[Hit]:
     """An unencrypted disk image is readable by anyone who can read it on the host."""
@@ -181,7 +200,11 @@ def encryption(spec: VmSpec, ctx: AuditContext) -> Iterator[Hit]:
     threat=Threat.VM_COMMUNICATION,
     formats=_VBOX,
     remediation="Give each forwarding rule hostip='127.0.0.1' (or a specific address).",
-    references=(f"{_XSD}: TNATForwarding", "VirtualBox manual: NAT port forwarding"),
+    references=(
+        "VBOX VBOX-15",
+        f"{_XSD}: TNATForwarding",
+        "VirtualBox manual: NAT port forwarding",
+    ),
 )
 def nat_expose(spec: VmSpec, ctx: AuditContext) -> Iterator[Hit]:
     """A forwarding rule without a host IP exposes the guest service on every host network;
@@ -226,11 +249,17 @@ def limits(spec: VmSpec, ctx: AuditContext) -> Iterator[Hit]:
     threat=Threat.GUEST_TO_GUEST,
     formats=_VBOX,
     remediation="Enable IBPBOn (vmexit/vmentry), SpecCtrl, L1DFlushOn and MDSClearOn.",
-    references=(f"{_XSD}: TCPUX86",),
+    references=(
+        "VBOX VBOX-09: L1DFlushOn",
+        "VBOX VBOX-10: MDSClearOn",
+        "VBOX VBOX-11: IBPBOn",
+        "VBOX VBOX-12: SpecCtrl",
+        f"{_XSD}: TCPUX86",
+    ),
 )
 def spectre(spec: VmSpec, ctx: AuditContext) -> Iterator[Hit]:
     """Without flushes on VM exit and entry a guest can read other guests' data through
-    speculative side channels."""
+    speculative side channels (L1TF needs the L1D flush, MDS the buffer clear)."""
     root = machine(spec)
     if root is None:
         return
@@ -245,6 +274,12 @@ def spectre(spec: VmSpec, ctx: AuditContext) -> Iterator[Hit]:
         spec_ctrl = cpu.find("SpecCtrl")
         if spec_ctrl is not None and not _true(spec_ctrl.get("enabled")):
             yield Hit("Hardware/CPU/SpecCtrl", "enabled='false'")
+        for flush in ("L1DFlushOn", "MDSClearOn"):
+            found = cpu.find(flush)
+            # scheduling defaults to on; VirtualBox writes the element only when changed
+            off = found is not None and found.get("scheduling", "true").lower() == "false"
+            if off and found is not None and not _true(found.get("vmentry")):
+                yield Hit(f"Hardware/CPU/{flush}", "scheduling='false', vmentry off")
 
 
 @vm_rule(
@@ -255,7 +290,12 @@ def spectre(spec: VmSpec, ctx: AuditContext) -> Iterator[Hit]:
     formats=_VBOX,
     remediation="Remove the floppy controller, 3D acceleration, nested virtualization and "
     "serial ports attached to host TCP or pipes.",
-    references=(f"{_XSD}: TStorageController, TDisplay, TUARTPort", "CVE-2015-3456 (VENOM)"),
+    references=(
+        "VBOX VBOX-18: NestedHWVirt",
+        "VBOX VBOX-18: accelerate3D",
+        f"{_XSD}: TStorageController, TDisplay, TUARTPort",
+        "CVE-2015-3456 (VENOM)",
+    ),
 )
 def legacy(spec: VmSpec, ctx: AuditContext) -> Iterator[Hit]:
     """The floppy controller, 3D acceleration and nested virtualization are large emulation

@@ -31,6 +31,7 @@ VBOX_ELEMENT_RULES: tuple[ElementRule, ...] = (
         "TNetworkAdapter",
         "promiscuousModePolicy",
         ("allownetwork", "allowall"),
+        guides=("VBOX VBOX-16",),
     ),
     _rule(
         "vbox.bridged",
@@ -65,6 +66,7 @@ VBOX_ELEMENT_RULES: tuple[ElementRule, ...] = (
         "PCI passthrough, USB filters and drive passthrough hand host hardware to the guest.",
         "Remove HostPci devices, active USB device filters and drive passthrough.",
         "THostPciDevice, TUSBDeviceFilter, TAttachedDevice",
+        guides=("VBOX VBOX-14",),
     ),
     _rule(
         "vbox.shared-disk",
@@ -93,5 +95,6 @@ VBOX_ELEMENT_RULES: tuple[ElementRule, ...] = (
         "microphone to the guest.",
         "Disable video recording and audio input unless needed.",
         "TVideoCapture, TAudioAdapter",
+        guides=("VBOX VBOX-13",),
     ),
 )

@@ -1,5 +1,5 @@
 """VMware rules over host-guest channels and consoles: shared folders, serial ports, VNC,
-console sharing and encryption (.vmx and OVF ExtraConfig).
+console sharing (.vmx and OVF ExtraConfig); encryption is in ``vmx_encryption``.
 
 Each function's docstring is its rationale. Paths in values are never opened; VNC passwords
 are redacted.
@@ -12,6 +12,7 @@ from collections.abc import Iterator
 from vmguard.findings import Severity, Threat
 from vmguard.vmconfig.model import ConfigFormat, Platform, VmSpec
 from vmguard.vmconfig.rules.model import (
+    ESXI8_NOT_IMPLEMENTED,
     WILDCARD_ADDRESSES,
     AuditContext,
     Hit,
@@ -20,6 +21,7 @@ from vmguard.vmconfig.rules.model import (
     is_vmx_true,
     parse_int,
     redact,
+    retirement,
     settings_matching,
     shown,
     vm_rule,
@@ -37,15 +39,20 @@ _VMX_ONLY = (ConfigFormat.VMX,)  # settings an OVF export cannot carry
     formats=_VMWARE,
     remediation="Remove sharedFolderN entries and set "
     'isolation.tools.hgfsServerSet.disable = "TRUE".',
-    references=("SCG6.0 VM.disable-hgfs", "STIG VMCH-70-000007"),
+    references=("SCG6.0 VM.disable-hgfs", "STIG7 VMCH-70-000007"),
 )
 def hgfs(spec: VmSpec, ctx: AuditContext) -> Iterator[Hit]:
     """Shared folders put a host directory inside the guest; a writable one lets the guest
     plant files on the host."""
-    for key in ("isolation.tools.hgfs.disable", "isolation.tools.hgfsserverset.disable"):
+    ignored, note = retirement((ESXI8_NOT_IMPLEMENTED,), spec, ctx)
+    keys = ("isolation.tools.hgfs.disable",) + (
+        () if ignored else ("isolation.tools.hgfsserverset.disable",)
+    )
+    for key in keys:
         found = spec.setting(key)
         if found is not None and is_vmx_false(found.value):
-            yield Hit(found.key, shown(found))
+            serverset = key.endswith("serverset.disable")
+            yield Hit(found.key, shown(found), assumption=note if serverset else None)
     for present in settings_matching(spec, "sharedfolder*.present"):
         if not is_vmx_true(present.value):
             continue
@@ -97,7 +104,15 @@ def serial_channel(spec: VmSpec, ctx: AuditContext) -> Iterator[Hit]:
 def vnc_auth(spec: VmSpec, ctx: AuditContext) -> Iterator[Hit]:
     """A VNC console with no password, or listening on all addresses, hands the VM's screen
     and keyboard to the network; a password written in the .vmx is readable by anyone who
-    reads the file."""
+    reads the file. ESXi 8 does not implement RemoteDisplay.vnc.* (no finding there)."""
+    ignored, note = retirement((ESXI8_NOT_IMPLEMENTED,), spec, ctx)
+    if ignored:
+        return
+    for hit in _vnc_hits(spec):
+        yield Hit(hit.where, hit.evidence, assumption=note, severity=hit.severity)
+
+
+def _vnc_hits(spec: VmSpec) -> Iterator[Hit]:
     enabled = spec.setting("remotedisplay.vnc.enabled")
     password = spec.setting("remotedisplay.vnc.password")
     if password is not None and password.value:
@@ -147,33 +162,9 @@ def console_sharing(spec: VmSpec, ctx: AuditContext) -> Iterator[Hit]:
         )
 
 
-@vm_rule(
-    "vmx.encryption",
-    title="The VM is not encrypted, or vMotion encryption is not required",
-    severity=Severity.MEDIUM,
-    threat=Threat.HOST_MONITORING,
-    formats=_VMX_ONLY,
-    remediation='Encrypt the VM (encryption.keySafe) and set migrate.encryptionMode = "required".',
-    references=("SCG8 vm-8.vmotion-encrypted", "STIG VMCH-80-000203", "STIG VMCH-80-000204"),
-)
-def encryption(spec: VmSpec, ctx: AuditContext) -> Iterator[Hit]:
-    """Unencrypted VM files and migration streams can be read by anyone with access to the
-    datastore or the vMotion network."""
-    if spec.setting("encryption.keysafe") is None and spec.setting("encryption.data") is None:
-        yield Hit("encryption.keySafe", "absent: VM files are not encrypted")
-    mode = spec.setting("migrate.encryptionmode")
-    platform, _ = ctx.platform_for(spec)
-    if mode is not None:
-        if mode.value.lower() != "required":
-            yield Hit(mode.key, shown(mode))
-    elif platform is Platform.ESXI:
-        yield Hit("migrate.encryptionMode", "absent (ESXi default: opportunistic)")
-
-
 VMX_CHANNEL_CHECKS: tuple[VmCheck, ...] = (
     hgfs,
     serial_channel,
     vnc_auth,
     console_sharing,
-    encryption,
 )

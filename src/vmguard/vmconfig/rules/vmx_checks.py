@@ -35,7 +35,7 @@ _DISK_KEY = re.compile(r"^(?:scsi|ide|sata|nvme)\d+:\d+$")
     threat=Threat.VM_ESCAPE,
     formats=_VMWARE,
     remediation='Set the CD-ROM\'s startConnected = "FALSE" when no installation is running.',
-    references=("STIG VMCH-80-000210",),
+    references=("STIG VMCH-80-000210", "SCG8 vm-8.remove-unnecessary-devices"),
 )
 def cdrom(spec: VmSpec, ctx: AuditContext) -> Iterator[Hit]:
     """A connected CD-ROM is another device the guest can drive, and a way to swap media."""
@@ -52,6 +52,31 @@ def cdrom(spec: VmSpec, ctx: AuditContext) -> Iterator[Hit]:
         if connected is None or is_vmx_true(connected.value):
             image = spec.setting(f"{prefix}.filename")
             yield Hit(setting.key, shown(image) if image is not None else shown(setting))
+
+
+@vm_rule(
+    "vmx.cdrom-host",
+    title="A host CD/DVD drive is connected to the VM",
+    severity=Severity.MEDIUM,
+    threat=Threat.VM_ESCAPE,
+    formats=_VMWARE,
+    remediation='Use an ISO image instead of the host\'s drive (deviceType "cdrom-image"), '
+    "or remove the CD/DVD drive.",
+    references=("STIG VMCH-80-000210", "SCG8 vm-8.remove-unnecessary-devices"),
+)
+def cdrom_host(spec: VmSpec, ctx: AuditContext) -> Iterator[Hit]:
+    """A passed-through host drive (atapi-cdrom, cdrom-raw) lets the guest read whatever
+    disc is in the host and drive the host's device with raw commands."""
+    for key, setting in sorted(spec.settings.items()):
+        prefix = key.rsplit(".", 1)[0]
+        if not key.endswith(".devicetype") or not _DISK_KEY.match(prefix):
+            continue
+        if setting.value.strip().lower() not in ("atapi-cdrom", "cdrom-raw"):
+            continue
+        present = spec.setting(f"{prefix}.present")
+        if present is None or not is_vmx_false(present.value):
+            drive = spec.setting(f"{prefix}.filename")
+            yield Hit(setting.key, shown(setting) + (f" ({shown(drive)})" if drive else ""))
 
 
 @vm_rule(
@@ -90,29 +115,19 @@ def setinfo(spec: VmSpec, ctx: AuditContext) -> Iterator[Hit]:
 
 @vm_rule(
     "vmx.logging",
-    title="VM logging is off or unbounded",
+    title="VM diagnostic logging is switched off",
     severity=Severity.MEDIUM,
-    threat=Threat.DENIAL_OF_SERVICE,
+    threat=Threat.VM_MODIFICATION,
     formats=_VMWARE,
-    remediation='Keep logging on, log.keepOld = "10" and log.rotateSize = "2048000".',
-    references=(
-        "SCG8 vm-8.log-enable",
-        "SCG8 vm-8.log-retention",
-        "SCG8 vm-8.log-rotation-size",
-        "STIG VMCH-80-000205",
-    ),
+    remediation='Remove logging = "FALSE" (Enable logging in VM Options > Advanced).',
+    references=("SCG8 vm-8.log-enable", "STIG VMCH-80-000207"),
 )
 def logging(spec: VmSpec, ctx: AuditContext) -> Iterator[Hit]:
-    """Without logs there is no record of what happened; unrotated logs fill the datastore."""
+    """Without the VM's log there is no record of power events, device changes and
+    migrations for troubleshooting or forensics."""
     enabled = spec.setting("logging")
     if enabled is not None and is_vmx_false(enabled.value):
         yield Hit(enabled.key, shown(enabled))
-    keep = spec.setting("log.keepold")
-    if keep is not None and ((parse_int(keep.value) or 0) > 10 or parse_int(keep.value) is None):
-        yield Hit(keep.key, shown(keep), severity=Severity.LOW)
-    rotate = spec.setting("log.rotatesize")
-    if rotate is not None and parse_int(rotate.value) in (0, None):
-        yield Hit(rotate.key, shown(rotate))
 
 
 @vm_rule(
@@ -203,21 +218,29 @@ def secure_boot(spec: VmSpec, ctx: AuditContext) -> Iterator[Hit]:
     severity=Severity.LOW,
     threat=Threat.HYPERVISOR_MODIFICATION,
     formats=_VMWARE,
-    remediation='Set bios.bootDeviceClasses = "allow:hd".',
+    remediation='Set bios.bootDeviceClasses = "allow:hd" once the guest OS is installed (or '
+    '"deny:net" where removable media must stay bootable).',
     references=("SCG8 vm-8.efi-boot-types",),
 )
 def boot_sources(spec: VmSpec, ctx: AuditContext) -> Iterator[Hit]:
-    """Booting from network or removable media lets someone substitute the OS."""
+    """Booting from network or removable media lets someone substitute the OS when the boot
+    disk is unavailable; the default (the key absent) is allow:all."""
     found = spec.setting("bios.bootdeviceclasses")
-    if found is not None:
-        allowed = found.value.lower().removeprefix("allow:").split(",")
-        if found.value.lower().startswith("allow:") and {a.strip() for a in allowed} <= {"hd"}:
-            return
-        yield Hit(found.key, shown(found))
+    if found is None:
+        yield Hit("bios.bootDeviceClasses", "absent (default allow:all)")
+        return
+    verb, _, classes = found.value.strip().lower().partition(":")
+    named = {c.strip() for c in classes.split(",") if c.strip()}
+    if verb == "allow" and named and named <= {"hd"}:
+        return
+    if verb == "deny" and named & {"net", "all", "any"}:
+        return
+    yield Hit(found.key, shown(found))
 
 
 VMX_CHECKS: tuple[VmCheck, ...] = (
     cdrom,
+    cdrom_host,
     nic_bridged,
     setinfo,
     logging,

@@ -1,4 +1,6 @@
-"""Declared VMware key/value rules (.vmx and OVF ``vmw:ExtraConfig``): one row per rule.
+"""Declared VMware key/value rules (.vmx and OVF ``vmw:ExtraConfig``) over host-guest
+channels, devices and network inspection: one row per rule (consoles, logs, memory sharing
+and the TPM are in ``vmx_keys_operations``).
 
 Data only; the engine evaluates them. Sources: vSphere Security Configuration Guide
 (SCG), DISA vSphere VM STIG (VMCH-80), CIS ESXi benchmark section 8.
@@ -8,19 +10,23 @@ from __future__ import annotations
 
 from vmguard.findings import Severity, Threat
 from vmguard.vmconfig.model import Platform
-from vmguard.vmconfig.rules.model import KeyRule, RuleInfo, ValueTest
+from vmguard.vmconfig.rules.model import (
+    ESXI8_NOT_IMPLEMENTED,
+    KeyRule,
+    Retired,
+    RuleInfo,
+    ValueTest,
+)
 
 _HOSTED = frozenset({Platform.WORKSTATION, Platform.FUSION})
-_ALL = frozenset({Platform.ESXI, Platform.WORKSTATION, Platform.FUSION})
 _NONE: frozenset[Platform] = frozenset()
+_NOT_ON_ESXI8 = (ESXI8_NOT_IMPLEMENTED,)
 
-A, B, C = Threat.VM_COMMUNICATION, Threat.VM_ESCAPE, Threat.HOST_MONITORING
-D, E, F = Threat.VM_MONITORING, Threat.DENIAL_OF_SERVICE, Threat.GUEST_TO_GUEST
-H = Threat.HYPERVISOR_MODIFICATION
+A, B, D = Threat.VM_COMMUNICATION, Threat.VM_ESCAPE, Threat.VM_MONITORING
 LOW, MED, HIGH = Severity.LOW, Severity.MEDIUM, Severity.HIGH
 
 
-def _rule(  # noqa: PLR0917 (one positional field per table column)
+def key_rule(  # noqa: PLR0917 (one positional field per table column)
     rule_id: str,
     keys: tuple[str, ...],
     safe: ValueTest,
@@ -30,14 +36,17 @@ def _rule(  # noqa: PLR0917 (one positional field per table column)
     rationale: str,
     remediation: str,
     references: tuple[str, ...],
-    absent_unsafe_on: frozenset[Platform] = _NONE,
+    absent_unsafe_on: frozenset[Platform] = frozenset(),
+    retired: tuple[Retired, ...] = (),
+    expected: str = "",
 ) -> KeyRule:
+    """One row: the rule's metadata, its keys and what is safe (guide ids in references)."""
     info = RuleInfo(rule_id, title, severity, threat, rationale, remediation, references)
-    return KeyRule(info, keys, safe, absent_unsafe_on)
+    return KeyRule(info, keys, safe, absent_unsafe_on, retired, expected)
 
 
 VMX_KEY_RULES: tuple[KeyRule, ...] = (
-    _rule(
+    key_rule(
         "vmx.isolation.copy-paste",
         ("isolation.tools.copy.disable", "isolation.tools.paste.disable"),
         ValueTest.TRUE,
@@ -47,14 +56,14 @@ VMX_KEY_RULES: tuple[KeyRule, ...] = (
         "A shared clipboard moves data between the guest and whoever holds the console.",
         'Set isolation.tools.copy.disable = "TRUE" and isolation.tools.paste.disable = "TRUE".',
         (
-            "SCG8 vm-8.deactivate-console-copy",
-            "SCG8 vm-8.deactivate-console-paste",
-            "STIG VMCH-80-000189",
-            "STIG VMCH-80-000192",
+            "SCG8 vm-8.deactivate-console-copy: isolation.tools.copy.disable",
+            "SCG8 vm-8.deactivate-console-paste: isolation.tools.paste.disable",
+            "STIG VMCH-80-000189: isolation.tools.copy.disable",
+            "STIG VMCH-80-000192: isolation.tools.paste.disable",
         ),
         _HOSTED,
     ),
-    _rule(
+    key_rule(
         "vmx.isolation.dnd",
         ("isolation.tools.dnd.disable",),
         ValueTest.TRUE,
@@ -66,7 +75,7 @@ VMX_KEY_RULES: tuple[KeyRule, ...] = (
         ("SCG8 vm-8.isolation-tools-dnd-deactivate", "STIG VMCH-80-000191"),
         _HOSTED,
     ),
-    _rule(
+    key_rule(
         "vmx.isolation.gui-options",
         ("isolation.tools.setguioptions.enable",),
         ValueTest.NOT_TRUE,
@@ -77,7 +86,7 @@ VMX_KEY_RULES: tuple[KeyRule, ...] = (
         'Set isolation.tools.setGUIOptions.enable = "FALSE" or remove it.',
         ("SCG6.0 VM.disable-console-gui-options",),
     ),
-    _rule(
+    key_rule(
         "vmx.host-info",
         ("tools.guestlib.enablehostinfo",),
         ValueTest.NOT_TRUE,
@@ -89,19 +98,34 @@ VMX_KEY_RULES: tuple[KeyRule, ...] = (
         'Set tools.guestlib.enableHostInfo = "FALSE" or remove it.',
         ("SCG8 vm-8.restrict-host-info", "STIG VMCH-80-000198"),
     ),
-    _rule(
+    key_rule(
         "vmx.device-connectable",
-        ("isolation.device.connectable.disable", "isolation.device.edit.disable"),
+        ("isolation.device.connectable.disable",),
         ValueTest.TRUE,
         MED,
         A,
-        "The guest can connect or edit virtual devices",
+        "The guest can connect or disconnect virtual devices",
         "A guest user able to connect devices can attach the host's CD-ROM, NIC or USB devices.",
-        'Set isolation.device.connectable.disable = "TRUE" (and isolation.device.edit.disable).',
+        'Set isolation.device.connectable.disable = "TRUE" (or remove it on ESXi, where TRUE '
+        "is the default).",
         ("SCG8 vm-8.isolation-device-connectable-deactivate", "STIG VMCH-80-000197"),
         _HOSTED,
     ),
-    _rule(
+    key_rule(
+        "vmx.device-edit",
+        ("isolation.device.edit.disable",),
+        ValueTest.TRUE,
+        MED,
+        A,
+        "The guest can modify virtual device settings",
+        "A guest user able to edit devices can change what a virtual device is connected to. "
+        "ESXi 8 does not implement the parameter; Workstation and Fusion do.",
+        'Set isolation.device.edit.disable = "TRUE" (Workstation, Fusion, ESXi before 8).',
+        ("SCG5.5 prevent-device-interaction-edit",),
+        _HOSTED,
+        _NOT_ON_ESXI8,
+    ),
+    key_rule(
         "vmx.vix-message",
         ("isolation.tools.vixmessage.disable",),
         ValueTest.TRUE,
@@ -112,8 +136,9 @@ VMX_KEY_RULES: tuple[KeyRule, ...] = (
         'Set isolation.tools.vixMessage.disable = "TRUE".',
         ("SCG6.0 VM.disable-vix-messages",),
         _HOSTED,
+        _NOT_ON_ESXI8,
     ),
-    _rule(
+    key_rule(
         "vmx.vmci-unrestricted",
         ("vmci0.unrestricted",),
         ValueTest.NOT_TRUE,
@@ -123,8 +148,10 @@ VMX_KEY_RULES: tuple[KeyRule, ...] = (
         "Unrestricted VMCI lets this VM talk to other VMs on the host without the network.",
         'Set vmci0.unrestricted = "FALSE" (no effect on ESXi 5.1 and later).',
         ("SCG5.5 disable-intervm-vmci",),
+        _NONE,
+        _NOT_ON_ESXI8,
     ),
-    _rule(
+    key_rule(
         "vmx.floppy",
         ("floppy*.present",),
         ValueTest.NOT_TRUE,
@@ -134,9 +161,14 @@ VMX_KEY_RULES: tuple[KeyRule, ...] = (
         "The emulated floppy controller is legacy code with a history of guest-to-host escapes "
         "(CVE-2015-3456).",
         'Remove the floppy drive (floppyN.present = "FALSE").',
-        ("STIG VMCH-80-000209", "CIS ESXi 8.2.1", "CVE-2015-3456"),
+        (
+            "STIG VMCH-80-000209",
+            "SCG8 vm-8.remove-unnecessary-devices",
+            "CIS ESXi 8.2.1",
+            "CVE-2015-3456",
+        ),
     ),
-    _rule(
+    key_rule(
         "vmx.parallel",
         ("parallel*.present",),
         ValueTest.NOT_TRUE,
@@ -145,9 +177,9 @@ VMX_KEY_RULES: tuple[KeyRule, ...] = (
         "A parallel port is present",
         "Unused legacy devices widen the attack surface of the emulator.",
         "Remove the parallel port.",
-        ("STIG VMCH-80-000211",),
+        ("STIG VMCH-80-000211", "SCG8 vm-8.remove-unnecessary-devices"),
     ),
-    _rule(
+    key_rule(
         "vmx.usb",
         ("usb.present", "ehci.present", "usb_xhci.present"),
         ValueTest.NOT_TRUE,
@@ -156,9 +188,9 @@ VMX_KEY_RULES: tuple[KeyRule, ...] = (
         "A USB controller is present",
         "USB controllers let host devices reach the guest and add emulation attack surface.",
         "Remove USB controllers that are not needed.",
-        ("STIG VMCH-80-000213",),
+        ("STIG VMCH-80-000213", "SCG8 vm-8.remove-unnecessary-devices"),
     ),
-    _rule(
+    key_rule(
         "vmx.pci-passthrough",
         ("pcipassthru*.present",),
         ValueTest.NOT_TRUE,
@@ -169,7 +201,7 @@ VMX_KEY_RULES: tuple[KeyRule, ...] = (
         "Remove PCI passthrough unless the workload requires it and the IOMMU is trusted.",
         ("SCG8 vm-8.pci-passthrough", "STIG VMCH-80-000214"),
     ),
-    _rule(
+    key_rule(
         "vmx.3d",
         ("mks.enable3d",),
         ValueTest.NOT_TRUE,
@@ -180,7 +212,7 @@ VMX_KEY_RULES: tuple[KeyRule, ...] = (
         'Set mks.enable3d = "FALSE".',
         ("SCG8 vm-8.deactivate-non-essential-3d-features", "STIG VMCH-80-000202"),
     ),
-    _rule(
+    key_rule(
         "vmx.dvfilter",
         ("ethernet*.filter*.name",),
         ValueTest.ABSENT,
@@ -191,7 +223,7 @@ VMX_KEY_RULES: tuple[KeyRule, ...] = (
         "Remove ethernetN.filterN.name unless the filter is authorised.",
         ("SCG8 vm-8.dvfilter", "STIG VMCH-80-000200"),
     ),
-    _rule(
+    key_rule(
         "vmx.vmsafe",
         ("vmsafe.enable",),
         ValueTest.NOT_TRUE,
@@ -202,7 +234,7 @@ VMX_KEY_RULES: tuple[KeyRule, ...] = (
         "Remove vmsafe.enable unless an authorised introspection product needs it.",
         ("SCG5.5 verify-vmsafe-cpumem-enable",),
     ),
-    _rule(
+    key_rule(
         "vmx.vmsafe-agent",
         ("vmsafe.agentaddress", "vmsafe.agentport"),
         ValueTest.ABSENT,
@@ -213,7 +245,7 @@ VMX_KEY_RULES: tuple[KeyRule, ...] = (
         "Remove vmsafe.agentAddress and vmsafe.agentPort unless authorised.",
         ("SCG5.5 verify-vmsafe-cpumem-agentaddress", "SCG5.5 verify-vmsafe-cpumem-agentport"),
     ),
-    _rule(
+    key_rule(
         "vmx.nic-promisc",
         ("ethernet*.nopromisc", "ethernet*.noforgedsrcaddr"),
         ValueTest.TRUE,
@@ -228,68 +260,5 @@ VMX_KEY_RULES: tuple[KeyRule, ...] = (
             "SCG8 esxi-8.network-reject-promiscuous-mode-standardswitch",
             "SCG8 esxi-8.network-reject-forged-transmit-standardswitch",
         ),
-    ),
-    _rule(
-        "vmx.vnc",
-        ("remotedisplay.vnc.enabled",),
-        ValueTest.NOT_TRUE,
-        HIGH,
-        C,
-        "The built-in VNC server is enabled",
-        "A VNC console gives whoever reaches the port the screen and keyboard of the VM.",
-        'Set RemoteDisplay.vnc.enabled = "FALSE"; use the product console instead.',
-        ("SCG6.7 VM.minimize-console-VNC-use",),
-    ),
-    _rule(
-        "vmx.console-autolock",
-        ("tools.guest.desktop.autolock",),
-        ValueTest.TRUE,
-        MED,
-        C,
-        "The guest session is not locked when the console disconnects",
-        "The next console user inherits the previous user's logged-in session.",
-        'Set tools.guest.desktop.autolock = "TRUE".',
-        ("SCG8 vm-8.vmrc-lock", "STIG VMCH-80-000201"),
-    ),
-    _rule(
-        "vmx.disk-shrink",
-        ("isolation.tools.diskshrink.disable", "isolation.tools.diskwiper.disable"),
-        ValueTest.TRUE,
-        MED,
-        E,
-        "The guest may shrink or wipe virtual disks",
-        "Repeated disk shrinking by a guest user makes the virtual disk unavailable (DoS).",
-        'Set isolation.tools.diskShrink.disable = "TRUE" and isolation.tools.diskWiper.disable '
-        '= "TRUE".',
-        (
-            "SCG8 vm-8.deactivate-disk-shrinking-shrink",
-            "SCG8 vm-8.deactivate-disk-shrinking-wiper",
-            "STIG VMCH-80-000193",
-            "STIG VMCH-80-000194",
-        ),
-        _HOSTED,
-    ),
-    _rule(
-        "vmx.tps-salt",
-        ("sched.mem.pshare.salt",),
-        ValueTest.ABSENT,
-        LOW,
-        F,
-        "The VM opts into inter-VM transparent page sharing",
-        "Sharing identical memory pages with other VMs enables cross-VM side channels.",
-        "Remove sched.mem.pshare.salt (ESXi: keep Mem.ShareForceSalting = 2).",
-        ("SCG8 vm-8.transparentpagesharing-inter-vm-enabled", "STIG VMCH-80-000199"),
-    ),
-    _rule(
-        "vmx.vtpm",
-        ("vtpm.present",),
-        ValueTest.TRUE,
-        LOW,
-        H,
-        "The VM has no virtual TPM",
-        "Without a TPM the guest cannot measure its boot or seal keys to a trusted state.",
-        'Add a virtual TPM (vtpm.present = "TRUE"; requires VM encryption).',
-        ("SCG repo features-capabilities/encryption/virtual-tpm",),
-        _ALL,
     ),
 )
