@@ -48,6 +48,8 @@ class Outcome:
 
     edit: Edit
     error: str | None = None
+    note: str | None = None
+    """How the change differs from the plan (e.g. emptied where removing is impossible)."""
 
 
 def run(

@@ -277,6 +277,24 @@ OPERATIONS: tuple[Operation, ...] = _catalogue()
 """Every operation, in the order they are planned (and listed)."""
 
 
+def sanitize_rules() -> tuple[Rule, ...]:
+    """Every rule ``vmguard sanitize`` reports under (its own; re-scan findings keep theirs)."""
+    from vmguard.sanitize.rules import (
+        FINDING_REMOVED,
+        NO_HOST_KEY_REGENERATION,
+        NOT_CHANGED,
+        ZERO_FREE_SPACE,
+    )
+
+    return (
+        *(o.rule for o in OPERATIONS),
+        ZERO_FREE_SPACE,
+        FINDING_REMOVED,
+        NO_HOST_KEY_REGENERATION,
+        NOT_CHANGED,
+    )
+
+
 def select_operations(names: list[str] | None) -> tuple[Operation, ...]:
     """The operations named (all when ``names`` is None); unknown names raise ValueError."""
     if names is None:

@@ -32,9 +32,16 @@ from vmguard.sanitize.workcopy import (
     write_working_copy,
     zero_ranges,
 )
+from vmguard.sanitize.xfswriter import apply_xfs
 from vmguard.scanning import ScanOptions, scan_guest, scan_image
 
-_WRITERS = {"ext2": apply_ext, "ext3": apply_ext, "ext4": apply_ext, "vfat": apply_fat}
+_WRITERS = {
+    "ext2": apply_ext,
+    "ext3": apply_ext,
+    "ext4": apply_ext,
+    "vfat": apply_fat,
+    "xfs": apply_xfs,
+}
 _CONTIGUOUS = ("gpt", "mbr", "none")
 
 
@@ -158,7 +165,8 @@ def _change_findings(
         edit = outcome.edit
         if outcome.error is None:
             detail = f" ({edit.detail})" if edit.detail else ""
-            findings.append(ops[edit.operation].rule.finding(edit.path, edit.kind.value + detail))
+            done = outcome.note or edit.kind.value
+            findings.append(ops[edit.operation].rule.finding(edit.path, done + detail))
         else:
             findings.append(
                 NOT_CHANGED.finding(

@@ -42,7 +42,9 @@ _LINE_FILES = (
     "authorized_keys2",
 )
 _LINE_SUFFIXES = (".env", ".conf", ".cfg", ".ini", ".properties", ".nmconnection", "_history")
-_SYSTEM_PREFIXES = ("/usr/", "/bin/", "/sbin/", "/lib/", "/lib32/", "/lib64/", "/boot/")
+_SYSTEM_PREFIXES = ("/usr/", "/bin/", "/sbin/", "/lib/", "/lib32/", "/lib64/")
+# What boots the guest: removing an initramfs that embeds a key would make it unbootable.
+_BOOT_FILES = ("vmlinuz", "vmlinux", "initrd", "initramfs", "grub", "shim", "System.map")
 _SYSTEM_FILES = ("/etc/passwd", "/etc/shadow", "/etc/group", "/etc/gshadow", "/etc/fstab")
 
 
@@ -82,7 +84,11 @@ def remove_secret_findings(ctx: Context, name: str) -> None:
     plan = ctx.plan
     for path, findings in sorted(by_path.items()):
         rules = ", ".join(sorted({f.rule_id for f in findings}))
-        if path in _SYSTEM_FILES or path.startswith(_SYSTEM_PREFIXES):
+        if (
+            path in _SYSTEM_FILES
+            or path.startswith(_SYSTEM_PREFIXES)
+            or (path.startswith("/boot/") and posixpath.basename(path).startswith(_BOOT_FILES))
+        ):
             plan.skipped.append(
                 Skipped(name, path, f"a file of the operating system: not removed ({rules})")
             )

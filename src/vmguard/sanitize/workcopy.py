@@ -112,28 +112,55 @@ def _libc_fallocate() -> object | None:
     return fallocate
 
 
+def _zero_fd(fd: int, fallocate: object | None, offset: int, length: int) -> None:
+    mode = _FALLOC_FL_PUNCH_HOLE | _FALLOC_FL_KEEP_SIZE
+    if fallocate is not None and fallocate(fd, mode, offset, length) == 0:  # type: ignore[operator]
+        return
+    zeros = bytes(min(_CHUNK, length))
+    end = offset + length
+    while offset < end:
+        n = min(_CHUNK, end - offset)
+        os.pwrite(fd, zeros[:n], offset)
+        offset += n
+
+
+def copy_range(src: Path, src_offset: int, dst: Path, dst_offset: int, length: int) -> None:
+    """Copy ``length`` bytes of ``src`` into ``dst`` (created if missing); zero chunks are
+    punched (or zeroed) in ``dst``, so a copy out and back keeps both files sparse."""
+    fallocate = _libc_fallocate()
+    src_fd = os.open(src, os.O_RDONLY)
+    dst_fd = os.open(dst, os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        if os.fstat(dst_fd).st_size < dst_offset + length:
+            os.ftruncate(dst_fd, dst_offset + length)
+        done = 0
+        while done < length:
+            data = os.pread(src_fd, min(_CHUNK, length - done), src_offset + done)
+            if not data:
+                break
+            if data.count(0) == len(data):
+                _zero_fd(dst_fd, fallocate, dst_offset + done, len(data))
+            else:
+                os.pwrite(dst_fd, data, dst_offset + done)
+            done += len(data)
+    finally:
+        os.close(src_fd)
+        os.close(dst_fd)
+
+
 def zero_ranges(raw: Path, ranges: list[DataRange]) -> int:
     """Zero byte ranges of ``raw``: punched as holes where the filesystem allows, else
     overwritten with zeros. Returns the bytes zeroed."""
     fallocate = _libc_fallocate()
     total = 0
-    zeros = bytes(_CHUNK)
     fd = os.open(raw, os.O_RDWR)
     try:
         size = os.fstat(fd).st_size
         for r in ranges:
             offset, end = r.offset, min(r.offset + r.length, size)
-            if end <= offset:
-                continue
-            total += end - offset
-            mode = _FALLOC_FL_PUNCH_HOLE | _FALLOC_FL_KEEP_SIZE
-            if fallocate is not None and fallocate(fd, mode, offset, end - offset) == 0:  # type: ignore[operator]
-                continue
-            while offset < end:
-                n = min(_CHUNK, end - offset)
-                os.pwrite(fd, zeros[:n], offset)
-                offset += n
-        os.fsync(fd)
+            if end > offset:
+                _zero_fd(fd, fallocate, offset, end - offset)
+                total += end - offset
     finally:
         os.close(fd)
     return total
