@@ -9,7 +9,14 @@ from pathlib import Path
 import pytest
 
 from sanitize.sanitizeimages import fs_check, partitions
-from vmguard.demo.imagebuild import LINUX_TYPE, MiB, PartitionSpec, assemble_gpt, make_ext4
+from vmguard.demo.imagebuild import (
+    LINUX_TYPE,
+    MiB,
+    PartitionSpec,
+    assemble_gpt,
+    make_ext4,
+    run_tool,
+)
 from vmguard.findings import Report
 from vmguard.inspection import ImageOptions, open_guest
 from vmguard.sanitize.accounts import lock_shadow
@@ -69,6 +76,9 @@ EMPTIED = ("/etc/machine-id", "/root/.bash_history", "/home/bob/.zsh_history", "
            "/var/spool/mail/bob")  # fmt: skip
 
 
+LABEL = "system_u:object_r:shadow_t:s0"
+
+
 @pytest.fixture(scope="module")
 def cleaned(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Report]:
     work = tmp_path_factory.mktemp("operations")
@@ -80,6 +90,8 @@ def cleaned(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Report]:
     os.chmod(tree / "etc/shadow", 0o640)
     root = work / "root.img"
     make_ext4(root, tree, 64 * MiB, label="root", fs_uuid="0a0b0c0d-1111-4222-8333-444455556666")
+    # an SELinux label, as RHEL-family guests carry on every file: a rewrite must keep it
+    run_tool("debugfs", "-w", "-R", f"ea_set /etc/shadow security.selinux {LABEL}", root)
     disk = work / "disk.raw"
     assemble_gpt(
         disk,
@@ -110,6 +122,8 @@ def test_every_operation_did_what_it_promises(cleaned, tmp_path: Path) -> None:
     for part in partitions(out, tmp_path):
         done = fs_check(part)
         assert done.returncode == 0, done.stdout + done.stderr
+        labels = run_tool("debugfs", "-R", "ea_list /etc/shadow", part).decode()
+        assert f'security.selinux ({len(LABEL)}) = "{LABEL}"' in labels
 
 
 def test_every_operation_reports_its_changes(cleaned) -> None:

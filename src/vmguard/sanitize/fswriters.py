@@ -1,11 +1,13 @@
 """Apply planned edits with each filesystem's own maintained user-space tool.
 
 ext2/3/4: e2fsprogs' ``debugfs -w`` on ``work.raw?offset=N``, every change addressed by the
-inode numbers vmguard resolved (``<ino>``), names quoted. FAT: mtools on ``work.raw@@N``.
-XFS: ``xfs_db -x`` (see ``xfswriter``). Nothing here writes a filesystem structure itself,
-and no tool is given a host path other than the private working copy and temporary files
-this process created. Before any tool runs, the filesystem's own size must fit inside its
-partition, so a hostile superblock cannot steer a write into a neighbouring partition.
+inode numbers vmguard resolved (``<ino>``), names quoted; a rewritten file is a new inode
+given the old one's mode, owner, times and extended attributes (SELinux labels). FAT:
+mtools on ``work.raw@@N``. XFS: ``xfs_db -x`` (see ``xfswriter``). Nothing here writes a
+filesystem structure itself, and no tool is given a host path other than the private
+working copy and temporary files this process created. Before any tool runs, the
+filesystem's own size must fit inside its partition, so a hostile superblock cannot steer
+a write into a neighbouring partition.
 """
 
 from __future__ import annotations
@@ -118,7 +120,20 @@ def _tool_errors(stderr: str, banner: str) -> str | None:
     return " ".join(" ".join(lines).split())[:300] or None
 
 
-def _debugfs_script(edit: Edit, workdir: Path, index: int) -> list[str]:
+_EA_LINE = re.compile(r"^\s+([A-Za-z0-9_.@+-]+) \(\d+\)", re.MULTILINE)
+
+
+def _xattr_names(device: str, inode: int) -> list[str]:
+    """Extended attribute names of an inode (SELinux labels, capabilities, ACLs)."""
+    code, out, stderr = run(["debugfs", "-R", f"ea_list <{inode}>", device])
+    error = _tool_errors(stderr, "debugfs ")
+    if code != 0 or error is not None:
+        raise SanitizeError(f"debugfs ea_list failed: {error or code}")
+    # system.data holds inline file data: it goes with the old inode, not onto the new one
+    return [n for n in _EA_LINE.findall(out) if n != "system.data"]
+
+
+def _debugfs_script(edit: Edit, workdir: Path, index: int, xattrs: Sequence[str] = ()) -> list[str]:
     quoted = f'"{edit.name}"'
     if edit.kind is EditKind.REMOVE:
         return [f"cd <{edit.parent_inode}>", f"rm {quoted}"]
@@ -129,10 +144,13 @@ def _debugfs_script(edit: Edit, workdir: Path, index: int) -> list[str]:
     content = workdir / f"content-{index}"
     content.write_bytes(edit.content or b"")
     info = edit.stat
+    saved = [(name, workdir / f"xattr-{index}-{i}") for i, name in enumerate(xattrs)]
     return [
         f"cd <{edit.parent_inode}>",
+        *(f"ea_get -f {file} <{edit.inode}> {name}" for name, file in saved),
         f"rm {quoted}",
         f"write {content} {quoted}",
+        *(f"ea_set -f {file} {quoted} {name}" for name, file in saved),
         f"sif {quoted} mode 0{st.S_IFREG | st.S_IMODE(info.mode):o}",
         f"sif {quoted} uid {info.uid}",
         f"sif {quoted} gid {info.gid}",
@@ -151,7 +169,12 @@ def apply_ext(region: Region, edits: Sequence[Edit], workdir: Path) -> list[Outc
         if _DEBUGFS_UNSAFE.search(edit.name):
             outcomes.append(Outcome(edit, "the name cannot be passed to debugfs safely"))
             continue
-        script = "\n".join(_debugfs_script(edit, workdir, index)) + "\n"
+        try:
+            xattrs = _xattr_names(device, edit.inode) if edit.kind is EditKind.REWRITE else []
+        except SanitizeError as err:
+            outcomes.append(Outcome(edit, err.diagnostics()))
+            continue
+        script = "\n".join(_debugfs_script(edit, workdir, index, xattrs)) + "\n"
         code, _, stderr = run(["debugfs", "-w", "-f", "-", device], stdin=script.encode())
         error = _tool_errors(stderr, "debugfs ")
         if code != 0 and error is None:
