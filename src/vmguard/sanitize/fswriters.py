@@ -98,6 +98,10 @@ def claimed_size(region: Region) -> int:
         bps = struct.unpack_from("<H", boot, 11)[0]
         total = struct.unpack_from("<H", boot, 19)[0] or struct.unpack_from("<I", boot, 32)[0]
         return int(bps * total)
+    if region.kind == "ntfs":
+        boot = _read(region.raw, region.offset, 512)
+        bps = struct.unpack_from("<H", boot, 11)[0]
+        return int(struct.unpack_from("<Q", boot, 0x28)[0] * bps)
     if region.kind == "xfs":
         sb = _read(region.raw, region.offset, 512)
         bs = struct.unpack_from(">I", sb, 4)[0]
@@ -115,7 +119,8 @@ def check_fits(region: Region) -> None:
         )
 
 
-def _tool_errors(stderr: str, banner: str) -> str | None:
+def tool_errors(stderr: str, banner: str) -> str | None:
+    """A tool's error lines in one line (its version banner left out), None if none."""
     lines = [ln for ln in stderr.splitlines() if ln.strip() and not ln.startswith(banner)]
     return " ".join(" ".join(lines).split())[:300] or None
 
@@ -126,7 +131,7 @@ _EA_LINE = re.compile(r"^\s+([A-Za-z0-9_.@+-]+) \(\d+\)", re.MULTILINE)
 def _xattr_names(device: str, inode: int) -> list[str]:
     """Extended attribute names of an inode (SELinux labels, capabilities, ACLs)."""
     code, out, stderr = run(["debugfs", "-R", f"ea_list <{inode}>", device])
-    error = _tool_errors(stderr, "debugfs ")
+    error = tool_errors(stderr, "debugfs ")
     if code != 0 or error is not None:
         raise SanitizeError(f"debugfs ea_list failed: {error or code}")
     # system.data holds inline file data: it goes with the old inode, not onto the new one
@@ -176,7 +181,7 @@ def apply_ext(region: Region, edits: Sequence[Edit], workdir: Path) -> list[Outc
             continue
         script = "\n".join(_debugfs_script(edit, workdir, index, xattrs)) + "\n"
         code, _, stderr = run(["debugfs", "-w", "-f", "-", device], stdin=script.encode())
-        error = _tool_errors(stderr, "debugfs ")
+        error = tool_errors(stderr, "debugfs ")
         if code != 0 and error is None:
             error = f"debugfs exited with {code}"
         outcomes.append(Outcome(edit, error))
@@ -209,6 +214,6 @@ def apply_fat(region: Region, edits: Sequence[Edit], workdir: Path) -> list[Outc
             args = ["mcopy", "-o", "-i", image, source, target]
         code, _, stderr = run(args, env=env)
         outcomes.append(
-            Outcome(edit, None if code == 0 else _tool_errors(stderr, "\0") or f"exit {code}")
+            Outcome(edit, None if code == 0 else tool_errors(stderr, "\0") or f"exit {code}")
         )
     return outcomes

@@ -22,6 +22,7 @@ from vmguard.findings import Area, Finding, Report, ReportError, Severity, Targe
 from vmguard.inspection import ImageOptions, OpenedGuest, open_guest
 from vmguard.policy import Policy, apply_policy
 from vmguard.sanitize.fswriters import Outcome, Region, SanitizeError, apply_ext, apply_fat
+from vmguard.sanitize.ntfswriter import apply_ntfs
 from vmguard.sanitize.operations import Context, Operation, plan_operations
 from vmguard.sanitize.plan import Edit, Plan, Skipped
 from vmguard.sanitize.rules import FINDING_REMOVED, NOT_CHANGED, ZERO_FREE_SPACE
@@ -41,6 +42,7 @@ _WRITERS = {
     "ext4": apply_ext,
     "vfat": apply_fat,
     "xfs": apply_xfs,
+    "ntfs": apply_ntfs,
 }
 _CONTIGUOUS = ("gpt", "mbr", "none")
 

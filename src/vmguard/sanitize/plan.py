@@ -93,6 +93,13 @@ class Plan:
         if self._kept(canonical) or self._kept(path):
             self.skipped.append(Skipped(operation, canonical, "kept (--keep)"))
             return None
+        point = mount.mountpoint.rstrip("/")
+        inside = split_guest_path(canonical[len(point) :])
+        if mount.fs.kind == "ntfs" and inside and inside[0].startswith("$"):
+            # $MFT, $LogFile, $Extend/...: the filesystem itself (a resident file's bytes
+            # show up in $MFT, so a scan finding can point there)
+            self.skipped.append(Skipped(operation, canonical, "NTFS metadata: never written"))
+            return None
         parent_path = posixpath.dirname(canonical)
         parent = self.fs.resolve(parent_path)
         if canonical == mount.mountpoint or parent is None or parent[1] is not mount:

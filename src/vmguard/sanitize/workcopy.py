@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from vmguard.disk.errors import DiskError
-from vmguard.disk.freespace import fat_free, xfs_free
+from vmguard.disk.freespace import fat_free, ntfs_free, xfs_free
 from vmguard.disk.layout import PlacedVolume
 from vmguard.disk.source import ByteSource, DataRange, SparseSource
 from vmguard.sanitize.fswriters import SanitizeError, run
@@ -96,6 +96,8 @@ def free_ranges(raw: Path, placed: PlacedVolume) -> list[DataRange]:
             return list(xfs_free(placed.volume.source))
         if kind == "vfat":
             return list(fat_free(placed.volume.source))
+        if kind == "ntfs" and placed.filesystem is not None:
+            return list(ntfs_free(placed.filesystem.volume, placed.volume.size))
     except DiskError as err:
         raise SanitizeError(f"free space of {placed.where}: {err.diagnostics()}") from err
     raise SanitizeError(f"no free-space zeroing for {kind or 'unknown'} filesystems")
