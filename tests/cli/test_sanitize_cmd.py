@@ -120,3 +120,15 @@ def test_in_place_only_when_asked_and_sign_is_verifiable(sample: Path, tmp_path:
     verified = vmguard("verify", image, "--sig", sig, "--pubkey", tmp_path / "k.pem.pub")
     assert verified.code == 0, verified.stdout + verified.stderr
     assert not list(tmp_path.glob(".vmguard-sanitize-*"))  # the working copy is gone
+
+
+def test_an_output_path_the_tools_would_parse_still_works(sample: Path, tmp_path: Path) -> None:
+    """debugfs reads "?" in a device name as io options and mtools "@@" as an offset: the
+    working copy then lives in the temporary directory, and the output where it was asked."""
+    odd = tmp_path / "we?ird@@dir"
+    odd.mkdir()
+    out = odd / "clean.qcow2"
+    report = _sanitize(sample, "-o", out, "--operations", "histories,user-ssh-keys")
+    assert out.is_file() and report["target"]["path"] == str(out)
+    changed = [f for f in report["findings"] if f["rule_id"] == "sanitize.user-ssh-keys"]
+    assert changed and not [f for f in report["findings"] if "failed" in f["evidence"]]

@@ -63,6 +63,17 @@ class SanitizeOptions:
     policy: Policy = field(default_factory=Policy)
 
 
+_TOOL_SAFE_PATH = re.compile(r"^[A-Za-z0-9/._+-]+$")
+
+
+def _work_base(out: Path) -> Path | None:
+    """Beside the output (same filesystem, so the copy costs no extra space elsewhere),
+    unless that path holds characters the tools read as syntax ("?" for debugfs' io
+    options, "@@" for mtools' offsets): then the system's temporary directory."""
+    parent = out.parent.resolve()
+    return parent if _TOOL_SAFE_PATH.match(str(parent)) else None
+
+
 def _safe_name(name: str) -> str:
     return re.sub(r"[^A-Za-z0-9._-]", "_", name)[:100] or "disk"
 
@@ -196,7 +207,7 @@ def sanitize_image(path: Path, out: Path, options: SanitizeOptions) -> Report:
         raise SanitizeError(f"sanitize writes one disk; this package holds {len(image.disks)}")
     fmt = _output_format(options, image.format)
     out.parent.mkdir(parents=True, exist_ok=True)
-    workdir = Path(tempfile.mkdtemp(prefix=".vmguard-sanitize-", dir=out.parent))
+    workdir = Path(tempfile.mkdtemp(prefix=".vmguard-sanitize-", dir=_work_base(out)))
     try:
         # Named like the input so the report's volume names read "disk.qcow2 partition 1".
         raw = workdir / _safe_name(image.disks[0].name)
