@@ -54,7 +54,7 @@ def rulebook() -> tuple[RuleDoc, ...]:
     from vmguard.host.catalogue import host_rules
     from vmguard.inspection import FORMAT_MISMATCH
     from vmguard.integrity.report import RULES as VERIFY_RULES
-    from vmguard.sanitize.operations import sanitize_rules
+    from vmguard.sanitize.catalogue import sanitize_rules
     from vmguard.vmconfig.rules.catalogue import builtin_rules
     from vmguard.vulns.findings import VULNERABLE_PACKAGE
 

@@ -14,7 +14,7 @@ from clirunner import vmguard
 from sanitize.sanitizeimages import sha256
 from vmguard.demo.sample import build_sample_vm
 from vmguard.inspection import ImageOptions, open_guest
-from vmguard.sanitize.operations import OPERATIONS
+from vmguard.sanitize.catalogue import OPERATIONS
 
 BIG = 4 << 30  # qemu-img reserves more address space than the default cap allows
 

@@ -16,8 +16,8 @@ from sanitize.sanitizeimages import exposures, partitions, run
 from vmguard.demo.imagebuild import PartitionSpec, assemble_gpt
 from vmguard.findings import Area
 from vmguard.inspection import ImageOptions, open_guest
+from vmguard.sanitize.catalogue import OPERATIONS
 from vmguard.sanitize.ntfswriter import EMPTY_ANSWER_FILE
-from vmguard.sanitize.operations import OPERATIONS
 from vmguard.sanitize.pipeline import SanitizeOptions, sanitize_image
 from vmguard.scanning import ScanOptions, scan_image
 

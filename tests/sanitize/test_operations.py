@@ -20,7 +20,7 @@ from vmguard.demo.imagebuild import (
 from vmguard.findings import Report
 from vmguard.inspection import ImageOptions, open_guest
 from vmguard.sanitize.accounts import lock_shadow
-from vmguard.sanitize.operations import OPERATIONS, select_operations
+from vmguard.sanitize.catalogue import OPERATIONS, select_operations
 from vmguard.sanitize.pipeline import SanitizeOptions, sanitize_image
 from vmguard.scanning import ScanOptions
 

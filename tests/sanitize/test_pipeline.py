@@ -12,7 +12,7 @@ import pytest
 from sanitize.sanitizeimages import exposures, fs_check, partitions, sha256
 from vmguard.findings import Area, Report, Severity
 from vmguard.inspection import ImageOptions, inspect_image
-from vmguard.sanitize.operations import OPERATIONS
+from vmguard.sanitize.catalogue import OPERATIONS
 from vmguard.sanitize.pipeline import SanitizeOptions, sanitize_image
 from vmguard.scanning import ScanOptions, scan_image
 

@@ -14,7 +14,7 @@ from vmguard.findings import Severity
 from vmguard.inspection import ImageOptions
 from vmguard.policy import load_policy
 from vmguard.report.interface import OutputFormat
-from vmguard.sanitize.operations import OPERATIONS, select_operations
+from vmguard.sanitize.catalogue import OPERATIONS, select_operations
 from vmguard.sanitize.workcopy import OUTPUT_FORMATS
 from vmguard.scanning import MiB, ScanOptions
 
