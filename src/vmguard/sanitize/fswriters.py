@@ -18,7 +18,7 @@ import stat as st
 import struct
 import subprocess
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from vmguard.errors import VmguardError
@@ -52,6 +52,19 @@ class Outcome:
     error: str | None = None
     note: str | None = None
     """How the change differs from the plan (e.g. emptied where removing is impossible)."""
+    expect: bytes | None = field(default=None, repr=False)
+    """What the file must hold afterwards; None when the entry must be gone."""
+    said: str | None = None
+    """What the tool printed on stderr for the run that carried this edit."""
+
+
+def expected(edit: Edit) -> bytes | None:
+    """The content a successful edit leaves (None: the entry is gone)."""
+    if edit.kind is EditKind.TRUNCATE:
+        return b""
+    if edit.kind is EditKind.REWRITE:
+        return edit.content or b""
+    return None
 
 
 def run(
@@ -164,12 +177,17 @@ def _debugfs_script(edit: Edit, workdir: Path, index: int, xattrs: Sequence[str]
     ]
 
 
+_BATCH = 256
+"""Edits per debugfs run: each run opens the filesystem once, and every edit is verified
+afterwards by reading the result back (``verify``), so a batch needs no per-edit exit code."""
+
+
 def apply_ext(region: Region, edits: Sequence[Edit], workdir: Path) -> list[Outcome]:
-    """Apply edits to an ext2/3/4 filesystem with debugfs, one edit per run (so a failure
-    is attributed to its edit and the rest still happen)."""
+    """Apply edits to an ext2/3/4 filesystem with debugfs, in batches."""
     check_fits(region)
     device = f"{region.raw}?offset={region.offset}"
-    outcomes = []
+    outcomes: list[Outcome] = []
+    ready: list[tuple[Edit, list[str]]] = []
     for index, edit in enumerate(edits):
         if _DEBUGFS_UNSAFE.search(edit.name):
             outcomes.append(Outcome(edit, "the name cannot be passed to debugfs safely"))
@@ -179,12 +197,13 @@ def apply_ext(region: Region, edits: Sequence[Edit], workdir: Path) -> list[Outc
         except SanitizeError as err:
             outcomes.append(Outcome(edit, err.diagnostics()))
             continue
-        script = "\n".join(_debugfs_script(edit, workdir, index, xattrs)) + "\n"
+        ready.append((edit, _debugfs_script(edit, workdir, index, xattrs)))
+    for start in range(0, len(ready), _BATCH):
+        batch = ready[start : start + _BATCH]
+        script = "".join(line + "\n" for _, lines in batch for line in lines)
         code, _, stderr = run(["debugfs", "-w", "-f", "-", device], stdin=script.encode())
-        error = tool_errors(stderr, "debugfs ")
-        if code != 0 and error is None:
-            error = f"debugfs exited with {code}"
-        outcomes.append(Outcome(edit, error))
+        said = tool_errors(stderr, "debugfs ") or (f"debugfs exited with {code}" if code else None)
+        outcomes += [Outcome(edit, None, expect=expected(edit), said=said) for edit, _ in batch]
     return outcomes
 
 
@@ -213,7 +232,6 @@ def apply_fat(region: Region, edits: Sequence[Edit], workdir: Path) -> list[Outc
                 source.write_bytes(edit.content or b"")
             args = ["mcopy", "-o", "-i", image, source, target]
         code, _, stderr = run(args, env=env)
-        outcomes.append(
-            Outcome(edit, None if code == 0 else tool_errors(stderr, "\0") or f"exit {code}")
-        )
+        error = None if code == 0 else tool_errors(stderr, "\0") or f"exit {code}"
+        outcomes.append(Outcome(edit, error, expect=expected(edit)))
     return outcomes

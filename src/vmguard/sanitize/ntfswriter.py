@@ -64,7 +64,7 @@ def apply_ntfs(region: Region, edits: Sequence[Edit], workdir: Path) -> list[Out
             if code != 0:
                 error = tool_errors(stderr, "ntfscp ") or f"ntfscp exit {code}"
                 break
-        outcomes.append(Outcome(edit, error, note))
+        outcomes.append(Outcome(edit, error, note, expect=content))
     copy_range(part, 0, region.raw, region.offset, region.size)
     part.unlink()
     return outcomes

@@ -25,6 +25,7 @@ from vmguard.sanitize.fswriters import Outcome, Region, SanitizeError, apply_ext
 from vmguard.sanitize.ntfswriter import apply_ntfs
 from vmguard.sanitize.operations import Context, Operation, plan_operations
 from vmguard.sanitize.plan import Edit, Plan, Skipped
+from vmguard.sanitize.readback import verify_outcomes
 from vmguard.sanitize.rules import FINDING_REMOVED, NOT_CHANGED, ZERO_FREE_SPACE
 from vmguard.sanitize.workcopy import (
     OUTPUT_FORMATS,
@@ -228,6 +229,7 @@ def sanitize_image(path: Path, out: Path, options: SanitizeOptions) -> Report:
         plan_operations(ctx, options.operations)
         outcomes = _apply(guest, plan, raw, workdir)
         del guest
+        outcomes = verify_outcomes(raw, outcomes)
         errors: list[ReportError] = []
         zeroed = _zero(raw, errors) if options.zero_free_space else []
         partial = workdir / "out.partial"

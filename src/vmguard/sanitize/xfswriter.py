@@ -111,7 +111,7 @@ def apply_xfs(region: Region, edits: Sequence[Edit], workdir: Path) -> list[Outc
             outcomes.append(Outcome(edit, err.diagnostics()))
             continue
         note = _UNLINK_NOTE if edit.kind is EditKind.REMOVE else None
-        outcomes.append(Outcome(edit, None, note))
+        outcomes.append(Outcome(edit, None, note, expect=content))
     copy_range(part, 0, region.raw, region.offset, region.size)
     part.unlink()
     return outcomes
