@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import ctypes
 import ctypes.util
+import errno
 import os
 import re
 from collections.abc import Iterator
@@ -126,25 +127,47 @@ def _zero_fd(fd: int, fallocate: object | None, offset: int, length: int) -> Non
         offset += n
 
 
+def _data_segments(fd: int, start: int, end: int) -> Iterator[tuple[int, int]]:
+    """[lo, hi) spans of ``fd`` between start and end that may hold data (SEEK_DATA/HOLE;
+    the whole span where the filesystem cannot tell)."""
+    offset = start
+    while offset < end:
+        try:
+            lo = os.lseek(fd, offset, os.SEEK_DATA)
+            hi = os.lseek(fd, lo, os.SEEK_HOLE)
+        except OSError as err:
+            if err.errno == errno.ENXIO:  # no data after offset
+                return
+            yield offset, end
+            return
+        if lo >= end:
+            return
+        yield lo, min(hi, end)
+        offset = hi
+
+
 def copy_range(src: Path, src_offset: int, dst: Path, dst_offset: int, length: int) -> None:
-    """Copy ``length`` bytes of ``src`` into ``dst`` (created if missing); zero chunks are
-    punched (or zeroed) in ``dst``, so a copy out and back keeps both files sparse."""
+    """Make ``dst[dst_offset:+length]`` equal ``src[src_offset:+length]`` (``dst`` created
+    if missing): the range is first punched (or zeroed) in ``dst``, then only the data
+    ``src`` holds is copied, zero chunks skipped — so copies out and back stay sparse and
+    cost what the filesystem holds, not its size."""
     fallocate = _libc_fallocate()
     src_fd = os.open(src, os.O_RDONLY)
     dst_fd = os.open(dst, os.O_RDWR | os.O_CREAT, 0o600)
     try:
         if os.fstat(dst_fd).st_size < dst_offset + length:
             os.ftruncate(dst_fd, dst_offset + length)
-        done = 0
-        while done < length:
-            data = os.pread(src_fd, min(_CHUNK, length - done), src_offset + done)
-            if not data:
-                break
-            if data.count(0) == len(data):
-                _zero_fd(dst_fd, fallocate, dst_offset + done, len(data))
-            else:
-                os.pwrite(dst_fd, data, dst_offset + done)
-            done += len(data)
+        _zero_fd(dst_fd, fallocate, dst_offset, length)
+        shift = dst_offset - src_offset
+        for lo, hi in _data_segments(src_fd, src_offset, src_offset + length):
+            offset = lo
+            while offset < hi:
+                data = os.pread(src_fd, min(_CHUNK, hi - offset), offset)
+                if not data:
+                    break
+                if data.count(0) != len(data):
+                    os.pwrite(dst_fd, data, offset + shift)
+                offset += len(data)
     finally:
         os.close(src_fd)
         os.close(dst_fd)
