@@ -55,6 +55,7 @@ def test_refusals_leave_the_input_alone(sample: Path, tmp_path: Path) -> None:
         (image, "-o", out, "--operations", "logs,nonsense"),
         (image, "-o", out, "--out-format", "vdi"),
         (image, "-o", out, "--sign", tmp_path / "k.pem"),  # --sign without --sig
+        (image, "-o", tmp_path),  # a directory
     ]
     for args in cases:
         run = vmguard("sanitize", *args, memory_cap=BIG)

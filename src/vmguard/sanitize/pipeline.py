@@ -207,6 +207,8 @@ def sanitize_image(path: Path, out: Path, options: SanitizeOptions) -> Report:
     if len(image.disks) != 1:
         raise SanitizeError(f"sanitize writes one disk; this package holds {len(image.disks)}")
     fmt = _output_format(options, image.format)
+    if out.is_dir():
+        raise SanitizeError(f"{out} is a directory; name the image file to write")
     out.parent.mkdir(parents=True, exist_ok=True)
     workdir = Path(tempfile.mkdtemp(prefix=".vmguard-sanitize-", dir=_work_base(out)))
     try:
@@ -236,6 +238,8 @@ def sanitize_image(path: Path, out: Path, options: SanitizeOptions) -> Report:
         convert_out(raw, partial, fmt)
         raw.unlink()
         os.replace(partial, out)
+    except OSError as err:
+        raise SanitizeError(f"cannot write the sanitized copy: {err.strerror or err}") from err
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
     after = apply_policy(
