@@ -10,6 +10,7 @@ import typer
 from vmguard.cli.integrity_options import PassphraseFile, read_passphrase
 from vmguard.cli.options import AllowDir, FailOn, ImageFormat, OutputFormatOption
 from vmguard.cli.output import emit, exit_code, fail
+from vmguard.cli.progress import byte_bars
 from vmguard.findings import Severity
 from vmguard.inspection import ImageOptions
 from vmguard.policy import load_policy
@@ -126,7 +127,8 @@ def sanitize_command(
         scan=ScanOptions(max_file_bytes=256 * MiB, workers=workers),
         policy=load_policy(policy),
     )
-    report = sanitize_image(image, target, options)
+    with byte_bars() as bar:
+        report = sanitize_image(image, target, options, bar)
     if signing_key is not None and sig is not None:
         from vmguard.integrity.sign import SignOptions, build_manifest, sign_manifest
 

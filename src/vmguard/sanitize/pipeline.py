@@ -13,6 +13,7 @@ import re
 import shutil
 import tempfile
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -195,7 +196,17 @@ def _change_findings(
     return findings
 
 
-def sanitize_image(path: Path, out: Path, options: SanitizeOptions) -> Report:
+Progress = Callable[[str, int, int], None]
+"""(what, bytes done, bytes in all), for a progress bar."""
+
+
+def _stage(progress: Progress | None, what: str) -> Callable[[int, int], None] | None:
+    return None if progress is None else lambda done, total: progress(what, done, total)
+
+
+def sanitize_image(
+    path: Path, out: Path, options: SanitizeOptions, progress: Progress | None = None
+) -> Report:
     """Write a sanitized copy of ``path`` to ``out`` and return the proof: the re-scan of
     ``out`` with every change and every removed finding listed."""
     policy = HostPathPolicy(
@@ -214,13 +225,15 @@ def sanitize_image(path: Path, out: Path, options: SanitizeOptions) -> Report:
     try:
         # Named like the input so the report's volume names read "disk.qcow2 partition 1".
         raw = workdir / _safe_name(image.disks[0].name)
-        write_working_copy(image.disks[0].disk, raw)
+        write_working_copy(image.disks[0].disk, raw, _stage(progress, "copying the input"))
         del image
         guest = open_guest(raw, ImageOptions(forced_format="raw"))
         if guest.layout.guestfs is None:
             raise SanitizeError("no readable filesystem to sanitize")
         findings, scan_errors = scan_guest(
-            guest, replace(options.scan, deleted=options.zero_free_space)
+            guest,
+            replace(options.scan, deleted=options.zero_free_space),
+            _stage(progress, "scanning the input"),
         )
         before = apply_policy(
             Report(Target("image", str(path)), None, tuple(findings), tuple(scan_errors)),
@@ -243,7 +256,11 @@ def sanitize_image(path: Path, out: Path, options: SanitizeOptions) -> Report:
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
     after = apply_policy(
-        scan_image(out, replace(options.scan, image=ImageOptions(), deleted=True)),
+        scan_image(
+            out,
+            replace(options.scan, image=ImageOptions(), deleted=True),
+            _stage(progress, "re-scanning the output"),
+        ),
         options.policy,
     )
     changed = {o.edit.path: o.edit.operation for o in outcomes if o.error is None}

@@ -15,7 +15,7 @@ import ctypes.util
 import errno
 import os
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -41,12 +41,16 @@ OUTPUT_FORMATS: dict[str, tuple[str, tuple[str, ...]]] = {
 }
 
 
-def write_working_copy(disk: ByteSource, raw: Path) -> int:
+def write_working_copy(
+    disk: ByteSource, raw: Path, progress: Callable[[int, int], None] | None = None
+) -> int:
     """Copy the guest-visible disk into ``raw`` (sparse: holes and zero chunks skipped);
     returns the bytes written."""
     ranges = (
         list(disk.data_ranges()) if isinstance(disk, SparseSource) else [DataRange(0, disk.size)]
     )
+    total = sum(r.length for r in ranges)
+    done = 0
     written = 0
     fd = os.open(raw, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     try:
@@ -61,6 +65,9 @@ def write_working_copy(disk: ByteSource, raw: Path) -> int:
                     os.pwrite(fd, data, offset)
                     written += len(data)
                 offset += len(data)
+                done += len(data)
+                if progress is not None:
+                    progress(done, total)
     finally:
         os.close(fd)
     return written
