@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Protocol
 
 import bench_inspect
+import bench_sanitize
 import bench_scan
 import bench_verify
 import bench_walk
@@ -93,6 +94,12 @@ BENCHMARKS: tuple[Benchmark, ...] = (
         bench_verify.TARGET_RATIO,
         bench_verify.measure,
         (bench_verify.VerifyBenchFailed,),
+    ),
+    Benchmark(
+        "sanitize vs virt-sysprep+virt-sparsify",
+        bench_sanitize.TARGET_RATIO,
+        bench_sanitize.measure,
+        (bench_sanitize.SanitizeBenchFailed,),
     ),
 )
 

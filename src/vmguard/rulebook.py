@@ -17,7 +17,7 @@ from functools import cache
 
 from vmguard.findings import Rule, Severity, Threat
 
-COMMANDS = ("scan", "audit", "host", "verify", "fleet")
+COMMANDS = ("scan", "audit", "host", "verify", "fleet", "sanitize")
 USER_RULE_PREFIX = "malware.yara."
 
 
@@ -54,6 +54,7 @@ def rulebook() -> tuple[RuleDoc, ...]:
     from vmguard.host.catalogue import host_rules
     from vmguard.inspection import FORMAT_MISMATCH
     from vmguard.integrity.report import RULES as VERIFY_RULES
+    from vmguard.sanitize.catalogue import sanitize_rules
     from vmguard.vmconfig.rules.catalogue import builtin_rules
     from vmguard.vulns.findings import VULNERABLE_PACKAGE
 
@@ -75,6 +76,7 @@ def rulebook() -> tuple[RuleDoc, ...]:
     docs += _docs("host", (*host_rules(), *BASELINE_RULES, SIGNATURE_INVALID))
     docs += _docs("verify", VERIFY_RULES)
     docs += _docs("fleet", SHARED_RULES.values())
+    docs += _docs("sanitize", sanitize_rules())
     return tuple(docs)
 
 

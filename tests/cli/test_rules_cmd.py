@@ -37,7 +37,7 @@ def test_text_is_grouped_and_filtered() -> None:
 def test_unknown_command_is_a_one_line_error() -> None:
     run = vmguard("rules", "--command", "inspect")
     assert run.code == 2
-    assert (
-        run.stderr
-        == "vmguard: error: --command inspect: choose from scan, audit, host, verify, fleet\n"
+    assert run.stderr == (
+        "vmguard: error: --command inspect: choose from scan, audit, host, verify, fleet, "
+        "sanitize\n"
     )

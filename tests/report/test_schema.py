@@ -68,6 +68,14 @@ def test_scan_json(planted_runs: dict[str, Run]) -> None:
     assert {f["location"]["area"] for f in document["findings"]} == {"file", "unallocated"}
 
 
+def test_sanitize_json(planted_disk: Path, tmp_path: Path) -> None:
+    out = tmp_path / "clean.qcow2"
+    args = ("sanitize", planted_disk, "-o", out, "--format", "json", "--workers", "1")
+    document = _check(vmguard(*args, timeout=300, memory_cap=4 << 30))
+    assert document["target"]["path"] == str(out)
+    assert any(f["rule_id"] == "sanitize.finding-removed" for f in document["findings"])
+
+
 def test_inspect_json(planted_disk: Path) -> None:
     document = _check(vmguard("inspect", "--format", "json", planted_disk))
     assert len(document["inventory"]["partitions"]) == 2 and document["inventory"]["packages"]
@@ -149,7 +157,7 @@ def test_every_report_command_is_covered() -> None:
     # sign writes a signature, keygen keys, sbom CycloneDX/SPDX (validated by their own
     # tests), demo a sample VM, db an index, gate a hook, rules a rule list (its own
     # test): none writes this report.
-    known = {"inspect", "scan", "audit", "vulns", "verify", "host", "fleet"}
+    known = {"inspect", "scan", "audit", "vulns", "verify", "host", "fleet", "sanitize"}
     others = {"sign", "keygen", "sbom", "demo", "db", "gate", "rules"}
     uncovered = sorted(_registered() - others - known)
     assert known - {"vulns", "verify", "host"} <= _registered()

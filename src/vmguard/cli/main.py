@@ -22,6 +22,7 @@ COMMANDS: dict[str, tuple[str, str, bool]] = {
     "inspect": ("vmguard.cli.inspect_cmd", "inspect_command", False),
     "audit": ("vmguard.cli.audit_cmd", "audit_command", False),
     "scan": ("vmguard.cli.scan_cmd", "scan_command", False),
+    "sanitize": ("vmguard.cli.sanitize_cmd", "sanitize_command", False),
     "demo": ("vmguard.cli.demo_cmd", "demo_command", False),
     "keygen": ("vmguard.cli.keygen_cmd", "keygen_command", False),
     "sign": ("vmguard.cli.sign_cmd", "sign_command", False),
