@@ -7,6 +7,8 @@ DEB_PACKAGES := qemu-utils e2fsprogs xfsprogs dosfstools mtools fdisk ntfs-3g lv
                 cryptsetup-bin debootstrap strace btrfs-progs b3sum time qemu-system-x86 libvirt-daemon-system \
                 rpm db5.3-util libhivex-bin registry-tools putty-tools openssh-client openssl \
                 python3-apt python3-rpm pkg-config libvirt-dev chromium postgresql
+# Application package fixtures and version-ordering oracles (tests only)
+DEB_PACKAGES += golang-go ruby libmaven3-core-java openjdk-17-jdk-headless nodejs
 DEMO_DIR ?= vmguard-demo
 
 .PHONY: setup system-packages venv demo test lint typecheck unit bench clean

@@ -114,6 +114,7 @@ class Inventory:
                     "arch": p.arch,
                     "manager": p.manager,
                     "source": p.source_name or None,
+                    "path": p.path or None,
                 }
                 for p in self.packages
             ],

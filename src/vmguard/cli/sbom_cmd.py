@@ -47,7 +47,7 @@ def sbom_command(
     options = ImageOptions(forced_format=image_format, allowed_dirs=tuple(allow_dir or ()))
     index = open_default_index(db) if vulns else None
     try:
-        report = inspect_image(image, options)
+        report = inspect_image(image, options, applications=True)
         inventory = report.inventory
         if inventory is None or inventory.os is None:
             fail(f"{image}: no operating system found in the image, nothing to list")

@@ -31,6 +31,6 @@ def vulns_command(
         fail(f"{image}: no such image file")
     options = ImageOptions(forced_format=image_format, allowed_dirs=tuple(allow_dir or ()))
     with open_default_index(db) as index:  # first: a missing index fails before any work
-        report = with_vulnerabilities(inspect_image(image, options), index)
+        report = with_vulnerabilities(inspect_image(image, options, applications=True), index)
     emit(report, output_format, output)
     raise typer.Exit(exit_code(report, fail_on))

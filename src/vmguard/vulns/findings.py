@@ -69,7 +69,9 @@ def package_finding(vulns: PackageVulnerabilities) -> Finding:
         f"vulnerabilit{'y' if count == 1 else 'ies'}",
         severity=vulns.severity,
         threat=Threat.VULNERABLE_SOFTWARE,
-        location=Location(PACKAGE_DATABASES.get(package.manager, package.manager), Area.FILE),
+        location=Location(
+            PACKAGE_DATABASES.get(package.manager, package.path or package.manager), Area.FILE
+        ),
         evidence=f"installed {package.version}{source}; "
         + "; ".join(_advisory_text(m) for m in vulns.matches),
         remediation=remediation,

@@ -18,7 +18,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from urllib.parse import quote
 
-from vmguard.vulns.ecosystems import Release, parse_ecosystem
+from vmguard.vulns.ecosystems import Release, advisory_name, parse_ecosystem
 from vmguard.vulns.errors import AdvisoryIndexError, IndexMissing
 from vmguard.vulns.osv import Advisory
 from vmguard.vulns.schema import SCHEMA_VERSION, migrate
@@ -177,7 +177,7 @@ class AdvisoryIndex:
                     affected.ecosystem,
                     release.distribution,
                     release.release,
-                    affected.name,
+                    advisory_name(release.distribution, affected.name),
                     json.dumps(affected.ranges),
                     json.dumps(affected.versions),
                 )
