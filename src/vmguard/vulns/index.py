@@ -257,6 +257,11 @@ class AdvisoryIndex:
         ).fetchone()
         return int(row[0])
 
+    def distributions(self) -> tuple[str, ...]:
+        """The ecosystem base names (``Debian``, ``PyPI``...) the index holds entries for."""
+        rows = self._db.execute("SELECT DISTINCT distribution FROM affected ORDER BY 1")
+        return tuple(str(row[0]) for row in rows)
+
     def status(self) -> IndexStatus:
         """Counts per release, import history and freshness."""
         db = self._db
