@@ -56,9 +56,10 @@ def rulebook() -> tuple[RuleDoc, ...]:
     from vmguard.integrity.report import RULES as VERIFY_RULES
     from vmguard.vmconfig.rules.catalogue import builtin_rules
     from vmguard.vulns.findings import VULNERABLE_PACKAGE
+    from vmguard.vulns.freshness import RULES as ADVISORY_AGE_RULES
 
     docs = _docs("scan", (*all_rules(), *builtin_malware_rules()))
-    docs += _docs("scan", (FORMAT_MISMATCH, VULNERABLE_PACKAGE))
+    docs += _docs("scan", (FORMAT_MISMATCH, VULNERABLE_PACKAGE, *ADVISORY_AGE_RULES))
     docs += [
         RuleDoc(
             "audit",

@@ -18,6 +18,7 @@ from vmguard.vulns.index import IndexStatus, open_index
 from vmguard.vulns.location import ENV_VAR, resolve_location
 
 if TYPE_CHECKING:
+    from vmguard.vulns.freshness import AdvisoryAge
     from vmguard.vulns.update import EcosystemUpdate
 
 OSV_SOURCE = "https://osv-vulnerabilities.storage.googleapis.com"
@@ -57,6 +58,13 @@ def import_command(
     for skipped in summary.skipped[:20]:
         sys.stderr.write(f"vmguard: skipped {_safe(skipped.origin)}: {_safe(skipped.reason)}\n")
     typer.echo(f"index: {summary.index_path}")
+
+
+def warn_if_stale(age: AdvisoryAge) -> None:
+    """A console warning (stderr) when the advisories are older than allowed."""
+    warning = age.warning()
+    if warning is not None:
+        sys.stderr.write(f"vmguard: warning: {_safe(warning)}\n")
 
 
 def _image_ecosystems(images: list[Path]) -> list[str]:

@@ -10,6 +10,7 @@ from dataclasses import replace
 
 from vmguard.findings import Area, Finding, Location, Report, ReportError, Rule, Severity, Threat
 from vmguard.inventory import Inventory
+from vmguard.vulns.freshness import AdvisoryAge, advisory_age, age_findings
 from vmguard.vulns.index import AdvisoryIndex
 from vmguard.vulns.matching import (
     PackageVulnerabilities,
@@ -94,11 +95,18 @@ def match_inventory(inventory: Inventory, index: AdvisoryIndex) -> list[Finding]
     return package_findings(find_vulnerabilities(inventory, index))
 
 
-def with_vulnerabilities(report: Report, index: AdvisoryIndex) -> Report:
+def with_vulnerabilities(
+    report: Report, index: AdvisoryIndex, age: AdvisoryAge | None = None
+) -> Report:
     """An image report with its vulnerable-software findings added; what kept matching from
-    looking (no advisories for this release, an unknown OS) goes into ``errors``."""
+    looking (no advisories for this release, an unknown OS) goes into ``errors``. The age of
+    the advisories (``age``, else measured with the default allowed age) is stated as
+    ``info`` findings."""
     if report.inventory is None:
         return report
     scan = find_vulnerabilities(report.inventory, index)
     errors = (*report.errors, *(ReportError(report.target.path, p) for p in scan.problems))
-    return replace(report, findings=(*report.findings, *package_findings(scan)), errors=errors)
+    stated = age_findings(age or advisory_age(index))
+    return replace(
+        report, findings=(*report.findings, *package_findings(scan), *stated), errors=errors
+    )

@@ -34,6 +34,7 @@ from packageurl import PackageURL
 from vmguard import __version__
 from vmguard.guest.facts import InstalledPackage
 from vmguard.inventory import Inventory
+from vmguard.vulns.freshness import AdvisoryAge
 from vmguard.vulns.matching import VulnMatch, VulnScan
 from vmguard.vulns.purl import package_purl
 
@@ -50,9 +51,18 @@ def _rating(match: VulnMatch) -> list[VulnerabilityRating]:
     ]
 
 
-def build_bom(inventory: Inventory, name: str, vulns: VulnScan | None = None) -> Bom:
-    """The BOM of an inventory (and of its vulnerabilities when ``vulns`` is given)."""
+def build_bom(
+    inventory: Inventory, name: str, vulns: VulnScan | None = None, age: AdvisoryAge | None = None
+) -> Bom:
+    """The BOM of an inventory (and of its vulnerabilities when ``vulns`` is given, with the
+    age of the advisories they came from as metadata properties)."""
     bom = Bom()
+    if age is not None:
+        bom.metadata.properties.add(Property(name="vmguard:advisory-age", value=age.describe()))
+        if age.stale:
+            bom.metadata.properties.add(
+                Property(name="vmguard:advisories-stale", value=f"older than {age.max_days} days")
+            )
     os = inventory.os
     subject = Component(
         type=ComponentType.OPERATING_SYSTEM,
@@ -141,6 +151,8 @@ def _add_vulnerabilities(
         )
 
 
-def write_cyclonedx(inventory: Inventory, name: str, vulns: VulnScan | None = None) -> str:
+def write_cyclonedx(
+    inventory: Inventory, name: str, vulns: VulnScan | None = None, age: AdvisoryAge | None = None
+) -> str:
     """CycloneDX 1.6 JSON text."""
-    return JsonV1Dot6(build_bom(inventory, name, vulns)).output_as_string(indent=2)
+    return JsonV1Dot6(build_bom(inventory, name, vulns, age)).output_as_string(indent=2)

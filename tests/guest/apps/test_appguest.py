@@ -147,3 +147,28 @@ def test_sboms_validate_and_carry_app_purls(guest: AppGuest, tmp_path: Path) -> 
             assert purl in cdx_purls and purl in spdx_purls, purl
     app_components = [c for c in components if "evidence" in c]
     assert len(app_components) == len(_expected(guest))
+
+
+def test_stale_advisories_warn_on_console_and_in_machine_formats(
+    guest: AppGuest, tmp_path: Path
+) -> None:
+    db = _index(tmp_path, guest)
+    fresh = vmguard("vulns", guest.image, "--db", db, "--format", "json", timeout=120)
+    rules = [f["rule_id"] for f in json.loads(fresh.stdout)["findings"]]
+    assert "vuln.advisory-age" in rules and "vuln.advisories-stale" not in rules
+    assert "warning" not in fresh.stderr
+    stale = vmguard(
+        "vulns", guest.image, "--db", db, "--format", "sarif", "--max-db-age", "0", timeout=120
+    )
+    assert "vmguard: warning: advisories last imported" in stale.stderr
+    assert "--max-db-age" in stale.stderr
+    assert "vuln.advisories-stale" in stale.stdout
+    console = vmguard("vulns", guest.image, "--db", db, "--max-db-age", "0", timeout=120)
+    assert "advisories last imported" in console.stdout
+    bom = tmp_path / "bom.json"
+    run = vmguard(
+        "sbom", guest.image, "--vulns", "--db", db, "--max-db-age", "0", "-o", bom, timeout=120
+    )
+    assert run.code == 0 and "vmguard: warning:" in run.stderr
+    properties = {p["name"] for p in json.loads(bom.read_text())["metadata"]["properties"]}
+    assert {"vmguard:advisory-age", "vmguard:advisories-stale"} <= properties
