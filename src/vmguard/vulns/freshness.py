@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from vmguard.findings import Area, Finding, Rule, Severity, Threat
+from vmguard.findings import Area, Finding, Location, Rule, Severity, Threat
 from vmguard.vulns.index import AdvisoryIndex
 
 DEFAULT_MAX_AGE_DAYS = 7
@@ -109,19 +109,24 @@ def advisory_age(
     )
 
 
+def _finding(rule: Rule, age: AdvisoryAge, title: str, evidence: str) -> Finding:
+    return Finding(
+        rule_id=rule.rule_id,
+        title=title,
+        severity=rule.severity,
+        threat=rule.threat,
+        location=Location(age.index_path, Area.HOST),
+        evidence=evidence,
+        remediation=rule.remediation,
+        references=rule.references,
+        subject="advisory-index",
+    )
+
+
 def age_findings(age: AdvisoryAge) -> list[Finding]:
     """The age statement, and the staleness finding when past the allowed age."""
-    found = [
-        ADVISORY_AGE.finding(
-            age.index_path, age.describe(), area=Area.HOST, title=f"Advisory data: {age.describe()}"
-        )
-    ]
+    found = [_finding(ADVISORY_AGE, age, f"Advisory data: {age.describe()}", age.describe())]
     if age.stale:
-        found.append(
-            STALE_ADVISORIES.finding(
-                age.index_path,
-                f"{age.describe()}; allowed: {age.max_days} days",
-                area=Area.HOST,
-            )
-        )
+        evidence = f"{age.describe()}; allowed: {age.max_days} days"
+        found.append(_finding(STALE_ADVISORIES, age, STALE_ADVISORIES.title, evidence))
     return found
