@@ -50,18 +50,22 @@ def package_finding(vulns: PackageVulnerabilities) -> Finding:
     package = vulns.package
     count = len(vulns.matches)
     source = ""
-    if vulns.advisory_name != package.name or vulns.compared_version != package.version:
+    # Application packages are looked up under a folded name (PyPI, NuGet): not a source.
+    name = package.name if package.path else vulns.advisory_name
+    if not package.path and (
+        vulns.advisory_name != package.name or vulns.compared_version != package.version
+    ):
         source = f" (source {vulns.advisory_name} {vulns.compared_version})"
     fixes = [m.fixed for m in vulns.matches if m.fixed]
     unfixed = [m.advisory_id for m in vulns.matches if not m.fixed]
     if fixes:
-        remediation = f"Upgrade {vulns.advisory_name} to the fixed versions listed"
+        remediation = f"Upgrade {name} to the fixed versions listed"
         remediation += f" ({', '.join(sorted(set(fixes)))}) or later."
         if unfixed:
             remediation += f" No fix is published yet for {', '.join(unfixed)}."
     else:
         remediation = (
-            f"No fixed version of {vulns.advisory_name} is published yet; mitigate, remove the "
+            f"No fixed version of {name} is published yet; mitigate, remove the "
             "package, or accept the risk until one is."
         )
     return Finding(
