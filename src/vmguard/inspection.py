@@ -7,7 +7,7 @@ returns, ``scan`` walks its ``GuestFS``.
 from __future__ import annotations
 
 import dataclasses
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from vmguard.disk.image import OpenedImage, open_image
@@ -18,7 +18,8 @@ from vmguard.disk.volumes.luks_unlock import VolumeSecret
 from vmguard.disk.volumes.roles import partition_role
 from vmguard.disk.volumes.scan import scan_volumes
 from vmguard.findings import Area, Finding, Report, ReportError, Rule, Severity, Target, Threat
-from vmguard.guest.facts import GuestFacts, OsFacts
+from vmguard.guest.apps import find_app_packages
+from vmguard.guest.facts import GuestFacts, InstalledPackage, OsFacts
 from vmguard.guest.inspect import gather_guest_facts
 from vmguard.inventory import BackingInfo, DiskInfo, Inventory, PartitionInfo
 
@@ -102,6 +103,11 @@ def inventory_of(guest: OpenedGuest) -> Inventory:
     )
 
 
+def with_app_packages(inventory: Inventory, packages: tuple[InstalledPackage, ...]) -> Inventory:
+    """The inventory with application packages listed after the OS packages."""
+    return replace(inventory, packages=(*inventory.packages, *packages))
+
+
 FORMAT_MISMATCH = Rule(
     "image.format-mismatch",
     "Image content contradicts its file name",
@@ -121,15 +127,23 @@ def _format_findings(guest: OpenedGuest) -> list[Finding]:
     return [FORMAT_MISMATCH.finding(str(guest.image.path), evidence, area=Area.IMAGE)]
 
 
-def inspect_image(path: Path, options: ImageOptions) -> Report:
-    """The inventory of an image, with what could not be read listed as errors."""
+def inspect_image(path: Path, options: ImageOptions, *, applications: bool = False) -> Report:
+    """The inventory of an image, with what could not be read listed as errors.
+
+    ``applications`` walks the guest for application packages too (``vulns``, ``sbom``).
+    """
     guest = open_guest(path, options)
     errors = [ReportError(where, message) for where, message in guest.layout.problems]
     if guest.facts is not None:
         errors.extend(ReportError(p.path, p.message) for p in guest.facts.problems)
+    inventory = inventory_of(guest)
+    if applications and guest.layout.guestfs is not None:
+        found = find_app_packages(guest.layout.guestfs)
+        inventory = with_app_packages(inventory, found.value)
+        errors.extend(ReportError(p.path, p.message) for p in found.problems)
     return Report(
         target=Target("image", str(path)),
-        inventory=inventory_of(guest),
+        inventory=inventory,
         findings=tuple(_format_findings(guest)),
         errors=tuple(errors),
     )

@@ -141,6 +141,7 @@ def _package_json(p: InstalledPackage) -> dict[str, Any]:
         "arch": p.arch,
         "manager": p.manager,
         "source": p.source_name or None,
+        "path": p.path or None,
     }
     if p.vendor:
         package["vendor"] = p.vendor

@@ -57,9 +57,10 @@ def rulebook() -> tuple[RuleDoc, ...]:
     from vmguard.sanitize.catalogue import sanitize_rules
     from vmguard.vmconfig.rules.catalogue import builtin_rules
     from vmguard.vulns.findings import VULNERABLE_PACKAGE
+    from vmguard.vulns.freshness import RULES as ADVISORY_AGE_RULES
 
     docs = _docs("scan", (*all_rules(), *builtin_malware_rules()))
-    docs += _docs("scan", (FORMAT_MISMATCH, VULNERABLE_PACKAGE))
+    docs += _docs("scan", (FORMAT_MISMATCH, VULNERABLE_PACKAGE, *ADVISORY_AGE_RULES))
     docs += [
         RuleDoc(
             "audit",

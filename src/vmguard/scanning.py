@@ -28,7 +28,14 @@ from vmguard.disk.guestfs import GuestFS, Mount
 from vmguard.disk.shadowcopies import open_shadow_stores
 from vmguard.errors import VmguardError
 from vmguard.findings import Finding, Report, ReportError, Target
-from vmguard.inspection import ImageOptions, OpenedGuest, inventory_of, open_guest
+from vmguard.guest.apps import AppPackageFinder
+from vmguard.inspection import (
+    ImageOptions,
+    OpenedGuest,
+    inventory_of,
+    open_guest,
+    with_app_packages,
+)
 
 MiB = 1024 * 1024
 _OVERLAP = 64 * 1024
@@ -55,6 +62,8 @@ class ScanOptions:
     """Files are scanned in windows of this size (overlapping, so nothing straddles unseen)."""
     workers: int = 0
     """Worker processes for content; 0 means one per CPU."""
+    applications: bool = True
+    """List application packages (pypi, npm, maven...) found by the walk in the inventory."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -157,7 +166,9 @@ def _batches(jobs: list[_Job]) -> Iterator[tuple[int, int]]:
         yield start, len(jobs)
 
 
-def _walk(fs: GuestFS, errors: list[ReportError]) -> tuple[list[_Job], list[Finding]]:
+def _walk(
+    fs: GuestFS, errors: list[ReportError], apps: AppPackageFinder | None = None
+) -> tuple[list[_Job], list[Finding]]:
     metadata = MetadataChecks()
     memory = MemoryArtefacts()
     findings: list[Finding] = []
@@ -165,6 +176,8 @@ def _walk(fs: GuestFS, errors: list[ReportError]) -> tuple[list[_Job], list[Find
     for entry in fs.walk("/", on_error=lambda p, m: errors.append(ReportError(p, m))):
         findings.extend(metadata.check(entry.path, entry.stat))
         findings.extend(memory.check(entry.path, entry.stat))
+        if apps is not None:
+            apps.consider(entry)
         if stat.S_ISREG(entry.stat.mode) and entry.stat.size > 0:
             jobs.append(_Job(entry.path, entry.stat.size, entry.mount, entry.node))
     if metadata.world_writable > 50:
@@ -251,9 +264,12 @@ def scan_content(
 
 
 def scan_guest(
-    guest: OpenedGuest, options: ScanOptions, progress: Progress | None = None
+    guest: OpenedGuest,
+    options: ScanOptions,
+    progress: Progress | None = None,
+    apps: AppPackageFinder | None = None,
 ) -> tuple[list[Finding], list[ReportError]]:
-    """Every check over an opened guest."""
+    """Every check over an opened guest; ``apps`` (if given) sees every path of the walk."""
     errors = [ReportError(where, message) for where, message in guest.layout.problems]
     if guest.facts is not None:
         errors.extend(ReportError(p.path, p.message) for p in guest.facts.problems)
@@ -268,7 +284,7 @@ def scan_guest(
                 findings.extend(check.check(fs, guest.facts))
             except VmguardError as err:
                 errors.append(ReportError(type(check).__name__, err.diagnostics()))
-    jobs, metadata_findings = _walk(fs, errors)
+    jobs, metadata_findings = _walk(fs, errors, apps)
     jobs.extend(_shadow_copy_jobs(guest, errors))
     findings.extend(metadata_findings)
     content_findings, content_errors = scan_content(fs, jobs, options, progress)
@@ -290,10 +306,16 @@ def _order(f: Finding) -> tuple[Any, ...]:
 def scan_image(path: Path, options: ScanOptions, progress: Progress | None = None) -> Report:
     """Open and scan one image: inventory, findings, and what could not be read."""
     guest = open_guest(path, options.image)
-    findings, errors = scan_guest(guest, options, progress)
+    apps = AppPackageFinder() if options.applications else None
+    findings, errors = scan_guest(guest, options, progress, apps)
+    inventory = inventory_of(guest)
+    if apps is not None and guest.layout.guestfs is not None:
+        found = apps.read(guest.layout.guestfs)
+        inventory = with_app_packages(inventory, found.value)
+        errors.extend(ReportError(p.path, p.message) for p in found.problems)
     return Report(
         target=Target("image", str(path)),
-        inventory=inventory_of(guest),
+        inventory=inventory,
         findings=tuple(sorted(findings, key=_order)),
         errors=tuple(errors),
     )

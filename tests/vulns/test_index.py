@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import json
 import sqlite3
 from pathlib import Path
 
@@ -84,3 +85,33 @@ def test_schema_version_is_checked(tmp_path: Path) -> None:
     junk.write_bytes(b"this is not sqlite" * 100)
     with pytest.raises(AdvisoryIndexError, match="not a usable"):
         open_index(junk)
+
+
+def test_migration_2_restores_app_records_on_the_next_import(tmp_path: Path) -> None:
+    record = {
+        "id": "GHSA-test-1",
+        "modified": "2024-05-01T10:00:00Z",
+        "affected": [
+            {
+                "package": {"ecosystem": "npm", "name": "lodash"},
+                "ranges": [
+                    {"type": "SEMVER", "events": [{"introduced": "0"}, {"fixed": "4.17.21"}]}
+                ],
+            }
+        ],
+    }
+    source = tmp_path / "npm.json"
+    source.write_text(json.dumps(record))
+    db = tmp_path / "vulns.sqlite"
+    with open_index(db, writable=True) as index:
+        import_advisories(index, [source])
+    # What schema 1 stored: SEMVER ranges dropped.
+    with sqlite3.connect(db) as connection:
+        connection.execute("UPDATE affected SET ranges = '[]'")
+        connection.execute("PRAGMA user_version = 1")
+    with open_index(db, writable=True) as index:
+        summary = import_advisories(index, [source])
+    assert summary.total("updated") == 1
+    with sqlite3.connect(db) as connection:
+        (ranges,) = connection.execute("SELECT ranges FROM affected").fetchone()
+    assert json.loads(ranges) == [[["introduced", "0"], ["fixed", "4.17.21"]]]

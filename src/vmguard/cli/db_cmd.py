@@ -1,4 +1,4 @@
-"""``vmguard db import FILE...`` and ``vmguard db status``: the local advisory index."""
+"""``vmguard db import FILE...``, ``db update`` and ``db status``: the local advisory index."""
 
 from __future__ import annotations
 
@@ -6,14 +6,22 @@ import json
 import sys
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
+from vmguard.cli.output import fail
+from vmguard.cli.progress import byte_bars
 from vmguard.report.interface import OutputFormat
 from vmguard.vulns.database import import_advisories
 from vmguard.vulns.index import IndexStatus, open_index
 from vmguard.vulns.location import ENV_VAR, resolve_location
+
+if TYPE_CHECKING:
+    from vmguard.vulns.freshness import AdvisoryAge
+    from vmguard.vulns.update import EcosystemUpdate
+
+OSV_SOURCE = "https://osv-vulnerabilities.storage.googleapis.com"
 
 DbOption = Annotated[
     str | None,
@@ -50,6 +58,95 @@ def import_command(
     for skipped in summary.skipped[:20]:
         sys.stderr.write(f"vmguard: skipped {_safe(skipped.origin)}: {_safe(skipped.reason)}\n")
     typer.echo(f"index: {summary.index_path}")
+
+
+def warn_if_stale(age: AdvisoryAge) -> None:
+    """A console warning (stderr) when the advisories are older than allowed."""
+    warning = age.warning()
+    if warning is not None:
+        sys.stderr.write(f"vmguard: warning: {_safe(warning)}\n")
+
+
+def _image_ecosystems(images: list[Path]) -> list[str]:
+    from vmguard.inspection import ImageOptions, inspect_image
+    from vmguard.vulns.ecosystems import APP_ECOSYSTEMS, release_of
+
+    names: list[str] = []
+    for image in images:
+        if not image.is_file():
+            fail(f"{image}: no such image file")
+        inventory = inspect_image(image, ImageOptions(), applications=True).inventory
+        if inventory is None:
+            continue
+        release = release_of(inventory.os)
+        if release is not None:
+            names.append(release.distribution)
+        names += [
+            APP_ECOSYSTEMS[p.manager].name
+            for p in inventory.packages
+            if p.manager in APP_ECOSYSTEMS
+        ]
+    return names
+
+
+def _update_line(result: EcosystemUpdate) -> str:
+    if not result.modified:
+        return f"{result.ecosystem}: not modified since the last update ({result.url})"
+    resumed = f", resumed at byte {result.resumed_from}" if result.resumed_from else ""
+    line = f"{result.ecosystem}: {result.size} bytes from {result.url}{resumed}"
+    if result.imported is not None:
+        c = result.imported.counts
+        line += (
+            f"; {result.imported.records} records: {c.added} added, {c.updated} updated,"
+            f" {c.unchanged} unchanged, {c.withdrawn} withdrawn, {result.imported.skipped} skipped"
+        )
+    return line
+
+
+@db_app.command("update")
+def update_command(
+    images: Annotated[
+        list[Path] | None,
+        typer.Argument(help="Images whose ecosystems to fetch (default: those the index holds)."),
+    ] = None,
+    ecosystem: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--ecosystem", help="OSV ecosystem to fetch (Debian, PyPI, npm...); repeatable."
+        ),
+    ] = None,
+    source: Annotated[
+        str, typer.Option("--source", help="Base URL of OSV's archives, or of a mirror.")
+    ] = OSV_SOURCE,
+    db: DbOption = None,
+) -> None:
+    """Download OSV's per-ecosystem archives (<source>/<Ecosystem>/all.zip) and import them.
+
+    Conditional and resumable; each archive is verified before it replaces the kept copy.
+    Never run by any other command: scanning stays offline.
+    """
+    from vmguard.vulns.update import ARCHIVE_ECOSYSTEMS, needed_ecosystems, update_ecosystem
+
+    location = resolve_location(db)
+    wanted = list(ecosystem or [])
+    unknown = [e for e in wanted if e not in ARCHIVE_ECOSYSTEMS]
+    if unknown:
+        fail(f"unknown ecosystem {_safe(unknown[0])!r}: one of {', '.join(ARCHIVE_ECOSYSTEMS)}")
+    wanted += _image_ecosystems(images or [])
+    if not wanted and location.is_file():
+        with open_index(location) as index:
+            wanted = list(index.distributions())
+    wanted = needed_ecosystems(wanted)
+    if not wanted:
+        fail("nothing to update: name an ecosystem (--ecosystem Debian) or an image")
+    with byte_bars() as bars:
+        for name in wanted:
+            progress = None
+            if bars is not None:
+                progress = lambda eco, done, total, bars=bars: bars(f"{eco} all.zip", done, total)  # noqa: E731
+            result = update_ecosystem(location, name, source, progress=progress)
+            typer.echo(_update_line(result))
+    typer.echo(f"index: {location}")
 
 
 def _safe(text: str) -> str:

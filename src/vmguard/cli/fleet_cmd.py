@@ -122,6 +122,11 @@ def fleet_scan_command(
         workers=1,
     )
     index = open_default_index(vulns_db) if vulns else None
+    if index is not None:
+        from vmguard.cli.db_cmd import warn_if_stale
+        from vmguard.vulns.freshness import advisory_age
+
+        warn_if_stale(advisory_age(index))
     catalogue = collect_catalogue(sources)
     database = open_database(db)
     stderr = Console(stderr=True)

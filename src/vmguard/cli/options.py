@@ -30,3 +30,9 @@ AllowDir = Annotated[
 FailOn = Annotated[
     Severity, typer.Option("--fail-on", help="Exit 1 when a finding reaches this severity.")
 ]
+MaxDbAge = Annotated[
+    int,
+    typer.Option(
+        "--max-db-age", min=0, help="Warn when the advisories were imported more days ago."
+    ),
+]

@@ -9,12 +9,13 @@ from typing import Annotated, assert_never
 
 import typer
 
-from vmguard.cli.db_cmd import DbOption
-from vmguard.cli.options import AllowDir, ImageFormat, Output
+from vmguard.cli.db_cmd import DbOption, warn_if_stale
+from vmguard.cli.options import AllowDir, ImageFormat, MaxDbAge, Output
 from vmguard.cli.output import fail
 from vmguard.cli.volume_keys import KeyFile, PassphraseFile, volume_secrets
 from vmguard.inspection import ImageOptions, inspect_image
 from vmguard.vulns.database import open_default_index
+from vmguard.vulns.freshness import DEFAULT_MAX_AGE_DAYS, advisory_age
 from vmguard.vulns.matching import find_vulnerabilities
 from vmguard.vulns.sbom_cyclonedx import write_cyclonedx
 from vmguard.vulns.sbom_spdx import write_spdx
@@ -41,6 +42,7 @@ def sbom_command(
     allow_dir: AllowDir = None,
     key_file: KeyFile = None,
     passphrase_file: PassphraseFile = None,
+    max_db_age: MaxDbAge = DEFAULT_MAX_AGE_DAYS,
 ) -> None:
     """Write a software bill of materials (CycloneDX 1.6 or SPDX 2.3 JSON) of an image."""
     if not image.is_file():
@@ -53,8 +55,9 @@ def sbom_command(
         secrets=volume_secrets(key_file, passphrase_file),
     )
     index = open_default_index(db) if vulns else None
+    age = advisory_age(index, max_db_age) if index is not None else None
     try:
-        report = inspect_image(image, options)
+        report = inspect_image(image, options, applications=True)
         inventory = report.inventory
         if inventory is None or inventory.os is None:
             fail(f"{image}: no operating system found in the image, nothing to list")
@@ -64,7 +67,7 @@ def sbom_command(
             index.close()
     match sbom_format:
         case SbomFormat.CYCLONEDX:
-            text = write_cyclonedx(inventory, image.name, scan)
+            text = write_cyclonedx(inventory, image.name, scan, age)
         case SbomFormat.SPDX:
             text = write_spdx(inventory, image.name)
         case _:
@@ -75,3 +78,5 @@ def sbom_command(
         sys.stdout.write(text if text.endswith("\n") else text + "\n")
     for problem in scan.problems if scan else ():
         sys.stderr.write(f"vmguard: warning: {problem}\n")
+    if age is not None:
+        warn_if_stale(age)

@@ -8,8 +8,15 @@ from typing import Annotated
 
 import typer
 
-from vmguard.cli.db_cmd import DbOption
-from vmguard.cli.options import AllowDir, FailOn, ImageFormat, Output, OutputFormatOption
+from vmguard.cli.db_cmd import DbOption, warn_if_stale
+from vmguard.cli.options import (
+    AllowDir,
+    FailOn,
+    ImageFormat,
+    MaxDbAge,
+    Output,
+    OutputFormatOption,
+)
 from vmguard.cli.output import emit_all, exit_code_all, fail
 from vmguard.cli.progress import ByteBar, byte_bars
 from vmguard.cli.volume_keys import KeyFile, PassphraseFile, volume_secrets
@@ -20,6 +27,7 @@ from vmguard.report.interface import OutputFormat
 from vmguard.scanning import MiB, ScanOptions, scan_image
 from vmguard.vulns.database import open_default_index
 from vmguard.vulns.findings import with_vulnerabilities
+from vmguard.vulns.freshness import DEFAULT_MAX_AGE_DAYS, advisory_age
 
 
 def scan_command(
@@ -50,6 +58,7 @@ def scan_command(
         bool, typer.Option("--vulns", help="Also match packages against the advisory index.")
     ] = False,
     db: DbOption = None,
+    max_db_age: MaxDbAge = DEFAULT_MAX_AGE_DAYS,
 ) -> None:
     """Find what images leak and carry: secrets, deleted keys, malware, weak configuration."""
     for image in images:
@@ -70,15 +79,18 @@ def scan_command(
     reports = []
     # Opened first, so a missing index fails before any image is read.
     index = open_default_index(db) if vulns else None
+    age = advisory_age(index, max_db_age) if index is not None else None
     for image in images:
         with byte_bars() as bar:
             report = scan_image(image, options, _bar_for(bar, f"scanning {image.name}"))
             if index is not None:
-                report = with_vulnerabilities(report, index)
+                report = with_vulnerabilities(report, index, age)
             reports.append(apply_policy(report, rules_policy))
     if index is not None:
         index.close()
     emit_all(reports, output_format, output)
+    if age is not None:
+        warn_if_stale(age)
     raise typer.Exit(exit_code_all(reports, fail_on))
 
 

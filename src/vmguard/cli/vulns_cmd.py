@@ -7,8 +7,15 @@ from typing import Annotated
 
 import typer
 
-from vmguard.cli.db_cmd import DbOption
-from vmguard.cli.options import AllowDir, FailOn, ImageFormat, Output, OutputFormatOption
+from vmguard.cli.db_cmd import DbOption, warn_if_stale
+from vmguard.cli.options import (
+    AllowDir,
+    FailOn,
+    ImageFormat,
+    MaxDbAge,
+    Output,
+    OutputFormatOption,
+)
 from vmguard.cli.output import emit, exit_code, fail
 from vmguard.cli.volume_keys import KeyFile, PassphraseFile, volume_secrets
 from vmguard.findings import Severity
@@ -16,6 +23,7 @@ from vmguard.inspection import ImageOptions, inspect_image
 from vmguard.report.interface import OutputFormat
 from vmguard.vulns.database import open_default_index
 from vmguard.vulns.findings import with_vulnerabilities
+from vmguard.vulns.freshness import DEFAULT_MAX_AGE_DAYS, advisory_age
 
 
 def vulns_command(
@@ -28,6 +36,7 @@ def vulns_command(
     key_file: KeyFile = None,
     passphrase_file: PassphraseFile = None,
     fail_on: FailOn = Severity.HIGH,
+    max_db_age: MaxDbAge = DEFAULT_MAX_AGE_DAYS,
 ) -> None:
     """List the image's packages that imported advisories say are vulnerable."""
     if not image.is_file():
@@ -38,6 +47,8 @@ def vulns_command(
         secrets=volume_secrets(key_file, passphrase_file),
     )
     with open_default_index(db) as index:  # first: a missing index fails before any work
-        report = with_vulnerabilities(inspect_image(image, options), index)
+        age = advisory_age(index, max_db_age)
+        report = with_vulnerabilities(inspect_image(image, options, applications=True), index, age)
     emit(report, output_format, output)
+    warn_if_stale(age)
     raise typer.Exit(exit_code(report, fail_on))

@@ -15,8 +15,22 @@ from typing import Generic, Literal, NamedTuple, TypeVar
 PasswordState = Literal["hash", "empty", "locked", "none"]
 """How an account can be logged into with a password (the JSON ``password`` field)."""
 
-PackageManager = Literal["dpkg", "rpm", "apk", "windows"]
-"""The package database a package was read from."""
+PackageManager = Literal[
+    "dpkg",
+    "rpm",
+    "apk",
+    "windows",
+    "pypi",
+    "npm",
+    "maven",
+    "golang",
+    "cargo",
+    "gem",
+    "composer",
+    "nuget",
+]
+"""The package database (or, for application packages, the ecosystem) a package came from;
+``windows`` for programs from the registry's Uninstall keys."""
 
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u200b-\u200f\u202a-\u202e\u2066-\u2069]")
 
@@ -104,6 +118,9 @@ class InstalledPackage:
     """Source package version when it differs from ``version`` (dpkg ``Source: n (v)``)."""
     vendor: str = ""
     """Publisher of a Windows program (its Uninstall key's Publisher); empty elsewhere."""
+    path: str = ""
+    """Application packages: the guest file the package was found in (``a.war!/lib/b.jar``
+    inside archives); empty for packages of the OS package database."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -1,10 +1,10 @@
-"""Vulnerable software: OSV advisories imported offline, version ordering per ecosystem,
-matching against an image's packages, and SBOMs.
+"""Vulnerable software: OSV advisories (imported from files, or fetched when asked), version
+ordering per ecosystem, matching against an image's packages, and SBOMs.
 
 The public surface: ``open_default_index`` and ``match_inventory`` (what ``scan --vulns``
 calls), ``find_vulnerabilities`` for the structured result, ``import_advisories`` and
-``open_index`` for the database. Never reaches the network: advisories come only from files
-the user imported.
+``open_index`` for the database. Only ``update`` (``vmguard db update``, run when the user
+asks) reaches the network, to fetch OSV's archives; matching and scanning never do.
 """
 
 from vmguard.vulns.database import ImportSummary, import_advisories, open_default_index

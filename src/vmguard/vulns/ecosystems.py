@@ -6,6 +6,10 @@ This module reduces both sides to a ``Release`` (distribution and release) so th
 is matched only against its own release's advisories, and says per distribution how
 versions are ordered and whether advisories name source or binary packages. It never
 guesses: an ecosystem it does not know is kept under its own name and matches no guest.
+
+Application ecosystems (PyPI, npm, Maven, Go, crates.io, RubyGems, Packagist, NuGet) have
+no release: their advisories apply to a package wherever it is installed, and each names
+packages by its own rules (``advisory_name`` folds the names an ecosystem treats as equal).
 """
 
 from __future__ import annotations
@@ -78,6 +82,48 @@ class Release:
 
     def __str__(self) -> str:
         return f"{self.distribution}:{self.release}" if self.release else self.distribution
+
+
+@dataclass(frozen=True, slots=True)
+class AppEcosystem:
+    """How one application package ecosystem's advisories are read."""
+
+    name: str
+    """OSV's ecosystem name (``PyPI``, ``crates.io``...)."""
+    manager: str
+    """The inventory's ``manager`` for its packages (``pypi``, ``cargo``...)."""
+    scheme: VersionScheme
+    purl_type: str
+
+
+APP_ECOSYSTEMS: dict[str, AppEcosystem] = {
+    e.manager: e
+    for e in (
+        AppEcosystem("PyPI", "pypi", VersionScheme.PEP440, "pypi"),
+        AppEcosystem("npm", "npm", VersionScheme.SEMVER, "npm"),
+        AppEcosystem("Maven", "maven", VersionScheme.MAVEN, "maven"),
+        AppEcosystem("Go", "golang", VersionScheme.GO, "golang"),
+        AppEcosystem("crates.io", "cargo", VersionScheme.SEMVER, "cargo"),
+        AppEcosystem("RubyGems", "gem", VersionScheme.RUBYGEMS, "gem"),
+        AppEcosystem("Packagist", "composer", VersionScheme.COMPOSER, "composer"),
+        AppEcosystem("NuGet", "nuget", VersionScheme.NUGET, "nuget"),
+    )
+}
+"""Application ecosystems by inventory manager."""
+
+_PEP503 = re.compile(r"[-_.]+")
+
+
+def advisory_name(distribution: str, name: str) -> str:
+    """The name the index keeps a package under: PyPI names PEP 503-normalized, NuGet and
+    Packagist names lower-cased (both registries ignore case); others as they are."""
+    match distribution:
+        case "PyPI":
+            return _PEP503.sub("-", name).lower()
+        case "NuGet" | "Packagist":
+            return name.lower()
+        case _:
+            return name
 
 
 def parse_ecosystem(ecosystem: str) -> Release:

@@ -10,6 +10,7 @@ from dataclasses import replace
 
 from vmguard.findings import Area, Finding, Location, Report, ReportError, Rule, Severity, Threat
 from vmguard.inventory import Inventory
+from vmguard.vulns.freshness import AdvisoryAge, advisory_age, age_findings
 from vmguard.vulns.index import AdvisoryIndex
 from vmguard.vulns.matching import (
     PackageVulnerabilities,
@@ -49,18 +50,22 @@ def package_finding(vulns: PackageVulnerabilities) -> Finding:
     package = vulns.package
     count = len(vulns.matches)
     source = ""
-    if vulns.advisory_name != package.name or vulns.compared_version != package.version:
+    # Application packages are looked up under a folded name (PyPI, NuGet): not a source.
+    name = package.name if package.path else vulns.advisory_name
+    if not package.path and (
+        vulns.advisory_name != package.name or vulns.compared_version != package.version
+    ):
         source = f" (source {vulns.advisory_name} {vulns.compared_version})"
     fixes = [m.fixed for m in vulns.matches if m.fixed]
     unfixed = [m.advisory_id for m in vulns.matches if not m.fixed]
     if fixes:
-        remediation = f"Upgrade {vulns.advisory_name} to the fixed versions listed"
+        remediation = f"Upgrade {name} to the fixed versions listed"
         remediation += f" ({', '.join(sorted(set(fixes)))}) or later."
         if unfixed:
             remediation += f" No fix is published yet for {', '.join(unfixed)}."
     else:
         remediation = (
-            f"No fixed version of {vulns.advisory_name} is published yet; mitigate, remove the "
+            f"No fixed version of {name} is published yet; mitigate, remove the "
             "package, or accept the risk until one is."
         )
     return Finding(
@@ -69,7 +74,9 @@ def package_finding(vulns: PackageVulnerabilities) -> Finding:
         f"vulnerabilit{'y' if count == 1 else 'ies'}",
         severity=vulns.severity,
         threat=Threat.VULNERABLE_SOFTWARE,
-        location=Location(PACKAGE_DATABASES.get(package.manager, package.manager), Area.FILE),
+        location=Location(
+            PACKAGE_DATABASES.get(package.manager, package.path or package.manager), Area.FILE
+        ),
         evidence=f"installed {package.version}{source}; "
         + "; ".join(_advisory_text(m) for m in vulns.matches),
         remediation=remediation,
@@ -92,11 +99,18 @@ def match_inventory(inventory: Inventory, index: AdvisoryIndex) -> list[Finding]
     return package_findings(find_vulnerabilities(inventory, index))
 
 
-def with_vulnerabilities(report: Report, index: AdvisoryIndex) -> Report:
+def with_vulnerabilities(
+    report: Report, index: AdvisoryIndex, age: AdvisoryAge | None = None
+) -> Report:
     """An image report with its vulnerable-software findings added; what kept matching from
-    looking (no advisories for this release, an unknown OS) goes into ``errors``."""
+    looking (no advisories for this release, an unknown OS) goes into ``errors``. The age of
+    the advisories (``age``, else measured with the default allowed age) is stated as
+    ``info`` findings."""
     if report.inventory is None:
         return report
     scan = find_vulnerabilities(report.inventory, index)
     errors = (*report.errors, *(ReportError(report.target.path, p) for p in scan.problems))
-    return replace(report, findings=(*report.findings, *package_findings(scan)), errors=errors)
+    stated = age_findings(age or advisory_age(index))
+    return replace(
+        report, findings=(*report.findings, *package_findings(scan), *stated), errors=errors
+    )

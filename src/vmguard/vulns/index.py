@@ -18,7 +18,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from urllib.parse import quote
 
-from vmguard.vulns.ecosystems import Release, parse_ecosystem
+from vmguard.vulns.ecosystems import Release, advisory_name, parse_ecosystem
 from vmguard.vulns.errors import AdvisoryIndexError, IndexMissing
 from vmguard.vulns.osv import Advisory
 from vmguard.vulns.schema import SCHEMA_VERSION, migrate
@@ -177,7 +177,7 @@ class AdvisoryIndex:
                     affected.ecosystem,
                     release.distribution,
                     release.release,
-                    affected.name,
+                    advisory_name(release.distribution, affected.name),
                     json.dumps(affected.ranges),
                     json.dumps(affected.versions),
                 )
@@ -256,6 +256,11 @@ class AdvisoryIndex:
             (release.distribution, release.release),
         ).fetchone()
         return int(row[0])
+
+    def distributions(self) -> tuple[str, ...]:
+        """The ecosystem base names (``Debian``, ``PyPI``...) the index holds entries for."""
+        rows = self._db.execute("SELECT DISTINCT distribution FROM affected ORDER BY 1")
+        return tuple(str(row[0]) for row in rows)
 
     def status(self) -> IndexStatus:
         """Counts per release, import history and freshness."""

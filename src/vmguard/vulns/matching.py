@@ -17,9 +17,18 @@ from typing import Any
 from vmguard.findings import Severity
 from vmguard.guest.facts import InstalledPackage
 from vmguard.inventory import Inventory
-from vmguard.vulns.ecosystems import Distribution, Naming, Release, distribution, release_of
+from vmguard.vulns.ecosystems import (
+    APP_ECOSYSTEMS,
+    AppEcosystem,
+    Distribution,
+    Naming,
+    Release,
+    advisory_name,
+    distribution,
+    release_of,
+)
 from vmguard.vulns.index import AdvisoryIndex, AffectedRow
-from vmguard.vulns.versions import scheme_key
+from vmguard.vulns.versions import UnorderableVersion, scheme_key
 
 UNRATED = Severity.MEDIUM
 """Severity of an advisory that carries no rating (many Debian and Alpine records)."""
@@ -130,27 +139,38 @@ def _lookup_name(dist: Distribution, package: InstalledPackage) -> tuple[str, st
     return package.name, package.version
 
 
-def find_vulnerabilities(inventory: Inventory, index: AdvisoryIndex) -> VulnScan:
-    """Every installed package of the inventory that an imported advisory affects."""
-    release = release_of(inventory.os)
-    if release is None:
-        os_name = f"{inventory.os.distro} {inventory.os.version}" if inventory.os else "unknown"
-        return VulnScan(None, (), (f"no advisory ecosystem for this OS ({os_name})",))
-    dist = distribution(release)
-    if dist is None:  # pragma: no cover - release_of only returns known distributions
-        return VulnScan(release, (), (f"no advisory ecosystem for {release}",))
-    problems: list[str] = []
-    if index.release_count(release) == 0:
-        problems.append(f"the index holds no advisories for {release}: import them first")
+Lookup = Callable[[InstalledPackage], tuple[str, str]]
+"""(name the advisories use, version to compare) of an installed package."""
+
+
+def _match(
+    index: AdvisoryIndex,
+    release: Release,
+    packages: list[InstalledPackage],
+    *,
+    lookup: Lookup,
+    key: Callable[[str], Any],
+    problems: list[str],
+) -> list[PackageVulnerabilities]:
+    """The packages of one release (or application ecosystem) that advisories affect."""
     by_name: dict[str, list[InstalledPackage]] = defaultdict(list)
-    for package in inventory.packages:
-        by_name[_lookup_name(dist, package)[0]].append(package)
-    key = scheme_key(dist.scheme)
+    versions: dict[InstalledPackage, Any] = {}
+    for package in packages:
+        name, version = lookup(package)
+        try:
+            versions[package] = key(version)
+        except UnorderableVersion as err:
+            problems.append(f"{release} package {package.name}: {err}; not compared")
+            continue
+        by_name[name].append(package)
     found: dict[InstalledPackage, list[tuple[AffectedRow, str | None]]] = defaultdict(list)
     for row in index.affected_rows(release, by_name):
         for package in by_name[row.package]:
-            version = key(_lookup_name(dist, package)[1])
-            hit, fixed = affected_by(key, version, row)
+            try:
+                hit, fixed = affected_by(key, versions[package], row)
+            except UnorderableVersion as err:
+                problems.append(f"{row.advisory_id}: {err}; entry for {row.package} skipped")
+                break
             if hit:
                 found[package].append((row, fixed))
     stored = index.advisories(row.advisory_id for rows in found.values() for row, _ in rows)
@@ -177,8 +197,94 @@ def find_vulnerabilities(inventory: Inventory, index: AdvisoryIndex) -> VulnScan
                 fixed,
                 advisory.references,
             )
-        name, version = _lookup_name(dist, package)
+        name, version = lookup(package)
         ordered = sorted(matches.values(), key=lambda m: (-m.severity.rank, m.advisory_id))
         results.append(PackageVulnerabilities(package, name, version, tuple(ordered)))
-    results.sort(key=lambda p: (-p.severity.rank, p.package.name, p.package.arch))
-    return VulnScan(release, tuple(results), tuple(problems))
+    return results
+
+
+def _os_matches(
+    inventory: Inventory,
+    packages: list[InstalledPackage],
+    index: AdvisoryIndex,
+    problems: list[str],
+) -> tuple[Release | None, list[PackageVulnerabilities]]:
+    release = release_of(inventory.os)
+    if release is None:
+        os_name = f"{inventory.os.distro} {inventory.os.version}" if inventory.os else "unknown"
+        problems.append(f"no advisory ecosystem for this OS ({os_name})")
+        return None, []
+    dist = distribution(release)
+    if dist is None:  # pragma: no cover - release_of only returns known distributions
+        problems.append(f"no advisory ecosystem for {release}")
+        return release, []
+    if index.release_count(release) == 0:
+        problems.append(f"the index holds no advisories for {release}: import them first")
+    found = _match(
+        index,
+        release,
+        packages,
+        lookup=lambda p: _lookup_name(dist, p),
+        key=scheme_key(dist.scheme),
+        problems=problems,
+    )
+    return release, found
+
+
+def _app_matches(
+    packages: list[InstalledPackage], index: AdvisoryIndex, problems: list[str]
+) -> list[PackageVulnerabilities]:
+    by_ecosystem: dict[AppEcosystem, list[InstalledPackage]] = defaultdict(list)
+    for package in packages:
+        by_ecosystem[APP_ECOSYSTEMS[package.manager]].append(package)
+    results: list[PackageVulnerabilities] = []
+    for ecosystem, members in sorted(by_ecosystem.items(), key=lambda item: item[0].name):
+        release = Release(ecosystem.name, "")
+        if index.release_count(release) == 0:
+            problems.append(
+                f"the index holds no advisories for {ecosystem.name}: "
+                "import them first (vmguard db update, or db import)"
+            )
+
+        def lookup(p: InstalledPackage, name: str = ecosystem.name) -> tuple[str, str]:
+            return advisory_name(name, p.name), p.version
+
+        results.extend(
+            _match(
+                index,
+                release,
+                members,
+                lookup=lookup,
+                key=scheme_key(ecosystem.scheme),
+                problems=problems,
+            )
+        )
+    return results
+
+
+def find_vulnerabilities(inventory: Inventory, index: AdvisoryIndex) -> VulnScan:
+    """Every installed package of the inventory that an imported advisory affects.
+
+    OS packages are matched within the guest's release; application packages within their
+    ecosystem (PyPI, npm...), wherever in the guest they were found.
+    """
+    problems: list[str] = []
+    os_packages = [p for p in inventory.packages if p.manager not in APP_ECOSYSTEMS]
+    app_packages = [p for p in inventory.packages if p.manager in APP_ECOSYSTEMS]
+    release: Release | None = None
+    results: list[PackageVulnerabilities] = []
+    if os_packages or not app_packages:
+        release, results = _os_matches(inventory, os_packages, index, problems)
+    else:
+        release = release_of(inventory.os)
+    results.extend(_app_matches(app_packages, index, problems))
+    results.sort(
+        key=lambda p: (
+            -p.severity.rank,
+            p.package.manager,
+            p.package.name,
+            p.package.arch,
+            p.package.path,
+        )
+    )
+    return VulnScan(release, tuple(results), tuple(dict.fromkeys(problems)))

@@ -4,8 +4,8 @@ A record is hostile input: every field is type-checked and bounded here, at the 
 and a record that does not fit raises ``RecordRejected`` with the reason (the importer
 records it and goes on). Only what matching and reporting need is kept: id, dates,
 aliases, summary, severity, references, and per affected package its ecosystem, name,
-ECOSYSTEM-type ranges and listed versions. Never evaluates or fetches anything a record
-names.
+ECOSYSTEM and SEMVER ranges (npm, Go and crates.io advisories use SEMVER) and listed
+versions. Never evaluates or fetches anything a record names.
 """
 
 from __future__ import annotations
@@ -54,7 +54,7 @@ class Affected:
     ecosystem: str
     name: str
     ranges: tuple[tuple[tuple[str, str], ...], ...]
-    """ECOSYSTEM ranges, each a tuple of (event kind, version) in record order."""
+    """ECOSYSTEM and SEMVER ranges, each a tuple of (event kind, version) in record order."""
     versions: tuple[str, ...]
     """Versions listed as affected (exact matches)."""
 
@@ -109,8 +109,8 @@ def _dict(value: object, what: str) -> dict[str, Any]:
 
 def _range(raw: object) -> tuple[tuple[str, str], ...] | None:
     entry = _dict(raw, "range")
-    if entry.get("type") != "ECOSYSTEM":
-        return None  # SEMVER and GIT ranges do not describe distribution packages
+    if entry.get("type") not in ("ECOSYSTEM", "SEMVER"):
+        return None  # GIT ranges name commits, not released versions
     events: list[tuple[str, str]] = []
     for event in _list(entry.get("events"), MAX_EVENTS, "range events"):
         fields = _dict(event, "event")
@@ -119,7 +119,7 @@ def _range(raw: object) -> tuple[tuple[str, str], ...] | None:
             raise RecordRejected("an event must have exactly one of " + ", ".join(EVENT_KINDS))
         events.append((kinds[0], _text(fields[kinds[0]], MAX_VERSION_CHARS, "event version")))
     if not any(kind == "introduced" for kind, _ in events):
-        raise RecordRejected("an ECOSYSTEM range has no introduced event")
+        raise RecordRejected("a version range has no introduced event")
     return tuple(events)
 
 

@@ -1,10 +1,13 @@
-"""Package URLs (https://github.com/package-url/purl-spec) for installed distro packages.
+"""Package URLs (https://github.com/package-url/purl-spec) for installed packages.
 
 ``pkg:deb/debian/openssl@3.0.15-1~deb12u1?arch=amd64&distro=debian-12``,
 ``pkg:rpm/rocky/openssl-libs@3.0.7-27.el9?arch=x86_64&epoch=1&distro=rocky-9.4``,
 ``pkg:apk/alpine/musl@1.2.5-r0?arch=x86_64&distro=alpine-3.20.3``. Encoding is left to
 packageurl-python so that guest-controlled names cannot break the URL's structure.
-Never invents a namespace: an unknown distribution gets its os-release id.
+Never invents a namespace: an unknown distribution gets its os-release id. Application
+packages get their ecosystem's type and namespace rules: ``pkg:pypi/requests@2.19.1``,
+``pkg:npm/%40babel/core@7.0.0``, ``pkg:maven/org.apache.logging.log4j/log4j-core@2.14.1``,
+``pkg:golang/golang.org/x/text@v0.3.7``, ``pkg:composer/monolog/monolog@1.0.0``.
 """
 
 from __future__ import annotations
@@ -14,6 +17,7 @@ from urllib.parse import quote
 from packageurl import PackageURL
 
 from vmguard.guest.facts import InstalledPackage, OsFacts
+from vmguard.vulns.ecosystems import APP_ECOSYSTEMS
 from vmguard.vulns.versions.evr import split_evr
 
 _SLASH = "\x00"
@@ -30,8 +34,48 @@ def _distro(os: OsFacts | None) -> str | None:
     return f"{os.distro}-{version}" if version else os.distro
 
 
+def _encoded(purl: PackageURL) -> str:
+    return purl.to_string().replace(quote(_SLASH), "%2F")
+
+
+def _split_namespace(manager: str, name: str) -> tuple[str | None, str]:
+    """(namespace, name) by the ecosystem's purl rules."""
+    match manager:
+        case "npm" | "composer" | "golang" if "/" in name:
+            namespace, _, last = name.rpartition("/")
+            segments = namespace.split("/")
+            single = manager != "golang" and len(segments) > 1
+            if single or (manager == "npm" and not namespace.startswith("@")):
+                return None, name
+            if any(part in ("", ".", "..") for part in segments) or not last:
+                return None, name  # not a namespace: kept whole, its slashes encoded
+            return namespace, last
+        case "maven" if ":" in name:
+            group, _, artifact = name.partition(":")
+            return group, artifact
+        case "pypi":
+            return None, "-".join(name.replace("_", "-").split()).lower()
+        case _:
+            return None, name
+
+
+def app_purl(package: InstalledPackage) -> str:
+    """The purl of one application package (pypi, npm, maven, golang, cargo, gem...)."""
+    namespace, name = _split_namespace(package.manager, package.name)
+    return _encoded(
+        PackageURL(
+            type=APP_ECOSYSTEMS[package.manager].purl_type,
+            namespace=namespace or None,
+            name=name.replace("/", _SLASH),
+            version=package.version.replace("/", _SLASH) or None,
+        )
+    )
+
+
 def package_purl(package: InstalledPackage, os: OsFacts | None) -> str:
     """The purl of one installed package."""
+    if package.manager in APP_ECOSYSTEMS:
+        return app_purl(package)
     qualifiers: dict[str, str] = {}
     if package.arch:
         qualifiers["arch"] = package.arch

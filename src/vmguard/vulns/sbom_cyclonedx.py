@@ -16,6 +16,7 @@ from cyclonedx.model import Property, XsUri
 from cyclonedx.model.bom import Bom
 from cyclonedx.model.bom_ref import BomRef
 from cyclonedx.model.component import Component, ComponentType
+from cyclonedx.model.component_evidence import ComponentEvidence, Occurrence
 from cyclonedx.model.impact_analysis import ImpactAnalysisAffectedStatus
 from cyclonedx.model.vulnerability import (
     BomTarget,
@@ -31,8 +32,10 @@ from cyclonedx.output.json import JsonV1Dot6
 from packageurl import PackageURL
 
 from vmguard import __version__
+from vmguard.guest.facts import InstalledPackage
 from vmguard.inventory import Inventory
 from vmguard.vulns.cpe import package_cpe
+from vmguard.vulns.freshness import AdvisoryAge
 from vmguard.vulns.matching import VulnMatch, VulnScan
 from vmguard.vulns.purl import package_purl
 
@@ -49,9 +52,18 @@ def _rating(match: VulnMatch) -> list[VulnerabilityRating]:
     ]
 
 
-def build_bom(inventory: Inventory, name: str, vulns: VulnScan | None = None) -> Bom:
-    """The BOM of an inventory (and of its vulnerabilities when ``vulns`` is given)."""
+def build_bom(
+    inventory: Inventory, name: str, vulns: VulnScan | None = None, age: AdvisoryAge | None = None
+) -> Bom:
+    """The BOM of an inventory (and of its vulnerabilities when ``vulns`` is given, with the
+    age of the advisories they came from as metadata properties)."""
     bom = Bom()
+    if age is not None:
+        bom.metadata.properties.add(Property(name="vmguard:advisory-age", value=age.describe()))
+        if age.stale:
+            bom.metadata.properties.add(
+                Property(name="vmguard:advisories-stale", value=f"older than {age.max_days} days")
+            )
     os = inventory.os
     subject = Component(
         type=ComponentType.OPERATING_SYSTEM,
@@ -68,13 +80,18 @@ def build_bom(inventory: Inventory, name: str, vulns: VulnScan | None = None) ->
     refs = {}
     for package in inventory.packages:
         purl = package_purl(package, os)
-        ref = BomRef(purl)
-        refs[(package.name, package.arch, package.version)] = ref
+        # An application package can sit in several places (two virtualenvs): its file
+        # makes its bom-ref unique.
+        ref = BomRef(f"{purl}#{package.path}" if package.path else purl)
+        refs[_ref_key(package)] = ref
         properties = [Property(name="vmguard:package-manager", value=package.manager)]
         if package.vendor:
             properties.append(Property(name="vmguard:publisher", value=package.vendor))
         if package.source_name:
             properties.append(Property(name="vmguard:source-package", value=package.source_name))
+        evidence = None
+        if package.path:
+            evidence = ComponentEvidence(occurrences=[Occurrence(location=package.path)])
         bom.components.add(
             Component(
                 type=ComponentType.LIBRARY,
@@ -84,6 +101,7 @@ def build_bom(inventory: Inventory, name: str, vulns: VulnScan | None = None) ->
                 cpe=package_cpe(package),
                 bom_ref=ref,
                 properties=properties,
+                evidence=evidence,
             )
         )
     bom.register_dependency(subject, list(bom.components))
@@ -92,15 +110,19 @@ def build_bom(inventory: Inventory, name: str, vulns: VulnScan | None = None) ->
     return bom
 
 
+def _ref_key(package: InstalledPackage) -> tuple[str, str, str, str, str]:
+    return (package.manager, package.name, package.arch, package.version, package.path)
+
+
 def _add_vulnerabilities(
-    bom: Bom, vulns: VulnScan, refs: dict[tuple[str, str, str], BomRef]
+    bom: Bom, vulns: VulnScan, refs: dict[tuple[str, str, str, str, str], BomRef]
 ) -> None:
     by_id: dict[str, tuple[VulnMatch, list[tuple[BomRef, str, str | None]]]] = {}
     for found in vulns.packages:
         p = found.package
         for match in found.matches:
             entry = by_id.setdefault(match.advisory_id, (match, []))
-            entry[1].append((refs[(p.name, p.arch, p.version)], p.version, match.fixed))
+            entry[1].append((refs[_ref_key(p)], p.version, match.fixed))
     for advisory_id, (match, targets) in sorted(by_id.items()):
         fixes = sorted({fixed for _, _, fixed in targets if fixed})
         bom.vulnerabilities.add(
@@ -133,6 +155,8 @@ def _add_vulnerabilities(
         )
 
 
-def write_cyclonedx(inventory: Inventory, name: str, vulns: VulnScan | None = None) -> str:
+def write_cyclonedx(
+    inventory: Inventory, name: str, vulns: VulnScan | None = None, age: AdvisoryAge | None = None
+) -> str:
     """CycloneDX 1.6 JSON text."""
-    return JsonV1Dot6(build_bom(inventory, name, vulns)).output_as_string(indent=2)
+    return JsonV1Dot6(build_bom(inventory, name, vulns, age)).output_as_string(indent=2)

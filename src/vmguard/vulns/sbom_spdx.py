@@ -33,7 +33,9 @@ def build_spdx(inventory: Inventory, name: str, created: datetime | None = None)
     os = inventory.os
     stamp = (created or datetime.now(UTC)).strftime("%Y-%m-%dT%H:%M:%SZ")
     fingerprint = hashlib.sha256(
-        "\n".join(f"{p.manager} {p.name} {p.arch} {p.version}" for p in inventory.packages).encode()
+        "\n".join(
+            f"{p.manager} {p.name} {p.arch} {p.version} {p.path}" for p in inventory.packages
+        ).encode()
     ).hexdigest()[:32]
     safe_name = _SPDX_ID_UNSAFE.sub("-", name)[:100] or "image"
     os_package: dict[str, Any] = {
@@ -76,6 +78,8 @@ def build_spdx(inventory: Inventory, name: str, created: datetime | None = None)
         }
         if package.source_name:
             entry["sourceInfo"] = f"built from source package {package.source_name}"
+        elif package.path:
+            entry["sourceInfo"] = f"found in {package.path}"
         packages.append(entry)
         relationships.append(
             {

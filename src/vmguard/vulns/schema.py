@@ -32,6 +32,15 @@ MIGRATIONS: tuple[str, ...] = (
         unchanged INTEGER NOT NULL, older INTEGER NOT NULL, skipped INTEGER NOT NULL
     );
     """,
+    # 2: application ecosystems. Their names are now kept folded (PyPI, NuGet, Packagist)
+    # and their SEMVER ranges kept; forgetting the digests makes the next import of the same
+    # archives store those records again instead of counting them unchanged.
+    """
+    UPDATE advisories SET digest = '' WHERE id IN (
+        SELECT advisory_id FROM affected WHERE distribution IN
+        ('PyPI', 'npm', 'Maven', 'Go', 'crates.io', 'RubyGems', 'Packagist', 'NuGet')
+    );
+    """,
 )
 """Schema migrations; migration N (1-based) brings ``user_version`` from N-1 to N."""
 
