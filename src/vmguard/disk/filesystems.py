@@ -23,7 +23,7 @@ from vmguard.disk.extfeatures import with_readable_features
 from vmguard.disk.source import ByteSource, SourceFile
 from vmguard.guest.view import GuestStat
 
-SUPPORTED = ("ext2", "ext3", "ext4", "xfs", "vfat", "ntfs")
+SUPPORTED = ("ext2", "ext3", "ext4", "xfs", "vfat", "ntfs", "btrfs")
 
 _FILETIME_EPOCH = 11_644_473_600  # seconds from 1601-01-01 to 1970-01-01
 
@@ -84,7 +84,10 @@ def detect_filesystem(source: ByteSource) -> FsSignature:
         if head[offset : offset + len(magic)] == magic:
             return FsSignature(kind)
     if source.read_at(0x10040, 8) == b"_BHRfS_M":
-        return FsSignature("btrfs")
+        from vmguard.disk.btrfs.superblock import peek_identity
+
+        fsid, label = peek_identity(source) or (None, None)
+        return FsSignature("btrfs", fsid, label)
     return FsSignature("")
 
 
@@ -207,4 +210,8 @@ def open_filesystem(source: ByteSource, signature: FsSignature) -> Filesystem:
     """Open a supported filesystem; ``CorruptImage`` when its structures do not hold."""
     if signature.kind not in SUPPORTED:
         raise CorruptImage(f"unsupported filesystem {signature.kind or 'unknown'}")
+    if signature.kind == "btrfs":
+        from vmguard.disk.btrfs import open_btrfs  # vmguard's own reader (imports this module)
+
+        return open_btrfs(source, signature)
     return Filesystem(signature.kind, source, signature)

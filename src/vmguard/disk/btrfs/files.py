@@ -1,0 +1,195 @@
+"""Files of a btrfs FS tree: inodes, directory listings, extended attributes and content.
+
+A file's content is the concatenation of its EXTENT_DATA items: inline data, regular
+extents (possibly compressed), preallocated extents and holes (missing items or a zero disk
+address) that read as zeros. Reads are clipped at the inode's size. Lists are bounded; a
+compressed extent is decompressed within ``decompress``'s limits.
+"""
+
+from __future__ import annotations
+
+import bisect
+from collections import OrderedDict
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+from vmguard.disk.btrfs.decompress import MAX_COMPRESSED_EXTENT, decompress
+from vmguard.disk.btrfs.items import (
+    DIR_INDEX,
+    EXTENT_DATA,
+    EXTENT_INLINE,
+    EXTENT_PREALLOC,
+    INODE_ITEM,
+    ROOT_ITEM,
+    XATTR_ITEM,
+    DirEntry,
+    FileExtent,
+    Inode,
+    parse_dir_entries,
+    parse_file_extent,
+    parse_inode,
+)
+from vmguard.disk.btrfs.tree import KEY_MAX
+from vmguard.disk.btrfs.volume import BtrfsVolume
+from vmguard.disk.errors import CorruptImage, LimitExceeded
+
+MAX_DIR_ENTRIES = 1_000_000
+MAX_FILE_EXTENTS = 1_000_000
+MAX_XATTRS = 4096
+_INODE_CACHE = 8192
+_EXTENT_LIST_CACHE = 64
+_DECOMPRESSED_CACHE = 16
+
+
+@dataclass(frozen=True, slots=True)
+class BtrfsNode:
+    """An inode of one FS tree (a subvolume or snapshot)."""
+
+    tree: int
+    ino: int
+
+
+def _valid_name(name: bytes) -> bool:
+    return bool(name) and name not in (b".", b"..") and b"/" not in name and b"\0" not in name
+
+
+class FileReader:
+    """Reads inodes and files of every FS tree of one volume, with bounded caches."""
+
+    def __init__(self, volume: BtrfsVolume) -> None:
+        self.volume = volume
+        self.sectorsize = volume.superblock.sectorsize
+        self._inodes: OrderedDict[BtrfsNode, Inode] = OrderedDict()
+        self._extents: OrderedDict[BtrfsNode, tuple[list[int], list[FileExtent]]] = OrderedDict()
+        self._decompressed: OrderedDict[tuple[int, int, int], bytes] = OrderedDict()
+
+    def _items(
+        self, node: BtrfsNode, kind: int, low: int = 0, high: int = KEY_MAX
+    ) -> Iterator[tuple[tuple[int, int, int], bytes]]:
+        root = self.volume.require_root(node.tree)
+        return self.volume.trees.items(
+            root.bytenr, root.level, (node.ino, kind, low), (node.ino, kind, high)
+        )
+
+    def inode(self, node: BtrfsNode) -> Inode:
+        """The node's inode item; ``CorruptImage`` when the tree has none."""
+        cached = self._inodes.get(node)
+        if cached is not None:
+            return cached
+        found = next(self._items(node, INODE_ITEM, 0, 0), None)
+        if found is None:
+            raise CorruptImage(f"btrfs inode {node.ino} of tree {node.tree} is missing")
+        inode = parse_inode(found[1])
+        self._inodes[node] = inode
+        if len(self._inodes) > _INODE_CACHE:
+            self._inodes.popitem(last=False)
+        return inode
+
+    def entries(self, node: BtrfsNode) -> Iterator[tuple[bytes, BtrfsNode]]:
+        """(name, node) of each directory entry; a subvolume entry gives its top directory,
+        a subvolume whose root item is gone is left out."""
+        count = 0
+        for _key, data in self._items(node, DIR_INDEX):
+            for entry in parse_dir_entries(data, limit=1):
+                count += 1
+                if count > MAX_DIR_ENTRIES:
+                    raise LimitExceeded(f"btrfs directory holds more than {MAX_DIR_ENTRIES}")
+                child = self._target(node, entry)
+                if child is not None and _valid_name(entry.name):
+                    yield entry.name, child
+
+    def _target(self, parent: BtrfsNode, entry: DirEntry) -> BtrfsNode | None:
+        objectid, kind, _offset = entry.location
+        if kind == INODE_ITEM:
+            return BtrfsNode(parent.tree, objectid)
+        if kind == ROOT_ITEM:
+            root = self.volume.root(objectid)
+            return None if root is None else BtrfsNode(objectid, root.root_dirid)
+        return None
+
+    def xattrs(self, node: BtrfsNode) -> dict[bytes, bytes]:
+        """Extended attributes by name (security.selinux, security.capability, ...)."""
+        found: dict[bytes, bytes] = {}
+        for _key, data in self._items(node, XATTR_ITEM):
+            for entry in parse_dir_entries(data):
+                if len(found) >= MAX_XATTRS:
+                    raise LimitExceeded(f"btrfs inode holds more than {MAX_XATTRS} xattrs")
+                found[entry.name] = entry.data
+        return found
+
+    def extents(self, node: BtrfsNode) -> tuple[list[int], list[FileExtent]]:
+        """File offsets (ascending) and the extent starting at each."""
+        cached = self._extents.get(node)
+        if cached is not None:
+            self._extents.move_to_end(node)
+            return cached
+        offsets: list[int] = []
+        extents: list[FileExtent] = []
+        for key, data in self._items(node, EXTENT_DATA):
+            if len(offsets) >= MAX_FILE_EXTENTS:
+                raise LimitExceeded(f"btrfs file has more than {MAX_FILE_EXTENTS} extents")
+            offsets.append(key[2])
+            extents.append(parse_file_extent(data))
+        self._extents[node] = (offsets, extents)
+        if len(self._extents) > _EXTENT_LIST_CACHE:
+            self._extents.popitem(last=False)
+        return offsets, extents
+
+    def read(self, node: BtrfsNode, offset: int, length: int) -> bytes:
+        """Bytes ``[offset, offset + length)`` of a file, clipped at its size."""
+        end = min(offset + length, self.inode(node).size)
+        if offset >= end:
+            return b""
+        out = bytearray(end - offset)
+        offsets, extents = self.extents(node)
+        i = max(bisect.bisect_right(offsets, offset) - 1, 0)
+        while i < len(offsets) and offsets[i] < end:
+            start, extent = offsets[i], extents[i]
+            i += 1
+            lo, hi = max(start, offset), min(start + extent.num_bytes, end)
+            if lo >= hi:
+                continue
+            data = self._extent_bytes(extent, lo - start, hi - lo)
+            out[lo - offset : lo - offset + len(data)] = data
+        return bytes(out)
+
+    def _extent_bytes(self, extent: FileExtent, skip: int, length: int) -> bytes:
+        """``length`` bytes of an extent's content from ``skip`` (fewer: the rest is zeros)."""
+        if extent.kind == EXTENT_INLINE:
+            data = extent.inline
+            if extent.compression:
+                data = decompress(extent.compression, data, extent.ram_bytes, self.sectorsize)
+            return data[skip : skip + length]
+        if extent.kind == EXTENT_PREALLOC or extent.disk_bytenr == 0:
+            return b""
+        if not extent.compression:
+            return self.read_logical(extent.disk_bytenr + extent.offset + skip, length)
+        key = (extent.disk_bytenr, extent.disk_num_bytes, extent.compression)
+        plain = self._decompressed.get(key)
+        if plain is None:
+            if extent.disk_num_bytes > MAX_COMPRESSED_EXTENT:
+                raise LimitExceeded(
+                    f"btrfs compressed extent occupies {extent.disk_num_bytes} bytes"
+                )
+            stored = self.read_logical(extent.disk_bytenr, extent.disk_num_bytes)
+            plain = decompress(extent.compression, stored, extent.ram_bytes, self.sectorsize)
+            self._decompressed[key] = plain
+            if len(self._decompressed) > _DECOMPRESSED_CACHE:
+                self._decompressed.popitem(last=False)
+        start = extent.offset + skip
+        return plain[start : start + length]
+
+    def read_logical(self, logical: int, length: int) -> bytes:
+        """Bytes at a logical address, through the chunk map (first copy of each run)."""
+        parts = []
+        while length > 0:
+            chunk = self.volume.chunks.find(logical)
+            physical, run = chunk.copies(logical)[0]
+            n = min(run, length)
+            data = self.volume.source.read_at(physical, n)
+            if len(data) < n:
+                raise CorruptImage(f"btrfs extent at logical {logical} is past the device end")
+            parts.append(data)
+            logical += n
+            length -= n
+        return b"".join(parts)

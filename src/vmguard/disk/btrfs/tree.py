@@ -1,0 +1,160 @@
+"""btrfs B-trees: tree blocks read through the chunk map, checked, searched by key range.
+
+Every block is checked before use: checksum (the next mirror is tried when one fails), the
+address and fsid it claims, its level (a child is exactly one level below its parent, so a
+descent cannot loop) and its item count and item offsets (inside the block). A range scan
+refuses to meet the same block twice, which cuts cycles and shared-subtree amplification.
+"""
+
+from __future__ import annotations
+
+import bisect
+import struct
+from collections import OrderedDict
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+from vmguard.disk.btrfs.checksum import checksum_matches
+from vmguard.disk.btrfs.chunks import ChunkMap
+from vmguard.disk.errors import CorruptImage, LimitExceeded
+from vmguard.disk.source import ByteSource
+
+Key = tuple[int, int, int]
+"""(objectid, type, offset): the sort order of every btrfs tree."""
+
+HEADER_SIZE = 101
+MAX_LEVEL = 8
+MAX_BLOCKS_PER_SCAN = 1 << 20
+_CACHE_BLOCKS = 4096
+_HEADER = struct.Struct("<32s16sQQ16sQQIB")
+_LEAF_ITEM = struct.Struct("<QBQII")
+_NODE_PTR = struct.Struct("<QBQQQ")
+KEY_MAX = 0xFFFFFFFFFFFFFFFF
+
+
+@dataclass(frozen=True, slots=True)
+class TreeBlock:
+    """A checked tree block: keys in order and, per key, a child pointer or item bytes."""
+
+    address: int
+    level: int
+    owner: int
+    keys: list[Key]
+    children: list[int]
+    """Child block addresses (internal nodes only)."""
+    items: list[bytes]
+    """Item payloads (leaves only)."""
+
+
+class TreeReader:
+    """Reads and caches tree blocks of one filesystem."""
+
+    def __init__(
+        self,
+        source: ByteSource,
+        chunks: ChunkMap,
+        *,
+        nodesize: int,
+        csum_type: int,
+        fsid: bytes,
+    ) -> None:
+        self.source = source
+        self.chunks = chunks
+        self.nodesize = nodesize
+        self.csum_type = csum_type
+        self.fsid = fsid
+        self._cache: OrderedDict[int, TreeBlock] = OrderedDict()
+
+    def _raw_block(self, address: int) -> bytes:
+        chunk = self.chunks.find(address)
+        if address + self.nodesize > chunk.logical + chunk.length:
+            raise CorruptImage(f"btrfs tree block at {address} crosses the end of its chunk")
+        for physical, run in chunk.copies(address):
+            if run < self.nodesize:
+                raise CorruptImage(f"btrfs tree block at {address} crosses a stripe")
+            raw = self.source.read_at(physical, self.nodesize)
+            if len(raw) == self.nodesize and checksum_matches(raw, self.csum_type):
+                return raw
+        raise CorruptImage(f"btrfs tree block at {address} fails its checksum")
+
+    def block(self, address: int, level: int | None = None) -> TreeBlock:
+        """The checked block at logical ``address`` (``level``: what the parent expects)."""
+        cached = self._cache.get(address)
+        if cached is None:
+            cached = self._parse(address, self._raw_block(address))
+            self._cache[address] = cached
+            if len(self._cache) > _CACHE_BLOCKS:
+                self._cache.popitem(last=False)
+        else:
+            self._cache.move_to_end(address)
+        if level is not None and cached.level != level:
+            raise CorruptImage(
+                f"btrfs tree block at {address} has level {cached.level}, expected {level}"
+            )
+        return cached
+
+    def _parse(self, address: int, raw: bytes) -> TreeBlock:
+        _csum, fsid, bytenr, _flags, _chunk_uuid, _gen, owner, count, level = _HEADER.unpack_from(
+            raw
+        )
+        if bytenr != address:
+            raise CorruptImage(f"btrfs tree block at {address} says it lives at {bytenr}")
+        if fsid != self.fsid:
+            raise CorruptImage(f"btrfs tree block at {address} belongs to another filesystem")
+        if level >= MAX_LEVEL:
+            raise CorruptImage(f"btrfs tree block at {address} has level {level}")
+        body = self.nodesize - HEADER_SIZE
+        if level:
+            if count > body // _NODE_PTR.size:
+                raise CorruptImage(f"btrfs tree node at {address} claims {count} pointers")
+            keys: list[Key] = []
+            children: list[int] = []
+            for objectid, kind, offset, child, _g in _NODE_PTR.iter_unpack(
+                raw[HEADER_SIZE : HEADER_SIZE + count * _NODE_PTR.size]
+            ):
+                keys.append((objectid, kind, offset))
+                children.append(child)
+            return TreeBlock(address, level, owner, keys, children, [])
+        if count > body // _LEAF_ITEM.size:
+            raise CorruptImage(f"btrfs tree leaf at {address} claims {count} items")
+        keys, items = [], []
+        for objectid, kind, offset, start, size in _LEAF_ITEM.iter_unpack(
+            raw[HEADER_SIZE : HEADER_SIZE + count * _LEAF_ITEM.size]
+        ):
+            if start + size > body:
+                raise CorruptImage(f"btrfs tree leaf at {address} has an item out of bounds")
+            keys.append((objectid, kind, offset))
+            items.append(raw[HEADER_SIZE + start : HEADER_SIZE + start + size])
+        return TreeBlock(address, 0, owner, keys, [], items)
+
+    def items(
+        self, root: int, level: int, low: Key, high: Key = (KEY_MAX, 255, KEY_MAX)
+    ) -> Iterator[tuple[Key, bytes]]:
+        """Items of the tree at ``root`` with ``low <= key <= high``, in key order."""
+        seen: set[int] = set()
+        stack: list[tuple[int, int]] = [(root, level)]
+        while stack:
+            address, expected = stack.pop()
+            if address in seen:
+                raise CorruptImage(f"btrfs tree block at {address} is reached twice (a cycle)")
+            seen.add(address)
+            if len(seen) > MAX_BLOCKS_PER_SCAN:
+                raise LimitExceeded(f"btrfs tree scan visits more than {MAX_BLOCKS_PER_SCAN}")
+            block = self.block(address, expected)
+            keys = block.keys
+            if block.level == 0:
+                i = bisect.bisect_left(keys, low)
+                while i < len(keys) and keys[i] <= high:
+                    yield keys[i], block.items[i]
+                    i += 1
+                continue
+            # Children whose key range may hold [low, high]: the last one starting <= low,
+            # then every one starting <= high. Pushed in reverse so the stack pops in order.
+            first = max(bisect.bisect_right(keys, low) - 1, 0)
+            last = bisect.bisect_right(keys, high)
+            for i in range(last - 1, first - 1, -1):
+                stack.append((block.children[i], block.level - 1))
+
+    def first(self, root: int, level: int, low: Key, high: Key) -> tuple[Key, bytes] | None:
+        """The first item in ``[low, high]``, or None."""
+        return next(self.items(root, level, low, high), None)
