@@ -174,3 +174,123 @@ def loop_mounted(image: Path, options: str = "") -> Iterator[Path]:
 def copy_tree(tree: Path, target: Path) -> None:
     """``cp -a`` the content of ``tree`` into ``target`` (owners, modes, xattrs kept)."""
     run("cp", "-a", "--sparse=always", f"{tree}/.", str(target))
+
+
+FEDORA_BTRFS_UUID = "3e8f2a1c-7b6d-4c5e-9f0a-1b2c3d4e5f60"
+FEDORA_BOOT_UUID = "9a8b7c6d-5e4f-4a3b-8c2d-1e0f9a8b7c6d"
+SUSE_BTRFS_UUID = "7c6b5a49-3827-4165-9e8d-7c6b5a493827"
+
+
+def _linux_root(root: Path, *, os_release: str, hostname: str, fstab: str) -> Path:
+    (root / "etc").mkdir(parents=True)
+    (root / "usr/bin").mkdir(parents=True)
+    os.symlink("usr/bin", root / "bin")
+    (root / "etc/os-release").write_text(os_release)
+    (root / "etc/hostname").write_text(hostname + "\n")
+    (root / "etc/fstab").write_text(fstab)
+    (root / "etc/passwd").write_text(
+        "root:x:0:0:root:/root:/bin/bash\nalice:x:1000:1000:Alice:/home/alice:/bin/bash\n"
+    )
+    (root / "etc/group").write_text("root:x:0:\nalice:x:1000:\n")
+    (root / "usr/bin/bash").write_bytes(Path("/bin/sh").resolve().read_bytes())
+    os.symlink("bash", root / "usr/bin/sh")
+    return root
+
+
+def _home_with_key(home: Path) -> Path:
+    ssh = home / "alice/.ssh"
+    ssh.mkdir(parents=True)
+    run(
+        "ssh-keygen",
+        "-q",
+        "-t",
+        "ed25519",
+        "-N",
+        "",
+        "-C",
+        "alice@fedora",
+        "-f",
+        ssh / "id_ed25519",
+    )
+    for path in (home / "alice", ssh, ssh / "id_ed25519", ssh / "id_ed25519.pub"):
+        os.chown(path, 1000, 1000)
+    return home
+
+
+def build_fedora_disk(work: Path) -> Path:
+    """A Fedora-style disk: GPT, ext4 /boot, btrfs with ``root`` and ``home`` subvolumes
+    (zstd-compressed as Fedora mounts them), fstab with ``subvol=``, a private key in /home.
+    Also a ``home-snapshot`` snapshot and a reflinked copy, as real systems carry."""
+    from vmguard.demo.imagebuild import LINUX_TYPE, PartitionSpec, assemble_gpt, make_ext4
+
+    fstab = (
+        f"UUID={FEDORA_BTRFS_UUID} / btrfs subvol=root,compress=zstd:1 0 0\n"
+        f"UUID={FEDORA_BOOT_UUID} /boot ext4 defaults 1 2\n"
+        f"UUID={FEDORA_BTRFS_UUID} /home btrfs subvol=home,compress=zstd:1 0 0\n"
+    )
+    os_release = (
+        'NAME="Fedora Linux"\nVERSION="40 (Cloud Edition)"\nID=fedora\nVERSION_ID=40\n'
+        'PRETTY_NAME="Fedora Linux 40 (Cloud Edition)"\nVARIANT_ID=cloud\n'
+    )
+    root = _linux_root(work / "root", os_release=os_release, hostname="fedora-btrfs", fstab=fstab)
+    (root / "etc/notes.txt").write_text("kept in the root subvolume\n" * 200)
+    home = _home_with_key(work / "home")
+    boot = work / "boot"
+    (boot / "loader/entries").mkdir(parents=True)
+    (boot / "loader/entries/fedora.conf").write_text("title Fedora Linux 40\n")
+    make_ext4(work / "boot.img", boot, 64 * MiB, label="boot", fs_uuid=FEDORA_BOOT_UUID)
+    btrfs = mkfs_btrfs(None, work / "btrfs.img", "-L", "fedora", "-U", FEDORA_BTRFS_UUID)
+    with loop_mounted(btrfs, "compress=zstd:1") as mnt:
+        run("btrfs", "subvolume", "create", mnt / "root")
+        run("btrfs", "subvolume", "create", mnt / "home")
+        copy_tree(root, mnt / "root")
+        copy_tree(home, mnt / "home")
+        run("cp", "--reflink=always", mnt / "root/etc/notes.txt", mnt / "root/etc/notes.reflink")
+        run("btrfs", "subvolume", "snapshot", mnt / "home", mnt / "home-snapshot")
+        with open(mnt / "root/etc/notes.txt", "r+b") as f:
+            f.write(b"CHANGED AFTER THE REFLINK")
+        run("fallocate", "-l", "1M", mnt / "root/etc/preallocated")
+    disk = work / "fedora.raw"
+    assemble_gpt(
+        disk,
+        [
+            PartitionSpec(
+                work / "boot.img", LINUX_TYPE, "11111111-2222-4333-8444-555555555555", "boot"
+            ),
+            PartitionSpec(btrfs, LINUX_TYPE, "66666666-7777-4888-9999-aaaaaaaaaaaa", "fedora"),
+        ],
+        disk_guid="bbbbbbbb-cccc-4ddd-8eee-ffffffffffff",
+    )
+    return disk
+
+
+def build_opensuse_disk(work: Path) -> Path:
+    """An openSUSE-style btrfs (no partition table): the default subvolume set to
+    ``@/.snapshots/1/snapshot``, ``@/home`` and ``@/.snapshots`` mounted by ``subvol=``."""
+    fstab = (
+        f"UUID={SUSE_BTRFS_UUID} / btrfs defaults 0 0\n"
+        f"UUID={SUSE_BTRFS_UUID} /home btrfs subvol=/@/home 0 0\n"
+        f"UUID={SUSE_BTRFS_UUID} /.snapshots btrfs subvol=/@/.snapshots 0 0\n"
+    )
+    os_release = (
+        'NAME="openSUSE Leap"\nVERSION="15.6"\nID="opensuse-leap"\nVERSION_ID="15.6"\n'
+        'PRETTY_NAME="openSUSE Leap 15.6"\nID_LIKE="suse opensuse"\n'
+    )
+    root = _linux_root(work / "root", os_release=os_release, hostname="suse-btrfs", fstab=fstab)
+    (root / ".snapshots").mkdir()
+    (root / "home").mkdir()
+    home = _home_with_key(work / "home")
+    image = mkfs_btrfs(None, work / "suse.raw", "-U", SUSE_BTRFS_UUID)
+    with loop_mounted(image) as mnt:
+        run("btrfs", "subvolume", "create", mnt / "@")
+        run("btrfs", "subvolume", "create", mnt / "@/home")
+        run("btrfs", "subvolume", "create", mnt / "@/.snapshots")
+        (mnt / "@/.snapshots/1").mkdir()
+        run("btrfs", "subvolume", "create", mnt / "@/.snapshots/1/snapshot")
+        copy_tree(root, mnt / "@/.snapshots/1/snapshot")
+        copy_tree(home, mnt / "@/home")
+        (mnt / "@/.snapshots/1/info.xml").write_text("<snapshot><num>1</num></snapshot>\n")
+        ident = run("btrfs", "subvolume", "show", mnt / "@/.snapshots/1/snapshot")
+        number = next(line.split()[-1] for line in ident.splitlines() if "Subvolume ID" in line)
+        run("btrfs", "subvolume", "set-default", number, mnt)
+    return image
