@@ -294,3 +294,58 @@ def build_opensuse_disk(work: Path) -> Path:
         number = next(line.split()[-1] for line in ident.splitlines() if "Subvolume ID" in line)
         run("btrfs", "subvolume", "set-default", number, mnt)
     return image
+
+
+def physical_of(image: Path, logical: int) -> int:
+    """Where ``btrfs-map-logical`` says a logical address lives (first mirror)."""
+    out = run("btrfs-map-logical", "-l", str(logical), image)
+    for line in out.splitlines():
+        words = line.split()
+        if words[:2] == ["mirror", "1"] and "physical" in words:
+            return int(words[words.index("physical") + 1])
+    raise RuntimeError(f"btrfs-map-logical gave no mirror for {logical}: {out!r}")
+
+
+def tree_blocks(image: Path, tree: str) -> list[tuple[int, int]]:
+    """(logical address, level) of each block of a tree, as ``dump-tree`` lists them."""
+    out = run("btrfs", "inspect-internal", "dump-tree", "-t", tree, image)
+    blocks = []
+    for line in out.splitlines():
+        words = line.split()
+        if words[:1] == ["node"] and words[2] == "level":
+            blocks.append((int(words[1]), int(words[3])))
+        elif words[:1] == ["leaf"] and words[2] == "items":
+            blocks.append((int(words[1]), 0))
+    return blocks
+
+
+def patch_tree_block(image: Path, logical: int, offset: int, value: bytes) -> None:
+    """Overwrite bytes of a tree block (single metadata profile) and fix its crc32c, as a
+    hostile author would: the block still passes its checksum."""
+    import google_crc32c
+
+    physical = physical_of(image, logical)
+    with open(image, "r+b") as f:
+        f.seek(physical)
+        block = bytearray(f.read(16384))
+        block[offset : offset + len(value)] = value
+        block[:4] = int(google_crc32c.value(bytes(block[32:]))).to_bytes(4, "little")
+        f.seek(physical)
+        f.write(block)
+
+
+def patch_superblocks(image: Path, offset: int, value: bytes) -> None:
+    """Overwrite bytes of every superblock copy and fix their crc32c."""
+    import google_crc32c
+
+    size = image.stat().st_size
+    with open(image, "r+b") as f:
+        for copy in (0x10000, 0x4000000, 0x4000000000):
+            if copy + 4096 > size:
+                break
+            f.seek(copy)
+            block = bytearray(f.read(4096))
+            block[offset : offset + len(value)] = value
+            block[:4] = int(google_crc32c.value(bytes(block[32:]))).to_bytes(4, "little")
+            f.seek(copy)
+            f.write(block)

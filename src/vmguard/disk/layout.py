@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from vmguard.disk.btrfs.subvolumes import fstab_subvolume, root_candidates
-from vmguard.disk.errors import CorruptImage
+from vmguard.disk.errors import CorruptImage, UnsupportedFormat
 from vmguard.disk.filesystems import (
     SUPPORTED,
     Filesystem,
@@ -162,7 +162,7 @@ def _place(disk_index: int, disk_name: str, volume: Volume) -> PlacedVolume:
         return PlacedVolume(disk_index, disk_name, volume, sig, None, None, problem)
     try:
         fs = open_filesystem(volume.source, sig)
-    except CorruptImage as err:
+    except (CorruptImage, UnsupportedFormat) as err:  # btrfs: a member of a multi-device fs
         return PlacedVolume(disk_index, disk_name, volume, sig, None, None, err.diagnostics())
     return PlacedVolume(disk_index, disk_name, volume, sig, fs, None)
 

@@ -132,9 +132,9 @@ class TreeReader:
     ) -> Iterator[tuple[Key, bytes]]:
         """Items of the tree at ``root`` with ``low <= key <= high``, in key order."""
         seen: set[int] = set()
-        stack: list[tuple[int, int]] = [(root, level)]
+        stack: list[tuple[int, int, Key]] = [(root, level, (0, 0, 0))]
         while stack:
-            address, expected = stack.pop()
+            address, expected, floor = stack.pop()
             if address in seen:
                 raise CorruptImage(f"btrfs tree block at {address} is reached twice (a cycle)")
             seen.add(address)
@@ -142,6 +142,11 @@ class TreeReader:
                 raise LimitExceeded(f"btrfs tree scan visits more than {MAX_BLOCKS_PER_SCAN}")
             block = self.block(address, expected)
             keys = block.keys
+            if keys and keys[0] < floor:
+                # A pointer to a block holding other keys: a misdirected or cyclic tree.
+                raise CorruptImage(
+                    f"btrfs tree block at {address} does not hold the keys its parent names"
+                )
             if block.level == 0:
                 i = bisect.bisect_left(keys, low)
                 while i < len(keys) and keys[i] <= high:
@@ -153,7 +158,7 @@ class TreeReader:
             first = max(bisect.bisect_right(keys, low) - 1, 0)
             last = bisect.bisect_right(keys, high)
             for i in range(last - 1, first - 1, -1):
-                stack.append((block.children[i], block.level - 1))
+                stack.append((block.children[i], block.level - 1, keys[i]))
 
     def first(self, root: int, level: int, low: Key, high: Key) -> tuple[Key, bytes] | None:
         """The first item in ``[low, high]``, or None."""
