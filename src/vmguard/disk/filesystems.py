@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import stat as st
 import uuid
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -178,6 +179,14 @@ class Filesystem:
         """A symlink node's target as stored (may be relative or absolute)."""
         target = node.symbolic_link_target
         return str(target) if target else None
+
+    def extents(self, node: Any) -> Iterator[tuple[int, int]]:
+        """(offset in the volume, length) of each allocated extent of a regular file."""
+        count = node.get_number_of_extents()
+        for i in range(min(count, 1_000_000)):
+            offset, size, flags = node.get_extent(i)
+            if size > 0 and not flags & 0x1:  # 0x1: sparse (nothing stored)
+                yield offset, size
 
     def read(self, node: Any, offset: int, length: int) -> bytes:
         """Bytes of a regular file."""

@@ -179,6 +179,33 @@ class FileReader:
         start = extent.offset + skip
         return plain[start : start + length]
 
+    def device_extents(self, node: BtrfsNode) -> Iterator[tuple[int, int]]:
+        """(device offset, length) of every copy of what the file's content is read from:
+        data extents (compressed ones as stored), and for inline data the leaf holding it."""
+        root = self.volume.require_root(node.tree)
+        for block, i in self.volume.trees.item_slots(
+            root.bytenr, root.level, (node.ino, EXTENT_DATA, 0), (node.ino, EXTENT_DATA, KEY_MAX)
+        ):
+            extent = parse_file_extent(block.items[i])
+            if extent.kind == EXTENT_INLINE:
+                start, length = block.address, self.volume.superblock.nodesize
+            elif extent.kind == EXTENT_PREALLOC or extent.disk_bytenr == 0:
+                continue
+            elif extent.compression:
+                start, length = extent.disk_bytenr, extent.disk_num_bytes
+            else:
+                start, length = extent.disk_bytenr + extent.offset, extent.num_bytes
+            yield from self._device_ranges(start, length)
+
+    def _device_ranges(self, logical: int, length: int) -> Iterator[tuple[int, int]]:
+        while length > 0:
+            copies = self.volume.chunks.find(logical).copies(logical)
+            n = min(copies[0][1], length)
+            for physical, _run in copies:
+                yield physical, n
+            logical += n
+            length -= n
+
     def read_logical(self, logical: int, length: int) -> bytes:
         """Bytes at a logical address, through the chunk map (first copy of each run)."""
         parts = []

@@ -9,6 +9,7 @@ so that walks and caches never confuse two trees.
 from __future__ import annotations
 
 import stat as st
+from collections.abc import Iterator
 from typing import Any
 
 from vmguard.disk.btrfs.files import BtrfsNode, FileReader
@@ -64,6 +65,10 @@ class BtrfsFilesystem(Filesystem):
     def read(self, node: Any, offset: int, length: int) -> bytes:
         """Bytes of a regular file."""
         return self.reader.read(node, offset, length)
+
+    def extents(self, node: Any) -> Iterator[tuple[int, int]]:
+        """(offset in the volume, length) of the bytes a regular file is read from."""
+        return self.reader.device_extents(node)
 
     def xattrs(self, node: Any) -> dict[str, bytes]:
         """Extended attributes of a node, by name."""

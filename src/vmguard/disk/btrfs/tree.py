@@ -131,6 +131,13 @@ class TreeReader:
         self, root: int, level: int, low: Key, high: Key = (KEY_MAX, 255, KEY_MAX)
     ) -> Iterator[tuple[Key, bytes]]:
         """Items of the tree at ``root`` with ``low <= key <= high``, in key order."""
+        for block, i in self.item_slots(root, level, low, high):
+            yield block.keys[i], block.items[i]
+
+    def item_slots(
+        self, root: int, level: int, low: Key, high: Key
+    ) -> Iterator[tuple[TreeBlock, int]]:
+        """(leaf, index) of each item in ``[low, high]``, in key order."""
         seen: set[int] = set()
         stack: list[tuple[int, int, Key]] = [(root, level, (0, 0, 0))]
         while stack:
@@ -150,7 +157,7 @@ class TreeReader:
             if block.level == 0:
                 i = bisect.bisect_left(keys, low)
                 while i < len(keys) and keys[i] <= high:
-                    yield keys[i], block.items[i]
+                    yield block, i
                     i += 1
                 continue
             # Children whose key range may hold [low, high]: the last one starting <= low,
