@@ -38,6 +38,7 @@ MAX_FILE_EXTENTS = 1_000_000
 MAX_XATTRS = 4096
 _INODE_CACHE = 8192
 _EXTENT_LIST_CACHE = 64
+_EAGER_EXTENTS = 256
 _DECOMPRESSED_CACHE = 16
 
 
@@ -76,14 +77,36 @@ class FileReader:
         cached = self._inodes.get(node)
         if cached is not None:
             return cached
-        found = next(self._items(node, INODE_ITEM, 0, 0), None)
-        if found is None:
+        # One descent serves both the inode item and, for a file, its extents (they follow
+        # it in key order): a walk that stats then reads a file pays for one search.
+        root = self.volume.require_root(node.tree)
+        scan = self.volume.trees.items(
+            root.bytenr, root.level, (node.ino, INODE_ITEM, 0), (node.ino, EXTENT_DATA, KEY_MAX)
+        )
+        found = next(scan, None)
+        if found is None or found[0][1] != INODE_ITEM or found[0][2] != 0:
             raise CorruptImage(f"btrfs inode {node.ino} of tree {node.tree} is missing")
         inode = parse_inode(found[1])
         self._inodes[node] = inode
         if len(self._inodes) > _INODE_CACHE:
             self._inodes.popitem(last=False)
+        if inode.mode & 0o170000 in (0o100000, 0o120000):
+            offsets: list[int] = []
+            extents: list[FileExtent] = []
+            for key, data in scan:
+                if key[1] != EXTENT_DATA:
+                    continue
+                if len(offsets) >= _EAGER_EXTENTS:
+                    return inode  # a long extent list is read when the file is
+                offsets.append(key[2])
+                extents.append(parse_file_extent(data))
+            self._remember_extents(node, (offsets, extents))
         return inode
+
+    def _remember_extents(self, node: BtrfsNode, found: tuple[list[int], list[FileExtent]]) -> None:
+        self._extents[node] = found
+        if len(self._extents) > _EXTENT_LIST_CACHE:
+            self._extents.popitem(last=False)
 
     def entries(self, node: BtrfsNode) -> Iterator[tuple[bytes, BtrfsNode]]:
         """(name, node) of each directory entry; a subvolume entry gives its top directory,
@@ -130,9 +153,7 @@ class FileReader:
                 raise LimitExceeded(f"btrfs file has more than {MAX_FILE_EXTENTS} extents")
             offsets.append(key[2])
             extents.append(parse_file_extent(data))
-        self._extents[node] = (offsets, extents)
-        if len(self._extents) > _EXTENT_LIST_CACHE:
-            self._extents.popitem(last=False)
+        self._remember_extents(node, (offsets, extents))
         return offsets, extents
 
     def read(self, node: BtrfsNode, offset: int, length: int) -> bytes:
@@ -140,9 +161,13 @@ class FileReader:
         end = min(offset + length, self.inode(node).size)
         if offset >= end:
             return b""
-        out = bytearray(end - offset)
         offsets, extents = self.extents(node)
         i = max(bisect.bisect_right(offsets, offset) - 1, 0)
+        if i < len(offsets) and offsets[i] <= offset and end <= offsets[i] + extents[i].num_bytes:
+            # The whole range lies in one extent (most files): no assembly buffer.
+            data = self._extent_bytes(extents[i], offset - offsets[i], end - offset)
+            return data if len(data) == end - offset else data + bytes(end - offset - len(data))
+        out = bytearray(end - offset)
         while i < len(offsets) and offsets[i] < end:
             start, extent = offsets[i], extents[i]
             i += 1

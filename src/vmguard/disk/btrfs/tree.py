@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import bisect
 import struct
-from collections import OrderedDict
 from collections.abc import Iterator
 from dataclasses import dataclass
 
@@ -63,7 +62,7 @@ class TreeReader:
         self.nodesize = nodesize
         self.csum_type = csum_type
         self.fsid = fsid
-        self._cache: OrderedDict[int, TreeBlock] = OrderedDict()
+        self._cache: dict[int, TreeBlock] = {}
 
     def _raw_block(self, address: int) -> bytes:
         chunk = self.chunks.find(address)
@@ -82,11 +81,11 @@ class TreeReader:
         cached = self._cache.get(address)
         if cached is None:
             cached = self._parse(address, self._raw_block(address))
+            if len(self._cache) >= _CACHE_BLOCKS:
+                # First in, first out: cheaper than LRU bookkeeping on every hit, and the
+                # upper levels are re-read at once when evicted.
+                del self._cache[next(iter(self._cache))]
             self._cache[address] = cached
-            if len(self._cache) > _CACHE_BLOCKS:
-                self._cache.popitem(last=False)
-        else:
-            self._cache.move_to_end(address)
         if level is not None and cached.level != level:
             raise CorruptImage(
                 f"btrfs tree block at {address} has level {cached.level}, expected {level}"
