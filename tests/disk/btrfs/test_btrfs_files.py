@@ -21,7 +21,10 @@ from btrfsimages import (
     mkfs_btrfs,
     run,
 )
+from vmguard.disk.btrfs.superblock import read_superblock
+from vmguard.disk.filesystems import detect_filesystem
 from vmguard.disk.guestfs import GuestFS
+from vmguard.disk.source import FileSource
 from vmguard.inspection import ImageOptions, open_guest
 
 
@@ -113,3 +116,20 @@ def test_kernel_compressed_extents_read_as_source(tree: Path, tmp_path: Path, me
     extents = found[1].fs.reader.extents(found[2])[1]  # type: ignore[attr-defined]
     compressed = [e for e in extents if e.compression == ("zlib", "lzo", "zstd").index(method) + 1]
     assert len(compressed) >= 10
+
+
+def test_a_broken_primary_superblock_falls_back_to_its_mirror(tree: Path, tmp_path: Path) -> None:
+    image = mkfs_btrfs(tree, tmp_path / "fs.raw", "-L", "mirrored")
+    with open(image, "r+b") as f:  # not a checksum fix: the primary copy is now invalid
+        f.seek(0x10000 + 0x70)
+        f.write(b"\xff" * 8)
+    source = FileSource(image)
+    assert read_superblock(source).copy_offset == 0x4000000
+    _assert_same(_guestfs(image), tree)
+
+
+def test_label_and_uuid_reach_the_inventory(tree: Path, tmp_path: Path) -> None:
+    uuid = "0f1e2d3c-4b5a-4968-8776-655443322110"
+    image = mkfs_btrfs(tree, tmp_path / "fs.raw", "-L", "data-vol", "-U", uuid)
+    signature = detect_filesystem(FileSource(image))
+    assert (signature.kind, signature.uuid, signature.label) == ("btrfs", uuid, "data-vol")

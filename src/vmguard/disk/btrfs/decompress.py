@@ -2,7 +2,8 @@
 
 btrfs compresses at most 128 KiB of file data per extent, and an inline extent holds at most
 one sector: an extent that claims more is refused before any work. Output is capped at the
-claimed size, so a decompression bomb stops at that size, never grows memory.
+claimed size, so a decompression bomb stops at that size, never grows memory; a zstd frame
+asking for a window over 1 MiB (btrfs writes at most 128 KiB) is refused.
 """
 
 from __future__ import annotations
@@ -76,7 +77,8 @@ def _lzo(data: bytes, size: int, sectorsize: int) -> bytes:
             raise CorruptImage("btrfs LZO segment runs past its extent")
         want = min(sectorsize, size - produced)
         try:
-            parts.append(lzokay.decompress(data[pos : pos + seg_len], want))
+            # A segment holds up to one sector; lzokay zero-fills what the stream leaves.
+            parts.append(lzokay.decompress(data[pos : pos + seg_len], sectorsize)[:want])
         except lzokay.LzokayError as err:
             raise CorruptImage(f"btrfs LZO segment does not decompress: {err}") from err
         produced += want
