@@ -349,3 +349,29 @@ def patch_superblocks(image: Path, offset: int, value: bytes) -> None:
             block[:4] = int(google_crc32c.value(bytes(block[32:]))).to_bytes(4, "little")
             f.seek(copy)
             f.write(block)
+
+
+UBUNTU_BTRFS_UUID = "5d4c3b2a-1908-4f7e-8d6c-5b4a39281706"
+
+
+def build_ubuntu_disk(work: Path) -> Path:
+    """An Ubuntu-style btrfs (no partition table): ``@`` and ``@home`` under the top level,
+    fstab mounting them by ``subvol=``, and ``@old`` (created first, so found first) a
+    leftover copy of an older root that must not be taken for the root."""
+    fstab = (
+        f"UUID={UBUNTU_BTRFS_UUID} / btrfs defaults,subvol=@ 0 1\n"
+        f"UUID={UBUNTU_BTRFS_UUID} /home btrfs defaults,subvol=@home 0 2\n"
+    )
+
+    def release(version: str) -> str:
+        return f'NAME="Ubuntu"\nID=ubuntu\nVERSION_ID="{version}"\nPRETTY_NAME="Ubuntu {version}"\n'
+
+    old = _linux_root(work / "old", os_release=release("22.04"), hostname="old", fstab=fstab)
+    new = _linux_root(work / "new", os_release=release("24.04"), hostname="noble", fstab=fstab)
+    home = _home_with_key(work / "home")
+    image = mkfs_btrfs(None, work / "ubuntu.raw", "-U", UBUNTU_BTRFS_UUID)
+    with loop_mounted(image) as mnt:
+        for name, tree in (("@old", old), ("@", new), ("@home", home)):
+            run("btrfs", "subvolume", "create", mnt / name)
+            copy_tree(tree, mnt / name)
+    return image

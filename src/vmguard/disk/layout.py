@@ -203,6 +203,23 @@ def _find_root(
     return found
 
 
+def _root_subvolume(
+    root_fs: Filesystem | None,
+    entry: FstabEntry,
+    root: PlacedVolume,
+    problems: list[tuple[str, str]],
+) -> Filesystem | None:
+    """The btrfs subvolume fstab mounts at / (``subvol=@``), when it names one on the root
+    volume: a leftover copy of the root found first must not stand in for it."""
+    if root_fs is None or not _matches(entry.spec, root):
+        return root_fs
+    try:
+        return fstab_subvolume(root_fs, entry.options) or root_fs
+    except CorruptImage as err:
+        problems.append(("fstab", f"{entry.spec} for /: {err.diagnostics()}"))
+        return root_fs
+
+
 def assemble_layout(disks: Sequence[tuple[str, VolumeLayout]]) -> GuestLayout:
     """Identify every volume's filesystem and mount them where the guest would."""
     placed = [
@@ -230,6 +247,7 @@ def assemble_layout(disks: Sequence[tuple[str, VolumeLayout]]) -> GuestLayout:
         ):
             continue
         if entry.mountpoint == "/":
+            root_fs = _root_subvolume(root_fs, entry, placed[root_index], problems)
             continue
         match = next((i for i, p in enumerate(placed) if _matches(entry.spec, p)), None)
         if match is None:
