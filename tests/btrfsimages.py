@@ -293,6 +293,11 @@ def build_opensuse_disk(work: Path) -> Path:
         ident = run("btrfs", "subvolume", "show", mnt / "@/.snapshots/1/snapshot")
         number = next(line.split()[-1] for line in ident.splitlines() if "Subvolume ID" in line)
         run("btrfs", "subvolume", "set-default", number, mnt)
+        # /.snapshots by subvolid= rather than subvol=, as some installers write it.
+        snapshots = run("btrfs", "subvolume", "show", mnt / "@/.snapshots")
+        ident = next(line.split()[-1] for line in snapshots.splitlines() if "Subvolume ID" in line)
+        fstab_path = mnt / "@/.snapshots/1/snapshot/etc/fstab"
+        fstab_path.write_text(fstab.replace("subvol=/@/.snapshots", f"subvolid={ident}"))
     return image
 
 

@@ -20,6 +20,7 @@ from btrfsimages import (
     expected_entries,
     guest_entries,
     loop_mount_problem,
+    mkfs_btrfs,
 )
 from clirunner import vmguard
 from vmguard.disk.guestfs import GuestFS, Mount
@@ -123,3 +124,25 @@ def test_fstab_subvol_for_root_wins_over_a_leftover_copy(tmp_path: Path) -> None
     assert inventory.os is not None
     assert (inventory.os.version, inventory.os.hostname) == ("24.04", "noble")
     assert guest_entries(_guestfs(image), "/home") == expected_entries(tmp_path / "home")
+
+
+def test_fstab_subvolumes_without_loop_mounts(tmp_path: Path) -> None:
+    """subvolid=5 (the top level) mounts a second view; a missing subvol= is reported."""
+    uuid = "2b3c4d5e-6f70-4182-93a4-b5c6d7e8f901"
+    tree = tmp_path / "tree"
+    (tree / "etc").mkdir(parents=True)
+    (tree / "etc/os-release").write_text("ID=fedora\nVERSION_ID=40\n")
+    (tree / "etc/fstab").write_text(
+        f"UUID={uuid} / btrfs defaults 0 0\n"
+        f"UUID={uuid} /toplevel btrfs subvolid=5 0 0\n"
+        f"UUID={uuid} /data btrfs subvol=missing 0 0\n"
+    )
+    (tree / "toplevel").mkdir()
+    image = mkfs_btrfs(tree, tmp_path / "fs.raw", "-U", uuid)
+    layout = open_guest(image, ImageOptions()).layout
+    assert layout.guestfs is not None
+    assert (
+        layout.guestfs.read_file("/toplevel/etc/os-release", 100) == b"ID=fedora\nVERSION_ID=40\n"
+    )
+    messages = [message for _where, message in layout.problems]
+    assert any("subvolume 'missing' does not exist" in m for m in messages), messages
