@@ -1,9 +1,9 @@
 """Filesystems on a volume: detection by superblock, reading through libyal.
 
 ext2/3/4, XFS, FAT and NTFS are read by the libyal libraries (C, LGPL) from a file object
-over the volume's ``ByteSource``: nothing is mounted and no host kernel driver sees the
-bytes. Other filesystems are detected so they can be reported as unsupported, by volume,
-instead of silently missing.
+over the volume's ``ByteSource``, btrfs by vmguard's own reader (``disk.btrfs``): nothing is
+mounted and no host kernel driver sees the bytes. Other filesystems are detected so they can
+be reported as unsupported, by volume, instead of silently missing.
 """
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ import pyfsfat
 import pyfsntfs
 import pyfsxfs
 
+from vmguard.disk.btrfs.superblock import peek_identity
 from vmguard.disk.errors import CorruptImage
 from vmguard.disk.extfeatures import with_readable_features
 from vmguard.disk.source import ByteSource, SourceFile
@@ -85,8 +86,6 @@ def detect_filesystem(source: ByteSource) -> FsSignature:
         if head[offset : offset + len(magic)] == magic:
             return FsSignature(kind)
     if source.read_at(0x10040, 8) == b"_BHRfS_M":
-        from vmguard.disk.btrfs.superblock import peek_identity
-
         fsid, label = peek_identity(source) or (None, None)
         return FsSignature("btrfs", fsid, label)
     return FsSignature("")

@@ -1,9 +1,10 @@
 """Say what changed: differing chunk hashes -> byte ranges -> volumes -> guest files.
 
 Guest files are found through the disk layer: the changed disk is read as a guest (its
-partitions and filesystems), every regular file's extents are taken from the libyal file
-entry (offsets relative to its volume) and matched against the changed ranges. The files
-named are those of the disk as it is now: a file whose blocks moved is found where it is.
+partitions and filesystems), every regular file's extents are taken from its filesystem
+reader (``Filesystem.extents``: offsets relative to its volume) and matched against the
+changed ranges. The files named are those of the disk as it is now: a file whose blocks
+moved is found where it is.
 
 Chunk granularity (64 KiB) means a small file sharing a chunk with a changed one is named
 too; the ranges are exact to the chunk. Walks are bounded; nothing here writes or opens
