@@ -219,7 +219,7 @@ def open_filesystem(source: ByteSource, signature: FsSignature) -> Filesystem:
     if signature.kind not in SUPPORTED:
         raise CorruptImage(f"unsupported filesystem {signature.kind or 'unknown'}")
     if signature.kind == "btrfs":
-        from vmguard.disk.btrfs import open_btrfs  # vmguard's own reader (imports this module)
+        from vmguard.disk.btrfs.filesystem import open_btrfs  # it imports this module
 
         return open_btrfs(source, signature)
     return Filesystem(signature.kind, source, signature)

@@ -5,8 +5,7 @@ subvolume are parsed from the bytes of one volume; files are assembled from thei
 regular and preallocated extents, decompressed (zlib, LZO, zstd) within fixed bounds. It
 never mounts, never writes and never follows a device path the filesystem names: a btrfs
 spread over several devices is named and refused.
+
+Entry point: ``vmguard.disk.btrfs.filesystem.open_btrfs`` (this package imports nothing
+itself, so ``disk.filesystems`` can use its superblock probe without an import cycle).
 """
-
-from vmguard.disk.btrfs.filesystem import BtrfsFilesystem, open_btrfs
-
-__all__ = ["BtrfsFilesystem", "open_btrfs"]
