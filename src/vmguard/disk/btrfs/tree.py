@@ -63,6 +63,8 @@ class TreeReader:
         self.csum_type = csum_type
         self.fsid = fsid
         self._cache: dict[int, TreeBlock] = {}
+        self._last_leaf: dict[int, TreeBlock] = {}
+        """Per tree root, the last leaf a search reached."""
 
     def _raw_block(self, address: int) -> bytes:
         chunk = self.chunks.find(address)
@@ -137,6 +139,16 @@ class TreeReader:
         self, root: int, level: int, low: Key, high: Key
     ) -> Iterator[tuple[TreeBlock, int]]:
         """(leaf, index) of each item in ``[low, high]``, in key order."""
+        hint = self._last_leaf.get(root)
+        if hint is not None and hint.keys[0] <= low and high < hint.keys[-1]:
+            # Leaves partition the key space: a range strictly inside the last leaf met in
+            # this tree has all its items there (walks look up inodes in roughly key order).
+            keys = hint.keys
+            i = bisect.bisect_left(keys, low)
+            while keys[i] <= high:
+                yield hint, i
+                i += 1
+            return
         seen: set[int] = set()
         stack: list[tuple[int, int, Key]] = [(root, level, (0, 0, 0))]
         while stack:
@@ -154,6 +166,8 @@ class TreeReader:
                     f"btrfs tree block at {address} does not hold the keys its parent names"
                 )
             if block.level == 0:
+                if keys:
+                    self._last_leaf[root] = block
                 i = bisect.bisect_left(keys, low)
                 while i < len(keys) and keys[i] <= high:
                     yield block, i
