@@ -11,7 +11,7 @@ from __future__ import annotations
 import bisect
 from collections import OrderedDict
 from collections.abc import Iterator
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from vmguard.disk.btrfs.decompress import MAX_COMPRESSED_EXTENT, decompress
 from vmguard.disk.btrfs.items import (
@@ -22,10 +22,10 @@ from vmguard.disk.btrfs.items import (
     INODE_ITEM,
     ROOT_ITEM,
     XATTR_ITEM,
-    DirEntry,
     FileExtent,
     Inode,
     parse_dir_entries,
+    parse_dir_index,
     parse_file_extent,
     parse_inode,
 )
@@ -42,9 +42,11 @@ _EAGER_EXTENTS = 256
 _DECOMPRESSED_CACHE = 16
 
 
-@dataclass(frozen=True, slots=True)
-class BtrfsNode:
-    """An inode of one FS tree (a subvolume or snapshot)."""
+class BtrfsNode(NamedTuple):
+    """An inode of one FS tree (a subvolume or snapshot).
+
+    Immutable like the project's frozen dataclasses, but a tuple: a walk hashes a node for
+    every cache lookup, and a dataclass's generated ``__hash__`` is Python code."""
 
     tree: int
     ino: int
@@ -111,20 +113,19 @@ class FileReader:
     def entries(self, node: BtrfsNode) -> Iterator[tuple[bytes, BtrfsNode]]:
         """(name, node) of each directory entry; a subvolume entry gives its top directory,
         a subvolume whose root item is gone is left out."""
-        count = 0
-        for _key, data in self._items(node, DIR_INDEX):
-            for entry in parse_dir_entries(data, limit=1):
-                count += 1
-                if count > MAX_DIR_ENTRIES:
-                    raise LimitExceeded(f"btrfs directory holds more than {MAX_DIR_ENTRIES}")
-                child = self._target(node, entry)
-                if child is not None and _valid_name(entry.name):
-                    yield entry.name, child
+        tree = node.tree
+        for count, (_key, data) in enumerate(self._items(node, DIR_INDEX)):
+            if count >= MAX_DIR_ENTRIES:
+                raise LimitExceeded(f"btrfs directory holds more than {MAX_DIR_ENTRIES}")
+            name, objectid, kind = parse_dir_index(data)
+            if kind == INODE_ITEM:
+                child: BtrfsNode | None = BtrfsNode(tree, objectid)
+            else:
+                child = self._subvolume_top(objectid, kind)
+            if child is not None and _valid_name(name):
+                yield name, child
 
-    def _target(self, parent: BtrfsNode, entry: DirEntry) -> BtrfsNode | None:
-        objectid, kind, _offset = entry.location
-        if kind == INODE_ITEM:
-            return BtrfsNode(parent.tree, objectid)
+    def _subvolume_top(self, objectid: int, kind: int) -> BtrfsNode | None:
         if kind == ROOT_ITEM:
             root = self.volume.root(objectid)
             return None if root is None else BtrfsNode(objectid, root.root_dirid)

@@ -108,32 +108,38 @@ class TreeReader:
         if level:
             if count > body // _NODE_PTR.size:
                 raise CorruptImage(f"btrfs tree node at {address} claims {count} pointers")
-            keys: list[Key] = []
-            children: list[int] = []
-            for objectid, kind, offset, child, _g in _NODE_PTR.iter_unpack(
+            pointers = _NODE_PTR.iter_unpack(
                 raw[HEADER_SIZE : HEADER_SIZE + count * _NODE_PTR.size]
-            ):
-                keys.append((objectid, kind, offset))
-                children.append(child)
+            )
+            rows = list(pointers)
+            keys: list[Key] = [(objectid, kind, offset) for objectid, kind, offset, _c, _g in rows]
+            children = [child for _o, _k, _f, child, _g in rows]
             return TreeBlock(address, level, owner, keys, children, [])
         if count > body // _LEAF_ITEM.size:
             raise CorruptImage(f"btrfs tree leaf at {address} claims {count} items")
-        keys, items = [], []
-        for objectid, kind, offset, start, size in _LEAF_ITEM.iter_unpack(
-            raw[HEADER_SIZE : HEADER_SIZE + count * _LEAF_ITEM.size]
-        ):
-            if start + size > body:
-                raise CorruptImage(f"btrfs tree leaf at {address} has an item out of bounds")
-            keys.append((objectid, kind, offset))
-            items.append(raw[HEADER_SIZE + start : HEADER_SIZE + start + size])
+        rows = list(
+            _LEAF_ITEM.iter_unpack(raw[HEADER_SIZE : HEADER_SIZE + count * _LEAF_ITEM.size])
+        )
+        if rows and max(start + size for _o, _k, _f, start, size in rows) > body:
+            raise CorruptImage(f"btrfs tree leaf at {address} has an item out of bounds")
+        base = HEADER_SIZE
+        keys = [(objectid, kind, offset) for objectid, kind, offset, _s, _n in rows]
+        items = [raw[base + start : base + start + size] for _o, _k, _f, start, size in rows]
         return TreeBlock(address, 0, owner, keys, [], items)
 
     def items(
         self, root: int, level: int, low: Key, high: Key = (KEY_MAX, 255, KEY_MAX)
     ) -> Iterator[tuple[Key, bytes]]:
         """Items of the tree at ``root`` with ``low <= key <= high``, in key order."""
-        for block, i in self.item_slots(root, level, low, high):
-            yield block.keys[i], block.items[i]
+        hint = self._last_leaf.get(root)
+        if hint is not None and hint.keys[0] <= low and high < hint.keys[-1]:
+            # The common case of a walk, without a generator per item (see item_slots).
+            keys = hint.keys
+            i, j = bisect.bisect_left(keys, low), bisect.bisect_right(keys, high)
+            return zip(keys[i:j], hint.items[i:j], strict=True)
+        return (
+            (block.keys[i], block.items[i]) for block, i in self.item_slots(root, level, low, high)
+        )
 
     def item_slots(
         self, root: int, level: int, low: Key, high: Key
