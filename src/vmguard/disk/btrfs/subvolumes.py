@@ -23,7 +23,11 @@ def root_candidates(fs: Filesystem) -> Iterator[Filesystem]:
     if not isinstance(fs, BtrfsFilesystem):
         return
     shown = fs.root.tree
-    for tree in fs.subvolume_ids()[:MAX_ROOT_CANDIDATES]:
+    try:
+        trees = fs.subvolume_ids()[:MAX_ROOT_CANDIDATES]
+    except CorruptImage:
+        return  # the default subvolume is still shown; a broken root tree hides the rest
+    for tree in trees:
         if tree == shown:
             continue
         try:
