@@ -24,7 +24,8 @@ Key = tuple[int, int, int]
 HEADER_SIZE = 101
 MAX_LEVEL = 8
 MAX_BLOCKS_PER_SCAN = 1 << 20
-_CACHE_BLOCKS = 4096
+CACHE_BYTES = 64 * 1024 * 1024
+"""Tree blocks kept parsed, and separately leaves kept indexed: each at most this much."""
 _HEADER = struct.Struct("<32s16sQQ16sQQIB")
 _LEAF_ITEM = struct.Struct("<QBQII")
 _NODE_PTR = struct.Struct("<QBQQQ")
@@ -63,8 +64,9 @@ class TreeReader:
         self.csum_type = csum_type
         self.fsid = fsid
         self._cache: dict[int, TreeBlock] = {}
-        self._last_leaf: dict[int, TreeBlock] = {}
-        """Per tree root, the last leaf a search reached."""
+        self._max_blocks = max(CACHE_BYTES // nodesize, 64)
+        self._leaves: dict[int, tuple[list[Key], list[TreeBlock]]] = {}
+        """Per tree root, the leaves searches reached, by first key (see ``_known_leaf``)."""
 
     def _raw_block(self, address: int) -> bytes:
         chunk = self.chunks.find(address)
@@ -83,7 +85,7 @@ class TreeReader:
         cached = self._cache.get(address)
         if cached is None:
             cached = self._parse(address, self._raw_block(address))
-            if len(self._cache) >= _CACHE_BLOCKS:
+            if len(self._cache) >= self._max_blocks:
                 # First in, first out: cheaper than LRU bookkeeping on every hit, and the
                 # upper levels are re-read at once when evicted.
                 del self._cache[next(iter(self._cache))]
@@ -127,16 +129,45 @@ class TreeReader:
         items = [raw[base + start : base + start + size] for _o, _k, _f, start, size in rows]
         return TreeBlock(address, 0, owner, keys, [], items)
 
+    def _known_leaf(self, root: int, low: Key, high: Key) -> TreeBlock | None:
+        """A leaf met before whose keys strictly enclose ``[low, high]``, or None.
+
+        Leaves partition a tree's key space, so such a leaf holds every item of the range
+        and no descent is needed (a walk looks up inode after inode in leaves it has met).
+        """
+        known = self._leaves.get(root)
+        if known is None:
+            return None
+        starts, leaves = known
+        k = bisect.bisect_right(starts, low) - 1
+        if k < 0:
+            return None
+        leaf = leaves[k]
+        return leaf if high < leaf.keys[-1] else None
+
+    def _remember_leaf(self, root: int, leaf: TreeBlock) -> None:
+        starts, leaves = self._leaves.setdefault(root, ([], []))
+        k = bisect.bisect_left(starts, leaf.keys[0])
+        if k < len(starts) and starts[k] == leaf.keys[0]:
+            leaves[k] = leaf
+            return
+        if len(starts) >= self._max_blocks:
+            starts.clear()
+            leaves.clear()
+            k = 0
+        starts.insert(k, leaf.keys[0])
+        leaves.insert(k, leaf)
+
     def items(
         self, root: int, level: int, low: Key, high: Key = (KEY_MAX, 255, KEY_MAX)
     ) -> Iterator[tuple[Key, bytes]]:
         """Items of the tree at ``root`` with ``low <= key <= high``, in key order."""
-        hint = self._last_leaf.get(root)
-        if hint is not None and hint.keys[0] <= low and high < hint.keys[-1]:
+        leaf = self._known_leaf(root, low, high)
+        if leaf is not None:
             # The common case of a walk, without a generator per item (see item_slots).
-            keys = hint.keys
+            keys = leaf.keys
             i, j = bisect.bisect_left(keys, low), bisect.bisect_right(keys, high)
-            return zip(keys[i:j], hint.items[i:j], strict=True)
+            return zip(keys[i:j], leaf.items[i:j], strict=True)
         return (
             (block.keys[i], block.items[i]) for block, i in self.item_slots(root, level, low, high)
         )
@@ -145,14 +176,12 @@ class TreeReader:
         self, root: int, level: int, low: Key, high: Key
     ) -> Iterator[tuple[TreeBlock, int]]:
         """(leaf, index) of each item in ``[low, high]``, in key order."""
-        hint = self._last_leaf.get(root)
-        if hint is not None and hint.keys[0] <= low and high < hint.keys[-1]:
-            # Leaves partition the key space: a range strictly inside the last leaf met in
-            # this tree has all its items there (walks look up inodes in roughly key order).
-            keys = hint.keys
+        leaf = self._known_leaf(root, low, high)
+        if leaf is not None:
+            keys = leaf.keys
             i = bisect.bisect_left(keys, low)
             while keys[i] <= high:
-                yield hint, i
+                yield leaf, i
                 i += 1
             return
         seen: set[int] = set()
@@ -173,7 +202,7 @@ class TreeReader:
                 )
             if block.level == 0:
                 if keys:
-                    self._last_leaf[root] = block
+                    self._remember_leaf(root, block)
                 i = bisect.bisect_left(keys, low)
                 while i < len(keys) and keys[i] <= high:
                     yield block, i
