@@ -206,6 +206,49 @@ def bench_image() -> Path:
     return image
 
 
+BTRFS_UUID = "3e8f2a1c-7b6d-4c5e-9f0a-b7f5be5c1e4d"
+
+
+def build_bench_btrfs_disk(work: Path, rootfs: Path) -> Path:
+    """A GPT raw disk in ``work`` whose one partition is ``rootfs`` on btrfs (mkfs.btrfs
+    --rootdir, nothing mounted): the same tree as the ext4 benchmark disk."""
+    root = work / "root"
+    root.mkdir()
+    gi.copy_tree(rootfs, root)
+    (root / "etc/hostname").write_text("vmguard-bench-btrfs\n")
+    (root / "etc/fstab").write_text(f"UUID={BTRFS_UUID} / btrfs defaults 0 0\n")
+    size = (_tree_bytes(root) * 3 // 2 + 256 * gi.MiB) // gi.MiB * gi.MiB
+    fs = work / "root.img"
+    with open(fs, "wb") as f:
+        f.truncate(size)
+    gi.run("mkfs.btrfs", "-q", "-U", BTRFS_UUID, "-L", "rootfs", "--rootdir", root, fs)
+    raw = work / "debian-btrfs.raw"
+    assemble_gpt(
+        raw, [PartitionSpec(fs, LINUX_TYPE, gi.ROOT_PARTUUID, "root")], disk_guid=gi.DISK_GUID
+    )
+    fs.unlink()
+    shutil.rmtree(root)
+    return raw
+
+
+def bench_btrfs_image() -> Path:
+    """The benchmark tree on btrfs, as a qcow2 (uncompressed), built once and cached."""
+    rootfs = bench_rootfs()
+    factory = hashlib.sha256(Path(gi.__file__).read_bytes() + Path(__file__).read_bytes())
+    target = gi.CACHE / f"bench-btrfs-{_key(rootfs.parent.name, factory.hexdigest())}"
+
+    def build(work: Path) -> None:
+        raw = build_bench_btrfs_disk(work, rootfs)
+        gi.convert(raw, "qcow2", work)
+        raw.unlink()
+
+    image = _build_once(target, build) / "disk-qcow2.qcow2"
+    for stale in gi.CACHE.glob("bench-btrfs-*"):
+        if stale != target and not stale.name.endswith(".building"):
+            shutil.rmtree(stale)
+    return image
+
+
 def main() -> int:
     """Build (or find) the benchmark image and print its path."""
     print(bench_image())

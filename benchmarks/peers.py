@@ -27,6 +27,7 @@ DISSECT_REQUIREMENTS: tuple[str, ...] = (
     "dissect.extfs==3.15",
     "dissect.xfs==3.13",
     "dissect.fat==3.13",
+    "dissect.btrfs==1.10",  # the btrfs walk's peer (AGPL-3.0: measured against, never read)
 )
 
 DETECT_SECRETS_REQUIREMENTS: tuple[str, ...] = ("detect-secrets==1.5.0",)
@@ -133,7 +134,11 @@ def ensure_dissect() -> None:
         *DISSECT_REQUIREMENTS,
         *DETECT_SECRETS_REQUIREMENTS,
     )
-    _run(peer_python(), "-c", "import dissect.target, dissect.extfs, dissect.xfs, dissect.fat")
+    _run(
+        peer_python(),
+        "-c",
+        "import dissect.target, dissect.extfs, dissect.xfs, dissect.fat, dissect.btrfs",
+    )
     _run(peer_python(), "-c", "import detect_secrets")
     stamp.write_text(wanted)
 

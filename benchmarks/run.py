@@ -84,6 +84,12 @@ BENCHMARKS: tuple[Benchmark, ...] = (
         (bench_walk.WalkFailed,),
     ),
     Benchmark(
+        "walk+read btrfs vs dissect.target",
+        bench_walk.TARGET_RATIO,
+        bench_walk.measure_btrfs,
+        (bench_walk.WalkFailed, ImageBuildError),
+    ),
+    Benchmark(
         "scan vs detect-secrets (and tar)",
         bench_scan.TARGET_VS_DETECT_SECRETS,
         bench_scan.measure,

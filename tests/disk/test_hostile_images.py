@@ -624,10 +624,10 @@ def test_qed_is_refused(imgdir: Path, canary: Path) -> None:
 
 
 def test_unsupported_and_corrupt_filesystems_are_listed_by_partition(tmp_path: Path) -> None:
-    btrfs = tmp_path / "btrfs.img"
-    with open(btrfs, "wb") as f:
-        f.truncate(128 * 1024 * 1024)
-    subprocess.run(["mkfs.btrfs", "-q", str(btrfs)], check=True, capture_output=True)
+    (tmp_path / "cramfs-tree").mkdir()
+    (tmp_path / "cramfs-tree/file").write_text("read-only\n")
+    unread = tmp_path / "cramfs.img"  # vmguard reads btrfs now; cramfs it only names
+    subprocess.run(["mkfs.cramfs", str(tmp_path / "cramfs-tree"), str(unread)], check=True)
     ext4 = tmp_path / "ext4.img"
     subprocess.run(["mkfs.ext4", "-q", str(ext4), "16M"], check=True)
     with open(ext4, "r+b") as f:  # keep the magic, wreck the geometry
@@ -639,7 +639,7 @@ def test_unsupported_and_corrupt_filesystems_are_listed_by_partition(tmp_path: P
     with open(disk, "wb") as f:
         f.truncate(1024 * 1024 + 128 * 1024 * 1024 + 16 * 1024 * 1024 + 1024 * 1024)
     subprocess.run(["sfdisk", "-q", str(disk)], input=b"label: gpt\n,128M\n,16M\n", check=True)
-    for image, start in ((btrfs, 1), (ext4, 129)):
+    for image, start in ((unread, 1), (ext4, 129)):
         subprocess.run(
             [
                 "dd",
@@ -656,6 +656,6 @@ def test_unsupported_and_corrupt_filesystems_are_listed_by_partition(tmp_path: P
     assert run.code == 0, run.stderr
     report = json.loads(run.stdout)
     messages = {e["path"]: e["message"] for e in report["errors"]}
-    assert messages.get("disk.raw partition 1") == "unsupported filesystem btrfs"
+    assert messages.get("disk.raw partition 1") == "unsupported filesystem cramfs"
     assert "disk.raw partition 2" in messages
-    assert [p["filesystem"] for p in report["inventory"]["partitions"]] == ["btrfs", "ext4"]
+    assert [p["filesystem"] for p in report["inventory"]["partitions"]] == ["cramfs", "ext4"]

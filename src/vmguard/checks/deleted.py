@@ -14,6 +14,7 @@ import yara_x
 
 from vmguard.checks.content import ContentScanner
 from vmguard.checks.interface import FileContent
+from vmguard.disk.btrfs.freespace import btrfs_free
 from vmguard.disk.errors import DiskError
 from vmguard.disk.freespace import ext_free, fat_free, ntfs_free, xfs_free
 from vmguard.disk.layout import PlacedVolume
@@ -37,6 +38,8 @@ def free_ranges(placed: PlacedVolume) -> Iterator[DataRange]:
         return fat_free(source)
     if kind == "ntfs" and placed.filesystem is not None:
         return ntfs_free(placed.filesystem.volume, source.size)
+    if kind == "btrfs" and placed.filesystem is not None:
+        return btrfs_free(placed.filesystem.volume)
     raise DiskError(f"no allocation map reader for {kind}")
 
 

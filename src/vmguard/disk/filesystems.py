@@ -1,15 +1,16 @@
 """Filesystems on a volume: detection by superblock, reading through libyal.
 
 ext2/3/4, XFS, FAT and NTFS are read by the libyal libraries (C, LGPL) from a file object
-over the volume's ``ByteSource``: nothing is mounted and no host kernel driver sees the
-bytes. Other filesystems are detected so they can be reported as unsupported, by volume,
-instead of silently missing.
+over the volume's ``ByteSource``, btrfs by vmguard's own reader (``disk.btrfs``): nothing is
+mounted and no host kernel driver sees the bytes. Other filesystems are detected so they can
+be reported as unsupported, by volume, instead of silently missing.
 """
 
 from __future__ import annotations
 
 import stat as st
 import uuid
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -18,6 +19,7 @@ import pyfsfat
 import pyfsntfs
 import pyfsxfs
 
+from vmguard.disk.btrfs.superblock import peek_identity
 from vmguard.disk.errors import CorruptImage
 from vmguard.disk.extfeatures import with_readable_features
 from vmguard.disk.fssignatures import is_md_raid_member, other_filesystem_kind
@@ -25,7 +27,7 @@ from vmguard.disk.source import ByteSource, SourceFile
 from vmguard.disk.volumes.bitlocker import looks_like_bitlocker, probe_bitlocker
 from vmguard.guest.view import GuestStat
 
-SUPPORTED = ("ext2", "ext3", "ext4", "xfs", "vfat", "ntfs")
+SUPPORTED = ("ext2", "ext3", "ext4", "xfs", "vfat", "ntfs", "btrfs")
 
 _FILETIME_EPOCH = 11_644_473_600  # seconds from 1601-01-01 to 1970-01-01
 
@@ -100,7 +102,8 @@ def detect_filesystem(source: ByteSource) -> FsSignature:
     if other:
         return FsSignature(other)
     if source.read_at(0x10040, 8) == b"_BHRfS_M":
-        return FsSignature("btrfs")
+        fsid, label = peek_identity(source) or (None, None)
+        return FsSignature("btrfs", fsid, label)
     return FsSignature("")
 
 
@@ -188,6 +191,14 @@ class Filesystem:
         target = node.symbolic_link_target
         return str(target) if target else None
 
+    def extents(self, node: Any) -> Iterator[tuple[int, int]]:
+        """(offset in the volume, length) of each allocated extent of a regular file."""
+        count = node.get_number_of_extents()
+        for i in range(min(count, 1_000_000)):
+            offset, size, flags = node.get_extent(i)
+            if size > 0 and not flags & 0x1:  # 0x1: sparse (nothing stored)
+                yield offset, size
+
     def read(self, node: Any, offset: int, length: int) -> bytes:
         """Bytes of a regular file."""
         try:
@@ -225,4 +236,8 @@ def open_filesystem(source: ByteSource, signature: FsSignature) -> Filesystem:
     """Open a supported filesystem; ``CorruptImage`` when its structures do not hold."""
     if signature.kind not in SUPPORTED:
         raise CorruptImage(f"unsupported filesystem {signature.kind or 'unknown'}")
+    if signature.kind == "btrfs":
+        from vmguard.disk.btrfs.filesystem import open_btrfs  # it imports this module
+
+        return open_btrfs(source, signature)
     return Filesystem(signature.kind, source, signature)

@@ -11,7 +11,8 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from vmguard.disk.errors import CorruptImage
+from vmguard.disk.btrfs.subvolumes import fstab_subvolume, root_candidates
+from vmguard.disk.errors import CorruptImage, UnsupportedFormat
 from vmguard.disk.filesystems import (
     SUPPORTED,
     Filesystem,
@@ -169,7 +170,7 @@ def _place(disk_index: int, disk_name: str, volume: Volume) -> PlacedVolume:
         return PlacedVolume(disk_index, disk_name, volume, sig, None, None, problem)
     try:
         fs = open_filesystem(volume.source, sig)
-    except CorruptImage as err:
+    except (CorruptImage, UnsupportedFormat) as err:  # btrfs: a member of a multi-device fs
         return PlacedVolume(disk_index, disk_name, volume, sig, None, None, err.diagnostics())
     return PlacedVolume(disk_index, disk_name, volume, sig, fs, None)
 
@@ -190,6 +191,43 @@ def _root_kind(fs: Filesystem) -> tuple[str, bytes | None] | None:
     return None
 
 
+def _find_root(
+    placed: Sequence[PlacedVolume],
+) -> tuple[int | None, bytes | None, Filesystem | None]:
+    """(volume index, its fstab, the filesystem view) of the guest's root: the first volume
+    with an fstab, else the last that looks like a root at all."""
+    found: tuple[int | None, bytes | None, Filesystem | None] = (None, None, None)
+    for i, p in enumerate(placed):
+        if p.filesystem is None:
+            continue
+        # A btrfs root may live in a subvolume (Fedora's "root"): each is a candidate.
+        for view in root_candidates(p.filesystem):
+            kind = _root_kind(view)
+            if kind is not None:
+                if kind[1] is not None:
+                    return i, kind[1], view
+                found = (i, None, view)
+                break
+    return found
+
+
+def _root_subvolume(
+    root_fs: Filesystem | None,
+    entry: FstabEntry,
+    root: PlacedVolume,
+    problems: list[tuple[str, str]],
+) -> Filesystem | None:
+    """The btrfs subvolume fstab mounts at / (``subvol=@``), when it names one on the root
+    volume: a leftover copy of the root found first must not stand in for it."""
+    if root_fs is None or not _matches(entry.spec, root):
+        return root_fs
+    try:
+        return fstab_subvolume(root_fs, entry.options) or root_fs
+    except CorruptImage as err:
+        problems.append(("fstab", f"{entry.spec} for /: {err.diagnostics()}"))
+        return root_fs
+
+
 def assemble_layout(disks: Sequence[tuple[str, VolumeLayout]]) -> GuestLayout:
     """Identify every volume's filesystem and mount them where the guest would."""
     placed = [
@@ -199,15 +237,7 @@ def assemble_layout(disks: Sequence[tuple[str, VolumeLayout]]) -> GuestLayout:
     for name, layout in disks:
         problems.extend((f"{name} {p.where}", p.message) for p in layout.problems)
     problems.extend((p.where, p.problem) for p in placed if p.problem)
-    root_index, fstab = None, None
-    for i, p in enumerate(placed):
-        if p.filesystem is None:
-            continue
-        kind = _root_kind(p.filesystem)
-        if kind is not None:
-            root_index, fstab = i, kind[1]
-            if fstab is not None:
-                break
+    root_index, fstab, root_fs = _find_root(placed)
     if root_index is None:
         root_index = next((i for i, p in enumerate(placed) if p.filesystem is not None), None)
         if root_index is None:
@@ -216,6 +246,7 @@ def assemble_layout(disks: Sequence[tuple[str, VolumeLayout]]) -> GuestLayout:
             ("layout", "no operating system root found; showing the first filesystem at /")
         )
     points: dict[int, str] = {root_index: "/"}
+    extra: list[Mount] = []
     for entry in parse_fstab((fstab or b"").decode("utf-8", "replace")):
         if (
             entry.fstype in _PSEUDO
@@ -224,13 +255,25 @@ def assemble_layout(disks: Sequence[tuple[str, VolumeLayout]]) -> GuestLayout:
         ):
             continue
         if entry.mountpoint == "/":
+            root_fs = _root_subvolume(root_fs, entry, placed[root_index], problems)
             continue
         match = next((i for i, p in enumerate(placed) if _matches(entry.spec, p)), None)
         if match is None:
             if "noauto" not in entry.options and "nofail" not in entry.options:
                 problems.append(("fstab", f"{entry.spec} for {entry.mountpoint} matches no volume"))
             continue
-        if placed[match].filesystem is None or match in points:
+        target = placed[match].filesystem
+        if target is None:
+            continue
+        try:
+            subvolume = fstab_subvolume(target, entry.options)
+        except CorruptImage as err:
+            problems.append(("fstab", f"{entry.spec} for {entry.mountpoint}: {err.diagnostics()}"))
+            continue
+        if subvolume is not None:
+            extra.append(Mount(entry.mountpoint, subvolume, placed[match].where))
+            continue
+        if match in points:
             continue
         points[match] = entry.mountpoint
     final = []
@@ -239,9 +282,12 @@ def assemble_layout(disks: Sequence[tuple[str, VolumeLayout]]) -> GuestLayout:
         point = points.get(i)
         p = item
         if point is not None and p.filesystem is not None:
-            mounts.append(Mount(point, p.filesystem, p.where))
+            shown = root_fs if i == root_index and root_fs is not None else p.filesystem
+            mounts.append(Mount(point, shown, p.where))
             p = PlacedVolume(
                 p.disk_index, p.disk_name, p.volume, p.signature, p.filesystem, point, p.problem
             )
         final.append(p)
+    taken = {m.mountpoint for m in mounts}
+    mounts.extend(m for m in extra if m.mountpoint not in taken)
     return GuestLayout(tuple(final), GuestFS(mounts), tuple(problems))

@@ -1,9 +1,10 @@
 """Say what changed: differing chunk hashes -> byte ranges -> volumes -> guest files.
 
 Guest files are found through the disk layer: the changed disk is read as a guest (its
-partitions and filesystems), every regular file's extents are taken from the libyal file
-entry (offsets relative to its volume) and matched against the changed ranges. The files
-named are those of the disk as it is now: a file whose blocks moved is found where it is.
+partitions and filesystems), every regular file's extents are taken from its filesystem
+reader (``Filesystem.extents``: offsets relative to its volume) and matched against the
+changed ranges. The files named are those of the disk as it is now: a file whose blocks
+moved is found where it is.
 
 Chunk granularity (64 KiB) means a small file sharing a chunk with a changed one is named
 too; the ranges are exact to the chunk. Walks are bounded; nothing here writes or opens
@@ -28,7 +29,6 @@ from vmguard.integrity.leaves import Leaves
 MAX_RANGES = 4096
 MAX_FILES_LISTED = 200
 MAX_WALK = 2_000_000
-_SPARSE_EXTENT = 0x1
 
 
 def _differing_chunks(signed: Leaves, current: Leaves) -> Iterator[int]:
@@ -109,14 +109,6 @@ def _walk_files(placed: PlacedVolume) -> Iterator[tuple[str, Any]]:
                 yield child_path, child
 
 
-def _extents(node: Any) -> Iterator[tuple[int, int]]:
-    count = node.get_number_of_extents()
-    for i in range(min(count, 1_000_000)):
-        offset, size, flags = node.get_extent(i)
-        if size > 0 and not flags & _SPARSE_EXTENT:
-            yield offset, size
-
-
 def _hits(starts: list[int], ranges: list[ByteRange], lo: int, hi: int) -> bool:
     i = bisect.bisect_right(starts, hi - 1) - 1
     return i >= 0 and ranges[i].end > lo
@@ -154,8 +146,9 @@ def locate(
         regions.append(where)
         starts = [r.start for r in inside]
         try:
+            fs = placed.filesystem
             for path, node in _walk_files(placed):
-                if any(_hits(starts, inside, off, off + size) for off, size in _extents(node)):
+                if fs and any(_hits(starts, inside, o, o + n) for o, n in fs.extents(node)):
                     if len(hits) < MAX_FILES_LISTED:
                         hits.append(GuestFileHit(path, placed.where))
                     else:

@@ -1,0 +1,248 @@
+"""Files of a btrfs FS tree: inodes, directory listings, extended attributes and content.
+
+A file's content is the concatenation of its EXTENT_DATA items: inline data, regular
+extents (possibly compressed), preallocated extents and holes (missing items or a zero disk
+address) that read as zeros. Reads are clipped at the inode's size. Lists are bounded; a
+compressed extent is decompressed within ``decompress``'s limits.
+"""
+
+from __future__ import annotations
+
+import bisect
+from collections import OrderedDict
+from collections.abc import Iterator
+from typing import NamedTuple
+
+from vmguard.disk.btrfs.decompress import MAX_COMPRESSED_EXTENT, decompress
+from vmguard.disk.btrfs.items import (
+    DIR_INDEX,
+    EXTENT_DATA,
+    EXTENT_INLINE,
+    EXTENT_PREALLOC,
+    INODE_ITEM,
+    ROOT_ITEM,
+    XATTR_ITEM,
+    FileExtent,
+    Inode,
+    parse_dir_entries,
+    parse_dir_index,
+    parse_file_extent,
+    parse_inode,
+)
+from vmguard.disk.btrfs.tree import KEY_MAX
+from vmguard.disk.btrfs.volume import BtrfsVolume
+from vmguard.disk.errors import CorruptImage, LimitExceeded
+
+MAX_DIR_ENTRIES = 1_000_000
+MAX_FILE_EXTENTS = 1_000_000
+MAX_XATTRS = 4096
+_INODE_CACHE = 8192
+_EXTENT_LIST_CACHE = 64
+_EAGER_EXTENTS = 256
+_DECOMPRESSED_CACHE = 16
+
+
+class BtrfsNode(NamedTuple):
+    """An inode of one FS tree (a subvolume or snapshot).
+
+    Immutable like the project's frozen dataclasses, but a tuple: a walk hashes a node for
+    every cache lookup, and a dataclass's generated ``__hash__`` is Python code."""
+
+    tree: int
+    ino: int
+
+
+def _valid_name(name: bytes) -> bool:
+    return bool(name) and name not in (b".", b"..") and b"/" not in name and b"\0" not in name
+
+
+class FileReader:
+    """Reads inodes and files of every FS tree of one volume, with bounded caches."""
+
+    def __init__(self, volume: BtrfsVolume) -> None:
+        self.volume = volume
+        self.sectorsize = volume.superblock.sectorsize
+        self._inodes: OrderedDict[BtrfsNode, Inode] = OrderedDict()
+        self._extents: OrderedDict[BtrfsNode, tuple[list[int], list[FileExtent]]] = OrderedDict()
+        self._decompressed: OrderedDict[tuple[int, int, int], bytes] = OrderedDict()
+
+    def _items(
+        self, node: BtrfsNode, kind: int, low: int = 0, high: int = KEY_MAX
+    ) -> Iterator[tuple[tuple[int, int, int], bytes]]:
+        root = self.volume.require_root(node.tree)
+        return self.volume.trees.items(
+            root.bytenr, root.level, (node.ino, kind, low), (node.ino, kind, high)
+        )
+
+    def inode(self, node: BtrfsNode) -> Inode:
+        """The node's inode item; ``CorruptImage`` when the tree has none."""
+        cached = self._inodes.get(node)
+        if cached is not None:
+            return cached
+        # One descent serves both the inode item and, for a file, its extents (they follow
+        # it in key order): a walk that stats then reads a file pays for one search.
+        root = self.volume.require_root(node.tree)
+        scan = self.volume.trees.items(
+            root.bytenr, root.level, (node.ino, INODE_ITEM, 0), (node.ino, EXTENT_DATA, KEY_MAX)
+        )
+        found = next(scan, None)
+        if found is None or found[0][1] != INODE_ITEM or found[0][2] != 0:
+            raise CorruptImage(f"btrfs inode {node.ino} of tree {node.tree} is missing")
+        inode = parse_inode(found[1])
+        self._inodes[node] = inode
+        if len(self._inodes) > _INODE_CACHE:
+            self._inodes.popitem(last=False)
+        if inode.mode & 0o170000 in (0o100000, 0o120000):
+            offsets: list[int] = []
+            extents: list[FileExtent] = []
+            for key, data in scan:
+                if key[1] != EXTENT_DATA:
+                    continue
+                if len(offsets) >= _EAGER_EXTENTS:
+                    return inode  # a long extent list is read when the file is
+                offsets.append(key[2])
+                extents.append(parse_file_extent(data))
+            self._remember_extents(node, (offsets, extents))
+        return inode
+
+    def _remember_extents(self, node: BtrfsNode, found: tuple[list[int], list[FileExtent]]) -> None:
+        self._extents[node] = found
+        if len(self._extents) > _EXTENT_LIST_CACHE:
+            self._extents.popitem(last=False)
+
+    def entries(self, node: BtrfsNode) -> Iterator[tuple[bytes, BtrfsNode]]:
+        """(name, node) of each directory entry; a subvolume entry gives its top directory,
+        a subvolume whose root item is gone is left out."""
+        tree = node.tree
+        for count, (_key, data) in enumerate(self._items(node, DIR_INDEX)):
+            if count >= MAX_DIR_ENTRIES:
+                raise LimitExceeded(f"btrfs directory holds more than {MAX_DIR_ENTRIES}")
+            name, objectid, kind = parse_dir_index(data)
+            if kind == INODE_ITEM:
+                child: BtrfsNode | None = BtrfsNode(tree, objectid)
+            else:
+                child = self._subvolume_top(objectid, kind)
+            if child is not None and _valid_name(name):
+                yield name, child
+
+    def _subvolume_top(self, objectid: int, kind: int) -> BtrfsNode | None:
+        if kind == ROOT_ITEM:
+            root = self.volume.root(objectid)
+            return None if root is None else BtrfsNode(objectid, root.root_dirid)
+        return None
+
+    def xattrs(self, node: BtrfsNode) -> dict[bytes, bytes]:
+        """Extended attributes by name (security.selinux, security.capability, ...)."""
+        found: dict[bytes, bytes] = {}
+        for _key, data in self._items(node, XATTR_ITEM):
+            for entry in parse_dir_entries(data):
+                if len(found) >= MAX_XATTRS:
+                    raise LimitExceeded(f"btrfs inode holds more than {MAX_XATTRS} xattrs")
+                found[entry.name] = entry.data
+        return found
+
+    def extents(self, node: BtrfsNode) -> tuple[list[int], list[FileExtent]]:
+        """File offsets (ascending) and the extent starting at each."""
+        cached = self._extents.get(node)
+        if cached is not None:
+            self._extents.move_to_end(node)
+            return cached
+        offsets: list[int] = []
+        extents: list[FileExtent] = []
+        for key, data in self._items(node, EXTENT_DATA):
+            if len(offsets) >= MAX_FILE_EXTENTS:
+                raise LimitExceeded(f"btrfs file has more than {MAX_FILE_EXTENTS} extents")
+            offsets.append(key[2])
+            extents.append(parse_file_extent(data))
+        self._remember_extents(node, (offsets, extents))
+        return offsets, extents
+
+    def read(self, node: BtrfsNode, offset: int, length: int) -> bytes:
+        """Bytes ``[offset, offset + length)`` of a file, clipped at its size."""
+        end = min(offset + length, self.inode(node).size)
+        if offset >= end:
+            return b""
+        offsets, extents = self.extents(node)
+        i = max(bisect.bisect_right(offsets, offset) - 1, 0)
+        if i < len(offsets) and offsets[i] <= offset and end <= offsets[i] + extents[i].num_bytes:
+            # The whole range lies in one extent (most files): no assembly buffer.
+            data = self._extent_bytes(extents[i], offset - offsets[i], end - offset)
+            return data if len(data) == end - offset else data + bytes(end - offset - len(data))
+        out = bytearray(end - offset)
+        while i < len(offsets) and offsets[i] < end:
+            start, extent = offsets[i], extents[i]
+            i += 1
+            lo, hi = max(start, offset), min(start + extent.num_bytes, end)
+            if lo >= hi:
+                continue
+            data = self._extent_bytes(extent, lo - start, hi - lo)
+            out[lo - offset : lo - offset + len(data)] = data
+        return bytes(out)
+
+    def _extent_bytes(self, extent: FileExtent, skip: int, length: int) -> bytes:
+        """``length`` bytes of an extent's content from ``skip`` (fewer: the rest is zeros)."""
+        if extent.kind == EXTENT_INLINE:
+            data = extent.inline
+            if extent.compression:
+                data = decompress(extent.compression, data, extent.ram_bytes, self.sectorsize)
+            return data[skip : skip + length]
+        if extent.kind == EXTENT_PREALLOC or extent.disk_bytenr == 0:
+            return b""
+        if not extent.compression:
+            return self.read_logical(extent.disk_bytenr + extent.offset + skip, length)
+        key = (extent.disk_bytenr, extent.disk_num_bytes, extent.compression)
+        plain = self._decompressed.get(key)
+        if plain is None:
+            if extent.disk_num_bytes > MAX_COMPRESSED_EXTENT:
+                raise LimitExceeded(
+                    f"btrfs compressed extent occupies {extent.disk_num_bytes} bytes"
+                )
+            stored = self.read_logical(extent.disk_bytenr, extent.disk_num_bytes)
+            plain = decompress(extent.compression, stored, extent.ram_bytes, self.sectorsize)
+            self._decompressed[key] = plain
+            if len(self._decompressed) > _DECOMPRESSED_CACHE:
+                self._decompressed.popitem(last=False)
+        start = extent.offset + skip
+        return plain[start : start + length]
+
+    def device_extents(self, node: BtrfsNode) -> Iterator[tuple[int, int]]:
+        """(device offset, length) of every copy of what the file's content is read from:
+        data extents (compressed ones as stored), and for inline data the leaf holding it."""
+        root = self.volume.require_root(node.tree)
+        for block, i in self.volume.trees.item_slots(
+            root.bytenr, root.level, (node.ino, EXTENT_DATA, 0), (node.ino, EXTENT_DATA, KEY_MAX)
+        ):
+            extent = parse_file_extent(block.items[i])
+            if extent.kind == EXTENT_INLINE:
+                start, length = block.address, self.volume.superblock.nodesize
+            elif extent.kind == EXTENT_PREALLOC or extent.disk_bytenr == 0:
+                continue
+            elif extent.compression:
+                start, length = extent.disk_bytenr, extent.disk_num_bytes
+            else:
+                start, length = extent.disk_bytenr + extent.offset, extent.num_bytes
+            yield from self._device_ranges(start, length)
+
+    def _device_ranges(self, logical: int, length: int) -> Iterator[tuple[int, int]]:
+        while length > 0:
+            copies = self.volume.chunks.find(logical).copies(logical)
+            n = min(copies[0][1], length)
+            for physical, _run in copies:
+                yield physical, n
+            logical += n
+            length -= n
+
+    def read_logical(self, logical: int, length: int) -> bytes:
+        """Bytes at a logical address, through the chunk map (first copy of each run)."""
+        parts = []
+        while length > 0:
+            chunk = self.volume.chunks.find(logical)
+            physical, run = chunk.copies(logical)[0]
+            n = min(run, length)
+            data = self.volume.source.read_at(physical, n)
+            if len(data) < n:
+                raise CorruptImage(f"btrfs extent at logical {logical} is past the device end")
+            parts.append(data)
+            logical += n
+            length -= n
+        return b"".join(parts)

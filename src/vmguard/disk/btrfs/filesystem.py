@@ -1,0 +1,108 @@
+"""The btrfs reader behind vmguard's ``Filesystem`` interface, one view per subvolume.
+
+A view shows one subvolume at its root (the default subvolume unless fstab's ``subvol=`` or
+``subvolid=`` names another); views of one volume share its parsed structures and caches.
+Nodes are ``BtrfsNode`` values; inode numbers of other subvolumes are made unique per view
+so that walks and caches never confuse two trees.
+"""
+
+from __future__ import annotations
+
+import stat as st
+from collections.abc import Iterator
+from typing import Any
+
+from vmguard.disk.btrfs.files import BtrfsNode, FileReader
+from vmguard.disk.btrfs.items import FS_TREE
+from vmguard.disk.btrfs.volume import BtrfsVolume
+from vmguard.disk.errors import CorruptImage
+from vmguard.disk.filesystems import Filesystem, FsSignature
+from vmguard.disk.source import ByteSource
+from vmguard.guest.view import GuestStat
+
+MAX_SYMLINK_BYTES = 4096
+MAX_SUBVOLUME_PATH = 64
+
+
+class BtrfsFilesystem(Filesystem):
+    """One subvolume of a btrfs volume, read through ``FileReader``.
+
+    The libyal-backed ``Filesystem.__init__`` is not used: this class sets the same public
+    attributes (kind, uuid, label, root, volume) itself and overrides every method.
+    """
+
+    def __init__(self, reader: FileReader, signature: FsSignature, root: BtrfsNode) -> None:
+        self.kind = "btrfs"
+        self.uuid = signature.uuid
+        self.label = signature.label
+        self.signature = signature
+        self.reader = reader
+        self.volume: Any = reader.volume
+        self.root: Any = root
+        reader.inode(root)
+
+    def view(self, root: BtrfsNode) -> BtrfsFilesystem:
+        """Another view of the same volume rooted at ``root`` (a subvolume's top directory)."""
+        return BtrfsFilesystem(self.reader, self.signature, root)
+
+    def children(self, node: Any) -> dict[str, Any]:
+        """Entries of a directory node, by name (subvolumes appear as directories)."""
+        return {name.decode("utf-8", "replace"): child for name, child in self.reader.entries(node)}
+
+    def stat(self, node: Any) -> GuestStat:
+        """Metadata of a node."""
+        inode = self.reader.inode(node)
+        mode = inode.mode
+        size = inode.size if st.S_ISREG(mode) or st.S_ISLNK(mode) else 0
+        number = node.ino if node.tree == self.root.tree else node.tree << 64 | node.ino
+        return GuestStat(mode, size, inode.uid, inode.gid, inode.mtime, number)
+
+    def readlink(self, node: Any) -> str | None:
+        """A symlink's target as stored."""
+        data = self.reader.read(node, 0, MAX_SYMLINK_BYTES)
+        return data.decode("utf-8", "replace") if data else None
+
+    def read(self, node: Any, offset: int, length: int) -> bytes:
+        """Bytes of a regular file."""
+        return self.reader.read(node, offset, length)
+
+    def extents(self, node: Any) -> Iterator[tuple[int, int]]:
+        """(offset in the volume, length) of the bytes a regular file is read from."""
+        return self.reader.device_extents(node)
+
+    def xattrs(self, node: Any) -> dict[str, bytes]:
+        """Extended attributes of a node, by name."""
+        return {k.decode("utf-8", "replace"): v for k, v in self.reader.xattrs(node).items()}
+
+    def subvolume_ids(self) -> list[int]:
+        """Every subvolume and snapshot tree id (the top level excluded)."""
+        return [tree for tree, _parent, _name in self.volume.subvolumes()]
+
+    def subvolume(self, *, path: str | None = None, ident: int | None = None) -> BtrfsFilesystem:
+        """A view of the subvolume fstab names by ``subvol=`` path (from the top level) or
+        ``subvolid=``; ``CorruptImage`` when it does not exist."""
+        if ident is not None:
+            tree = FS_TREE if ident == 0 else ident
+            root = self.volume.root(tree)
+            if root is None:
+                raise CorruptImage(f"btrfs subvolume id {ident} does not exist")
+            return self.view(BtrfsNode(tree, root.root_dirid))
+        top = self.volume.require_root(FS_TREE)
+        node = BtrfsNode(FS_TREE, top.root_dirid)
+        parts = [p for p in (path or "").split("/") if p and p != "."]
+        if len(parts) > MAX_SUBVOLUME_PATH:
+            raise CorruptImage("btrfs subvolume path is too deep")
+        for part in parts:
+            child = self.children(node).get(part)
+            if child is None or not st.S_ISDIR(self.reader.inode(child).mode):
+                raise CorruptImage(f"btrfs subvolume {path!r} does not exist")
+            node = child
+        return self.view(node)
+
+
+def open_btrfs(source: ByteSource, signature: FsSignature) -> BtrfsFilesystem:
+    """Open a btrfs volume at its default subvolume."""
+    volume = BtrfsVolume(source)
+    tree = volume.default_subvolume()
+    root = volume.require_root(tree)
+    return BtrfsFilesystem(FileReader(volume), signature, BtrfsNode(tree, root.root_dirid))
