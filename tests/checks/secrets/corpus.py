@@ -192,7 +192,7 @@ def _file(form: str, key: str, value: str, index: int) -> tuple[str, str]:
 
 def _key(pattern: SecretPattern, keyword: str | None) -> str:
     if keyword:
-        return re.sub(r"[^A-Za-z0-9]+", "_", keyword).upper() + "_KEY"
+        return re.sub(r"[^A-Za-z0-9_]", "_", keyword).upper() + "_KEY"
     provider = pattern.rule.rule_id.removeprefix("secret.").split("-")[0]
     return f"{provider.upper()}_CREDENTIAL"
 

@@ -32,7 +32,10 @@ _TITLES = {
 }
 _VALUE = r"[A-Za-z0-9!#$%&()*+./:=?@\[\]^_{|}~-]{8,200}"
 _REST_OF_KEY = r"[A-Za-z0-9_.-]{0,30}"
-_ASSIGN = r"""["'`]{0,2}\s{0,4}(?::=|=>|[=:>]|,\s{0,4}["'])\s{0,4}["'`]{0,2}"""
+_ASSIGN = (
+    r"""["'`]{0,2}\s{0,4}(?:::=|:=|=>|\?=|\+=|\|\|=|<-|\.=|[=:>]|,\s{0,4}["'])"""
+    r"""\s{0,4}["'`]{0,2}"""
+)
 
 # Key names that hold a secret's metadata, not the secret.
 _METADATA_SUFFIX = re.compile(

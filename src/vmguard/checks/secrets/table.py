@@ -25,7 +25,9 @@ from vmguard.checks.secrets.validators import Verdict, entropy, is_placeholder
 from vmguard.errors import VmguardError
 from vmguard.findings import Rule, Severity, Threat
 
-SEPARATOR = r"""[\w .-]{0,25}["'`]{0,2}\s{0,4}(?::=|=>|[=:,>])?\s{0,4}["'`]{0,2}"""
+ASSIGNMENT = r"(?:::=|:=|=>|\?=|\+=|\|\|=|<-|\.=|[=:,>])"
+"""Assignment operators of env, YAML, JSON, TOML, INI, XML, shell, Make, Go, R, PHP, Ruby."""
+SEPARATOR = r"""[\w .-]{0,25}["'`]{0,2}\s{0,4}""" + ASSIGNMENT + r"""?\s{0,4}["'`]{0,2}"""
 """Between a provider keyword and its token: the rest of the key name (``_API_KEY``,
 ``Token``), quotes, and an assignment operator of env, YAML, JSON, TOML, INI, XML or code."""
 
