@@ -39,6 +39,7 @@ HOST_KEYS = ("/etc/ssh/ssh_host_*_key",)
 _NOT_SECRETS_RE = re.compile("|".join(fnmatch.translate(p) for p in _NOT_SECRETS))
 _HOST_KEYS_RE = re.compile("|".join(fnmatch.translate(p) for p in HOST_KEYS))
 _MAX_FINDINGS_PER_RULE = 20
+_TEXT_PROBE = 4096
 MAX_RULE_FILES = 2000
 MAX_RULE_BYTES = 64 * 1024 * 1024
 
@@ -61,32 +62,47 @@ def _yara_regex(regex: str) -> str:
     return regex.replace("/", r"\/")
 
 
-def secrets_source() -> str:
-    """The secret patterns as one YARA source, rule ``s<N>`` for pattern N."""
+def secrets_source(*, binaries: bool = False) -> str:
+    """The secret patterns as one YARA source, rule ``s<N>`` for pattern N; with
+    ``binaries``, only the patterns that count in binary files."""
     parts = []
     for i, pattern in enumerate(SECRET_PATTERNS):
+        if binaries and not pattern.in_binaries:
+            continue
         parts.append(f"rule s{i} {{ strings: $a = /{_yara_regex(pattern.regex)}/ condition: $a }}")
     return "\n".join(parts)
 
 
-def compile_rules(user_dirs: tuple[Path, ...] = ()) -> yara_x.Rules:
+@dataclass(frozen=True, slots=True)
+class ContentRules:
+    """The compiled rules of the content pass, in two sets over the same identifiers.
+
+    Text files get every secret pattern; binary files (ELF, or a NUL in their first bytes)
+    only those that count there: hundreds of keyword and assignment patterns would cost
+    time on bytes where no ``key = value`` is written, and find nothing they could keep."""
+
+    text: yara_x.Rules
+    binary: yara_x.Rules
+
+
+def compile_rules(user_dirs: tuple[Path, ...] = ()) -> ContentRules:
     """Secret patterns, built-in malware rules and every .yar/.yara file in ``user_dirs``."""
     if not user_dirs:
         return _builtin_rules()
-    return _compile(user_dirs)
+    return ContentRules(_compile(user_dirs, binaries=False), _compile(user_dirs, binaries=True))
 
 
 @cache
-def _builtin_rules() -> yara_x.Rules:
+def _builtin_rules() -> ContentRules:
     # Hundreds of credential expressions take a second or two to compile: once per process
     # (a fleet worker scans many images; --deleted scans again), never per scan.
-    return _compile(())
+    return ContentRules(_compile((), binaries=False), _compile((), binaries=True))
 
 
-def _compile(user_dirs: tuple[Path, ...]) -> yara_x.Rules:
+def _compile(user_dirs: tuple[Path, ...], *, binaries: bool) -> yara_x.Rules:
     compiler = yara_x.Compiler()
     compiler.new_namespace("secrets")
-    compiler.add_source(secrets_source())
+    compiler.add_source(secrets_source(binaries=binaries))
     compiler.new_namespace("malware")
     compiler.add_source(_builtin_malware_source())
     files = 0
@@ -190,14 +206,17 @@ def _severity(text: str, default: Severity) -> Severity:
 class ContentScanner:
     """Runs the compiled rules over file windows and turns matches into findings."""
 
-    def __init__(self, rules: yara_x.Rules) -> None:
-        self._scanner = yara_x.Scanner(rules)
-        self._scanner.set_timeout(60)
+    def __init__(self, rules: ContentRules) -> None:
+        self._text = yara_x.Scanner(rules.text)
+        self._binary = yara_x.Scanner(rules.binary)
+        self._text.set_timeout(60)
+        self._binary.set_timeout(60)
 
     def scan(self, content: FileContent) -> list[Finding]:
         """Findings in one window (offsets and lines are relative to the window's start)."""
+        binary = content.compiled or b"\0" in content.data[:_TEXT_PROBE]
         try:
-            results = self._scanner.scan(content.data)
+            results = (self._binary if binary else self._text).scan(content.data)
         except (yara_x.TimeoutError, yara_x.ScanError) as err:
             raise VmguardError(f"content scan of {content.path} failed: {err}") from err
         findings: list[Finding] = []
@@ -234,9 +253,10 @@ class ContentScanner:
                     count += 1
                     if verdict.extent is not None:
                         claimed.append(verdict.extent)
-                    at = content.data.find(verdict.secret, start, end) if verdict.secret else -1
-                    span = (at, at + len(verdict.secret)) if at >= 0 else (start, end)
-                    hits.append(_Hit(pattern, verdict, span, end - start))
+                    reach = verdict.extent or (start, end)
+                    found = content.data.find(verdict.secret, *reach) if verdict.secret else -1
+                    span = (found, found + len(verdict.secret)) if found >= 0 else reach
+                    hits.append(_Hit(pattern, verdict, span, reach[1] - reach[0]))
         return [self._finding(hit, content) for hit in _most_specific(hits, claimed)]
 
     def _finding(self, hit: _Hit, content: FileContent) -> Finding:
@@ -265,4 +285,4 @@ class ContentScanner:
         )
 
 
-__all__ = ["HOST_KEY_RULE", "ContentScanner", "RuleLoadError", "compile_rules"]
+__all__ = ["HOST_KEY_RULE", "ContentRules", "ContentScanner", "RuleLoadError", "compile_rules"]

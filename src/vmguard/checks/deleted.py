@@ -10,9 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 
-import yara_x
-
-from vmguard.checks.content import ContentScanner
+from vmguard.checks.content import ContentRules, ContentScanner
 from vmguard.checks.interface import FileContent
 from vmguard.disk.errors import DiskError
 from vmguard.disk.freespace import ext_free, fat_free, ntfs_free, xfs_free
@@ -56,7 +54,7 @@ def _intersect(free: Iterator[DataRange], data: list[DataRange]) -> Iterator[Dat
 
 def scan_unallocated(
     guest: OpenedGuest,
-    rules: yara_x.Rules,
+    rules: ContentRules,
     progress: Callable[[int, int], None] | None = None,
 ) -> tuple[list[Finding], list[ReportError]]:
     """Secrets in the free space of every readable filesystem of the guest."""

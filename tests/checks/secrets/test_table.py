@@ -218,6 +218,13 @@ def test_keyword_and_generic_matches_do_not_count_in_binaries(scanner: ContentSc
     assert found == []
 
 
+def test_binary_files_are_searched_for_prefixed_tokens_only(scanner: ContentScanner) -> None:
+    token = _crc_token("ghp_", random.Random(5))
+    blob = b"\x00\x01\x02 packed " + b"\0" * 32 + f"DB_PASSWORD=q7Vz!k2Lm9#pX\0{token}\0".encode()
+    found = scanner.scan(FileContent("/var/lib/app/state.bin", blob, 0))
+    assert [f.rule_id for f in found] == ["secret.github-token"]
+
+
 def test_kubernetes_secret_manifests_list_keys_only(scanner: ContentScanner) -> None:
     manifest = (
         "apiVersion: v1\nkind: Secret\nmetadata:\n  name: db\ntype: Opaque\ndata:\n"

@@ -42,5 +42,6 @@ class SecretPattern:
     family: str = "keys"
     """The credential family (cloud, ci, chat, payment, registry, ai, saas, keys, generic)."""
     in_binaries: bool = True
-    """Whether matches count in compiled (ELF) files: keyword and generic matches do not,
-    since a binary's strings table puts random bytes after any word."""
+    """Whether binary files are searched for it too: keyword and generic patterns are not
+    (a binary's strings table puts random bytes after any word), nor table rows without a
+    distinctive prefix; each pattern searched costs time on every byte."""

@@ -33,6 +33,11 @@ SEPARATOR = r"""[\w .-]{0,25}["'`]{0,2}\s{0,4}""" + ASSIGNMENT + r"""?\s{0,4}["'
 
 _ALNUM = frozenset((string.ascii_letters + string.digits).encode())
 _LITERAL_HEAD = re.compile(r"^(?:\\b)?([A-Za-z0-9_-]+)")
+_SCAN_HEAD = re.compile(r"^(?:\\b)?(?:[A-Za-z0-9_=;:/~ -]|\\[./?$])+")
+_MIN_HEAD = 4
+_LEADING_WORDS = re.compile(r"^(?:\(\?:[^()\[\]]+\)|[^()\[\]{}?*+])+")
+_REACH = 4096
+"""How far past its head a token may end (keyword, separator and the longest token)."""
 
 
 class SecretTableError(VmguardError):
@@ -60,11 +65,19 @@ def _validator(
     check: StructureCheck | None,
     loose: bool,
     keep: int,
+    back: int,
 ) -> Validator:
     has_group = "s" in regex.groupindex
 
     def validate(data: bytes, start: int, match: bytes) -> Verdict | None:
-        m = regex.match(data, start, start + len(match))
+        # yara-x found the row's cheap head (keyword, literal prefix or inner anchor); the
+        # whole shape is matched here, from up to ``back`` bytes before it.
+        m = None
+        for begin in range(max(0, start - back), start + 1):
+            m = regex.match(data, begin, start + _REACH)
+            if m is not None and m.end() > start:
+                break
+            m = None
         if m is None:
             return None
         s_start, s_end = m.span("s") if has_group else m.span()
@@ -76,7 +89,12 @@ def _validator(
         shown = redact(secret, keep=keep)
         reason = public_reason(secret)
         if reason is not None:
-            return Verdict(f"{shown} (known public value: {reason})", Severity.INFO, secret=secret)
+            return Verdict(
+                f"{shown} (known public value: {reason})",
+                Severity.INFO,
+                secret=secret,
+                extent=m.span(),
+            )
         # A short random token cannot reach a long one's entropy: the floor scales down.
         if entropy(secret) < min(floor, 0.8 * math.log2(max(2, len(secret)))):
             return None
@@ -86,7 +104,8 @@ def _validator(
             if structure is None:
                 return None
             note, severity = structure.note, structure.severity
-        return Verdict(f"{shown} ({note})" if note else shown, severity, secret=secret)
+        shown = f"{shown} ({note})" if note else shown
+        return Verdict(shown, severity, secret=secret, extent=m.span())
 
     return validate
 
@@ -113,15 +132,45 @@ def _pattern(family: str, ident: str, row: Mapping[str, Any]) -> SecretPattern:
         check=CHECKS[check_name] if check_name else None,
         loose=bool(row.get("loose", False)),
         keep=min(12, len(head.group(1))) if head and "(?P<s>" not in source else 4,
+        back=int(row.get("back", 0)),
     )
     return SecretPattern(
         rule,
-        source.replace("(?P<s>", "("),
+        scan_expression(row),
         validate,
         Specificity.KEYWORD if keyword else Specificity.PREFIX,
         family,
-        in_binaries=not keyword and bool(row.get("bin", True)),
+        in_binaries=not keyword and bool(row.get("bin", False)),
     )
+
+
+def scan_expression(row: Mapping[str, Any]) -> str:
+    """What the yara-x pass looks for: the cheapest part that every match starts with.
+
+    yara-x's cost grows with each expression's atoms and length, so the pass searches only
+    the provider keyword, the token's literal prefix, or the row's own ``scan`` anchor, and
+    the validator matches the whole shape on the few hits."""
+    token = str(row["re"]).replace("(?P<s>", "(")
+    if row.get("scan") == "*":
+        return token
+    if "scan" in row:
+        return str(row["scan"])
+    if "kw" in row:
+        # The keyword's leading words; a gap inside it (``aws[\w .-]{0,20}secret``) would
+        # make yara-x look for ``secret`` everywhere.
+        keyword = str(row["kw"])
+        lead = _LEADING_WORDS.match(keyword)
+        if lead is None or "{0," not in keyword[lead.end() :]:
+            return f"(?i:{keyword})"  # tight: all of it filters
+        short = min(map(len, re.findall(r"[A-Za-z0-9]+", lead.group(0)))) < _MIN_HEAD
+        return f"(?i:{keyword if short else lead.group(0)})"
+    head = _SCAN_HEAD.match(token)
+    text = head.group(0) if head else ""
+    if head and token[head.end() : head.end() + 1] in ("?", "*", "+", "{"):
+        text = text[:-2] if text.endswith(("\\.", "\\/", "\\?", "\\$")) else text[:-1]
+    if len(text.removeprefix("\\b").replace("\\", "")) >= _MIN_HEAD:
+        return text
+    return token
 
 
 @cache
