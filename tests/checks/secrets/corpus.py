@@ -155,6 +155,16 @@ def _structured(rule_id: str, rng: random.Random) -> str | None:
         case "secret.grafana-api-key":
             body = {"k": rng.randbytes(16).hex(), "n": "ci", "id": 1}
             return b64(json.dumps(body, separators=(",", ":")).encode())
+        case "secret.jwt-base64":
+            header = b64(json.dumps({"alg": "HS256", "typ": "JWT"}).encode())
+            body = b64(
+                json.dumps({"sub": f"svc-{rng.randrange(10**6)}", "iat": 1700000000}).encode()
+            )
+            jwt = f"{header}.{body}.{b64(rng.randbytes(32))}".replace("+", "-").replace("/", "_")
+            return base64.b64encode(jwt.encode()).decode()
+        case "secret.basic-auth-header":
+            password = "".join(rng.choice(_SAFE) for _ in range(16))
+            return "Authorization: Basic " + base64.b64encode(f"ci:{password}".encode()).decode()
         case "secret.discord-bot-token":
             user = str(rng.randrange(10**17, 10**18)).encode()
             return b64(user) + "." + draw(r"[A-Za-z0-9_-]{6}\.[A-Za-z0-9_-]{30}", rng)

@@ -143,6 +143,7 @@ FALSE_POSITIVES = [
     "password: required_for_login",
     "<password>${env.DB_PASSWORD}</password>",
     "secret: my-app-secret-name",
+    "curl -H 'Authorization: Basic dXNlcjpwYXNzd29yZA==' https://ci.example.org",
 ]
 
 
@@ -236,6 +237,13 @@ def test_kubernetes_secret_manifests_list_keys_only(scanner: ContentScanner) -> 
     assert found.rule_id == "secret.kubernetes-secret"
     assert "username, password, api-token" in found.evidence
     assert "UzNjcjN0" not in found.evidence and "q8Zk2" not in found.evidence
+
+
+def test_azure_client_secrets_with_any_version_digit(scanner: ContentScanner) -> None:
+    for digit in "378":
+        secret = f"Ab3{digit}Q~x7Yb2Lq9Zr4Tn6Wm1Pv3Hs5Jc8Fk0Gd2Qa"
+        found = scan(scanner, f'{{"ClientSecret": "{secret}"}}', "/srv/api/appsettings.json")
+        assert [f.rule_id for f in found] == ["secret.azure-client-secret"]
 
 
 def test_aws_key_ids_name_their_account(scanner: ContentScanner) -> None:

@@ -63,7 +63,7 @@ def _aws(data: bytes, start: int, match: bytes) -> Verdict | None:
 
 
 _AZURE_SECRET = re.compile(
-    rb"(?<![A-Za-z0-9_~.\-])[A-Za-z0-9_~.\-]{3}8Q~[A-Za-z0-9_~.\-]{31,34}(?![A-Za-z0-9_~.\-])"
+    rb"(?<![A-Za-z0-9_~.\-])[A-Za-z0-9_~.\-]{3}[0-9]Q~[A-Za-z0-9_~.\-]{31,34}(?![A-Za-z0-9_~.\-])"
 )
 
 
@@ -122,7 +122,7 @@ CODED_PATTERNS: tuple[SecretPattern, ...] = (
         _rule("secret.azure-client-secret", "Azure AD client secret", Severity.HIGH),
         # yara-x is ten times slower on the full character class: find the fixed marker
         # there, and the whole secret in _azure_client_secret.
-        r"8Q~",
+        r"[0-9]Q~",
         lambda data, start, match: _azure_client_secret(data, start),
         Specificity.PREFIX,
         "cloud",

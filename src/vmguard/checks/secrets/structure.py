@@ -14,7 +14,7 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from vmguard.checks.secrets.validators import github_checksum
+from vmguard.checks.secrets.validators import github_checksum, validate_jwt
 from vmguard.findings import Severity
 
 
@@ -177,6 +177,29 @@ def _url_password(secret: bytes, data: bytes, at: int) -> Structure | None:
     return Structure()
 
 
+def _basic_auth(secret: bytes, data: bytes, at: int) -> Structure | None:
+    """``Authorization: Basic`` carries base64 ``user:password``."""
+    try:
+        user, sep, password = base64.b64decode(secret, validate=True).partition(b":")
+    except (binascii.Error, ValueError):
+        return None
+    if not sep or not password or _url_password(password, b"", 0) is None:
+        return None
+    return Structure(f"user {user.decode('utf-8', 'replace')[:40]!r}")
+
+
+def _jwt_base64(secret: bytes, data: bytes, at: int) -> Structure | None:
+    """A JWT, base64-encoded again (Kubernetes Secret data, CI variables)."""
+    try:
+        inner = base64.b64decode(secret + b"=" * (-len(secret) % 4))
+    except (binascii.Error, ValueError):
+        return None
+    verdict = validate_jwt(inner.strip())
+    if verdict is None:
+        return None
+    return Structure("decodes to a JWT", verdict.severity)
+
+
 CHECKS: dict[str, StructureCheck] = {
     "github": _github,
     "npm": _npm,
@@ -188,6 +211,8 @@ CHECKS: dict[str, StructureCheck] = {
     "age": _age,
     "azure-storage": _azure_storage,
     "url-password": _url_password,
+    "basic-auth": _basic_auth,
+    "jwt-base64": _jwt_base64,
 }
 """The structural checks a table row may name (``check = "..."``)."""
 
