@@ -36,7 +36,19 @@ _NOT_SECRETS = (
     "*/example/*",
 )
 HOST_KEYS = ("/etc/ssh/ssh_host_*_key",)
+_PACKAGE_INDEXES = (
+    "/var/lib/apt/lists/*",
+    "/var/cache/apt/*",
+    "/var/lib/dpkg/*",
+    "/var/lib/rpm/*",
+    "/var/cache/dnf/*",
+    "/var/cache/yum/*",
+    "/lib/apk/db/*",
+)
+"""Package managers' indexes and databases: public metadata (tens of MB of it), searched
+with the binary-file set only, since no ``key = value`` written there is a credential."""
 _NOT_SECRETS_RE = re.compile("|".join(fnmatch.translate(p) for p in _NOT_SECRETS))
+_REDUCED_RE = re.compile("|".join(fnmatch.translate(p) for p in (*_NOT_SECRETS, *_PACKAGE_INDEXES)))
 _HOST_KEYS_RE = re.compile("|".join(fnmatch.translate(p) for p in HOST_KEYS))
 _MAX_FINDINGS_PER_RULE = 20
 _TEXT_PROBE = 4096
@@ -77,9 +89,10 @@ def secrets_source(*, binaries: bool = False) -> str:
 class ContentRules:
     """The compiled rules of the content pass, in two sets over the same identifiers.
 
-    Text files get every secret pattern; binary files (ELF, or a NUL in their first bytes)
-    only those that count there: hundreds of keyword and assignment patterns would cost
-    time on bytes where no ``key = value`` is written, and find nothing they could keep."""
+    Text files get every secret pattern; binary files (ELF, or a NUL in their first bytes),
+    package indexes and documentation only those that count in binaries: hundreds of
+    keyword and assignment patterns would cost time on bytes where no ``key = value`` is a
+    credential, and find nothing they could keep."""
 
     text: yara_x.Rules
     binary: yara_x.Rules
@@ -214,7 +227,11 @@ class ContentScanner:
 
     def scan(self, content: FileContent) -> list[Finding]:
         """Findings in one window (offsets and lines are relative to the window's start)."""
-        binary = content.compiled or b"\0" in content.data[:_TEXT_PROBE]
+        binary = (
+            content.compiled
+            or b"\0" in content.data[:_TEXT_PROBE]
+            or _REDUCED_RE.match(content.path) is not None
+        )
         try:
             results = (self._binary if binary else self._text).scan(content.data)
         except (yara_x.TimeoutError, yara_x.ScanError) as err:

@@ -226,6 +226,17 @@ def test_binary_files_are_searched_for_prefixed_tokens_only(scanner: ContentScan
     assert [f.rule_id for f in found] == ["secret.github-token"]
 
 
+def test_package_indexes_get_only_prefixed_tokens(scanner: ContentScanner) -> None:
+    token = _crc_token("ghp_", random.Random(6))
+    text = f"Package: app\nDescription: DB_PASSWORD=q7Vz!k2Lm9#pX\nX-Token: {token}\n"
+    found = scan(scanner, text, "/var/lib/apt/lists/deb.debian.org_debian_dists_main_Packages")
+    assert [f.rule_id for f in found] == ["secret.github-token"]
+    assert [f.rule_id for f in scan(scanner, text, "/srv/app/notes.txt")] == [
+        "secret.generic-password",
+        "secret.github-token",
+    ]
+
+
 def test_kubernetes_secret_manifests_list_keys_only(scanner: ContentScanner) -> None:
     manifest = (
         "apiVersion: v1\nkind: Secret\nmetadata:\n  name: db\ntype: Opaque\ndata:\n"
