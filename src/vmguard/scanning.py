@@ -17,9 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import yara_x
-
-from vmguard.checks.content import ContentScanner, compile_rules
+from vmguard.checks.content import ContentRules, ContentScanner, compile_rules
 from vmguard.checks.interface import FileContent
 from vmguard.checks.memartefacts import MemoryArtefacts
 from vmguard.checks.permissions import MetadataChecks
@@ -77,7 +75,7 @@ class _Job:
 class _ContentWorker:
     """Reads files and runs content checks; one per process."""
 
-    def __init__(self, fs: GuestFS, rules: yara_x.Rules, options: ScanOptions) -> None:
+    def __init__(self, fs: GuestFS, rules: ContentRules, options: ScanOptions) -> None:
         self.fs = fs
         self.scanner = ContentScanner(rules)
         self.path_checks = path_checks()

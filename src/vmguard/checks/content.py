@@ -11,12 +11,14 @@ import fnmatch
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
+from functools import cache
 from importlib import resources
 from pathlib import Path
 
 import yara_x
 
 from vmguard.checks.interface import FileContent, line_of
+from vmguard.checks.secrets.model import SecretPattern, Specificity
 from vmguard.checks.secrets.patterns import PEM_KEY, SECRET_PATTERNS
 from vmguard.checks.secrets.validators import Verdict
 from vmguard.errors import VmguardError
@@ -34,9 +36,22 @@ _NOT_SECRETS = (
     "*/example/*",
 )
 HOST_KEYS = ("/etc/ssh/ssh_host_*_key",)
+_PACKAGE_INDEXES = (
+    "/var/lib/apt/lists/*",
+    "/var/cache/apt/*",
+    "/var/lib/dpkg/*",
+    "/var/lib/rpm/*",
+    "/var/cache/dnf/*",
+    "/var/cache/yum/*",
+    "/lib/apk/db/*",
+)
+"""Package managers' indexes and databases: public metadata (tens of MB of it), searched
+with the binary-file set only, since no ``key = value`` written there is a credential."""
 _NOT_SECRETS_RE = re.compile("|".join(fnmatch.translate(p) for p in _NOT_SECRETS))
+_REDUCED_RE = re.compile("|".join(fnmatch.translate(p) for p in (*_NOT_SECRETS, *_PACKAGE_INDEXES)))
 _HOST_KEYS_RE = re.compile("|".join(fnmatch.translate(p) for p in HOST_KEYS))
 _MAX_FINDINGS_PER_RULE = 20
+_TEXT_PROBE = 4096
 MAX_RULE_FILES = 2000
 MAX_RULE_BYTES = 64 * 1024 * 1024
 
@@ -59,19 +74,48 @@ def _yara_regex(regex: str) -> str:
     return regex.replace("/", r"\/")
 
 
-def secrets_source() -> str:
-    """The secret patterns as one YARA source, rule ``s<N>`` for pattern N."""
+def secrets_source(*, binaries: bool = False) -> str:
+    """The secret patterns as one YARA source, rule ``s<N>`` for pattern N; with
+    ``binaries``, only the patterns that count in binary files."""
     parts = []
     for i, pattern in enumerate(SECRET_PATTERNS):
+        if binaries and not pattern.in_binaries:
+            continue
         parts.append(f"rule s{i} {{ strings: $a = /{_yara_regex(pattern.regex)}/ condition: $a }}")
     return "\n".join(parts)
 
 
-def compile_rules(user_dirs: tuple[Path, ...] = ()) -> yara_x.Rules:
+@dataclass(frozen=True, slots=True)
+class ContentRules:
+    """The compiled rules of the content pass, in two sets over the same identifiers.
+
+    Text files get every secret pattern; binary files (ELF, or a NUL in their first bytes),
+    package indexes and documentation only those that count in binaries: hundreds of
+    keyword and assignment patterns would cost time on bytes where no ``key = value`` is a
+    credential, and find nothing they could keep."""
+
+    text: yara_x.Rules
+    binary: yara_x.Rules
+
+
+def compile_rules(user_dirs: tuple[Path, ...] = ()) -> ContentRules:
     """Secret patterns, built-in malware rules and every .yar/.yara file in ``user_dirs``."""
+    if not user_dirs:
+        return _builtin_rules()
+    return ContentRules(_compile(user_dirs, binaries=False), _compile(user_dirs, binaries=True))
+
+
+@cache
+def _builtin_rules() -> ContentRules:
+    # Hundreds of credential expressions take a second or two to compile: once per process
+    # (a fleet worker scans many images; --deleted scans again), never per scan.
+    return ContentRules(_compile((), binaries=False), _compile((), binaries=True))
+
+
+def _compile(user_dirs: tuple[Path, ...], *, binaries: bool) -> yara_x.Rules:
     compiler = yara_x.Compiler()
     compiler.new_namespace("secrets")
-    compiler.add_source(secrets_source())
+    compiler.add_source(secrets_source(binaries=binaries))
     compiler.new_namespace("malware")
     compiler.add_source(_builtin_malware_source())
     files = 0
@@ -97,10 +141,37 @@ def compile_rules(user_dirs: tuple[Path, ...] = ()) -> yara_x.Rules:
 
 @dataclass(frozen=True, slots=True)
 class _Hit:
-    rule: Rule
+    pattern: SecretPattern
     verdict: Verdict
-    offset: int
-    line: int
+    span: tuple[int, int]
+    """Where the secret itself lies in the window."""
+    context: int
+    """Length of the whole match: more matched context (an endpoint, a keyword) is more
+    specific."""
+
+    def rank(self) -> tuple[int, int, int]:
+        severity = self.verdict.severity or self.pattern.rule.severity
+        return (self.pattern.specificity, self.context, severity.rank)
+
+
+def _overlaps(span: tuple[int, int], others: list[tuple[int, int]]) -> bool:
+    return any(span[0] < end and start < span[1] for start, end in others)
+
+
+def _most_specific(hits: list[_Hit], claimed: list[tuple[int, int]]) -> list[_Hit]:
+    """One hit per secret: overlapping hits keep the most specific, the same secret found
+    twice keeps one, and generic hits inside any provider match (even one its validator
+    dropped as a mask or sample) are not reported."""
+    kept: list[_Hit] = []
+    seen: set[bytes] = set()
+    for hit in sorted(hits, key=_Hit.rank, reverse=True):
+        if hit.pattern.specificity is Specificity.GENERIC and _overlaps(hit.span, claimed):
+            continue
+        if _overlaps(hit.span, [k.span for k in kept]) or hit.verdict.secret in seen:
+            continue
+        kept.append(hit)
+        seen.add(hit.verdict.secret)
+    return sorted(kept, key=lambda h: h.span[0])
 
 
 def _builtin_malware_source() -> str:
@@ -148,59 +219,76 @@ def _severity(text: str, default: Severity) -> Severity:
 class ContentScanner:
     """Runs the compiled rules over file windows and turns matches into findings."""
 
-    def __init__(self, rules: yara_x.Rules) -> None:
-        self._scanner = yara_x.Scanner(rules)
-        self._scanner.set_timeout(60)
+    def __init__(self, rules: ContentRules) -> None:
+        self._text = yara_x.Scanner(rules.text)
+        self._binary = yara_x.Scanner(rules.binary)
+        self._text.set_timeout(60)
+        self._binary.set_timeout(60)
 
     def scan(self, content: FileContent) -> list[Finding]:
         """Findings in one window (offsets and lines are relative to the window's start)."""
+        binary = (
+            content.compiled
+            or b"\0" in content.data[:_TEXT_PROBE]
+            or _REDUCED_RE.match(content.path) is not None
+        )
         try:
-            results = self._scanner.scan(content.data)
+            results = (self._binary if binary else self._text).scan(content.data)
         except (yara_x.TimeoutError, yara_x.ScanError) as err:
             raise VmguardError(f"content scan of {content.path} failed: {err}") from err
         findings: list[Finding] = []
-        secrets_allowed = _NOT_SECRETS_RE.match(content.path) is None
-        host_key = _HOST_KEYS_RE.match(content.path) is not None
+        secret_rules: list[yara_x.Rule] = []
         for rule in results.matching_rules:
             if rule.namespace == "secrets":
-                if secrets_allowed:
-                    findings.extend(self._secrets(rule, content, host_key))
+                secret_rules.append(rule)
             else:
                 findings.append(self._malware(rule, content))
+        if secret_rules and _NOT_SECRETS_RE.match(content.path) is None:
+            findings.extend(self._secrets(secret_rules, content))
         return findings
 
-    def _secrets(self, rule: yara_x.Rule, content: FileContent, host_key: bool) -> list[Finding]:
-        pattern = SECRET_PATTERNS[int(rule.identifier[1:])]
-        seen: set[bytes] = set()
-        findings = []
-        for pat in rule.patterns:
-            for match in pat.matches:
-                raw = content.data[match.offset : match.offset + match.length]
-                if content.compiled and pattern is PEM_KEY:
-                    continue  # crypto libraries embed self-test keys; not credentials
-                verdict = pattern.validate(content.data, match.offset, raw)
-                if verdict is None or verdict.secret in seen:
-                    continue
-                seen.add(verdict.secret)
-                base = (
-                    HOST_KEY_RULE
-                    if host_key and pattern.rule.rule_id == "secret.private-key"
-                    else pattern.rule
-                )
-                findings.append(
-                    base.finding(
-                        content.path,
-                        verdict.evidence,
-                        line=line_of(content.data, match.offset) if content.offset == 0 else None,
-                        offset=content.offset + match.offset,
-                        severity=None if base is HOST_KEY_RULE else verdict.severity,
-                        title=None if base is HOST_KEY_RULE else verdict.title,
-                        secret=verdict.secret,
-                    )
-                )
-                if len(findings) >= _MAX_FINDINGS_PER_RULE:
-                    return findings
-        return findings
+    def _secrets(self, rules: list[yara_x.Rule], content: FileContent) -> list[Finding]:
+        """Validated secrets; where matches overlap, the most specific one wins, so a value is
+        one finding (a GitHub token, not also a generic ``TOKEN=`` assignment)."""
+        hits: list[_Hit] = []
+        claimed: list[tuple[int, int]] = []
+        for rule in rules:
+            pattern = SECRET_PATTERNS[int(rule.identifier[1:])]
+            if content.compiled and (pattern is PEM_KEY or not pattern.in_binaries):
+                continue  # crypto libraries embed self-test keys; strings tables are not config
+            count = 0
+            for pat in rule.patterns:
+                for match in pat.matches:
+                    if count >= _MAX_FINDINGS_PER_RULE:
+                        break
+                    start, end = match.offset, match.offset + match.length
+                    if pattern.specificity > Specificity.GENERIC:
+                        claimed.append((start, end))
+                    verdict = pattern.validate(content.data, start, content.data[start:end])
+                    if verdict is None:
+                        continue
+                    count += 1
+                    if verdict.extent is not None:
+                        claimed.append(verdict.extent)
+                    reach = verdict.extent or (start, end)
+                    found = content.data.find(verdict.secret, *reach) if verdict.secret else -1
+                    span = (found, found + len(verdict.secret)) if found >= 0 else reach
+                    hits.append(_Hit(pattern, verdict, span, reach[1] - reach[0]))
+        return [self._finding(hit, content) for hit in _most_specific(hits, claimed)]
+
+    def _finding(self, hit: _Hit, content: FileContent) -> Finding:
+        host_key = _HOST_KEYS_RE.match(content.path) is not None
+        base = HOST_KEY_RULE if host_key and hit.pattern is PEM_KEY else hit.pattern.rule
+        offset = hit.span[0]
+        return base.finding(
+            content.path,
+            hit.verdict.evidence,
+            line=line_of(content.data, offset) if content.offset == 0 else None,
+            offset=content.offset + offset,
+            severity=None if base is HOST_KEY_RULE else hit.verdict.severity,
+            title=None if base is HOST_KEY_RULE else hit.verdict.title,
+            secret=hit.verdict.secret,
+        )
 
     def _malware(self, rule: yara_x.Rule, content: FileContent) -> Finding:
         meta = _meta(rule)
@@ -214,4 +302,4 @@ class ContentScanner:
         )
 
 
-__all__ = ["HOST_KEY_RULE", "ContentScanner", "RuleLoadError", "compile_rules"]
+__all__ = ["HOST_KEY_RULE", "ContentRules", "ContentScanner", "RuleLoadError", "compile_rules"]

@@ -10,9 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 
-import yara_x
-
-from vmguard.checks.content import ContentScanner
+from vmguard.checks.content import ContentRules, ContentScanner
 from vmguard.checks.interface import FileContent
 from vmguard.disk.btrfs.freespace import btrfs_free
 from vmguard.disk.errors import DiskError
@@ -59,7 +57,7 @@ def _intersect(free: Iterator[DataRange], data: list[DataRange]) -> Iterator[Dat
 
 def scan_unallocated(
     guest: OpenedGuest,
-    rules: yara_x.Rules,
+    rules: ContentRules,
     progress: Callable[[int, int], None] | None = None,
 ) -> tuple[list[Finding], list[ReportError]]:
     """Secrets in the free space of every readable filesystem of the guest."""

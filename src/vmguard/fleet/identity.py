@@ -106,7 +106,7 @@ def rule_version(options: ScanOptions) -> str:
         )
     h.update(secrets_source().encode())
     data = resources.files("vmguard.data")
-    for name in ("malware.yar", "weak-passwords.txt"):
+    for name in ("malware.yar", "weak-passwords.txt", "secret-rules.toml"):
         h.update(data.joinpath(name).read_bytes())
     for directory in options.yara_dirs:
         for path in sorted(directory.rglob("*")):

@@ -12,6 +12,7 @@ import binascii
 import json
 import math
 import re
+import time
 import zlib
 from collections import Counter
 from dataclasses import dataclass
@@ -24,6 +25,7 @@ from vmguard.findings import Severity
 
 _PLACEHOLDER = re.compile(
     rb"(?i)(example|your[_-]?|placeholder|dummy|redacted|changeme|sample|fake|xxxxxx|\*\*\*\*|"
+    rb"####|\xe2\x80\xa6|"
     rb"<[a-z_ -]+>|\$\{|\{\{|%\(|00000000|12345678)"
 )
 _MAX_PEM = 64 * 1024
@@ -39,6 +41,9 @@ class Verdict:
     title: str | None = None
     secret: bytes = b""
     """The raw secret, kept only in memory for cross-image correlation digests."""
+    extent: tuple[int, int] | None = None
+    """Window offsets of everything the verdict covers, when more than the match (a whole
+    manifest): generic matches inside it are the same secrets again."""
 
 
 def is_placeholder(value: bytes) -> bool:
@@ -189,21 +194,34 @@ def validate_github(value: bytes) -> Verdict | None:
     )
 
 
-def validate_jwt(value: bytes) -> Verdict | None:
-    """A JSON Web Token: the header must decode to JSON naming an algorithm."""
+def _b64json(part: bytes) -> object:
+    return json.loads(base64.urlsafe_b64decode(part + b"=" * (-len(part) % 4)))
+
+
+def validate_jwt(value: bytes, now: float | None = None) -> Verdict | None:
+    """A JSON Web Token: header and payload must decode to JSON objects, the header naming an
+    algorithm. Unsigned (``alg: none``) and expired tokens are low; jwt.io's sample is
+    public."""
     try:
-        head = value.split(b".", 1)[0]
-        header = json.loads(base64.urlsafe_b64decode(head + b"=" * (-len(head) % 4)))
+        head, body = value.split(b".", 2)[:2]
+        header, payload = _b64json(head), _b64json(body)
     except (ValueError, binascii.Error):
         return None
-    if not isinstance(header, dict) or "alg" not in header:
+    if not isinstance(header, dict) or "alg" not in header or not isinstance(payload, dict):
         return None
     alg = str(header.get("alg"))[:16]
-    return Verdict(
-        f"JWT (alg {alg}) {redact(value.decode('ascii', 'replace'), keep=8)}",
-        Severity.LOW if alg.lower() == "none" else None,
-        secret=value,
-    )
+    shown = f"JWT (alg {alg}) {redact(value.decode('ascii', 'replace'), keep=8)}"
+    if payload.get("sub") == "1234567890" and payload.get("name") == "John Doe":
+        return Verdict(
+            f"{shown} (known public value: jwt.io sample token)", Severity.INFO, secret=value
+        )
+    if alg.lower() == "none":
+        return Verdict(f"{shown} (unsigned)", Severity.LOW, secret=value)
+    expiry = payload.get("exp")
+    if isinstance(expiry, int | float) and expiry < (time.time() if now is None else now):
+        when = time.strftime("%Y-%m-%d", time.gmtime(max(0, min(expiry, 2**31))))
+        return Verdict(f"{shown} (expired {when})", Severity.LOW, secret=value)
+    return Verdict(shown, secret=value)
 
 
 def validate_gcp_service_account(data: bytes, start: int) -> Verdict | None:
