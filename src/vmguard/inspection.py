@@ -28,6 +28,8 @@ class ImageOptions:
     """Use this container format, whatever the content suggests."""
     allowed_dirs: tuple[Path, ...] = ()
     """Directories besides the image's own from which referenced files may be opened."""
+    follow_references: bool = True
+    """False (``--isolated``): open no file the image names, not even one beside it."""
     limits: Limits = field(default_factory=lambda: DEFAULT_LIMITS)
 
 
@@ -45,7 +47,7 @@ def open_guest(path: Path, options: ImageOptions) -> OpenedGuest:
     image = open_image(
         path,
         forced_format=options.forced_format,
-        policy=HostPathPolicy(allowed_dirs=options.allowed_dirs),
+        policy=HostPathPolicy(options.allowed_dirs, options.follow_references),
         limits=options.limits,
     )
     layouts = [(d.name, scan_volumes(d.disk, limits=options.limits)) for d in image.disks]

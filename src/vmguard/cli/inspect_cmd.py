@@ -7,7 +7,15 @@ from typing import Annotated
 
 import typer
 
-from vmguard.cli.options import AllowDir, FailOn, ImageFormat, Output, OutputFormatOption
+from vmguard.cli.options import (
+    AllowDir,
+    FailOn,
+    ImageFormat,
+    Isolated,
+    Output,
+    OutputFormatOption,
+    follows_references,
+)
 from vmguard.cli.output import emit, exit_code, fail
 from vmguard.findings import Severity
 from vmguard.inspection import ImageOptions, inspect_image
@@ -20,12 +28,17 @@ def inspect_command(
     output: Output = None,
     image_format: ImageFormat = None,
     allow_dir: AllowDir = None,
+    isolated: Isolated = False,
     fail_on: FailOn = Severity.HIGH,
 ) -> None:
     """Describe an image: format, backing chain, partitions, filesystems, OS, users, packages."""
     if not image.is_file():
         fail(f"{image}: no such image file")
-    options = ImageOptions(forced_format=image_format, allowed_dirs=tuple(allow_dir or ()))
+    options = ImageOptions(
+        forced_format=image_format,
+        allowed_dirs=tuple(allow_dir or ()),
+        follow_references=follows_references(isolated, allow_dir),
+    )
     report = inspect_image(image, options)
     emit(report, output_format, output)
     raise typer.Exit(exit_code(report, fail_on))

@@ -9,7 +9,15 @@ from typing import Annotated
 import typer
 
 from vmguard.cli.db_cmd import DbOption
-from vmguard.cli.options import AllowDir, FailOn, ImageFormat, Output, OutputFormatOption
+from vmguard.cli.options import (
+    AllowDir,
+    FailOn,
+    ImageFormat,
+    Isolated,
+    Output,
+    OutputFormatOption,
+    follows_references,
+)
 from vmguard.cli.output import emit_all, exit_code_all, fail
 from vmguard.cli.progress import ByteBar, byte_bars
 from vmguard.findings import Severity
@@ -39,6 +47,7 @@ def scan_command(
     output: Output = None,
     image_format: ImageFormat = None,
     allow_dir: AllowDir = None,
+    isolated: Isolated = False,
     fail_on: FailOn = Severity.HIGH,
     policy: Annotated[
         Path | None, typer.Option("--policy", help="Policy file (default: ./vmguard.toml).")
@@ -54,7 +63,11 @@ def scan_command(
             fail(f"{image}: no such image file")
     rules_policy = load_policy(policy)
     options = ScanOptions(
-        image=ImageOptions(forced_format=image_format, allowed_dirs=tuple(allow_dir or ())),
+        image=ImageOptions(
+            forced_format=image_format,
+            allowed_dirs=tuple(allow_dir or ()),
+            follow_references=follows_references(isolated, allow_dir),
+        ),
         yara_dirs=tuple(yara_rules or ()),
         deleted=deleted,
         max_file_bytes=max_file_size * MiB,
