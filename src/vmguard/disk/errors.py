@@ -23,6 +23,10 @@ class UnsupportedFormat(DiskError):
     """The content is a format vmguard recognises but does not read (QED, VDI, ...)."""
 
 
+class UnreadableFile(DiskError):
+    """A host file cannot be opened or read (permissions, an I/O error, a vanished file)."""
+
+
 class CorruptImage(DiskError):
     """A structure inside the image is inconsistent, truncated or out of bounds."""
 
@@ -38,6 +42,7 @@ _WITHHELD_KINDS: tuple[tuple[type[DiskError], str], ...] = (
     (BackingLoop, "leads back into its own backing chain (a loop)"),
     (HostPathRefused, "names a host file the path policy refuses (--allow-dir allows a directory)"),
     (ImageRefused, "is refused"),
+    (UnreadableFile, "cannot be read"),
 )
 
 
