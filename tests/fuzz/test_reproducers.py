@@ -24,6 +24,8 @@ def _command(harness: str, path: Path, tmp_path: Path) -> tuple[str | Path, ...]
     """The vmguard command a user would run on this input, if one reads it."""
     if harness in ("probe", "ova", "qcow2", "vmdk", "vhd", "vhdx"):
         return ("inspect", "--format", "json", path)
+    if harness in ("ext", "fat", "ntfs", "gpt", "mbr", "lvm", "luks"):
+        return ("scan", "--format", "json", path)
     if harness in ("libvirt-xml", "vmx", "vbox", "ovf"):
         return ("audit", "--format", "json", path)
     if harness in ("osv-zip", "osv-json"):

@@ -139,6 +139,12 @@ class Filesystem:
 
     def stat(self, node: Any) -> GuestStat:
         """Metadata of a node, in POSIX terms even for FAT and NTFS."""
+        try:
+            return self._stat(node)
+        except (OSError, MemoryError, ValueError) as err:
+            raise CorruptImage(f"{self.kind}: cannot stat a file: {_one_line(err)}") from err
+
+    def _stat(self, node: Any) -> GuestStat:
         kind = self.kind
         if kind in ("vfat", "ntfs"):
             attrs = node.file_attribute_flags or 0
@@ -173,7 +179,10 @@ class Filesystem:
 
     def readlink(self, node: Any) -> str | None:
         """A symlink node's target as stored (may be relative or absolute)."""
-        target = node.symbolic_link_target
+        try:
+            target = node.symbolic_link_target
+        except (OSError, MemoryError, ValueError) as err:
+            raise CorruptImage(f"{self.kind}: cannot read a symlink: {_one_line(err)}") from err
         return str(target) if target else None
 
     def read(self, node: Any, offset: int, length: int) -> bytes:
