@@ -90,9 +90,18 @@ def test_inspect_isolated_refuses_every_reference_unopened(tmp_path: Path, name:
 
 
 @pytest.mark.parametrize("name", ["linked-clone", "vmdk-parent"])
-def test_scan_isolated(tmp_path: Path, name: str) -> None:
+@pytest.mark.parametrize("command", ["scan", "vulns", "sbom"])
+def test_scan_vulns_sbom_isolated(tmp_path: Path, name: str, command: str) -> None:
     shape = _build(tmp_path, name)
-    run = vmguard("scan", "--isolated", "--format", "json", shape.image, trace=True, timeout=120)
+    extra: tuple[str | Path, ...] = ()
+    if command == "vulns":  # it opens its advisory index before the image
+        from vulns.osvdata import debian_record, write_all_zip
+
+        index = tmp_path / "index.sqlite"
+        advisories = write_all_zip(tmp_path / "all.zip", [debian_record("D-1", "x", "1")])
+        assert vmguard("db", "import", "--db", index, advisories).code == 0
+        extra = ("--db", index)
+    run = vmguard(command, "--isolated", *extra, shape.image, trace=True, timeout=120)
     assert_isolated_refusal(run, shape)
 
 

@@ -10,7 +10,7 @@ from typing import Annotated, assert_never
 import typer
 
 from vmguard.cli.db_cmd import DbOption
-from vmguard.cli.options import AllowDir, ImageFormat, Output
+from vmguard.cli.options import AllowDir, ImageFormat, Isolated, Output, follows_references
 from vmguard.cli.output import fail
 from vmguard.inspection import ImageOptions, inspect_image
 from vmguard.vulns.database import open_default_index
@@ -38,13 +38,18 @@ def sbom_command(
     output: Output = None,
     image_format: ImageFormat = None,
     allow_dir: AllowDir = None,
+    isolated: Isolated = False,
 ) -> None:
     """Write a software bill of materials (CycloneDX 1.6 or SPDX 2.3 JSON) of an image."""
     if not image.is_file():
         fail(f"{image}: no such image file")
     if vulns and sbom_format is not SbomFormat.CYCLONEDX:
         fail("--vulns needs --format cyclonedx (SPDX 2.3 has no vulnerability section)")
-    options = ImageOptions(forced_format=image_format, allowed_dirs=tuple(allow_dir or ()))
+    options = ImageOptions(
+        forced_format=image_format,
+        allowed_dirs=tuple(allow_dir or ()),
+        follow_references=follows_references(isolated, allow_dir),
+    )
     index = open_default_index(db) if vulns else None
     try:
         report = inspect_image(image, options)

@@ -8,7 +8,15 @@ from typing import Annotated
 import typer
 
 from vmguard.cli.db_cmd import DbOption
-from vmguard.cli.options import AllowDir, FailOn, ImageFormat, Output, OutputFormatOption
+from vmguard.cli.options import (
+    AllowDir,
+    FailOn,
+    ImageFormat,
+    Isolated,
+    Output,
+    OutputFormatOption,
+    follows_references,
+)
 from vmguard.cli.output import emit, exit_code, fail
 from vmguard.findings import Severity
 from vmguard.inspection import ImageOptions, inspect_image
@@ -24,12 +32,17 @@ def vulns_command(
     output: Output = None,
     image_format: ImageFormat = None,
     allow_dir: AllowDir = None,
+    isolated: Isolated = False,
     fail_on: FailOn = Severity.HIGH,
 ) -> None:
     """List the image's packages that imported advisories say are vulnerable."""
     if not image.is_file():
         fail(f"{image}: no such image file")
-    options = ImageOptions(forced_format=image_format, allowed_dirs=tuple(allow_dir or ()))
+    options = ImageOptions(
+        forced_format=image_format,
+        allowed_dirs=tuple(allow_dir or ()),
+        follow_references=follows_references(isolated, allow_dir),
+    )
     with open_default_index(db) as index:  # first: a missing index fails before any work
         report = with_vulnerabilities(inspect_image(image, options), index)
     emit(report, output_format, output)
