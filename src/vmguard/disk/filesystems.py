@@ -124,6 +124,8 @@ class Filesystem:
             self.root: Any = self.volume.get_root_directory()
         except (OSError, MemoryError, ValueError) as err:
             raise CorruptImage(f"{kind} filesystem cannot be opened: {_one_line(err)}") from err
+        if self.root is None:  # libfsext returns None for a root inode it cannot read
+            raise CorruptImage(f"{kind} filesystem has no readable root directory")
         if kind == "ntfs":
             try:
                 self.label = self.volume.get_name() or None
