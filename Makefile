@@ -14,7 +14,7 @@ DEB_PACKAGES := qemu-utils e2fsprogs xfsprogs dosfstools mtools fdisk ntfs-3g lv
 DEB_PACKAGES += golang-go ruby libmaven3-core-java openjdk-17-jdk-headless nodejs
 DEMO_DIR ?= vmguard-demo
 
-.PHONY: setup system-packages venv demo test lint typecheck unit bench clean
+.PHONY: setup system-packages venv demo test lint typecheck unit bench clean fuzz
 
 setup: system-packages venv
 
@@ -54,6 +54,14 @@ test: setup lint typecheck unit
 
 bench: setup
 	$(PY) benchmarks/run.py
+
+# Long fuzzing campaigns (atheris; corpus, crashes and stats under the git-ignored .fuzz/).
+# FUZZ_SECONDS per harness and round, FUZZ_ROUNDS rounds, FUZZ_TARGETS a subset.
+FUZZ_SECONDS ?= 300
+FUZZ_ROUNDS ?= 1
+fuzz: setup
+	$(PY) -m pip install -q -e '.[fuzz]'
+	nice -n 19 $(PY) tests/fuzz/run.py --seconds $(FUZZ_SECONDS) --rounds $(FUZZ_ROUNDS) $(FUZZ_TARGETS)
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache $(DEMO_DIR)

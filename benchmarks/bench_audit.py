@@ -1,4 +1,4 @@
-"""Benchmark: audit every file of the shared corpus (``<repo>/../shared/corpus``).
+"""Benchmark: audit every file of the VM-definition corpus (``tests/data/corpus``).
 
 Runs the library path the CLI uses (parse, rules, one Report per file) and prints files per
 second, best of three. Run alone: ``.venv/bin/python benchmarks/bench_audit.py``.
@@ -12,7 +12,7 @@ from pathlib import Path
 
 from vmguard.vmconfig.audit import AuditOptions, audit_paths
 
-CORPUS = Path(__file__).resolve().parents[1].parent / "shared" / "corpus"
+CORPUS = Path(__file__).resolve().parents[1] / "tests" / "data" / "corpus"
 
 
 def main() -> int:

@@ -32,6 +32,8 @@ class ImageOptions:
     """Use this container format, whatever the content suggests."""
     allowed_dirs: tuple[Path, ...] = ()
     """Directories besides the image's own from which referenced files may be opened."""
+    follow_references: bool = True
+    """False (``--isolated``): open no file the image names, not even one beside it."""
     limits: Limits = field(default_factory=lambda: DEFAULT_LIMITS)
     secrets: tuple[VolumeSecret, ...] = field(default=(), repr=False)
     """Key files and passphrases that may open encrypted volumes (never shown or kept)."""
@@ -51,7 +53,7 @@ def open_guest(path: Path, options: ImageOptions) -> OpenedGuest:
     image = open_image(
         path,
         forced_format=options.forced_format,
-        policy=HostPathPolicy(allowed_dirs=options.allowed_dirs),
+        policy=HostPathPolicy(options.allowed_dirs, options.follow_references),
         limits=options.limits,
     )
     layouts = [

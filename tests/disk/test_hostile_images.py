@@ -344,6 +344,7 @@ def _ovf(href: str, doctype: str = "") -> bytes:
         ("href-escape", "not a member of this package"),
         ("href-url", "not a member of this package"),
         ("xxe", "OVF descriptor is not valid XML"),
+        ("unknown-encoding", "OVF descriptor is not valid XML"),
     ],
 )
 def test_hostile_ova(imgdir: Path, canary: Path, case: str, message: str) -> None:
@@ -372,6 +373,8 @@ def test_hostile_ova(imgdir: Path, canary: Path, case: str, message: str) -> Non
         payloads["vm.ovf"] = _ovf(
             "&x;", f'<!DOCTYPE Envelope [<!ENTITY x SYSTEM "file://{canary}">]>'
         )
+    elif case == "unknown-encoding":  # a fuzzer's find in the VM-definition parser
+        payloads["vm.ovf"] = _ovf("disk.img").replace(b'"1.0"?>', b'"" encoding="F"?>', 1)
     if case not in ("symlink", "hardlink", "duplicate"):
         members.append(tarfile.TarInfo("disk.img"))
     ova = _ova(imgdir / f"{case}.ova", members, payloads)

@@ -67,3 +67,14 @@ def test_a_vetted_path_must_still_be_the_vetted_file(tmp_path: Path) -> None:
     os.mkfifo(vetted)  # would block a plain open for reading
     with pytest.raises(ImageRefused, match="replaced"):
         FileSource(vetted, identity=identity)
+
+
+def test_host_io_errors_are_unreadable_file(tmp_path: Path) -> None:
+    from vmguard.disk.errors import UnreadableFile
+
+    with pytest.raises(UnreadableFile, match="cannot open"):
+        FileSource(tmp_path / ("n" * 300))  # ENAMETOOLONG
+    source = FileSource(tmp_path)  # a directory opens, and then EISDIR on every read
+    if source.size:
+        with pytest.raises(UnreadableFile, match="cannot read"):
+            source.read_at(0, 16)

@@ -18,7 +18,7 @@ from vmguard.inventory import Inventory
 from vmguard.report.console import write_console
 from vmguard.report.threats import THREATS
 
-CORPUS = Path(__file__).resolve().parents[2].parent / "shared/corpus"
+CORPUS = Path(__file__).resolve().parents[1] / "data/corpus"
 CONFIG_A = CORPUS / "libvirt/qemuxmlconfdata/blkdeviotune.xml"
 SGR = re.compile(r"\x1b\[([0-9;]*)m")
 COLOUR_CODE = re.compile(r"(?:^|;)(?:3[0-7]|38|4[0-7]|48|9[0-7]|10[0-7])(?:;|$)")

@@ -23,7 +23,7 @@ CHROMIUM = shutil.which("chromium")
 needs_chromium = pytest.mark.skipif(
     CHROMIUM is None, reason="Debian's chromium is not installed (make system-packages)"
 )
-CORPUS = Path(__file__).resolve().parents[2].parent / "shared/corpus"
+CORPUS = Path(__file__).resolve().parents[1] / "data/corpus"
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 
 

@@ -9,7 +9,7 @@ from pathlib import Path
 from clirunner import Run, vmguard
 from vmguard.findings import Report
 
-CORPUS = Path(__file__).resolve().parents[2].parent / "shared/corpus"
+CORPUS = Path(__file__).resolve().parents[1] / "data/corpus"
 CONFIG_A = CORPUS / "libvirt/qemuxmlconfdata/blkdeviotune.xml"
 
 

@@ -14,8 +14,8 @@ from clirunner import Run, vmguard
 from report.samples import HOSTILE_NAMES
 from vmguard.findings import Report
 
-SARIF_SCHEMA = Path(__file__).resolve().parents[2].parent / "shared/schemas/sarif-schema-2.1.0.json"
-CORPUS = Path(__file__).resolve().parents[2].parent / "shared/corpus"
+SARIF_SCHEMA = Path(__file__).resolve().parents[1] / "data/schemas/sarif-schema-2.1.0.json"
+CORPUS = Path(__file__).resolve().parents[1] / "data/corpus"
 CONFIG_A = CORPUS / "libvirt/qemuxmlconfdata/blkdeviotune.xml"
 
 

@@ -20,7 +20,7 @@ from clirunner import Run, vmguard
 from vmguard.report.schema import report_schema
 from vulns.osvdata import debian_record, write_all_zip
 
-CORPUS = Path(__file__).resolve().parents[2].parent / "shared/corpus"
+CORPUS = Path(__file__).resolve().parents[1] / "data/corpus"
 CONFIGS = [
     CORPUS / "libvirt/qemuxmlconfdata/blkdeviotune.xml",
     *sorted((CORPUS / "vmx").rglob("*.vmx"))[:2],

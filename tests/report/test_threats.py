@@ -1,4 +1,5 @@
-"""Threat class explanations: one per class, in the order and with the values of DESIGN.md."""
+"""Threat class explanations: one per class, in the order and with the values of the design
+table (tests/data/threat-classes.md, copied from DESIGN.md)."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ from pathlib import Path
 from vmguard.findings import Threat
 from vmguard.report.threats import THREATS, threat_info, threat_order
 
-DESIGN = Path(__file__).resolve().parents[2].parent / "shared/DESIGN.md"
+DESIGN = Path(__file__).resolve().parents[1] / "data/threat-classes.md"
 
 
 def test_every_class_is_explained_once_in_design_order() -> None:

@@ -58,3 +58,16 @@ def test_a_non_definition_xml_is_refused_with_its_root(tmp_path: Path) -> None:
     path.write_bytes(b"<pool type='dir'><name>default</name></pool>")
     with pytest.raises(ConfigParseError, match="<pool> is not a VM definition"):
         load_config(path)
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        b'<?xml version="" encoding="F"?><domain/>',  # fuzzer find: LookupError
+        b'<?xml version="1.0" encoding="x-no-such-codec"?><domain/>',
+        b'<?xml version="1.0" encoding="utf-16"?><domain/>',  # declared, not used
+    ],
+)
+def test_unknown_or_wrong_encodings_are_parse_errors(data: bytes) -> None:
+    with pytest.raises(ConfigParseError, match="XML"):
+        parse_xml(data, "enc.xml")

@@ -150,3 +150,45 @@ def test_directory_walk_does_not_follow_links_and_leaves_inputs_alone(tmp_path: 
     assert any(isinstance(i, SkippedRecord) and "regular" in i.reason for i in items)
     after = {p: hashlib.sha256(p.read_bytes()).hexdigest() for p in folder.glob("*.json")}
     assert before == after
+
+
+def _central_record(data: bytearray) -> int:
+    """Offset of the first central-directory record of a one-member archive."""
+    return data.index(b"PK\x01\x02")
+
+
+def _hostile_zip(tmp_path: Path, case: str) -> Path:
+    """A real all.zip, then one field of its central directory changed the way a fuzzer did."""
+    path = tmp_path / f"{case}.zip"
+    with zipfile.ZipFile(path, "w", compression=zipfile.ZIP_STORED) as archive:
+        archive.writestr("DSA-1-1.json", json.dumps(debian_record("DSA-1-1", "glibc", "2.36-1")))
+    data = bytearray(path.read_bytes())
+    central = _central_record(data)
+    if case == "truncated-member":
+        # A stored member claiming more bytes than the file holds: zipfile reads into EOF.
+        struct.pack_into("<II", data, central + 20, len(data) * 4, len(data) * 4)
+    elif case == "future-version":
+        # "version needed to extract" 9.9: zipfile refuses it while reading the directory.
+        struct.pack_into("<H", data, central + 6, 99)
+    elif case == "empty-name":
+        name_length = struct.unpack_from("<H", data, central + 28)[0]
+        struct.pack_into("<H", data, central + 28, 0)
+        del data[central + 46 : central + 46 + name_length]
+        end = data.index(b"PK\x05\x06")
+        size = struct.unpack_from("<I", data, end + 12)[0]
+        struct.pack_into("<I", data, end + 12, size - name_length)
+    path.write_bytes(bytes(data))
+    return path
+
+
+@pytest.mark.parametrize("case", ["truncated-member", "future-version", "empty-name"])
+def test_hostile_zip_structures_end_in_an_import_error_or_a_skip(tmp_path: Path, case: str) -> None:
+    """Fuzzer finds: EOFError (shown as "aborted"), NotImplementedError and IndexError escaped
+    from zipfile; each must be the import's own error or a skipped record."""
+    path = _hostile_zip(tmp_path, case)
+    try:
+        items = _items(path)
+    except AdvisoryImportError as err:
+        assert str(path) in str(err)
+        return
+    assert items and all(isinstance(i, SkippedRecord) for i in items), items

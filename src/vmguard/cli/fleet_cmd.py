@@ -16,7 +16,14 @@ import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemainingColumn
 
-from vmguard.cli.options import AllowDir, FailOn, Output, OutputFormatOption
+from vmguard.cli.options import (
+    AllowDir,
+    FailOn,
+    Isolated,
+    Output,
+    OutputFormatOption,
+    follows_references,
+)
 from vmguard.cli.output import EXIT_FINDINGS, EXIT_OK, emit_all, fail
 from vmguard.findings import Severity
 from vmguard.fleet.defaults import ENV_VAR
@@ -93,6 +100,7 @@ def fleet_scan_command(
         str | None, typer.Option("--vulns-db", help="Advisory index (as `vmguard db --db`).")
     ] = None,
     allow_dir: AllowDir = None,
+    isolated: Isolated = False,
     yara_rules: Annotated[
         list[Path] | None, typer.Option("--yara-rules", help="Directory of YARA rules to add.")
     ] = None,
@@ -115,7 +123,10 @@ def fleet_scan_command(
         fail("--workers must be 0 or more")
     chosen = _engine(engine, scheduler, workers)
     options = ScanOptions(
-        image=ImageOptions(allowed_dirs=tuple(allow_dir or ())),
+        image=ImageOptions(
+            allowed_dirs=tuple(allow_dir or ()),
+            follow_references=follows_references(isolated, allow_dir),
+        ),
         yara_dirs=tuple(yara_rules or ()),
         deleted=deleted,
         max_file_bytes=max_file_size * MiB,

@@ -7,7 +7,15 @@ from typing import Annotated
 
 import typer
 
-from vmguard.cli.options import AllowDir, FailOn, ImageFormat, Output, OutputFormatOption
+from vmguard.cli.options import (
+    AllowDir,
+    FailOn,
+    ImageFormat,
+    Isolated,
+    Output,
+    OutputFormatOption,
+    follows_references,
+)
 from vmguard.cli.output import emit, exit_code, fail
 from vmguard.cli.volume_keys import KeyFile, PassphraseFile, volume_secrets
 from vmguard.findings import Severity
@@ -23,6 +31,7 @@ def inspect_command(
     allow_dir: AllowDir = None,
     key_file: KeyFile = None,
     passphrase_file: PassphraseFile = None,
+    isolated: Isolated = False,
     fail_on: FailOn = Severity.HIGH,
 ) -> None:
     """Describe an image: format, backing chain, partitions, filesystems, OS, users, packages."""
@@ -32,6 +41,7 @@ def inspect_command(
         forced_format=image_format,
         allowed_dirs=tuple(allow_dir or ()),
         secrets=volume_secrets(key_file, passphrase_file),
+        follow_references=follows_references(isolated, allow_dir),
     )
     report = inspect_image(image, options)
     emit(report, output_format, output)

@@ -14,7 +14,7 @@ import typer
 
 from vmguard import __version__
 from vmguard.cli.output import EXIT_USAGE, fail
-from vmguard.errors import VmguardError
+from vmguard.errors import VmguardError, one_line
 
 # name -> (module, attribute, is a sub-app). Listed in --help order. Only the command being
 # run is imported: one command's start-up does not pay for every other command's libraries.
@@ -88,6 +88,10 @@ def run() -> None:
         fail(format_message() if callable(format_message) else str(err))
     except KeyboardInterrupt:
         fail("interrupted")
+    except OSError as err:  # a host path the user gave that the OS cannot use
+        name = err.filename
+        where = f"{os.fsdecode(name) if isinstance(name, str | bytes) else name}: " if name else ""
+        fail(one_line(f"{where}{err.strerror or type(err).__name__}"))
     except Exception as err:  # the promise: never a traceback
         if os.environ.get("VMGUARD_DEBUG"):
             raise

@@ -27,6 +27,24 @@ AllowDir = Annotated[
     list[Path] | None,
     typer.Option("--allow-dir", help="Also open backing files and extents from this directory."),
 ]
+Isolated = Annotated[
+    bool,
+    typer.Option(
+        "--isolated",
+        help="Open no file an image names (backing file, data file, extent, parent), not even "
+        "one beside it: refuse such images. For images from untrusted uploads.",
+    ),
+]
+
+
+def follows_references(isolated: bool, allow_dir: list[Path] | None) -> bool:
+    """Whether files an image names may be opened; ``--isolated`` with ``--allow-dir`` is a
+    contradiction the user must resolve."""
+    if isolated and allow_dir:
+        raise typer.BadParameter("--isolated opens no referenced file: drop --allow-dir")
+    return not isolated
+
+
 FailOn = Annotated[
     Severity, typer.Option("--fail-on", help="Exit 1 when a finding reaches this severity.")
 ]

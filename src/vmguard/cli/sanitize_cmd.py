@@ -8,7 +8,14 @@ from typing import Annotated
 import typer
 
 from vmguard.cli.integrity_options import PassphraseFile, read_passphrase
-from vmguard.cli.options import AllowDir, FailOn, ImageFormat, OutputFormatOption
+from vmguard.cli.options import (
+    AllowDir,
+    FailOn,
+    ImageFormat,
+    Isolated,
+    OutputFormatOption,
+    follows_references,
+)
 from vmguard.cli.output import emit, exit_code, fail
 from vmguard.cli.progress import byte_bars
 from vmguard.findings import Severity
@@ -18,15 +25,6 @@ from vmguard.report.interface import OutputFormat
 from vmguard.sanitize.catalogue import OPERATIONS, select_operations
 from vmguard.sanitize.workcopy import OUTPUT_FORMATS
 from vmguard.scanning import MiB, ScanOptions
-
-# Defined here until every command takes --isolated (then it moves to cli/options.py).
-Isolated = Annotated[
-    bool,
-    typer.Option(
-        "--isolated",
-        help="Refuse every file the image names (backing files, extents), even beside it.",
-    ),
-]
 
 
 def _list_operations() -> None:
@@ -120,7 +118,7 @@ def sanitize_command(
     options = SanitizeOptions(
         operations=chosen,
         image=image_options,
-        isolated=isolated,
+        isolated=not follows_references(isolated, allow_dir),
         keep=tuple(keep or ()),
         zero_free_space=zero_free_space,
         out_format=out_format,

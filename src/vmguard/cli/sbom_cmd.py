@@ -10,7 +10,14 @@ from typing import Annotated, assert_never
 import typer
 
 from vmguard.cli.db_cmd import DbOption, warn_if_stale
-from vmguard.cli.options import AllowDir, ImageFormat, MaxDbAge, Output
+from vmguard.cli.options import (
+    AllowDir,
+    ImageFormat,
+    Isolated,
+    MaxDbAge,
+    Output,
+    follows_references,
+)
 from vmguard.cli.output import fail
 from vmguard.cli.volume_keys import KeyFile, PassphraseFile, volume_secrets
 from vmguard.inspection import ImageOptions, inspect_image
@@ -43,6 +50,7 @@ def sbom_command(
     key_file: KeyFile = None,
     passphrase_file: PassphraseFile = None,
     max_db_age: MaxDbAge = DEFAULT_MAX_AGE_DAYS,
+    isolated: Isolated = False,
 ) -> None:
     """Write a software bill of materials (CycloneDX 1.6 or SPDX 2.3 JSON) of an image."""
     if not image.is_file():
@@ -53,6 +61,7 @@ def sbom_command(
         forced_format=image_format,
         allowed_dirs=tuple(allow_dir or ()),
         secrets=volume_secrets(key_file, passphrase_file),
+        follow_references=follows_references(isolated, allow_dir),
     )
     index = open_default_index(db) if vulns else None
     age = advisory_age(index, max_db_age) if index is not None else None

@@ -13,9 +13,11 @@ from vmguard.cli.options import (
     AllowDir,
     FailOn,
     ImageFormat,
+    Isolated,
     MaxDbAge,
     Output,
     OutputFormatOption,
+    follows_references,
 )
 from vmguard.cli.output import emit_all, exit_code_all, fail
 from vmguard.cli.progress import ByteBar, byte_bars
@@ -50,6 +52,7 @@ def scan_command(
     allow_dir: AllowDir = None,
     key_file: KeyFile = None,
     passphrase_file: PassphraseFile = None,
+    isolated: Isolated = False,
     fail_on: FailOn = Severity.HIGH,
     policy: Annotated[
         Path | None, typer.Option("--policy", help="Policy file (default: ./vmguard.toml).")
@@ -70,6 +73,7 @@ def scan_command(
             forced_format=image_format,
             allowed_dirs=tuple(allow_dir or ()),
             secrets=volume_secrets(key_file, passphrase_file),
+            follow_references=follows_references(isolated, allow_dir),
         ),
         yara_dirs=tuple(yara_rules or ()),
         deleted=deleted,

@@ -12,7 +12,7 @@ from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 
 from vmguard.cli.integrity_options import PassphraseFile, read_passphrase
-from vmguard.cli.options import AllowDir, ImageFormat
+from vmguard.cli.options import AllowDir, ImageFormat, Isolated, follows_references
 from vmguard.cli.output import fail
 from vmguard.cli.progress import byte_bars
 from vmguard.integrity.glance import glance_properties
@@ -59,6 +59,7 @@ def sign_command(
     ] = None,
     image_format: ImageFormat = None,
     allow_dir: AllowDir = None,
+    isolated: Isolated = False,
 ) -> None:
     """Sign disk images (with their backing chains) and VM definitions."""
     if glance and cert_uuid is None:
@@ -72,6 +73,7 @@ def sign_command(
         manifest_version=manifest_version,
         forced_format=image_format,
         allowed_dirs=tuple(allow_dir or ()),
+        follow_references=follows_references(isolated, allow_dir),
     )
     with byte_bars() as bar:
         manifest = build_manifest(bundle, options, bar)

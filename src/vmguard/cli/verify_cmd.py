@@ -14,7 +14,14 @@ from vmguard.cli.integrity_options import (
     TrustDirs,
     parse_time,
 )
-from vmguard.cli.options import AllowDir, ImageFormat, Output, OutputFormatOption
+from vmguard.cli.options import (
+    AllowDir,
+    ImageFormat,
+    Isolated,
+    Output,
+    OutputFormatOption,
+    follows_references,
+)
 from vmguard.cli.output import EXIT_FINDINGS, EXIT_OK, emit, fail
 from vmguard.cli.progress import byte_bars
 from vmguard.integrity.errors import BundleModified, VerificationFailed
@@ -79,6 +86,7 @@ def verify_command(
     output: Output = None,
     image_format: ImageFormat = None,
     allow_dir: AllowDir = None,
+    isolated: Isolated = False,
 ) -> None:
     """Verify a bundle against its signature and say what changed."""
     if not pubkey and not trust:
@@ -95,6 +103,7 @@ def verify_command(
         exact=exact,
         forced_format=image_format,
         allowed_dirs=tuple(allow_dir or ()),
+        follow_references=follows_references(isolated, allow_dir),
     )
     target = " ".join(str(p) for p in bundle)
     try:

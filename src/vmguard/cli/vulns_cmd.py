@@ -12,9 +12,11 @@ from vmguard.cli.options import (
     AllowDir,
     FailOn,
     ImageFormat,
+    Isolated,
     MaxDbAge,
     Output,
     OutputFormatOption,
+    follows_references,
 )
 from vmguard.cli.output import emit, exit_code, fail
 from vmguard.cli.volume_keys import KeyFile, PassphraseFile, volume_secrets
@@ -35,6 +37,7 @@ def vulns_command(
     allow_dir: AllowDir = None,
     key_file: KeyFile = None,
     passphrase_file: PassphraseFile = None,
+    isolated: Isolated = False,
     fail_on: FailOn = Severity.HIGH,
     max_db_age: MaxDbAge = DEFAULT_MAX_AGE_DAYS,
 ) -> None:
@@ -45,6 +48,7 @@ def vulns_command(
         forced_format=image_format,
         allowed_dirs=tuple(allow_dir or ()),
         secrets=volume_secrets(key_file, passphrase_file),
+        follow_references=follows_references(isolated, allow_dir),
     )
     with open_default_index(db) as index:  # first: a missing index fails before any work
         age = advisory_age(index, max_db_age)

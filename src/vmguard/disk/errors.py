@@ -24,8 +24,16 @@ class HostPathRefused(ImageRefused):
     """A name the image stores does not resolve to a host file the path policy allows."""
 
 
+class BackingLoop(ImageRefused):
+    """A backing chain leads back to an image already in it."""
+
+
 class UnsupportedFormat(DiskError):
     """The content is a format vmguard recognises but does not read (QED, VDI, ...)."""
+
+
+class UnreadableFile(DiskError):
+    """A host file cannot be opened or read (permissions, an I/O error, a vanished file)."""
 
 
 class CorruptImage(DiskError):
@@ -40,8 +48,10 @@ _WITHHELD_KINDS: tuple[tuple[type[DiskError], str], ...] = (
     (LimitExceeded, "goes past a parser limit"),
     (CorruptImage, "is corrupt or truncated"),
     (UnsupportedFormat, "is in a format vmguard does not read"),
+    (BackingLoop, "leads back into its own backing chain (a loop)"),
     (HostPathRefused, "names a host file the path policy refuses (--allow-dir allows a directory)"),
     (ImageRefused, "is refused"),
+    (UnreadableFile, "cannot be read"),
 )
 
 

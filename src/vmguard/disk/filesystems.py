@@ -128,8 +128,8 @@ class Filesystem:
         try:
             self.volume.open_file_object(self._file)
             self.root: Any = self.volume.get_root_directory()
-            if self.root is None:
-                raise ValueError("no root directory")
+            if self.root is None:  # libfsext returns None for a root inode it cannot read
+                raise ValueError("no readable root directory")
         except (OSError, MemoryError, ValueError) as err:
             raise CorruptImage(f"{kind} filesystem cannot be opened: {one_line(err)}") from err
         if kind == "ntfs":
@@ -154,6 +154,12 @@ class Filesystem:
 
     def stat(self, node: Any) -> GuestStat:
         """Metadata of a node, in POSIX terms even for FAT and NTFS."""
+        try:
+            return self._stat(node)
+        except (OSError, MemoryError, ValueError) as err:
+            raise CorruptImage(f"{self.kind}: cannot stat a file: {one_line(err)}") from err
+
+    def _stat(self, node: Any) -> GuestStat:
         kind = self.kind
         if kind in ("vfat", "ntfs"):
             attrs = node.file_attribute_flags or 0
@@ -188,7 +194,10 @@ class Filesystem:
 
     def readlink(self, node: Any) -> str | None:
         """A symlink node's target as stored (may be relative or absolute)."""
-        target = node.symbolic_link_target
+        try:
+            target = node.symbolic_link_target
+        except (OSError, MemoryError, ValueError) as err:
+            raise CorruptImage(f"{self.kind}: cannot read a symlink: {one_line(err)}") from err
         return str(target) if target else None
 
     def extents(self, node: Any) -> Iterator[tuple[int, int]]:

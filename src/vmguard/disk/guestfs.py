@@ -238,7 +238,13 @@ class GuestFS:
                     child = child_mount.fs.root
                 else:
                     child_mount = mount
-                info = child_mount.fs.stat(child)
+                try:
+                    info = child_mount.fs.stat(child)
+                except CorruptImage as err:  # one unreadable inode, not the whole walk
+                    if on_error is None:
+                        raise
+                    on_error(child_path, err.diagnostics())
+                    continue
                 seen += 1
                 if seen > max_entries:
                     raise LimitExceeded(f"more than {max_entries} entries in the guest")

@@ -23,6 +23,7 @@ from vmguard.disk.containers.interface import (
 from vmguard.disk.containers.ova import open_ova
 from vmguard.disk.containers.raw import open_raw
 from vmguard.disk.errors import (
+    BackingLoop,
     DiskError,
     ImageRefused,
     LimitExceeded,
@@ -32,6 +33,7 @@ from vmguard.disk.errors import (
 from vmguard.disk.limits import DEFAULT_LIMITS, Limits
 from vmguard.disk.policy import HostPathPolicy, printable
 from vmguard.disk.probe import READABLE_FORMATS, Detection, detect_format
+from vmguard.disk.referenced import referenced
 from vmguard.disk.source import ByteSource, FileSource
 
 
@@ -119,12 +121,15 @@ class _ChainState:
         def open_reference(reference: Reference) -> ByteSource:
             what = reference.kind.value.replace("-", " ")
             path = self.policy.resolve(reference.name, image, what)
-            st = os.stat(path)
+            shown = printable(reference.name)
+            try:
+                st = os.stat(path)
+            except OSError:
+                raise ImageRefused(f"{what} {shown!r} vanished before it was opened") from None
             key = (st.st_dev, st.st_ino)
             if reference.kind is not ReferenceKind.BACKING_FILE:
-                return self.open_file(path, key)
+                return referenced(self.open_file(path, key), f"{what} {shown!r}")
             fmt = reference.format
-            shown = printable(reference.name)
             if not fmt:
                 raise ImageRefused(
                     f"backing file {shown!r} has no explicit format",
@@ -136,10 +141,7 @@ class _ChainState:
                     safe_reason="a backing file in its chain has an unsupported format",
                 )
             if key in visited:
-                raise ImageRefused(
-                    f"backing file {shown!r} creates a loop in the chain",
-                    safe_reason="its backing chain loops",
-                )
+                raise BackingLoop(f"backing file {shown!r} creates a loop in the chain")
             if depth + 1 >= self.limits.max_chain_depth:
                 deeper = f"backing chain deeper than {self.limits.max_chain_depth} images"
                 raise LimitExceeded(deeper, safe_reason=deeper)
@@ -151,7 +153,7 @@ class _ChainState:
             except DiskError as err:
                 raise withheld(err, f"backing file {shown!r}") from None
             self.links.append(BackingLink(shown, str(path), fmt, depth + 1))
-            return container.disk
+            return referenced(container.disk, f"backing file {shown!r}")
 
         return open_reference
 

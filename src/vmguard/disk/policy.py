@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import os
 import re
+import stat
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -22,10 +23,19 @@ from vmguard.disk.errors import HostPathRefused
 _PROTOCOL = re.compile(r"^[A-Za-z][A-Za-z0-9+.\-]+:")
 
 
+# A name longer than this is shown by its start and its length: an image must not be able
+# to fill an error message (or a report) with text of its choosing.
+MAX_SHOWN_NAME = 200
+
+
 def printable(name: str | bytes) -> str:
-    """Escape an image-controlled name for one-line messages (no control characters)."""
+    """Escape an image-controlled name for one-line messages: no control characters, at most
+    ``MAX_SHOWN_NAME`` characters of it (the rest counted, not shown)."""
     text = name.decode("utf-8", "backslashreplace") if isinstance(name, bytes) else name
-    return text.encode("unicode_escape").decode("ascii")
+    escaped = text.encode("unicode_escape").decode("ascii")
+    if len(escaped) <= MAX_SHOWN_NAME:
+        return escaped
+    return f"{escaped[:MAX_SHOWN_NAME]}...({len(text)} characters)"
 
 
 @dataclass(frozen=True, slots=True)
@@ -33,7 +43,8 @@ class HostPathPolicy:
     """Directories from which image-named host files may be opened.
 
     The directory of the image that names a file is always allowed; ``allowed_dirs`` adds
-    more (the CLI's ``--allow-dir``). With ``follow_references`` off, nothing is opened.
+    more (the CLI's ``--allow-dir``). With ``follow_references`` off (the CLI's ``--isolated``,
+    for uploads), nothing an image names is opened, not even a file beside the image.
     """
 
     allowed_dirs: tuple[Path, ...] = field(default_factory=tuple)
@@ -60,11 +71,22 @@ class HostPathPolicy:
             except UnicodeDecodeError as err:
                 raise HostPathRefused(f"{what} name is not valid UTF-8: {shown}") from err
         if not self.follow_references:
-            raise HostPathRefused(f"{what} {shown!r} refused: following references is disabled")
+            raise HostPathRefused(
+                f"{what} {shown!r} refused: isolated mode (--isolated) opens no file an image names"
+            )
         if not name or "\x00" in name:
             raise HostPathRefused(f"{what} name {shown!r} is empty or contains NUL")
         if _PROTOCOL.match(name):
             raise HostPathRefused(f"{what} {shown!r} refused: protocol pseudo-filenames never open")
+        try:
+            return self._resolve_inside(name, named_by, what, shown)
+        except OSError as err:
+            # A name past NAME_MAX/PATH_MAX, a loop of symlinks, a directory we may not
+            # search: the host cannot look the name up, so nothing is opened.
+            reason = os.strerror(err.errno) if err.errno else type(err).__name__
+            raise HostPathRefused(f"{what} {shown!r} cannot be looked up: {reason}") from None
+
+    def _resolve_inside(self, name: str, named_by: Path, what: str, shown: str) -> Path:
         candidate = self.named_path(name, named_by)
         base = Path(os.path.realpath(Path(os.path.abspath(named_by)).parent))
         resolved = Path(os.path.realpath(candidate))
@@ -74,6 +96,12 @@ class HostPathPolicy:
                 f"{what} {shown!r} resolves to {printable(str(resolved))}, outside the image "
                 f"directory {printable(str(base))} (allow it with --allow-dir)"
             )
-        if not resolved.is_file():
-            raise HostPathRefused(f"{what} {shown!r} not found at {printable(str(resolved))}")
+        try:
+            mode = os.stat(resolved).st_mode
+        except (FileNotFoundError, NotADirectoryError):
+            raise HostPathRefused(
+                f"{what} {shown!r} not found at {printable(str(resolved))}"
+            ) from None
+        if not stat.S_ISREG(mode):
+            raise HostPathRefused(f"{what} {shown!r} is not a regular file")
         return resolved

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol, runtime_checkable
 
-from vmguard.disk.errors import CorruptImage, ImageRefused
+from vmguard.disk.errors import CorruptImage, ImageRefused, UnreadableFile
 
 
 @runtime_checkable
@@ -87,7 +87,7 @@ class FileSource:
             self._fd = os.open(path, flags)
         except OSError as err:
             if identity is None:
-                raise
+                raise UnreadableFile(f"{path}: cannot open ({err.strerror or err})") from err
             raise ImageRefused(f"{path}: changed while being opened ({err.strerror})") from err
         st = os.fstat(self._fd)
         if identity is not None and (
@@ -106,13 +106,13 @@ class FileSource:
         n = clamp(offset, length, self._size)
         if n == 0:
             return b""
-        data = os.pread(self._fd, n, offset)
+        data = self._pread(n, offset)
         if len(data) < n:
             # The file shrank under us, or a short read: pad is wrong, fail loudly.
             chunks = [data]
             got = len(data)
             while got < n:
-                more = os.pread(self._fd, n - got, offset + got)
+                more = self._pread(n - got, offset + got)
                 if not more:
                     raise CorruptImage(f"{self.path}: short read at offset {offset + got}")
                 chunks.append(more)
@@ -120,13 +120,23 @@ class FileSource:
             data = b"".join(chunks)
         return data
 
+    def _pread(self, length: int, offset: int) -> bytes:
+        # The one place host I/O errors of an image become vmguard's error.
+        try:
+            return os.pread(self._fd, length, offset)
+        except OSError as err:
+            raise UnreadableFile(f"{self.path}: cannot read ({err.strerror or err})") from err
+
     def read_into(self, offset: int, buffer: memoryview) -> None:
         """Fill ``buffer`` with the bytes at ``offset`` (no allocation: hot loops reuse it)."""
         got, want = 0, len(buffer)
         if offset + want > self._size:
             raise CorruptImage(f"{self.path}: read past the end at offset {offset}")
         while got < want:
-            n = os.preadv(self._fd, [buffer[got:]], offset + got)
+            try:
+                n = os.preadv(self._fd, [buffer[got:]], offset + got)
+            except OSError as err:
+                raise UnreadableFile(f"{self.path}: cannot read ({err.strerror})") from err
             if n <= 0:
                 raise CorruptImage(f"{self.path}: short read at offset {offset + got}")
             got += n

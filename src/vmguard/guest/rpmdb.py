@@ -59,14 +59,17 @@ def sqlite_blobs(main: bytes, wal: bytes | None, path: str) -> list[bytes]:
             raise GuestFactsError(path, f"cannot stage SQLite rpm database: {err}") from err
         try:
             conn.set_progress_handler(_step_budget(), 1000)
+            # Text the file holds stays bytes: sqlite3 would decode it as UTF-8 and a corrupt
+            # schema row raised UnicodeDecodeError (found by fuzzing).
+            conn.text_factory = bytes
             conn.execute("PRAGMA trusted_schema=OFF")
             kind = conn.execute("SELECT type FROM sqlite_master WHERE name='Packages'").fetchone()
-            if kind is None or kind[0] != "table":
+            if kind is None or kind[0] != b"table":
                 raise GuestFactsError(path, "no Packages table")
             rows = conn.execute(
                 "SELECT blob FROM Packages ORDER BY hnum LIMIT ?", (MAX_PACKAGES,)
             ).fetchall()
-        except sqlite3.Error as err:
+        except (sqlite3.Error, ValueError) as err:
             raise GuestFactsError(path, f"unreadable SQLite rpm database: {err}") from err
         finally:
             conn.close()

@@ -70,13 +70,15 @@ def open_disk(
     *,
     forced_format: str | None = None,
     allowed_dirs: tuple[Path, ...] = (),
+    follow_references: bool = True,
     limits: Limits = DEFAULT_LIMITS,
 ) -> OpenedImage:
-    """Open one disk image of a bundle (backing files under the host-path policy)."""
+    """Open one disk image of a bundle (backing files under the host-path policy; none at all
+    without ``follow_references``)."""
     image = open_image(
         path,
         forced_format=forced_format,
-        policy=HostPathPolicy(allowed_dirs=allowed_dirs),
+        policy=HostPathPolicy(allowed_dirs, follow_references),
         limits=limits,
     )
     if len(image.disks) != 1:

@@ -42,6 +42,8 @@ class SignOptions:
     """Defaults to now (UTC)."""
     forced_format: str | None = None
     allowed_dirs: tuple[Path, ...] = ()
+    follow_references: bool = True
+    """False (``--isolated``): a disk naming any other file is refused."""
 
 
 def _file_record(path: Path, fmt: str | None, progress: ByteProgress | None) -> FileRecord:
@@ -102,7 +104,12 @@ def build_manifest(
     bundle = classify(paths)
     disks = tuple(
         disk_record(
-            open_disk(p, forced_format=options.forced_format, allowed_dirs=options.allowed_dirs),
+            open_disk(
+                p,
+                forced_format=options.forced_format,
+                allowed_dirs=options.allowed_dirs,
+                follow_references=options.follow_references,
+            ),
             progress,
         )
         for p in bundle.disks

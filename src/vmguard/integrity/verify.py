@@ -46,6 +46,8 @@ class VerifyOptions:
     """Require the container files themselves to match, not only the guest content."""
     forced_format: str | None = None
     allowed_dirs: tuple[Path, ...] = ()
+    follow_references: bool = True
+    """False (``--isolated``): a disk naming any other file is refused."""
     at: datetime | None = None
     """Time at which certificate chains must be valid (default: now)."""
 
@@ -123,7 +125,12 @@ def _check_disk(
     notes: list[str],
     progress: ByteProgress | None,
 ) -> Change | None:
-    image = open_disk(path, forced_format=options.forced_format, allowed_dirs=options.allowed_dirs)
+    image = open_disk(
+        path,
+        forced_format=options.forced_format,
+        allowed_dirs=options.allowed_dirs,
+        follow_references=options.follow_references,
+    )
     same_files, first_difference = _files_match(image, record, progress)
     if same_files:
         return None

@@ -90,7 +90,8 @@ def parse_xml(data: bytes, what: str) -> Element:
         raise ConfigParseError(f"{what}: XML refused ({type(err).__name__})") from err
     except SafeET.ParseError as err:
         raise ConfigParseError(f"{what}: not well-formed XML ({err})") from err
-    except (ValueError, UnicodeError) as err:
+    except (ValueError, UnicodeError, LookupError) as err:
+        # LookupError: the XML declaration names an encoding Python does not know.
         raise ConfigParseError(f"{what}: unreadable XML ({err})") from err
     if root is None:
         raise ConfigParseError(f"{what}: empty XML document")

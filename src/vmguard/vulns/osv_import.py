@@ -14,9 +14,12 @@ from __future__ import annotations
 
 import hashlib
 import json
+import lzma
 import os
 import stat
+import struct
 import zipfile
+import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -62,6 +65,27 @@ class ParsedRecord:
 
 Item = ParsedRecord | SkippedRecord
 
+# Everything zipfile and its decompressors raise on a malformed archive (measured by fuzzing:
+# a truncated stored member raises EOFError, a "version needed" above 6.3 NotImplementedError,
+# a password-protected member RuntimeError). Caught in the two places below, nowhere else.
+_ZIP_FAILURES: tuple[type[Exception], ...] = (
+    zipfile.BadZipFile,
+    zipfile.LargeZipFile,
+    OSError,
+    ValueError,
+    EOFError,
+    NotImplementedError,
+    RuntimeError,
+    struct.error,
+    zlib.error,
+    lzma.LZMAError,
+)
+
+
+def _reason(err: Exception) -> str:
+    text = " ".join(str(err).split())[:200]
+    return f"{type(err).__name__}: {text}" if text else type(err).__name__
+
 
 def _decode(origin: str, data: bytes) -> Iterator[Item]:
     digest = hashlib.sha256(data).hexdigest()
@@ -88,8 +112,8 @@ def _decode(origin: str, data: bytes) -> Iterator[Item]:
 def _read_zip(path: Path, limits: ImportLimits) -> Iterator[Item]:
     try:
         archive = zipfile.ZipFile(path)
-    except (zipfile.BadZipFile, OSError, ValueError) as err:
-        raise AdvisoryImportError(f"{path}: not a readable zip archive: {err}") from err
+    except _ZIP_FAILURES as err:
+        raise AdvisoryImportError(f"{path}: not a readable zip archive: {_reason(err)}") from err
     with archive:
         members = archive.infolist()
         if len(members) > limits.max_members:
@@ -99,6 +123,9 @@ def _read_zip(path: Path, limits: ImportLimits) -> Iterator[Item]:
         total = 0
         for info in members:
             origin = f"{path}!{info.filename[:300]}"
+            if not info.filename:
+                yield SkippedRecord(origin, "member without a name")
+                continue
             if info.is_dir():
                 continue
             if not info.filename.lower().endswith(".json"):
@@ -114,8 +141,8 @@ def _read_zip(path: Path, limits: ImportLimits) -> Iterator[Item]:
                 with archive.open(info) as member:
                     # The header's size may lie: never read past the cap whatever it says.
                     data = member.read(limits.max_record_bytes + 1)
-            except (zipfile.BadZipFile, NotImplementedError, OSError, ValueError) as err:
-                yield SkippedRecord(origin, f"unreadable member: {err}")
+            except _ZIP_FAILURES as err:
+                yield SkippedRecord(origin, f"unreadable member: {_reason(err)}")
                 continue
             if len(data) > limits.max_record_bytes:
                 yield SkippedRecord(origin, f"member larger than {limits.max_record_bytes} bytes")
@@ -180,8 +207,11 @@ def read_source(path: Path, limits: ImportLimits = DEFAULT_IMPORT_LIMITS) -> Ite
         return
     if not stat.S_ISREG(info.st_mode):
         raise AdvisoryImportError(f"{path}: not a regular file or directory")
-    with open(path, "rb") as handle:
-        magic = handle.read(4)
+    try:
+        with open(path, "rb") as handle:
+            magic = handle.read(4)
+    except OSError as err:
+        raise AdvisoryImportError(f"{path}: cannot read: {err.strerror or err}") from err
     if magic in (b"PK\x03\x04", b"PK\x05\x06"):
         yield from _read_zip(path, limits)
         return

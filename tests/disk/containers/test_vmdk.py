@@ -627,7 +627,7 @@ def test_flat_extent_shorter_than_declared(tmp_path: Path) -> None:
 
 def test_sparse_extent_that_is_not_sparse(tmp_path: Path) -> None:
     (tmp_path / "x.vmdk").write_bytes(bytes(4096))
-    with pytest.raises(CorruptImage, match="no KDMV header"):
+    with pytest.raises(CorruptImage, match=r"'x.vmdk' \(line 8\) is corrupt"):
         open_path(descriptor_file(tmp_path, 'RW 8 SPARSE "x.vmdk"', "twoGbMaxExtentSparse"))
 
 

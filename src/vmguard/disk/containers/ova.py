@@ -88,7 +88,8 @@ def _referenced_disks(descriptor: bytes) -> list[str]:
     """Hrefs of the files that the OVF's DiskSection uses, in disk order."""
     try:
         root = SafeET.fromstring(descriptor, forbid_dtd=True)
-    except (SafeET.ParseError, DefusedXmlException, ValueError) as err:
+    except (SafeET.ParseError, DefusedXmlException, ValueError, LookupError) as err:
+        # LookupError: an encoding Python does not know in the XML declaration.
         raise CorruptImage(f"OVF descriptor is not valid XML: {err}") from err
     files: dict[str, str] = {}
     for references in (child for child in root if _local(child) == "References"):

@@ -1,0 +1,49 @@
+"""Every crash a fuzzing campaign found, replayed: its reproducer is committed under
+``reproducers/<harness>/`` and must now end normally or in a VmguardError."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from clirunner import vmguard
+
+from .harnesses import HARNESSES, run_one
+
+REPRODUCERS = Path(__file__).resolve().parent / "reproducers"
+CASES = sorted(p for p in REPRODUCERS.glob("*/*") if p.is_file())
+
+
+@pytest.mark.parametrize("path", CASES, ids=lambda p: f"{p.parent.name}/{p.name}")
+def test_reproducer_no_longer_crashes(path: Path) -> None:
+    run_one(HARNESSES[path.parent.name], path.read_bytes())
+
+
+def _command(harness: str, path: Path, tmp_path: Path) -> tuple[str | Path, ...] | None:
+    """The vmguard command a user would run on this input, if one reads it."""
+    if harness in ("probe", "ova", "qcow2", "vmdk", "vhd", "vhdx"):
+        return ("inspect", "--format", "json", path)
+    if harness in ("ext", "fat", "ntfs", "gpt", "mbr", "lvm", "luks"):
+        return ("scan", "--format", "json", path)
+    if harness in ("libvirt-xml", "vmx", "vbox", "ovf"):
+        return ("audit", "--format", "json", path)
+    if harness in ("osv-zip", "osv-json"):
+        return ("db", "import", "--db", tmp_path / "index.sqlite", path)
+    return None
+
+
+@pytest.mark.parametrize("path", CASES, ids=lambda p: f"{p.parent.name}/{p.name}")
+def test_reproducer_through_the_command(path: Path, tmp_path: Path) -> None:
+    """What the user sees: a result, or one line ``vmguard: error: ...`` and exit 2."""
+    command = _command(path.parent.name, path, tmp_path)
+    if command is None:
+        pytest.skip("no command reads this input on its own")
+    run = vmguard(*command)
+    assert "Traceback" not in run.stderr and "internal error" not in run.stderr, run.stderr
+    assert "aborted" not in run.stderr, run.stderr
+    if run.code == 2:
+        lines = run.stderr.strip().splitlines()
+        assert len(lines) == 1 and lines[0].startswith("vmguard: error: "), run.stderr
+    else:
+        assert run.code in (0, 1), (run.code, run.stderr[-500:])
