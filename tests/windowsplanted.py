@@ -106,8 +106,10 @@ PLANTED = {
         "\\ftp@files\\Password",
     ),
     ("secret.aws-access-key", "/Users/alice/.aws/credentials"),
+    # The refresh token is a Google OAuth token: the table's own rule names it (one finding
+    # per secret per file, the most specific rule wins over the credential-file parser).
     (
-        "secret.credential-file",
+        "secret.gcp-oauth-refresh-token",
         "/Users/alice/AppData/Roaming/gcloud/application_default_credentials.json",
     ),
     ("secret.memory-artefact", "/pagefile.sys"),
