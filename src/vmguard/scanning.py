@@ -164,6 +164,12 @@ def _batches(jobs: list[_Job]) -> Iterator[tuple[int, int]]:
         yield start, len(jobs)
 
 
+def _largest_first(jobs: list[_Job]) -> list[tuple[int, int]]:
+    """The batches, largest first: a batch holding one big file, dealt out last, would leave
+    the other workers idle while it is scanned (the planted guest: 0.16 s of a 0.5 s pass)."""
+    return sorted(_batches(jobs), key=lambda b: -sum(j.size for j in jobs[b[0] : b[1]]))
+
+
 def _walk(
     fs: GuestFS, errors: list[ReportError], apps: AppPackageFinder | None = None
 ) -> tuple[list[_Job], list[Finding]]:
@@ -250,7 +256,7 @@ def scan_content(
     _FORKED = (worker, jobs)
     try:
         with multiprocessing.get_context("fork").Pool(workers) as pool:
-            for f, e, n in pool.imap_unordered(_run_range, _batches(jobs)):
+            for f, e, n in pool.imap_unordered(_run_range, _largest_first(jobs)):
                 findings.extend(f)
                 errors.extend(e)
                 done += n
