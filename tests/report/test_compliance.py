@@ -15,7 +15,7 @@ from clirunner import vmguard
 from vmconfig.guides.definitions import write_vmx
 from vmguard.report.schema import report_schema
 
-SARIF_SCHEMA = Path(__file__).resolve().parents[2].parent / "shared/schemas/sarif-schema-2.1.0.json"
+SARIF_SCHEMA = Path(__file__).resolve().parents[1] / "data/schemas/sarif-schema-2.1.0.json"
 INSECURE = 'isolation.tools.copy.disable = "FALSE"\nRemoteDisplay.vnc.enabled = "TRUE"\n'
 
 
