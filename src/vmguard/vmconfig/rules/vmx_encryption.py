@@ -31,6 +31,22 @@ def _mode(spec: VmSpec, ctx: AuditContext, key: str, default: str) -> tuple[str,
     return "", key, "absent"
 
 
+def _disabled(spec: VmSpec, ctx: AuditContext, mode: tuple[str, ...]) -> Iterator[Hit]:
+    """A hit where the mode setting (key, disabled, required, ESXi default) is "disabled"."""
+    key, disabled, _, default = mode
+    value, where, evidence = _mode(spec, ctx, key, default)
+    if value == disabled.lower():
+        yield Hit(where, evidence)
+
+
+def _not_required(spec: VmSpec, ctx: AuditContext, mode: tuple[str, ...]) -> Iterator[Hit]:
+    """A hit where the mode is set (or defaults) to anything but "disabled" or "required"."""
+    key, disabled, required, default = mode
+    value, where, evidence = _mode(spec, ctx, key, default)
+    if value and value not in (disabled.lower(), required.lower()):
+        yield Hit(where, evidence)
+
+
 @vm_rule(
     "vmx.encryption.vm",
     title="The VM's files are not encrypted",
@@ -60,10 +76,7 @@ def vm_encryption(spec: VmSpec, ctx: AuditContext) -> Iterator[Hit]:
 def vmotion_disabled(spec: VmSpec, ctx: AuditContext) -> Iterator[Hit]:
     """A disabled vMotion encryption sends the VM's memory and CPU state in clear text over
     the vMotion network."""
-    key, disabled, _, default = _VMOTION
-    value, where, evidence = _mode(spec, ctx, key, default)
-    if value == disabled.lower():
-        yield Hit(where, evidence)
+    yield from _disabled(spec, ctx, _VMOTION)
 
 
 @vm_rule(
@@ -78,10 +91,7 @@ def vmotion_disabled(spec: VmSpec, ctx: AuditContext) -> Iterator[Hit]:
 def vmotion_optional(spec: VmSpec, ctx: AuditContext) -> Iterator[Hit]:
     """Opportunistic vMotion encryption falls back to clear text when a host cannot encrypt;
     only "required" guarantees no unencrypted migration."""
-    key, disabled, required, default = _VMOTION
-    value, where, evidence = _mode(spec, ctx, key, default)
-    if value and value not in (disabled.lower(), required.lower()):
-        yield Hit(where, evidence)
+    yield from _not_required(spec, ctx, _VMOTION)
 
 
 @vm_rule(
@@ -96,10 +106,7 @@ def vmotion_optional(spec: VmSpec, ctx: AuditContext) -> Iterator[Hit]:
 def ft_disabled(spec: VmSpec, ctx: AuditContext) -> Iterator[Hit]:
     """Fault Tolerance log traffic carries the protected VM's memory and CPU state; with FT
     encryption disabled it crosses the network in clear text."""
-    key, disabled, _, default = _FT
-    value, where, evidence = _mode(spec, ctx, key, default)
-    if value == disabled.lower():
-        yield Hit(where, evidence)
+    yield from _disabled(spec, ctx, _FT)
 
 
 @vm_rule(
@@ -113,10 +120,7 @@ def ft_disabled(spec: VmSpec, ctx: AuditContext) -> Iterator[Hit]:
 )
 def ft_optional(spec: VmSpec, ctx: AuditContext) -> Iterator[Hit]:
     """Opportunistic FT encryption runs unencrypted when either host cannot encrypt."""
-    key, disabled, required, default = _FT
-    value, where, evidence = _mode(spec, ctx, key, default)
-    if value and value not in (disabled.lower(), required.lower()):
-        yield Hit(where, evidence)
+    yield from _not_required(spec, ctx, _FT)
 
 
 VMX_ENCRYPTION_CHECKS: tuple[VmCheck, ...] = (
