@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from memsource import BytesSource  # tests/ is on sys.path for pytest, run.py and atheris
 from vmguard.disk.containers.interface import Container, no_references
 from vmguard.disk.filesystems import detect_filesystem, open_filesystem
 from vmguard.disk.image import open_image
@@ -46,20 +47,6 @@ from .memview import MemoryView
 READ_SPAN = 64 * 1024
 MAX_RANGES = 64
 MAX_NODES = 64
-
-
-class BytesSource:
-    """The input as a ByteSource."""
-
-    def __init__(self, data: bytes) -> None:
-        self._data = data
-
-    @property
-    def size(self) -> int:
-        return len(self._data)
-
-    def read_at(self, offset: int, length: int) -> bytes:
-        return self._data[offset : offset + length]
 
 
 _scratch: Path | None = None
