@@ -9,7 +9,7 @@ DEB_PACKAGES := qemu-utils e2fsprogs xfsprogs dosfstools mtools fdisk ntfs-3g lv
                 python3-apt python3-rpm pkg-config libvirt-dev chromium postgresql \
                 squashfs-tools erofs-utils f2fs-tools xorriso udftools exfatprogs jfsutils nilfs-tools reiserfsprogs bcache-tools util-linux-extra libbde-utils mdadm \
                 chntpw libwin-hivex-perl \
-                libxml2-utils
+                libxml2-utils parted
 # Application package fixtures and version-ordering oracles (tests only)
 DEB_PACKAGES += golang-go ruby libmaven3-core-java openjdk-17-jdk-headless nodejs
 DEMO_DIR ?= vmguard-demo

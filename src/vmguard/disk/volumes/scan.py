@@ -1,8 +1,10 @@
 """Find every volume on a virtual disk: partition table first, then what each partition is.
 
-The table is GPT (512-byte sectors, then 4096), else MBR, else none (the whole disk is one
-volume). Each volume is then examined: an LVM2 physical volume is replaced by its logical
-volumes, and a LUKS volume is marked encrypted. Everything odd becomes a ``VolumeProblem``
+The table is GPT (512-byte sectors, then 4096), else MBR (with the BSD disklabels inside its
+BSD slices), else an Apple Partition Map, else a BSD disklabel, else none (the whole disk is
+one volume). A Sun, SGI, Amiga or Atari table is named and its partitions are not read.
+Each volume is then examined: an LVM2 physical volume is replaced by its logical volumes,
+and a LUKS volume is marked encrypted. Everything odd becomes a ``VolumeProblem``
 in the layout; the scan goes on.
 
 This module must never open an encrypted volume without a key the user gave, follow a path
@@ -18,11 +20,12 @@ from collections.abc import Sequence
 from vmguard.disk.errors import CorruptImage, DiskError
 from vmguard.disk.limits import Limits
 from vmguard.disk.source import ByteSource
-from vmguard.disk.volumes import gpt, lvm, mbr
+from vmguard.disk.volumes import apm, bsdlabel, gpt, lvm, mbr
 from vmguard.disk.volumes.bitlocker import probe_bitlocker
 from vmguard.disk.volumes.interface import Volume, VolumeLayout, VolumeProblem
 from vmguard.disk.volumes.luks import probe_luks
 from vmguard.disk.volumes.luks_unlock import VolumeSecret, unlock_luks
+from vmguard.disk.volumes.unread_tables import name_unread_table
 
 
 def scan_volumes(
@@ -56,9 +59,50 @@ def read_partition_table(
             return gpt.read_gpt(disk, limits=limits, sector_size=size)
     sector0 = disk.read_at(0, 512)
     if mbr.looks_like_mbr(sector0):
-        return mbr.read_mbr(disk, limits=limits, sector_size=sector_size, sector0=sector0)
+        table = mbr.read_mbr(disk, limits=limits, sector_size=sector_size, sector0=sector0)
+        return _with_bsd_slices(disk, table)
+    if apm.has_apm(disk):
+        return apm.read_apm(disk, limits=limits)
+    label = bsdlabel.find_label(disk)
+    if label is not None:
+        problems: list[VolumeProblem] = []
+        volumes = bsdlabel.read_label(disk, label, problems=problems)
+        return VolumeLayout("bsd", tuple(volumes), tuple(problems))
+    unread = name_unread_table(disk)
+    if unread is not None:
+        scheme, name = unread
+        refusal = f"{name}: vmguard does not read this partition table; no partition examined"
+        return VolumeLayout(scheme, (), (VolumeProblem("disk", refusal),))
     return VolumeLayout("none", (Volume(index=1, scheme="none", start=0, size=disk.size,
                                         source=disk),))  # fmt: skip
+
+
+def _with_bsd_slices(disk: ByteSource, table: VolumeLayout) -> VolumeLayout:
+    """``table`` with each BSD slice that holds a disklabel replaced by the label's
+    partitions, numbered after the MBR's own (as Linux numbers them)."""
+    if not any(_is_bsd_slice(v) for v in table.volumes):
+        return table
+    problems = list(table.problems)
+    volumes: list[Volume] = []
+    next_index = max(4, *(v.index for v in table.volumes)) + 1
+    for volume in table.volumes:
+        label = bsdlabel.find_label(volume.source) if _is_bsd_slice(volume) else None
+        if label is None:
+            volumes.append(volume)
+            continue
+        inner = bsdlabel.read_label(
+            disk, label, slice_start=volume.start, slice_size=volume.size,
+            first_index=next_index, problems=problems,
+        )  # fmt: skip
+        next_index += len(inner)
+        volumes.extend(inner)
+    return VolumeLayout(table.scheme, tuple(volumes), tuple(problems), table.disk_uuid)
+
+
+def _is_bsd_slice(volume: Volume) -> bool:
+    return volume.scheme == "mbr" and volume.type_id in {
+        f"{t:02x}" for t in bsdlabel.MBR_SLICE_TYPES
+    }
 
 
 def examine_volumes(

@@ -1,0 +1,63 @@
+"""Partition tables vmguard recognises but does not read: Sun VTOC, SGI volume headers,
+Amiga rigid disk blocks and Atari AHDI root sectors.
+
+Naming them lets a scan say "this disk has a Sun disk label" instead of "unsupported
+filesystem" for the whole disk. The checks are blkid's kind (magic plus checksum or sanity
+of the entries), so a bare filesystem is not mistaken for a table.
+
+This module only reads the first 16 sectors and never returns partitions.
+"""
+
+from __future__ import annotations
+
+import struct
+
+from vmguard.disk.source import ByteSource
+
+_ATARI_IDS = frozenset(
+    {b"BGM", b"GEM", b"XGM", b"LNX", b"SWP", b"MIX", b"RAW", b"UNX", b"F32", b"MAC", b"MNX"}
+)
+_RDB_SEARCH_BLOCKS = 16
+
+
+def name_unread_table(disk: ByteSource) -> tuple[str, str] | None:
+    """``(scheme, description)`` of a partition table vmguard does not read, or None."""
+    sector0 = disk.read_at(0, 512)
+    if len(sector0) < 512:
+        return None
+    if _is_sun(sector0):
+        return "sun", "Sun disk label (VTOC)"
+    if _is_sgi(sector0):
+        return "sgi", "SGI disk volume header"
+    if _is_atari(sector0, disk.size):
+        return "atari", "Atari AHDI partition table"
+    for block in range(_RDB_SEARCH_BLOCKS):
+        if disk.read_at(block * 512, 4) == b"RDSK":
+            return "amiga", "Amiga rigid disk block"
+    return None
+
+
+def _is_sun(sector: bytes) -> bool:
+    if struct.unpack_from(">H", sector, 508)[0] != 0xDABE:
+        return False
+    checksum = 0
+    for (word,) in struct.iter_unpack(">H", sector):
+        checksum ^= word
+    return checksum == 0
+
+
+def _is_sgi(sector: bytes) -> bool:
+    if struct.unpack_from(">I", sector, 0)[0] != 0x0BE5A941:
+        return False
+    total: int = sum(w for (w,) in struct.iter_unpack(">I", sector))
+    return total & 0xFFFFFFFF == 0
+
+
+def _is_atari(sector: bytes, disk_size: int) -> bool:
+    """An AHDI root sector: a disk size that fits, and a first entry in use with a known id
+    that lies on the disk."""
+    disk_sectors = struct.unpack_from(">I", sector, 0x1C2)[0]
+    if disk_sectors == 0 or disk_sectors * 512 > disk_size:
+        return False
+    flag, ident, start, size = struct.unpack_from(">B3sII", sector, 0x1C6)
+    return bool(flag & 1) and ident in _ATARI_IDS and start > 0 and start + size <= disk_sectors
