@@ -1,4 +1,4 @@
-"""Sun, SGI, Amiga and Atari tables written by parted are named, never read as a filesystem."""
+"""Amiga and Atari tables written by parted are named, never read as a filesystem."""
 
 from __future__ import annotations
 
@@ -17,8 +17,6 @@ pytestmark = needs_parted
 @pytest.mark.parametrize(
     ("label", "scheme", "name"),
     [
-        ("sun", "sun", "Sun disk label"),
-        ("dvh", "sgi", "SGI disk volume header"),
         ("amiga", "amiga", "Amiga rigid disk block"),
         ("atari", "atari", "Atari AHDI partition table"),
     ],
@@ -31,12 +29,3 @@ def test_the_table_is_named_and_no_volume_is_returned(
     assert [p.where for p in layout.problems] == ["disk"]
     assert layout.problems[0].message.startswith(f"{name}")
     assert "does not read this partition table" in layout.problems[0].message
-
-
-def test_a_sun_label_with_a_bad_checksum_is_not_a_table(tmp_path: Path) -> None:
-    disk = parted_disk(tmp_path, "sun")
-    with disk.open("r+b") as f:
-        f.seek(510)
-        f.write(b"\x12\x34")
-    layout = scan_volumes(FileSource(disk), limits=Limits())
-    assert layout.scheme == "none"

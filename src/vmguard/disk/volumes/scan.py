@@ -1,8 +1,9 @@
 """Find every volume on a virtual disk: partition table first, then what each partition is.
 
 The table is GPT (512-byte sectors, then 4096), else MBR (with the BSD disklabels inside its
-BSD slices), else an Apple Partition Map, else a BSD disklabel, else none (the whole disk is
-one volume). A Sun, SGI, Amiga or Atari table is named and its partitions are not read.
+BSD slices), else an Apple Partition Map, a Sun label, an SGI volume header or a BSD
+disklabel, else none (the whole disk is one volume). An Amiga or Atari table is named, its
+partitions not read.
 Each volume is then examined: an LVM2 physical volume is replaced by its logical volumes,
 and a LUKS volume is marked encrypted. Everything odd becomes a ``VolumeProblem``
 in the layout; the scan goes on.
@@ -20,7 +21,7 @@ from collections.abc import Sequence
 from vmguard.disk.errors import CorruptImage, DiskError
 from vmguard.disk.limits import Limits
 from vmguard.disk.source import ByteSource
-from vmguard.disk.volumes import apm, bsdlabel, gpt, lvm, mbr
+from vmguard.disk.volumes import apm, bsdlabel, gpt, lvm, mbr, sgi, sun
 from vmguard.disk.volumes.bitlocker import probe_bitlocker
 from vmguard.disk.volumes.interface import Volume, VolumeLayout, VolumeProblem
 from vmguard.disk.volumes.luks import probe_luks
@@ -63,6 +64,10 @@ def read_partition_table(
         return _with_bsd_slices(disk, table)
     if apm.has_apm(disk):
         return apm.read_apm(disk, limits=limits)
+    if sun.is_sun_label(sector0):
+        return sun.read_sun(disk, sector0)
+    if sgi.is_sgi_label(sector0):
+        return sgi.read_sgi(disk, sector0)
     label = bsdlabel.find_label(disk)
     if label is not None:
         problems: list[VolumeProblem] = []

@@ -1,7 +1,7 @@
-"""Partition tables vmguard recognises but does not read: Sun VTOC, SGI volume headers,
-Amiga rigid disk blocks and Atari AHDI root sectors.
+"""Partition tables vmguard recognises but does not read: Amiga rigid disk blocks and Atari
+AHDI root sectors.
 
-Naming them lets a scan say "this disk has a Sun disk label" instead of "unsupported
+Naming them lets a scan say "this disk has an Atari partition table" instead of "unsupported
 filesystem" for the whole disk. The checks are blkid's kind (magic plus checksum or sanity
 of the entries), so a bare filesystem is not mistaken for a table.
 
@@ -25,32 +25,12 @@ def name_unread_table(disk: ByteSource) -> tuple[str, str] | None:
     sector0 = disk.read_at(0, 512)
     if len(sector0) < 512:
         return None
-    if _is_sun(sector0):
-        return "sun", "Sun disk label (VTOC)"
-    if _is_sgi(sector0):
-        return "sgi", "SGI disk volume header"
     if _is_atari(sector0, disk.size):
         return "atari", "Atari AHDI partition table"
     for block in range(_RDB_SEARCH_BLOCKS):
         if disk.read_at(block * 512, 4) == b"RDSK":
             return "amiga", "Amiga rigid disk block"
     return None
-
-
-def _is_sun(sector: bytes) -> bool:
-    if struct.unpack_from(">H", sector, 508)[0] != 0xDABE:
-        return False
-    checksum = 0
-    for (word,) in struct.iter_unpack(">H", sector):
-        checksum ^= word
-    return checksum == 0
-
-
-def _is_sgi(sector: bytes) -> bool:
-    if struct.unpack_from(">I", sector, 0)[0] != 0x0BE5A941:
-        return False
-    total: int = sum(w for (w,) in struct.iter_unpack(">I", sector))
-    return total & 0xFFFFFFFF == 0
 
 
 def _is_atari(sector: bytes, disk_size: int) -> bool:
