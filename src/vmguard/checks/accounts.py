@@ -27,8 +27,8 @@ EMPTY_PASSWORD = Rule(
     "Lock the account (passwd -l) or set a strong password; an empty shadow field logs in "
     "with no password at all.",
     rationale=(
-        "An account with an empty password logs in without any secret at all, "
-        "wherever a service accepts password logins."
+        "An account with an empty password logs in without any secret at all, wherever a service "
+        "accepts password logins."
     ),
 )
 WEAK_HASH = Rule(
@@ -39,9 +39,8 @@ WEAK_HASH = Rule(
     "Re-set the password so it is stored with yescrypt or SHA-512 (ENCRYPT_METHOD in "
     "/etc/login.defs); DES and MD5 crypt are cracked in minutes.",
     rationale=(
-        "Obsolete schemes (DES crypt, MD5 crypt, unsalted hashes) fall to "
-        "commodity cracking hardware in minutes to days, and the hash ships "
-        "with every copy of the image."
+        "Obsolete schemes (DES crypt, MD5 crypt, unsalted hashes) fall to commodity cracking "
+        "hardware in minutes to days, and the hash ships with every copy of the image."
     ),
 )
 GUESSABLE = Rule(
@@ -51,8 +50,8 @@ GUESSABLE = Rule(
     _WEAK,
     "Set a strong unique password, or lock password login for the account.",
     rationale=(
-        "A password from a common-password list is the first thing any "
-        "brute-force attempt tries; every instance of the image accepts it."
+        "A password from a common-password list is the first thing any brute-force attempt tries; "
+        "every instance of the image accepts it."
     ),
 )
 EXTRA_UID0 = Rule(
@@ -62,8 +61,8 @@ EXTRA_UID0 = Rule(
     _WEAK,
     "Remove the account or give it an unprivileged UID: a second UID 0 is a root backdoor.",
     rationale=(
-        "Any account with user id 0 is root under another name: a classic "
-        "backdoor, and easy to overlook in an account list."
+        "Any account with user id 0 is root under another name: a classic backdoor, and easy to "
+        "overlook in an account list."
     ),
 )
 

@@ -64,9 +64,9 @@ HOST_KEY_RULE = Rule(
     "its own at first boot (cloud-init ssh_deletekeys, or ssh-keygen -A in a first-boot unit).",
     ("https://cloudinit.readthedocs.io/en/latest/reference/modules.html#ssh",),
     rationale=(
-        "Every machine started from the image presents the same host key, so "
-        "one stolen copy of the image lets an attacker impersonate all of them "
-        "and intercept their SSH sessions unnoticed."
+        "Every machine started from the image presents the same host key, so one stolen copy of "
+        "the image lets an attacker impersonate all of them and intercept their SSH sessions "
+        "unnoticed."
     ),
     shares=SecretKind.SSH_HOST_KEY,
 )

@@ -32,9 +32,8 @@ CREDENTIAL_FILE = Rule(
     Threat.IMAGE_EXPOSURE,
     _FIX,
     rationale=(
-        "Credential files of common tools (.netrc, .pgpass, cloud CLI "
-        "configuration, git credentials) hold working passwords and tokens that "
-        "travel with every copy of the image."
+        "Credential files of common tools (.netrc, .pgpass, cloud CLI configuration, git "
+        "credentials) hold working passwords and tokens that travel with every copy of the image."
     ),
     shares=SecretKind.CREDENTIAL,
     generic=True,
@@ -47,8 +46,8 @@ HISTORY = Rule(
     "Clear histories (and the builder's habit of passing secrets as arguments) before "
     "publishing: truncate ~/.*history, and rotate what they contain.",
     rationale=(
-        "Secrets typed on a command line are kept in history files long after "
-        "the command ran, and ship with the image."
+        "Secrets typed on a command line are kept in history files long after the command ran, and "
+        "ship with the image."
     ),
     shares=SecretKind.CREDENTIAL,
     generic=True,
@@ -62,8 +61,8 @@ CLOUD_INIT = Rule(
     "passwords or SSH keys injected at launch.",
     ("https://cloudinit.readthedocs.io/en/latest/reference/modules.html#set-passwords",),
     rationale=(
-        "cloud-init seed data keeps the passwords it set in plain text on disk, "
-        "where every copy of the image carries them."
+        "cloud-init seed data keeps the passwords it set in plain text on disk, where every copy "
+        "of the image carries them."
     ),
     shares=SecretKind.CREDENTIAL,
 )

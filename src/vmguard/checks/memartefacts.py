@@ -22,9 +22,8 @@ MEMORY_ARTEFACT = Rule(
     "file at shutdown) and crash dumps before capturing the image: they hold whatever was "
     "in memory, credentials included.",
     rationale=(
-        "Hibernation files, page files and crash dumps hold what was in memory, "
-        "including passwords, keys and session tokens, readable offline from "
-        "the image."
+        "Hibernation files, page files and crash dumps hold what was in memory, including "
+        "passwords, keys and session tokens, readable offline from the image."
     ),
     shares=SecretKind.CREDENTIAL,
 )

@@ -16,8 +16,8 @@ WORLD_WRITABLE = Rule(
     Threat.WEAK_CONFIGURATION,
     "chmod o-w the file: any local user (or compromised service) can change what root runs.",
     rationale=(
-        "Any local user can change a world-writable file in a system path, and "
-        "so plant code that root or a service later runs."
+        "Any local user can change a world-writable file in a system path, and so plant code that "
+        "root or a service later runs."
     ),
 )
 UNEXPECTED_SUID = Rule(
@@ -27,9 +27,8 @@ UNEXPECTED_SUID = Rule(
     Threat.WEAK_CONFIGURATION,
     "Remove the set-id bit (chmod u-s,g-s) unless the program is meant to be privileged.",
     rationale=(
-        "A set-uid or set-gid program that the system does not ship runs with "
-        "raised privileges for every user: a common backdoor or "
-        "privilege-escalation path."
+        "A set-uid or set-gid program that the system does not ship runs with raised privileges "
+        "for every user: a common backdoor or privilege-escalation path."
     ),
 )
 ROOTKIT_PATH = Rule(
@@ -40,8 +39,8 @@ ROOTKIT_PATH = Rule(
     "Treat the image as compromised: do not run it; rebuild from a trusted source.",
     ("https://www.chkrootkit.org/",),
     rationale=(
-        "Files at paths used by known Linux rootkits point to a compromised "
-        "build machine or template."
+        "Files at paths used by known Linux rootkits point to a compromised build machine or "
+        "template."
     ),
 )
 

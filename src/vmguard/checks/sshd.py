@@ -29,8 +29,8 @@ ROOT_LOGIN = Rule(
     "Set PermitRootLogin prohibit-password (or no) and log in as an unprivileged user.",
     _REFS,
     rationale=(
-        "Password logins as root let a guessed or leaked password take the "
-        "whole machine in one step, with nothing in the logs but root."
+        "Password logins as root let a guessed or leaked password take the whole machine in one "
+        "step, with nothing in the logs but root."
     ),
 )
 PASSWORD_AUTH = Rule(
@@ -41,8 +41,8 @@ PASSWORD_AUTH = Rule(
     "Set PasswordAuthentication no (and KbdInteractiveAuthentication no); use keys.",
     _REFS,
     rationale=(
-        "Password authentication exposes every account to online guessing and "
-        "credential stuffing; keys cannot be guessed."
+        "Password authentication exposes every account to online guessing and credential stuffing; "
+        "keys cannot be guessed."
     ),
 )
 EMPTY_PASSWORDS = Rule(
@@ -53,8 +53,8 @@ EMPTY_PASSWORDS = Rule(
     "Set PermitEmptyPasswords no.",
     _REFS,
     rationale=(
-        "With empty passwords permitted, any account without a password is "
-        "reachable over the network with no secret at all."
+        "With empty passwords permitted, any account without a password is reachable over the "
+        "network with no secret at all."
     ),
 )
 

@@ -23,8 +23,8 @@ NOPASSWD_ALL = Rule(
     "Require the password (remove NOPASSWD) or limit the rule to the commands needed.",
     ("https://www.sudo.ws/docs/man/sudoers.man/",),
     rationale=(
-        "Whoever gets a shell as that user, by any bug or leaked key, becomes "
-        "root at once without knowing a password."
+        "Whoever gets a shell as that user, by any bug or leaked key, becomes root at once without "
+        "knowing a password."
     ),
 )
 _INCLUDE = re.compile(r"^[@#](include|includedir)\s+(\S+)")

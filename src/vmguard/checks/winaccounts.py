@@ -27,8 +27,8 @@ GUEST_ENABLED = Rule(
     "Disable the Guest account (net user Guest /active:no); it logs in without a password.",
     (_REF,),
     rationale=(
-        "The Guest account lets anyone log on without credentials of their own, "
-        "locally and often over the network."
+        "The Guest account lets anyone log on without credentials of their own, locally and often "
+        "over the network."
     ),
 )
 ADMIN_BLANK = Rule(
@@ -39,9 +39,8 @@ ADMIN_BLANK = Rule(
     "Disable the built-in Administrator or give it a strong, unique password (LAPS).",
     (_REF,),
     rationale=(
-        "The built-in Administrator has a well-known name and full control: "
-        "with a blank password anyone who reaches a logon prompt owns the "
-        "machine."
+        "The built-in Administrator has a well-known name and full control: with a blank password "
+        "anyone who reaches a logon prompt owns the machine."
     ),
 )
 BLANK_PASSWORD = Rule(
@@ -52,8 +51,8 @@ BLANK_PASSWORD = Rule(
     "Set a strong password on the account or disable it before publishing the image.",
     (_REF,),
     rationale=(
-        "An enabled account with a blank password logs in with no secret "
-        "wherever blank passwords are accepted."
+        "An enabled account with a blank password logs in with no secret wherever blank passwords "
+        "are accepted."
     ),
 )
 AUTOLOGON = Rule(
@@ -67,8 +66,8 @@ AUTOLOGON = Rule(
         "https://learn.microsoft.com/en-us/troubleshoot/windows-server/user-profiles-and-logon/turn-on-automatic-logon",
     ),
     rationale=(
-        "The auto-logon password sits in the registry in plain text, readable "
-        "by anyone who mounts the image."
+        "The auto-logon password sits in the registry in plain text, readable by anyone who mounts "
+        "the image."
     ),
     shares=SecretKind.CREDENTIAL,
 )

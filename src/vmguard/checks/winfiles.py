@@ -33,8 +33,8 @@ UNATTEND = Rule(
     "scrub it; change the passwords it held. Base64 in an answer file is not encryption.",
     ("https://learn.microsoft.com/en-us/windows-hardware/customize/desktop/unattend/",),
     rationale=(
-        "Answer files keep the setup passwords, at best base64-encoded, in "
-        "files that survive setup and ship with the image."
+        "Answer files keep the setup passwords, at best base64-encoded, in files that survive "
+        "setup and ship with the image."
     ),
     shares=SecretKind.CREDENTIAL,
 )
@@ -50,8 +50,8 @@ GPP_CPASSWORD = Rule(
         "https://support.microsoft.com/kb/2962486",
     ),
     rationale=(
-        "Group Policy Preferences passwords are encrypted with a key Microsoft "
-        "published, so anyone can decrypt them."
+        "Group Policy Preferences passwords are encrypted with a key Microsoft published, so "
+        "anyone can decrypt them."
     ),
     shares=SecretKind.CREDENTIAL,
 )
@@ -63,9 +63,8 @@ WEB_CONFIG = Rule(
     "Move the credential out of the config file (integrated security, a managed identity, "
     "or aspnet_regiis -pe to encrypt the section) and rotate it.",
     rationale=(
-        "Connection strings and passwords in configuration files are readable "
-        "by anyone who reads the image, and usually open the application's "
-        "database."
+        "Connection strings and passwords in configuration files are readable by anyone who reads "
+        "the image, and usually open the application's database."
     ),
     shares=SecretKind.CREDENTIAL,
 )
@@ -77,8 +76,8 @@ SAVED_SESSION = Rule(
     "Delete the saved session password (or the tool's profile) from the image and change it; "
     "these tools store passwords in reversible or machine-bound forms.",
     rationale=(
-        "Remote-access tools store saved passwords in reversible forms: whoever "
-        "reads the image can recover them and log into the servers they name."
+        "Remote-access tools store saved passwords in reversible forms: whoever reads the image "
+        "can recover them and log into the servers they name."
     ),
     shares=SecretKind.CREDENTIAL,
 )

@@ -34,9 +34,9 @@ RDP_WITHOUT_NLA = _rule(
     "Require NLA (UserAuthentication=1 on RDP-Tcp) or disable Remote Desktop "
     "(fDenyTSConnections=1): without NLA the logon screen is reachable before any credential.",
     rationale=(
-        "Without Network Level Authentication the full logon screen, and the "
-        "code behind it, is reachable by anyone before they prove who they are "
-        "(BlueKeep-class bugs, password spraying)."
+        "Without Network Level Authentication the full logon screen, and the code behind it, is "
+        "reachable by anyone before they prove who they are (BlueKeep-class bugs, password "
+        "spraying)."
     ),
 )
 FIREWALL_OFF = _rule(
@@ -45,8 +45,8 @@ FIREWALL_OFF = _rule(
     Severity.MEDIUM,
     "Set EnableFirewall=1 for every profile (Domain, Private, Public), by policy if managed.",
     rationale=(
-        "With a firewall profile off, every listening service is reachable from "
-        "the networks of that profile."
+        "With a firewall profile off, every listening service is reachable from the networks of "
+        "that profile."
     ),
 )
 SMB1 = _rule(
@@ -56,8 +56,8 @@ SMB1 = _rule(
     "Remove the SMB1Protocol feature, set LanmanServer\\Parameters\\SMB1=0 and disable the "
     "mrxsmb10 driver (Start=4): SMBv1 is what EternalBlue/WannaCry spread through.",
     rationale=(
-        "SMBv1 lacks modern protections and carried the EternalBlue worms; no "
-        "current Windows needs it."
+        "SMBv1 lacks modern protections and carried the EternalBlue worms; no current Windows "
+        "needs it."
     ),
 )
 UAC_OFF = _rule(
@@ -67,8 +67,8 @@ UAC_OFF = _rule(
     "Set Policies\\System\\EnableLUA=1: with UAC off every administrator process runs "
     "elevated and the integrity-level sandbox is gone.",
     rationale=(
-        "Without UAC every administrator process runs with full rights, so any "
-        "program an administrator starts can change the system."
+        "Without UAC every administrator process runs with full rights, so any program an "
+        "administrator starts can change the system."
     ),
 )
 WDIGEST = _rule(
@@ -78,8 +78,8 @@ WDIGEST = _rule(
     "Set SecurityProviders\\WDigest\\UseLogonCredential=0 (or delete it): with 1, LSASS "
     "holds every interactive logon's password in cleartext for credential dumpers.",
     rationale=(
-        "With WDigest caching, LSASS keeps logon passwords in cleartext, and "
-        "credential dumpers read them straight from memory."
+        "With WDigest caching, LSASS keeps logon passwords in cleartext, and credential dumpers "
+        "read them straight from memory."
     ),
 )
 LM_HASH = _rule(
@@ -95,8 +95,8 @@ WINRM_BASIC = _rule(
     Severity.HIGH,
     "Set the WinRM Service/Client policy AllowBasic=0; Basic sends credentials reversibly.",
     rationale=(
-        "Basic authentication sends the user name and password in a reversible "
-        "encoding with every request."
+        "Basic authentication sends the user name and password in a reversible encoding with every "
+        "request."
     ),
 )
 WINRM_UNENCRYPTED = _rule(
@@ -105,8 +105,8 @@ WINRM_UNENCRYPTED = _rule(
     Severity.HIGH,
     "Set the WinRM Service/Client policy AllowUnencryptedTraffic=0.",
     rationale=(
-        "Unencrypted WinRM traffic exposes commands, output and credentials to "
-        "anyone on the network path."
+        "Unencrypted WinRM traffic exposes commands, output and credentials to anyone on the "
+        "network path."
     ),
 )
 DEFENDER_OFF = _rule(
@@ -116,8 +116,8 @@ DEFENDER_OFF = _rule(
     "Remove the DisableAntiSpyware/DisableRealtimeMonitoring policies, or make sure another "
     "anti-malware product is installed and running.",
     rationale=(
-        "With Defender disabled by policy and nothing else installed, malware "
-        "runs undetected in every instance."
+        "With Defender disabled by policy and nothing else installed, malware runs undetected in "
+        "every instance."
     ),
 )
 UPDATES_OFF = _rule(
@@ -135,8 +135,8 @@ AUTORUN = _rule(
     Severity.LOW,
     "Set Policies\\Explorer\\NoDriveTypeAutoRun=0xFF (AutoRun off for every drive type).",
     rationale=(
-        "AutoRun starts programs from inserted media without asking, a "
-        "long-used way for malware to spread."
+        "AutoRun starts programs from inserted media without asking, a long-used way for malware "
+        "to spread."
     ),
 )
 

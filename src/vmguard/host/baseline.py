@@ -38,8 +38,8 @@ MODIFIED = Rule(
     _REMEDIATION,
     _REFS,
     rationale=(
-        "A hypervisor file that changed since the signed baseline may have been "
-        "tampered with; updates should come with a new baseline."
+        "A hypervisor file that changed since the signed baseline may have been tampered with; "
+        "updates should come with a new baseline."
     ),
 )
 ADDED = Rule(
@@ -50,8 +50,8 @@ ADDED = Rule(
     _REMEDIATION,
     _REFS,
     rationale=(
-        "A new file in a hypervisor directory can be a planted module, plugin "
-        "or configuration fragment that the hypervisor loads."
+        "A new file in a hypervisor directory can be a planted module, plugin or configuration "
+        "fragment that the hypervisor loads."
     ),
 )
 REMOVED = Rule(
@@ -62,8 +62,8 @@ REMOVED = Rule(
     _REMEDIATION,
     _REFS,
     rationale=(
-        "A file removed from a hypervisor directory may be a protection (a "
-        "policy or a profile) taken away."
+        "A file removed from a hypervisor directory may be a protection (a policy or a profile) "
+        "taken away."
     ),
 )
 METADATA = Rule(
@@ -74,8 +74,8 @@ METADATA = Rule(
     _REMEDIATION,
     _REFS,
     rationale=(
-        "A changed owner or mode can make a hypervisor file writable to users "
-        "who should not change it."
+        "A changed owner or mode can make a hypervisor file writable to users who should not "
+        "change it."
     ),
 )
 RULES = (MODIFIED, ADDED, REMOVED, METADATA)
@@ -87,8 +87,8 @@ SIGNATURE_INVALID = Rule(
     "Verify with the key that signed the baseline; if the baseline was altered, nothing it "
     "says can be trusted: make a new one from a known-good host.",
     rationale=(
-        "A baseline whose signature is not accepted cannot show that the host "
-        "is unchanged: it may itself have been altered."
+        "A baseline whose signature is not accepted cannot show that the host is unchanged: it may "
+        "itself have been altered."
     ),
 )
 MAX_SHOWN = 8

@@ -30,8 +30,8 @@ IMAGE_READABLE = Rule(
     "chmod o-rwx the image (libvirt's dynamic ownership gives QEMU its own access).",
     _REFS,
     rationale=(
-        "A disk image readable by every host user hands out the guest's whole "
-        "file system: its secrets, keys and data."
+        "A disk image readable by every host user hands out the guest's whole file system: its "
+        "secrets, keys and data."
     ),
 )
 IMAGE_WRITABLE = Rule(
@@ -42,8 +42,8 @@ IMAGE_WRITABLE = Rule(
     "chmod go-w the image and chown it to root or the QEMU user.",
     _REFS,
     rationale=(
-        "A user who can write a guest's disk image can plant code in the guest "
-        "or corrupt it, bypassing everything inside the guest."
+        "A user who can write a guest's disk image can plant code in the guest or corrupt it, "
+        "bypassing everything inside the guest."
     ),
 )
 IMAGE_FOREIGN = Rule(
@@ -55,8 +55,8 @@ IMAGE_FOREIGN = Rule(
     "for other groups.",
     _REFS,
     rationale=(
-        "An image owned by or readable for another account lets that account, "
-        "or whatever compromises it, read the guest's data."
+        "An image owned by or readable for another account lets that account, or whatever "
+        "compromises it, read the guest's data."
     ),
 )
 IMAGE_PLACE = Rule(
@@ -68,8 +68,8 @@ IMAGE_PLACE = Rule(
     "policy, permissions and backups expect them.",
     _REFS,
     rationale=(
-        "Images outside the directories the MAC policy and backups expect "
-        "escape their labels and protections, and are easy to miss."
+        "Images outside the directories the MAC policy and backups expect escape their labels and "
+        "protections, and are easy to miss."
     ),
 )
 DEFINITION_ACCESS = Rule(
@@ -80,8 +80,8 @@ DEFINITION_ACCESS = Rule(
     "chown root:root and chmod 600 the domain XML under /etc/libvirt/qemu.",
     _REFS,
     rationale=(
-        "Whoever can edit a VM definition can attach host devices or disks to "
-        "the guest and change how it is isolated."
+        "Whoever can edit a VM definition can attach host devices or disks to the guest and change "
+        "how it is isolated."
     ),
 )
 DEFINITION_PLACE = Rule(
@@ -93,8 +93,8 @@ DEFINITION_PLACE = Rule(
     "protection of /etc/libvirt/qemu.",
     _REFS,
     rationale=(
-        "A definition that resolves outside libvirt's directory (a symbolic "
-        "link) can be changed by whoever owns its real location."
+        "A definition that resolves outside libvirt's directory (a symbolic link) can be changed "
+        "by whoever owns its real location."
     ),
 )
 RULES = (IMAGE_READABLE, IMAGE_WRITABLE, IMAGE_FOREIGN, IMAGE_PLACE, DEFINITION_ACCESS,

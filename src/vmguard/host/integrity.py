@@ -25,9 +25,8 @@ MODIFIED = Rule(
     "and investigate how the file changed.",
     (*_REFS, "KVM KVM-15"),
     rationale=(
-        "A hypervisor binary or library that differs from what its package "
-        "installed may have been tampered with to spy on or control every "
-        "guest."
+        "A hypervisor binary or library that differs from what its package installed may have been "
+        "tampered with to spy on or control every guest."
     ),
 )
 MISSING = Rule(
@@ -38,8 +37,8 @@ MISSING = Rule(
     "Reinstall the package; find out what removed the file.",
     (*_REFS, "KVM KVM-15"),
     rationale=(
-        "A missing hypervisor file means the installation was altered, by "
-        "accident or to remove a protection."
+        "A missing hypervisor file means the installation was altered, by accident or to remove a "
+        "protection."
     ),
 )
 CONFIG_CHANGED = Rule(
@@ -51,8 +50,8 @@ CONFIG_CHANGED = Rule(
     "reviewed state with vmguard host baseline.",
     _REFS,
     rationale=(
-        "Changed hypervisor configuration can weaken isolation; a change nobody "
-        "expected is a sign of tampering."
+        "Changed hypervisor configuration can weaken isolation; a change nobody expected is a sign "
+        "of tampering."
     ),
 )
 UNVERIFIED = Rule(
@@ -64,8 +63,8 @@ UNVERIFIED = Rule(
     "and check them with vmguard host verify.",
     _REFS,
     rationale=(
-        "Without a package database to compare against, tampering with "
-        "hypervisor files cannot be ruled out."
+        "Without a package database to compare against, tampering with hypervisor files cannot be "
+        "ruled out."
     ),
 )
 RULES = (MODIFIED, MISSING, CONFIG_CHANGED, UNVERIFIED)

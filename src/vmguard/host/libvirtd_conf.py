@@ -29,8 +29,8 @@ TCP_NO_AUTH = Rule(
     "certificates, or qemu+ssh://), and disable the libvirtd-tcp.socket unit.",
     (*_REFS, "KVM KVM-10"),
     rationale=(
-        "Anyone who reaches the TCP port can manage every VM on the host "
-        "(start, stop, read disks, define new domains) without logging in."
+        "Anyone who reaches the TCP port can manage every VM on the host (start, stop, read disks, "
+        "define new domains) without logging in."
     ),
 )
 TCP_PLAIN = Rule(
@@ -42,8 +42,8 @@ TCP_PLAIN = Rule(
     "TCP is only encrypted when the SASL mechanism negotiates a security layer.",
     (*_REFS, "KVM KVM-10"),
     rationale=(
-        "Plain TCP carries management commands and credentials unencrypted, "
-        "where anyone on the path can read or alter them."
+        "Plain TCP carries management commands and credentials unencrypted, where anyone on the "
+        "path can read or alter them."
     ),
 )
 TLS_WEAK = Rule(
@@ -55,8 +55,8 @@ TLS_WEAK = Rule(
     '"sasl") so that only named clients manage the host.',
     (*_REFS, "KVM KVM-10"),
     rationale=(
-        "TLS that does not check client certificates lets any client that can "
-        "connect manage the host."
+        "TLS that does not check client certificates lets any client that can connect manage the "
+        "host."
     ),
 )
 UNIX_OPEN = Rule(
@@ -67,8 +67,8 @@ UNIX_OPEN = Rule(
     'Set unix_sock_rw_perms = "0770" with unix_sock_group = "libvirt", or auth_unix_rw = "polkit".',
     (*_REFS, "KVM KVM-10"),
     rationale=(
-        "libvirt's read-write socket is root-equivalent: any local user who can "
-        "open it can start a VM with the host's disks attached."
+        "libvirt's read-write socket is root-equivalent: any local user who can open it can start "
+        "a VM with the host's disks attached."
     ),
 )
 NO_ACCESS_CONTROL = Rule(
@@ -80,8 +80,8 @@ NO_ACCESS_CONTROL = Rule(
     'or enable access_drivers = [ "polkit" ] with per-user ACL rules.',
     (*_REFS, "https://libvirt.org/acl.html", "KVM KVM-11"),
     rationale=(
-        "Without an access-control driver, membership of the socket group is "
-        "the only barrier, and that group holds every user."
+        "Without an access-control driver, membership of the socket group is the only barrier, and "
+        "that group holds every user."
     ),
 )
 RULES = (TCP_NO_AUTH, TCP_PLAIN, TLS_WEAK, UNIX_OPEN, NO_ACCESS_CONTROL)

@@ -24,8 +24,8 @@ MAC_OFF = Rule(
     "can confine each guest's QEMU (sVirt).",
     (_SVIRT, "https://wiki.debian.org/AppArmor/HowToUse", "KVM KVM-12"),
     rationale=(
-        "Mandatory access control (sVirt) is what keeps a compromised QEMU away "
-        "from other guests' disks and the host's files."
+        "Mandatory access control (sVirt) is what keeps a compromised QEMU away from other guests' "
+        "disks and the host's files."
     ),
 )
 SELINUX_PERMISSIVE = Rule(
@@ -36,8 +36,8 @@ SELINUX_PERMISSIVE = Rule(
     "Set SELINUX=enforcing in /etc/selinux/config and setenforce 1.",
     (_SVIRT, "KVM KVM-12"),
     rationale=(
-        "A permissive SELinux only logs the denials it would make, so sVirt "
-        "does not actually separate the guests."
+        "A permissive SELinux only logs the denials it would make, so sVirt does not actually "
+        "separate the guests."
     ),
 )
 PROFILE_OFF = Rule(
@@ -48,8 +48,8 @@ PROFILE_OFF = Rule(
     "Remove the link from /etc/apparmor.d/disable and aa-enforce the profile.",
     (_SVIRT, "https://gitlab.com/apparmor/apparmor/-/wikis/Libvirt", "KVM KVM-12"),
     rationale=(
-        "A disabled or complain-mode AppArmor profile leaves libvirt or QEMU "
-        "unconfined: an escape reaches whatever the process's user can."
+        "A disabled or complain-mode AppArmor profile leaves libvirt or QEMU unconfined: an escape "
+        "reaches whatever the process's user can."
     ),
 )
 UNCONFINED = Rule(
@@ -61,8 +61,8 @@ UNCONFINED = Rule(
     "confined QEMU runs as libvirt-<uuid> (AppArmor) or svirt_t (SELinux).",
     (_SVIRT, "KVM KVM-12"),
     rationale=(
-        "An unconfined QEMU process is not separated from other guests' "
-        "resources if the guest takes it over."
+        "An unconfined QEMU process is not separated from other guests' resources if the guest "
+        "takes it over."
     ),
 )
 ROOT_PROCESS = Rule(

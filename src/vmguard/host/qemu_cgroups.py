@@ -43,9 +43,8 @@ CGROUP = Rule(
         "KVM KVM-06",
     ),
     rationale=(
-        "The cgroup device list is a last line of defence: when it lets QEMU "
-        "open host devices, a compromised QEMU can read or write host disks "
-        "directly."
+        "The cgroup device list is a last line of defence: when it lets QEMU open host devices, a "
+        "compromised QEMU can read or write host disks directly."
     ),
 )
 RULES = (CGROUP,)

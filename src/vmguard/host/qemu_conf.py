@@ -28,8 +28,8 @@ ROOT = Rule(
     'Fedora/RHEL: "qemu") so a guest that escapes QEMU does not own the host.',
     (f"{_LQ}: user/group", "https://libvirt.org/drvqemu.html#posix-users-groups", "KVM KVM-01"),
     rationale=(
-        "QEMU parses everything a guest sends; run as root, a guest that "
-        "escapes through a device-emulation bug owns the host."
+        "QEMU parses everything a guest sends; run as root, a guest that escapes through a "
+        "device-emulation bug owns the host."
     ),
 )
 CONFINEMENT = Rule(
@@ -49,9 +49,8 @@ CONFINEMENT = Rule(
         "KVM KVM-04: namespaces",
     ),
     rationale=(
-        "Without SELinux/AppArmor confinement, sVirt labels or namespaces, a "
-        "QEMU process taken over by a guest can reach every other guest's disks "
-        "and the host's files."
+        "Without SELinux/AppArmor confinement, sVirt labels or namespaces, a QEMU process taken "
+        "over by a guest can reach every other guest's disks and the host's files."
     ),
 )
 REMOTE_DISPLAY = Rule(
@@ -67,9 +66,8 @@ REMOTE_DISPLAY = Rule(
         "KVM KVM-07",
     ),
     rationale=(
-        "A VNC or SPICE console listening on the network without TLS or a "
-        "password gives anyone who reaches the port a guest's keyboard and "
-        "screen."
+        "A VNC or SPICE console listening on the network without TLS or a password gives anyone "
+        "who reaches the port a guest's keyboard and screen."
     ),
 )
 MISC = Rule(
@@ -85,8 +83,8 @@ MISC = Rule(
         "KVM KVM-09: chardev_tls",
     ),
     rationale=(
-        "These driver settings remove protections (seccomp sandboxing, device "
-        "ACLs, dynamic ownership) that limit what a compromised QEMU can do."
+        "These driver settings remove protections (seccomp sandboxing, device ACLs, dynamic "
+        "ownership) that limit what a compromised QEMU can do."
     ),
 )
 RULES = (ROOT, CONFINEMENT, REMOTE_DISPLAY, MISC)

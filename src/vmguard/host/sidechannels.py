@@ -24,8 +24,8 @@ KSM = Rule(
     "across guests through copy-on-write timing.",
     ("https://docs.kernel.org/admin-guide/mm/ksm.html", "CVE-2015-2877", "KVM KVM-13"),
     rationale=(
-        "Merged memory pages let one guest time another's memory accesses and "
-        "infer its contents (page-deduplication side channels)."
+        "Merged memory pages let one guest time another's memory accesses and infer its contents "
+        "(page-deduplication side channels)."
     ),
 )
 CPU_VULNERABLE = Rule(
@@ -37,8 +37,8 @@ CPU_VULNERABLE = Rule(
     "opt-out from the kernel command line.",
     (_KERNEL_DOC, "https://docs.kernel.org/admin-guide/kernel-parameters.html", "KVM KVM-13"),
     rationale=(
-        "An unmitigated CPU vulnerability lets a guest read memory of the host "
-        "or of other guests through speculative-execution side channels."
+        "An unmitigated CPU vulnerability lets a guest read memory of the host or of other guests "
+        "through speculative-execution side channels."
     ),
 )
 SMT = Rule(
@@ -54,8 +54,8 @@ SMT = Rule(
         "https://docs.kernel.org/admin-guide/hw-vuln/core-scheduling.html",
     ),
     rationale=(
-        "Sibling hyper-threads share caches and buffers, so a guest on one "
-        "thread can observe another guest's secrets on its sibling (L1TF, MDS)."
+        "Sibling hyper-threads share caches and buffers, so a guest on one thread can observe "
+        "another guest's secrets on its sibling (L1TF, MDS)."
     ),
 )
 IOMMU = Rule(
@@ -68,8 +68,8 @@ IOMMU = Rule(
     "memory.",
     ("https://docs.kernel.org/driver-api/vfio.html", "KVM KVM-14"),
     rationale=(
-        "Without an IOMMU a passed-through device can DMA into any host memory, "
-        "so the guest that drives it controls the host."
+        "Without an IOMMU a passed-through device can DMA into any host memory, so the guest that "
+        "drives it controls the host."
     ),
 )
 RULES = (KSM, CPU_VULNERABLE, SMT, IOMMU)

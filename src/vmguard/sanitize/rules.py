@@ -21,8 +21,8 @@ FINDING_REMOVED = Rule(
     Threat.IMAGE_EXPOSURE,
     "Rotate the secret anyway: copies of the input (and its backups) still hold it.",
     rationale=(
-        "Records that a secret or key found in the input is gone from the "
-        "sanitized copy, so the report proves what the sanitizer achieved."
+        "Records that a secret or key found in the input is gone from the sanitized copy, so the "
+        "report proves what the sanitizer achieved."
     ),
 )
 NO_HOST_KEY_REGENERATION = Rule(
@@ -34,8 +34,8 @@ NO_HOST_KEY_REGENERATION = Rule(
     "sshd-keygen), or sshd will not start in instances of this image.",
     ("https://man.openbsd.org/ssh-keygen#A",),
     rationale=(
-        "Without host keys, and with nothing to create them at first boot, sshd "
-        "refuses to start and instances of the image cannot be reached."
+        "Without host keys, and with nothing to create them at first boot, sshd refuses to start "
+        "and instances of the image cannot be reached."
     ),
 )
 NOT_CHANGED = Rule(
@@ -45,8 +45,8 @@ NOT_CHANGED = Rule(
     Threat.IMAGE_EXPOSURE,
     "Remove the file from the image's build instead; the re-scan shows whether it still leaks.",
     rationale=(
-        "A planned change that could not be made safely leaves the data it was "
-        "meant to remove in the sanitized copy."
+        "A planned change that could not be made safely leaves the data it was meant to remove in "
+        "the sanitized copy."
     ),
 )
 

@@ -26,8 +26,8 @@ ADVISORY_AGE = Rule(
     "current with `vmguard db update` (or `vmguard db import` of newer OSV archives).",
     ("https://osv.dev/",),
     rationale=(
-        "A vulnerability report is only as complete as its advisory data: this "
-        "records how old that data was, so a clean result can be weighed."
+        "A vulnerability report is only as complete as its advisory data: this records how old "
+        "that data was, so a clean result can be weighed."
     ),
 )
 STALE_ADVISORIES = Rule(
@@ -39,9 +39,8 @@ STALE_ADVISORIES = Rule(
     "vulnerabilities published since the last import are missing from this report.",
     ("https://google.github.io/osv.dev/data/#data-dumps",),
     rationale=(
-        "Advisory data older than the allowed age misses recent "
-        "vulnerabilities, so an image can look clean while carrying known "
-        "flaws."
+        "Advisory data older than the allowed age misses recent vulnerabilities, so an image can "
+        "look clean while carrying known flaws."
     ),
 )
 RULES = (ADVISORY_AGE, STALE_ADVISORIES)
