@@ -138,6 +138,9 @@ class Rule:
     generic: bool = field(default=False, kw_only=True)
     """A low-specificity secret rule: where a vendor-specific rule finds the same secret at
     the same severity, the specific one is reported."""
+    spans_lines: bool = field(default=False, kw_only=True)
+    """The secret spans lines (a key block, a JSON document) or comes as a pair on two lines:
+    removing only the line a finding names would leave the rest behind."""
 
     def finding(
         self,

@@ -69,6 +69,7 @@ HOST_KEY_RULE = Rule(
         "unnoticed."
     ),
     shares=SecretKind.SSH_HOST_KEY,
+    spans_lines=True,
 )
 
 

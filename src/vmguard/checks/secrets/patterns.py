@@ -40,6 +40,7 @@ def _rule(
     *refs: str,
     shares: SecretKind = SecretKind.CREDENTIAL,
     generic: bool = False,
+    spans_lines: bool = False,
 ) -> Rule:
     return Rule(
         rule_id,
@@ -51,6 +52,7 @@ def _rule(
         rationale=rationale,
         shares=shares,
         generic=generic,
+        spans_lines=spans_lines,
     )
 
 
@@ -110,6 +112,7 @@ PEM_KEY = SecretPattern(
         _KEY_RATIONALE,
         "https://cwe.mitre.org/data/definitions/321.html",
         shares=SecretKind.PRIVATE_KEY,
+        spans_lines=True,
     ),
     r"-----BEGIN ([A-Z0-9]{1,16} ){0,3}PRIVATE KEY( BLOCK)?-----",
     lambda data, start, match: validate_pem_key(data, start),
@@ -125,6 +128,7 @@ CODED_PATTERNS: tuple[SecretPattern, ...] = (
             Severity.HIGH,
             _KEY_RATIONALE,
             shares=SecretKind.PRIVATE_KEY,
+            spans_lines=True,
         ),
         r"PuTTY-User-Key-File-[23]: ",
         lambda data, start, match: validate_putty(data, start),
@@ -138,6 +142,7 @@ CODED_PATTERNS: tuple[SecretPattern, ...] = (
             _CLOUD_RATIONALE,
             "https://docs.aws.amazon.com/IAM/latest/UserGuide/id_credentials_access-keys.html",
             shares=SecretKind.CLOUD_CREDENTIAL,
+            spans_lines=True,
         ),
         r"\b(AKIA|ASIA|ABIA|ACCA)[A-Z2-7]{16}\b",
         _aws,
@@ -152,6 +157,7 @@ CODED_PATTERNS: tuple[SecretPattern, ...] = (
             _CLOUD_RATIONALE,
             "https://cloud.google.com/iam/docs/keys-create-delete",
             shares=SecretKind.CLOUD_CREDENTIAL,
+            spans_lines=True,
         ),
         r"\"type\"\s*:\s*\"service_account\"",
         lambda data, start, match: validate_gcp_service_account(data, start),
