@@ -1,5 +1,6 @@
 """The one result type: Findings in a Report. Every command produces a Report; every output
-format renders one."""
+format renders one. Every finding is made from a Rule, the one rule model of every command
+(``vmguard.rulebook`` gathers them)."""
 
 from __future__ import annotations
 
