@@ -9,8 +9,8 @@ import pytest
 from plantedimage import EXPECTED
 from vmconfig.corpus import corpus_files
 from vmguard.demo.sample import build_sample_vm
-from vmguard.inspection import ImageOptions
 from vmguard.findings import Rule, Severity, Threat
+from vmguard.inspection import ImageOptions
 from vmguard.rulebook import COMMANDS, RulebookError, catalogue, names_a_rule, rule_ids, rulebook
 from vmguard.scanning import ScanOptions, scan_image
 from vmguard.vmconfig.audit import AuditOptions, audit_paths
