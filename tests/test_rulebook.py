@@ -9,8 +9,9 @@ import pytest
 from plantedimage import EXPECTED
 from vmconfig.corpus import corpus_files
 from vmguard.demo.sample import build_sample_vm
+from vmguard.findings import Rule, Severity, Threat
 from vmguard.inspection import ImageOptions
-from vmguard.rulebook import COMMANDS, names_a_rule, rule_ids, rulebook
+from vmguard.rulebook import COMMANDS, RulebookError, catalogue, names_a_rule, rule_ids, rulebook
 from vmguard.scanning import ScanOptions, scan_image
 from vmguard.vmconfig.audit import AuditOptions, audit_paths
 from vmguard.vmconfig.model import ConfigParseError
@@ -19,12 +20,43 @@ from vmguard.vmconfig.rules.catalogue import builtin_rules
 
 def test_every_rule_once_with_its_documentation() -> None:
     docs = rulebook()
-    assert len({d.rule_id for d in docs}) == len(docs)
+    assert len({d.rule.rule_id for d in docs}) == len(docs)
     assert {d.command for d in docs} == set(COMMANDS)
     assert sum(d.command == "audit" for d in docs) == len(builtin_rules())
     for doc in docs:
-        assert doc.title and doc.remediation, doc.rule_id
-        assert doc.command != "audit" or doc.rationale, doc.rule_id
+        rule = doc.rule
+        assert rule.title and rule.rationale and rule.remediation, rule.rule_id
+
+
+def _groups() -> list[tuple[str, list[Rule]]]:
+    docs = rulebook()
+    return [(c, [d.rule for d in docs if d.command == c]) for c in COMMANDS]
+
+
+def test_the_same_id_in_two_commands_is_refused() -> None:
+    groups = _groups()
+    assert len(catalogue(groups)) == len(rulebook())
+    host_rule = groups[COMMANDS.index("host")][1][0]
+    fleet = groups[COMMANDS.index("fleet")][1]
+    fleet.append(Rule(host_rule.rule_id, "t", Severity.LOW, Threat.MALWARE, "r", rationale="w"))
+    with pytest.raises(RulebookError, match=rf"{host_rule.rule_id} .*by host and by fleet"):
+        catalogue(groups)
+
+
+@pytest.mark.parametrize("missing", ["title", "rationale", "remediation"])
+def test_a_rule_without_its_documentation_is_refused(missing: str) -> None:
+    fields = {"title": "a title", "rationale": "why", "remediation": "how"}
+    fields[missing] = " "
+    rule = Rule(
+        "x.undocumented",
+        fields["title"],
+        Severity.LOW,
+        Threat.MALWARE,
+        fields["remediation"],
+        rationale=fields["rationale"],
+    )
+    with pytest.raises(RulebookError, match=f"x.undocumented has no {missing}"):
+        catalogue([("scan", [rule])])
 
 
 def test_what_real_scans_report_is_in_the_rulebook(tmp_path: Path) -> None:

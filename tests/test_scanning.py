@@ -12,8 +12,8 @@ import pytest
 
 import plantedimage
 from clirunner import vmguard
-from vmguard.findings import Area, Severity, Threat
-from vmguard.scanning import MiB, ScanOptions, scan_image
+from vmguard.findings import Area, Rule, Severity, Threat
+from vmguard.scanning import MiB, ScanOptions, _dedupe, scan_image
 
 
 @pytest.fixture(scope="module")
@@ -159,3 +159,14 @@ def test_guest_links_to_host_files_are_never_followed(tmp_path: Path) -> None:
     assert "/proc/self/environ" not in run.opened and str(canary) not in run.opened
     assert "CANARY" not in run.stdout
     assert json.loads(run.stdout)["findings"] == []
+
+
+def test_one_secret_in_a_file_reports_the_specific_rule_not_the_generic_one() -> None:
+    def rule(rule_id: str, *, generic: bool) -> Rule:
+        return Rule(rule_id, "t", Severity.HIGH, Threat.IMAGE_EXPOSURE, "r", generic=generic)
+
+    # Ids say nothing: the generic fact decides, whichever comes first.
+    broad = rule("renamed.broad", generic=True).finding("/etc/app.env", "a", secret=b"tok")
+    vendor = rule("renamed.vendor", generic=False).finding("/etc/app.env", "b", secret=b"tok")
+    assert [f.rule_id for f in _dedupe([broad, vendor])] == ["renamed.vendor"]
+    assert [f.rule_id for f in _dedupe([vendor, broad])] == ["renamed.vendor"]

@@ -1,5 +1,6 @@
 """The one result type: Findings in a Report. Every command produces a Report; every output
-format renders one."""
+format renders one. Every finding is made from a Rule, the one rule model of every command
+(``vmguard.rulebook`` gathers them)."""
 
 from __future__ import annotations
 
@@ -54,6 +55,18 @@ class Threat(StrEnum):
     WEAK_CONFIGURATION = "weak-configuration"
 
 
+class SecretKind(StrEnum):
+    """A secret or key that several images can carry at once: what fleet correlation groups
+    by (the values are stored in the fleet database)."""
+
+    SSH_HOST_KEY = "ssh-host-key"
+    AUTHORIZED_KEY = "authorized-key"
+    PASSWORD_HASH = "password-hash"  # noqa: S105 - a kind of secret, not a password
+    PRIVATE_KEY = "private-key"
+    CLOUD_CREDENTIAL = "cloud-credential"
+    CREDENTIAL = "credential"
+
+
 class Area(StrEnum):
     """Where a finding's location lives."""
 
@@ -95,18 +108,40 @@ class Finding:
     fingerprint: str | None = field(default=None, repr=False, compare=False)
     """SHA-256 of the secret or key behind the finding, for de-duplication and cross-image
     correlation; never rendered in reports (a digest of a weak password can be cracked)."""
+    public_key: str | None = field(default=None, repr=False, compare=False)
+    """OpenSSH ``SHA256:`` fingerprint of the public key the finding names (public keys are
+    not secret; the evidence shows it too), for cross-image correlation."""
+    rule: Rule | None = field(default=None, repr=False, compare=False)
+    """The rule the finding was made from, for its facts (``Rule.shares``, ``Rule.generic``);
+    None for findings rebuilt from storage."""
 
 
 @dataclass(frozen=True, slots=True)
 class Rule:
-    """A rule's identity and documentation; findings are made from it."""
+    """A rule: its identity, its documentation, and the facts other layers key on (never
+    its id); findings are made from it. Every command's rules are this type, gathered in
+    ``vmguard.rulebook``, which requires a title, rationale and remediation of each."""
 
     rule_id: str
+    """Stable id, prefixed by area (``secret.``, ``vmx.``, ``host.``, ``fleet.``, ...)."""
     title: str
     severity: Severity
+    """The usual severity (a finding may carry another: secrets by validation, vulnerable
+    packages by their worst advisory)."""
     threat: Threat
     remediation: str
     references: tuple[str, ...] = ()
+    rationale: str = field(default="", kw_only=True)
+    """Why it matters: the risk a finding of this rule stands for."""
+    shares: SecretKind | None = field(default=None, kw_only=True)
+    """Set when a finding's ``fingerprint`` (or ``public_key``) identifies a secret or key of
+    this kind that other images may carry too: fleet correlation groups by it."""
+    generic: bool = field(default=False, kw_only=True)
+    """A low-specificity secret rule: where a vendor-specific rule finds the same secret at
+    the same severity, the specific one is reported."""
+    spans_lines: bool = field(default=False, kw_only=True)
+    """The secret spans lines (a key block, a JSON document) or comes as a pair on two lines:
+    removing only the line a finding names would leave the rest behind."""
 
     def finding(
         self,
@@ -120,8 +155,10 @@ class Rule:
         severity: Severity | None = None,
         title: str | None = None,
         secret: bytes | None = None,
+        public_key: str | None = None,
     ) -> Finding:
-        """A finding of this rule (``evidence`` must already be redacted)."""
+        """A finding of this rule (``evidence`` must already be redacted; ``public_key`` is
+        the OpenSSH fingerprint of a public key the finding names)."""
         return Finding(
             rule_id=self.rule_id,
             title=title or self.title,
@@ -132,6 +169,8 @@ class Rule:
             remediation=self.remediation,
             references=self.references,
             fingerprint=hashlib.sha256(secret).hexdigest() if secret else None,
+            public_key=public_key,
+            rule=self,
         )
 
 

@@ -118,6 +118,11 @@ FORMAT_MISMATCH = Rule(
     "Treat the image by its content, never by its name; pass the format explicitly "
     "(qemu-img -f) to every tool that opens it, or rename it.",
     ("https://security.openstack.org/ossa/OSSA-2024-002.html",),
+    rationale=(
+        "A file whose content is not the format its name says may be an attempt to get it past "
+        "tools that trust the extension, or a packaging mistake that hides what the image really "
+        "is."
+    ),
 )
 
 

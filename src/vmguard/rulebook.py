@@ -1,11 +1,15 @@
-"""Every built-in rule of every command, in one list: for ``vmguard rules`` and for checking
-that a policy file names rules that exist.
+"""Every built-in rule of every command, in one catalogue: for ``vmguard rules``, for checking
+that a policy file names rules that exist, and the one place that refuses two rules with
+the same id (in one command or across commands) or a rule without its documentation.
 
-Each command keeps its own catalogue (``checks.registry``, the built-in YARA rules,
+Each command keeps its own list (``checks.registry``, the built-in YARA rules,
 ``vmconfig.rules.catalogue``, ``host.catalogue``, ``host.baseline``, ``integrity.report``,
-``fleet.rules``);
-this module only gathers them. A user's YARA rule reports as ``malware.yara.<identifier>``,
-so that prefix is always a valid policy pattern.
+``fleet.rules``, ``sanitize.catalogue``); this module gathers and checks them. A user's YARA
+rule reports as ``malware.yara.<identifier>``, so that prefix is always a valid policy
+pattern.
+
+Public API: ``rulebook()``, ``catalogue()``, ``rule_ids()``, ``names_a_rule()``,
+``RuleDoc``, ``RulebookError``, ``COMMANDS``, ``USER_RULE_PREFIX``.
 """
 
 from __future__ import annotations
@@ -15,37 +19,58 @@ from dataclasses import dataclass
 from fnmatch import fnmatchcase
 from functools import cache
 
-from vmguard.findings import Rule, Severity, Threat
+from vmguard.errors import VmguardError
+from vmguard.findings import Rule
 
 COMMANDS = ("scan", "audit", "host", "verify", "fleet", "sanitize")
 USER_RULE_PREFIX = "malware.yara."
 
 
+class RulebookError(VmguardError):
+    """The built-in rules are inconsistent (a packaging defect): two share an id, or one
+    lacks its title, rationale or remediation."""
+
+
 @dataclass(frozen=True, slots=True)
 class RuleDoc:
-    """One rule as documented: the command that reports it and what it means."""
+    """One rule as documented: the command that reports it, and the rule."""
 
     command: str
-    rule_id: str
-    title: str
-    severity: Severity
-    """The usual severity (a finding may carry another: secrets by validation, vulnerable
-    packages by their worst advisory)."""
-    threat: Threat
-    remediation: str
-    rationale: str = ""
-    references: tuple[str, ...] = ()
+    rule: Rule
 
 
-def _docs(command: str, rules: Iterable[Rule]) -> list[RuleDoc]:
-    return [
-        RuleDoc(command, r.rule_id, r.title, r.severity, r.threat, r.remediation, "", r.references)
-        for r in rules
-    ]
+def catalogue(groups: Iterable[tuple[str, Iterable[Rule]]]) -> tuple[RuleDoc, ...]:
+    """Each (command, rules) group's rules in order, checked: every id once across all
+    commands, and every rule with a title, rationale and remediation."""
+    docs: list[RuleDoc] = []
+    seen: dict[str, str] = {}
+    for command, rules in groups:
+        for rule in rules:
+            if rule.rule_id in seen:
+                raise RulebookError(
+                    f"rule id {rule.rule_id} is declared twice "
+                    f"(by {seen[rule.rule_id]} and by {command})"
+                )
+            seen[rule.rule_id] = command
+            missing = [
+                name
+                for name, text in (
+                    ("title", rule.title),
+                    ("rationale", rule.rationale),
+                    ("remediation", rule.remediation),
+                )
+                if not text.strip()
+            ]
+            if missing:
+                raise RulebookError(f"rule {rule.rule_id} has no {' and no '.join(missing)}")
+            docs.append(RuleDoc(command, rule))
+    return tuple(docs)
 
 
+@cache
 def rulebook() -> tuple[RuleDoc, ...]:
-    """Every built-in rule, by command (scan, audit, host, verify, fleet), in catalogue order."""
+    """Every built-in rule, by command (scan, audit, host, verify, fleet, sanitize), in
+    catalogue order; raises RulebookError when the catalogues are inconsistent."""
     from vmguard.checks.content import builtin_malware_rules
     from vmguard.checks.registry import all_rules
     from vmguard.fleet.rules import SHARED_RULES
@@ -59,32 +84,23 @@ def rulebook() -> tuple[RuleDoc, ...]:
     from vmguard.vulns.findings import VULNERABLE_PACKAGE
     from vmguard.vulns.freshness import RULES as ADVISORY_AGE_RULES
 
-    docs = _docs("scan", (*all_rules(), *builtin_malware_rules()))
-    docs += _docs("scan", (FORMAT_MISMATCH, VULNERABLE_PACKAGE, *ADVISORY_AGE_RULES))
-    docs += [
-        RuleDoc(
-            "audit",
-            i.rule_id,
-            i.title,
-            i.severity,
-            i.threat,
-            i.remediation,
-            i.rationale,
-            i.references,
+    return catalogue(
+        (
+            ("scan", (*all_rules(), *builtin_malware_rules())),
+            ("scan", (FORMAT_MISMATCH, VULNERABLE_PACKAGE, *ADVISORY_AGE_RULES)),
+            ("audit", (rule.info for rule in builtin_rules())),
+            ("host", (*host_rules(), *BASELINE_RULES, SIGNATURE_INVALID)),
+            ("verify", VERIFY_RULES),
+            ("fleet", SHARED_RULES.values()),
+            ("sanitize", sanitize_rules()),
         )
-        for i in (rule.info for rule in builtin_rules())
-    ]
-    docs += _docs("host", (*host_rules(), *BASELINE_RULES, SIGNATURE_INVALID))
-    docs += _docs("verify", VERIFY_RULES)
-    docs += _docs("fleet", SHARED_RULES.values())
-    docs += _docs("sanitize", sanitize_rules())
-    return tuple(docs)
+    )
 
 
 @cache
 def rule_ids() -> frozenset[str]:
     """The id of every built-in rule (built once per process)."""
-    return frozenset(doc.rule_id for doc in rulebook())
+    return frozenset(doc.rule.rule_id for doc in rulebook())
 
 
 def names_a_rule(pattern: str) -> bool:

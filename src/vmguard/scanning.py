@@ -123,9 +123,6 @@ class _ContentWorker:
         return _dedupe(findings)
 
 
-_GENERIC = ("secret.bearer-token", "secret.history", "secret.credential-file")
-
-
 def _dedupe(findings: list[Finding]) -> list[Finding]:
     """One finding per secret per file: the most severe, vendor-specific rule wins."""
     best: dict[tuple[str, str], Finding] = {}
@@ -138,7 +135,7 @@ def _dedupe(findings: list[Finding]) -> list[Finding]:
 
 
 def _preference(f: Finding) -> tuple[int, int]:
-    return (f.severity.rank, 0 if f.rule_id in _GENERIC else 1)
+    return (f.severity.rank, 0 if f.rule is not None and f.rule.generic else 1)
 
 
 # Set in the parent just before the pool forks, so workers inherit the worker object and the

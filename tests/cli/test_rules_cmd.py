@@ -13,7 +13,9 @@ def test_json_lists_every_rule(tmp_path: Path) -> None:
     run = vmguard("rules", "--format", "json", "-o", tmp_path / "rules.json")
     assert run.code == 0, run.stderr
     rules = json.loads((tmp_path / "rules.json").read_text())["rules"]
-    assert [r["id"] for r in rules] == [d.rule_id for d in rulebook()]
+    assert [r["id"] for r in rules] == [d.rule.rule_id for d in rulebook()]
+    for rule in rules:
+        assert rule["title"] and rule["rationale"] and rule["remediation"], rule["id"]
     by_id = {r["id"]: r for r in rules}
     assert by_id["libvirt.hostdev"]["command"] == "audit"
     assert by_id["libvirt.hostdev"]["rationale"]

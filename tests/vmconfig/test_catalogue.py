@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 
 from vmguard.findings import Threat
-from vmguard.vmconfig.rules.catalogue import DuplicateRuleError, builtin_rules, check_unique
+from vmguard.rulebook import RulebookError, catalogue
+from vmguard.vmconfig.rules.catalogue import builtin_rules
 
 SURVEY = {
     Threat.VM_COMMUNICATION, Threat.VM_ESCAPE, Threat.HOST_MONITORING, Threat.VM_MONITORING,
@@ -30,6 +31,6 @@ def test_each_platform_covers_every_survey_class(prefix: str) -> None:
 
 
 def test_duplicate_ids_are_an_error() -> None:
-    rules = builtin_rules()
-    with pytest.raises(DuplicateRuleError, match=rules[0].info.rule_id):
-        check_unique((*rules, rules[0]))
+    rules = [rule.info for rule in builtin_rules()]
+    with pytest.raises(RulebookError, match=rules[0].rule_id):
+        catalogue([("audit", (*rules, rules[0]))])

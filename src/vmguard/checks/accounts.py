@@ -26,6 +26,10 @@ EMPTY_PASSWORD = Rule(
     _WEAK,
     "Lock the account (passwd -l) or set a strong password; an empty shadow field logs in "
     "with no password at all.",
+    rationale=(
+        "An account with an empty password logs in without any secret at all, wherever a service "
+        "accepts password logins."
+    ),
 )
 WEAK_HASH = Rule(
     "account.weak-hash",
@@ -34,6 +38,10 @@ WEAK_HASH = Rule(
     _WEAK,
     "Re-set the password so it is stored with yescrypt or SHA-512 (ENCRYPT_METHOD in "
     "/etc/login.defs); DES and MD5 crypt are cracked in minutes.",
+    rationale=(
+        "Obsolete schemes (DES crypt, MD5 crypt, unsalted hashes) fall to commodity cracking "
+        "hardware in minutes to days, and the hash ships with every copy of the image."
+    ),
 )
 GUESSABLE = Rule(
     "account.guessable-password",
@@ -41,6 +49,10 @@ GUESSABLE = Rule(
     Severity.CRITICAL,
     _WEAK,
     "Set a strong unique password, or lock password login for the account.",
+    rationale=(
+        "A password from a common-password list is the first thing any brute-force attempt tries; "
+        "every instance of the image accepts it."
+    ),
 )
 EXTRA_UID0 = Rule(
     "account.extra-uid0",
@@ -48,6 +60,10 @@ EXTRA_UID0 = Rule(
     Severity.HIGH,
     _WEAK,
     "Remove the account or give it an unprivileged UID: a second UID 0 is a root backdoor.",
+    rationale=(
+        "Any account with user id 0 is root under another name: a classic backdoor, and easy to "
+        "overlook in an account list."
+    ),
 )
 
 _MAX_GUESSES = 400

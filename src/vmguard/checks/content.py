@@ -22,7 +22,7 @@ from vmguard.checks.secrets.model import SecretPattern, Specificity
 from vmguard.checks.secrets.patterns import PEM_KEY, SECRET_PATTERNS
 from vmguard.checks.secrets.validators import Verdict
 from vmguard.errors import VmguardError
-from vmguard.findings import Finding, Rule, Severity, Threat
+from vmguard.findings import Finding, Rule, SecretKind, Severity, Threat
 
 _NOT_SECRETS = (
     "/usr/share/doc/*",
@@ -63,6 +63,13 @@ HOST_KEY_RULE = Rule(
     "Delete /etc/ssh/ssh_host_* before publishing the image and let each instance generate "
     "its own at first boot (cloud-init ssh_deletekeys, or ssh-keygen -A in a first-boot unit).",
     ("https://cloudinit.readthedocs.io/en/latest/reference/modules.html#ssh",),
+    rationale=(
+        "Every machine started from the image presents the same host key, so one stolen copy of "
+        "the image lets an attacker impersonate all of them and intercept their SSH sessions "
+        "unnoticed."
+    ),
+    shares=SecretKind.SSH_HOST_KEY,
+    spans_lines=True,
 )
 
 
@@ -190,6 +197,7 @@ def malware_rule(identifier: str, meta: Mapping[str, str], *, builtin: bool) -> 
         "Treat the image as compromised: do not run it; rebuild from a trusted source and "
         "investigate how the file got there.",
         (meta["reference"],) if "reference" in meta else (),
+        rationale=meta.get("rationale", ""),
     )
 
 

@@ -22,7 +22,7 @@ from vmguard.checks.cloudtokens import json_tokens
 from vmguard.checks.interface import FileContent, line_of
 from vmguard.checks.redact import redact, safe_text
 from vmguard.checks.secrets.validators import is_placeholder
-from vmguard.findings import Finding, Rule, Severity, Threat
+from vmguard.findings import Finding, Rule, SecretKind, Severity, Threat
 
 _FIX = "Remove the credential from the image, rotate it, and inject secrets at boot instead."
 CREDENTIAL_FILE = Rule(
@@ -31,6 +31,12 @@ CREDENTIAL_FILE = Rule(
     Severity.HIGH,
     Threat.IMAGE_EXPOSURE,
     _FIX,
+    rationale=(
+        "Credential files of common tools (.netrc, .pgpass, cloud CLI configuration, git "
+        "credentials) hold working passwords and tokens that travel with every copy of the image."
+    ),
+    shares=SecretKind.CREDENTIAL,
+    generic=True,
 )
 HISTORY = Rule(
     "secret.history",
@@ -39,6 +45,12 @@ HISTORY = Rule(
     Threat.IMAGE_EXPOSURE,
     "Clear histories (and the builder's habit of passing secrets as arguments) before "
     "publishing: truncate ~/.*history, and rotate what they contain.",
+    rationale=(
+        "Secrets typed on a command line are kept in history files long after the command ran, and "
+        "ship with the image."
+    ),
+    shares=SecretKind.CREDENTIAL,
+    generic=True,
 )
 CLOUD_INIT = Rule(
     "secret.cloud-init-password",
@@ -48,6 +60,11 @@ CLOUD_INIT = Rule(
     "Remove the seed/user-data from the image (cloud-init clean --seed) and use hashed "
     "passwords or SSH keys injected at launch.",
     ("https://cloudinit.readthedocs.io/en/latest/reference/modules.html#set-passwords",),
+    rationale=(
+        "cloud-init seed data keeps the passwords it set in plain text on disk, where every copy "
+        "of the image carries them."
+    ),
+    shares=SecretKind.CREDENTIAL,
 )
 
 Parser = Callable[[bytes], Iterable[tuple[int, str, bytes]]]

@@ -112,6 +112,8 @@ def _relocate(f: Finding, placed: PlacedVolume) -> Finding:
         ),
         references=f.references,
         fingerprint=f.fingerprint,
+        public_key=f.public_key,
+        rule=f.rule,
     )
 
 

@@ -10,7 +10,7 @@ import re
 import stat
 from collections.abc import Iterable
 
-from vmguard.findings import Finding, Rule, Severity, Threat
+from vmguard.findings import Finding, Rule, SecretKind, Severity, Threat
 from vmguard.guest.view import GuestStat
 
 MEMORY_ARTEFACT = Rule(
@@ -21,6 +21,11 @@ MEMORY_ARTEFACT = Rule(
     "Delete hiberfil.sys (powercfg /h off), pagefile.sys/swapfile.sys (or clear the page "
     "file at shutdown) and crash dumps before capturing the image: they hold whatever was "
     "in memory, credentials included.",
+    rationale=(
+        "Hibernation files, page files and crash dumps hold what was in memory, including "
+        "passwords, keys and session tokens, readable offline from the image."
+    ),
+    shares=SecretKind.CREDENTIAL,
 )
 _MEMORY_PATHS = re.compile(
     r"^/(?:hiberfil\.sys|pagefile\.sys|swapfile\.sys"

@@ -15,6 +15,10 @@ WORLD_WRITABLE = Rule(
     Severity.MEDIUM,
     Threat.WEAK_CONFIGURATION,
     "chmod o-w the file: any local user (or compromised service) can change what root runs.",
+    rationale=(
+        "Any local user can change a world-writable file in a system path, and so plant code that "
+        "root or a service later runs."
+    ),
 )
 UNEXPECTED_SUID = Rule(
     "fs.unexpected-suid",
@@ -22,6 +26,10 @@ UNEXPECTED_SUID = Rule(
     Severity.MEDIUM,
     Threat.WEAK_CONFIGURATION,
     "Remove the set-id bit (chmod u-s,g-s) unless the program is meant to be privileged.",
+    rationale=(
+        "A set-uid or set-gid program that the system does not ship runs with raised privileges "
+        "for every user: a common backdoor or privilege-escalation path."
+    ),
 )
 ROOTKIT_PATH = Rule(
     "malware.rootkit-path",
@@ -30,6 +38,10 @@ ROOTKIT_PATH = Rule(
     Threat.MALWARE,
     "Treat the image as compromised: do not run it; rebuild from a trusted source.",
     ("https://www.chkrootkit.org/",),
+    rationale=(
+        "Files at paths used by known Linux rootkits point to a compromised build machine or "
+        "template."
+    ),
 )
 
 SYSTEM_PREFIXES = (

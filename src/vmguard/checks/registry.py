@@ -1,6 +1,6 @@
-"""The built-in checks, listed explicitly in one place (no discovery, no import side effects).
-
-Duplicate rule ids are an error at start-up.
+"""The built-in image checks, listed explicitly in one place (no discovery, no import side
+effects). ``vmguard.rulebook`` gathers their rules with every other command's and refuses
+duplicate ids.
 """
 
 from __future__ import annotations
@@ -19,7 +19,6 @@ from vmguard.checks.winaccounts import WindowsAccounts
 from vmguard.checks.winfiles import WindowsCredentialFiles
 from vmguard.checks.winsettings import WindowsSettings
 from vmguard.checks.winuserhives import WindowsUserHives
-from vmguard.errors import VmguardError
 from vmguard.findings import Rule
 
 
@@ -50,8 +49,4 @@ def all_rules() -> tuple[Rule, ...]:
         rules.extend(path_check.rules)
     rules.extend(MetadataChecks().rules)
     rules.extend(MemoryArtefacts().rules)
-    ids = [r.rule_id for r in rules]
-    duplicates = sorted({i for i in ids if ids.count(i) > 1})
-    if duplicates:
-        raise VmguardError(f"duplicate rule ids: {', '.join(duplicates)}")
     return tuple(rules)

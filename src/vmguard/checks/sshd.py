@@ -28,6 +28,10 @@ ROOT_LOGIN = Rule(
     _WEAK,
     "Set PermitRootLogin prohibit-password (or no) and log in as an unprivileged user.",
     _REFS,
+    rationale=(
+        "Password logins as root let a guessed or leaked password take the whole machine in one "
+        "step, with nothing in the logs but root."
+    ),
 )
 PASSWORD_AUTH = Rule(
     "ssh.password-authentication",
@@ -36,6 +40,10 @@ PASSWORD_AUTH = Rule(
     _WEAK,
     "Set PasswordAuthentication no (and KbdInteractiveAuthentication no); use keys.",
     _REFS,
+    rationale=(
+        "Password authentication exposes every account to online guessing and credential stuffing; "
+        "keys cannot be guessed."
+    ),
 )
 EMPTY_PASSWORDS = Rule(
     "ssh.empty-passwords",
@@ -44,6 +52,10 @@ EMPTY_PASSWORDS = Rule(
     _WEAK,
     "Set PermitEmptyPasswords no.",
     _REFS,
+    rationale=(
+        "With empty passwords permitted, any account without a password is reachable over the "
+        "network with no secret at all."
+    ),
 )
 
 # OpenSSH's compiled-in defaults for the keywords checked here (OpenSSH >= 7.0).

@@ -10,7 +10,7 @@ from collections.abc import Iterable
 
 from vmguard.checks.interface import FileContent
 from vmguard.checks.redact import safe_text
-from vmguard.findings import Finding, Rule, Severity, Threat
+from vmguard.findings import Finding, Rule, SecretKind, Severity, Threat
 
 AUTHORIZED_KEY = Rule(
     "ssh.authorized-key-leftover",
@@ -19,6 +19,9 @@ AUTHORIZED_KEY = Rule(
     Threat.GUEST_TO_GUEST,
     "Remove authorized_keys from the image and inject keys per instance at boot "
     "(cloud-init ssh_authorized_keys, or your cloud's metadata service).",
+    rationale="Whoever holds the matching private key logs into every machine started from "
+    "the image, long after the image's author has forgotten the key was there.",
+    shares=SecretKind.AUTHORIZED_KEY,
 )
 _KEY_TYPES = (b"ssh-", b"ecdsa-", b"sk-")
 
@@ -56,4 +59,5 @@ class AuthorizedKeys:
                 content.path,
                 f"{fields[start].decode(errors='replace')} {fp} {comment}".strip(),
                 line=number,
+                public_key=fp,
             )

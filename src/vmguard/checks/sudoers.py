@@ -22,6 +22,10 @@ NOPASSWD_ALL = Rule(
     Threat.WEAK_CONFIGURATION,
     "Require the password (remove NOPASSWD) or limit the rule to the commands needed.",
     ("https://www.sudo.ws/docs/man/sudoers.man/",),
+    rationale=(
+        "Whoever gets a shell as that user, by any bug or leaked key, becomes root at once without "
+        "knowing a password."
+    ),
 )
 _INCLUDE = re.compile(r"^[@#](include|includedir)\s+(\S+)")
 _NOPASSWD_ALL = re.compile(r"NOPASSWD\s*:\s*(\([^)]*\)\s*)?ALL\s*$")

@@ -12,7 +12,7 @@ from collections.abc import Iterable
 
 from vmguard.checks.redact import redact
 from vmguard.checks.winsettings import registry_path
-from vmguard.findings import Area, Finding, Rule, Severity, Threat
+from vmguard.findings import Area, Finding, Rule, SecretKind, Severity, Threat
 from vmguard.guest.facts import GuestFacts
 from vmguard.guest.view import GuestView
 from vmguard.guest.windows import open_system_hive
@@ -26,6 +26,10 @@ GUEST_ENABLED = Rule(
     Threat.WEAK_CONFIGURATION,
     "Disable the Guest account (net user Guest /active:no); it logs in without a password.",
     (_REF,),
+    rationale=(
+        "The Guest account lets anyone log on without credentials of their own, locally and often "
+        "over the network."
+    ),
 )
 ADMIN_BLANK = Rule(
     "windows.admin-blank-password",
@@ -34,6 +38,10 @@ ADMIN_BLANK = Rule(
     Threat.WEAK_CONFIGURATION,
     "Disable the built-in Administrator or give it a strong, unique password (LAPS).",
     (_REF,),
+    rationale=(
+        "The built-in Administrator has a well-known name and full control: with a blank password "
+        "anyone who reaches a logon prompt owns the machine."
+    ),
 )
 BLANK_PASSWORD = Rule(
     "windows.blank-password",
@@ -42,6 +50,10 @@ BLANK_PASSWORD = Rule(
     Threat.WEAK_CONFIGURATION,
     "Set a strong password on the account or disable it before publishing the image.",
     (_REF,),
+    rationale=(
+        "An enabled account with a blank password logs in with no secret wherever blank passwords "
+        "are accepted."
+    ),
 )
 AUTOLOGON = Rule(
     "secret.windows-autologon",
@@ -53,6 +65,11 @@ AUTOLOGON = Rule(
     (
         "https://learn.microsoft.com/en-us/troubleshoot/windows-server/user-profiles-and-logon/turn-on-automatic-logon",
     ),
+    rationale=(
+        "The auto-logon password sits in the registry in plain text, readable by anyone who mounts "
+        "the image."
+    ),
+    shares=SecretKind.CREDENTIAL,
 )
 WINLOGON = "Microsoft\\Windows NT\\CurrentVersion\\Winlogon"
 

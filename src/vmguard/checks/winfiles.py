@@ -21,7 +21,7 @@ from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 from vmguard.checks.interface import FileContent, line_of
 from vmguard.checks.redact import redact, safe_text
 from vmguard.checks.secrets.validators import is_placeholder
-from vmguard.findings import Finding, Rule, Severity, Threat
+from vmguard.findings import Finding, Rule, SecretKind, Severity, Threat
 
 _EXPOSED = Threat.IMAGE_EXPOSURE
 UNATTEND = Rule(
@@ -32,6 +32,11 @@ UNATTEND = Rule(
     "Delete the answer file (Panther, Sysprep, the volume root) after setup, or let sysprep "
     "scrub it; change the passwords it held. Base64 in an answer file is not encryption.",
     ("https://learn.microsoft.com/en-us/windows-hardware/customize/desktop/unattend/",),
+    rationale=(
+        "Answer files keep the setup passwords, at best base64-encoded, in files that survive "
+        "setup and ship with the image."
+    ),
+    shares=SecretKind.CREDENTIAL,
 )
 GPP_CPASSWORD = Rule(
     "secret.gpp-cpassword",
@@ -44,6 +49,11 @@ GPP_CPASSWORD = Rule(
         "https://learn.microsoft.com/en-us/openspecs/windows_protocols/ms-gppref/2c15cbf0-f086-4c74-8b70-1f2fa45dd4be",
         "https://support.microsoft.com/kb/2962486",
     ),
+    rationale=(
+        "Group Policy Preferences passwords are encrypted with a key Microsoft published, so "
+        "anyone can decrypt them."
+    ),
+    shares=SecretKind.CREDENTIAL,
 )
 WEB_CONFIG = Rule(
     "secret.web-config",
@@ -52,6 +62,11 @@ WEB_CONFIG = Rule(
     _EXPOSED,
     "Move the credential out of the config file (integrated security, a managed identity, "
     "or aspnet_regiis -pe to encrypt the section) and rotate it.",
+    rationale=(
+        "Connection strings and passwords in configuration files are readable by anyone who reads "
+        "the image, and usually open the application's database."
+    ),
+    shares=SecretKind.CREDENTIAL,
 )
 SAVED_SESSION = Rule(
     "secret.saved-session-password",
@@ -60,6 +75,11 @@ SAVED_SESSION = Rule(
     _EXPOSED,
     "Delete the saved session password (or the tool's profile) from the image and change it; "
     "these tools store passwords in reversible or machine-bound forms.",
+    rationale=(
+        "Remote-access tools store saved passwords in reversible forms: whoever reads the image "
+        "can recover them and log into the servers they name."
+    ),
+    shares=SecretKind.CREDENTIAL,
 )
 
 GPP_KEY = bytes.fromhex("4e9906e8fcb66cc9faf49310620ffee8f496e806cc057990209b09a433b66c1b")

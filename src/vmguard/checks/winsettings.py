@@ -21,8 +21,10 @@ _WEAK = Threat.WEAK_CONFIGURATION
 _MS = "https://learn.microsoft.com/en-us/windows/security/"
 
 
-def _rule(rule_id: str, title: str, severity: Severity, fix: str, ref: str = _MS) -> Rule:
-    return Rule(f"windows.{rule_id}", title, severity, _WEAK, fix, (ref,))
+def _rule(
+    rule_id: str, title: str, severity: Severity, fix: str, *, rationale: str, ref: str = _MS
+) -> Rule:
+    return Rule(f"windows.{rule_id}", title, severity, _WEAK, fix, (ref,), rationale=rationale)
 
 
 RDP_WITHOUT_NLA = _rule(
@@ -31,12 +33,21 @@ RDP_WITHOUT_NLA = _rule(
     Severity.HIGH,
     "Require NLA (UserAuthentication=1 on RDP-Tcp) or disable Remote Desktop "
     "(fDenyTSConnections=1): without NLA the logon screen is reachable before any credential.",
+    rationale=(
+        "Without Network Level Authentication the full logon screen, and the code behind it, is "
+        "reachable by anyone before they prove who they are (BlueKeep-class bugs, password "
+        "spraying)."
+    ),
 )
 FIREWALL_OFF = _rule(
     "firewall-off",
     "Windows Firewall profile turned off",
     Severity.MEDIUM,
     "Set EnableFirewall=1 for every profile (Domain, Private, Public), by policy if managed.",
+    rationale=(
+        "With a firewall profile off, every listening service is reachable from the networks of "
+        "that profile."
+    ),
 )
 SMB1 = _rule(
     "smb1-enabled",
@@ -44,6 +55,10 @@ SMB1 = _rule(
     Severity.HIGH,
     "Remove the SMB1Protocol feature, set LanmanServer\\Parameters\\SMB1=0 and disable the "
     "mrxsmb10 driver (Start=4): SMBv1 is what EternalBlue/WannaCry spread through.",
+    rationale=(
+        "SMBv1 lacks modern protections and carried the EternalBlue worms; no current Windows "
+        "needs it."
+    ),
 )
 UAC_OFF = _rule(
     "uac-disabled",
@@ -51,6 +66,10 @@ UAC_OFF = _rule(
     Severity.HIGH,
     "Set Policies\\System\\EnableLUA=1: with UAC off every administrator process runs "
     "elevated and the integrity-level sandbox is gone.",
+    rationale=(
+        "Without UAC every administrator process runs with full rights, so any program an "
+        "administrator starts can change the system."
+    ),
 )
 WDIGEST = _rule(
     "wdigest-cleartext",
@@ -58,24 +77,37 @@ WDIGEST = _rule(
     Severity.HIGH,
     "Set SecurityProviders\\WDigest\\UseLogonCredential=0 (or delete it): with 1, LSASS "
     "holds every interactive logon's password in cleartext for credential dumpers.",
+    rationale=(
+        "With WDigest caching, LSASS keeps logon passwords in cleartext, and credential dumpers "
+        "read them straight from memory."
+    ),
 )
 LM_HASH = _rule(
     "lm-hash-stored",
     "LAN Manager hashes stored",
     Severity.MEDIUM,
     "Set Control\\Lsa\\NoLMHash=1 and change passwords: LM hashes are cracked in minutes.",
+    rationale=("LAN Manager hashes are cracked in minutes and give away the password itself."),
 )
 WINRM_BASIC = _rule(
     "winrm-basic-auth",
     "WinRM allows Basic authentication",
     Severity.HIGH,
     "Set the WinRM Service/Client policy AllowBasic=0; Basic sends credentials reversibly.",
+    rationale=(
+        "Basic authentication sends the user name and password in a reversible encoding with every "
+        "request."
+    ),
 )
 WINRM_UNENCRYPTED = _rule(
     "winrm-unencrypted",
     "WinRM allows unencrypted traffic",
     Severity.HIGH,
     "Set the WinRM Service/Client policy AllowUnencryptedTraffic=0.",
+    rationale=(
+        "Unencrypted WinRM traffic exposes commands, output and credentials to anyone on the "
+        "network path."
+    ),
 )
 DEFENDER_OFF = _rule(
     "defender-disabled",
@@ -83,18 +115,29 @@ DEFENDER_OFF = _rule(
     Severity.MEDIUM,
     "Remove the DisableAntiSpyware/DisableRealtimeMonitoring policies, or make sure another "
     "anti-malware product is installed and running.",
+    rationale=(
+        "With Defender disabled by policy and nothing else installed, malware runs undetected in "
+        "every instance."
+    ),
 )
 UPDATES_OFF = _rule(
     "updates-disabled",
     "Windows Update disabled by policy",
     Severity.MEDIUM,
     "Remove the NoAutoUpdate/DisableWindowsUpdateAccess policies; keep the image patched.",
+    rationale=(
+        "With Windows Update disabled, instances keep every vulnerability the image was built with."
+    ),
 )
 AUTORUN = _rule(
     "autorun-enabled",
     "AutoRun allowed on removable drives",
     Severity.LOW,
     "Set Policies\\Explorer\\NoDriveTypeAutoRun=0xFF (AutoRun off for every drive type).",
+    rationale=(
+        "AutoRun starts programs from inserted media without asking, a long-used way for malware "
+        "to spread."
+    ),
 )
 
 Weakness = Callable[[int | str | bytes | None], bool]

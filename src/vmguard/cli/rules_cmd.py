@@ -29,15 +29,15 @@ class RulesFormat(StrEnum):
 def render_text(docs: Sequence[RuleDoc]) -> str:
     """One line per rule, grouped by command: severity, threat, id, title."""
     lines: list[str] = []
-    width = max((len(d.rule_id) for d in docs), default=0)
+    width = max((len(d.rule.rule_id) for d in docs), default=0)
     for command in COMMANDS:
         mine = [d for d in docs if d.command == command]
         if not mine:
             continue
         lines.append(f"{command} ({len(mine)} rules)")
         lines += [
-            f"  {d.severity.value:<8}  {d.threat.value:<23}  {d.rule_id:<{width}}  {d.title}"
-            for d in mine
+            f"  {r.severity.value:<8}  {r.threat.value:<23}  {r.rule_id:<{width}}  {r.title}"
+            for r in (d.rule for d in mine)
         ]
     return "\n".join(lines) + "\n"
 
@@ -47,13 +47,13 @@ def render_json(docs: Sequence[RuleDoc]) -> str:
     rules = [
         {
             "command": d.command,
-            "id": d.rule_id,
-            "title": d.title,
-            "severity": d.severity.value,
-            "threat": d.threat.value,
-            "remediation": d.remediation,
-            "rationale": d.rationale,
-            "references": list(d.references),
+            "id": d.rule.rule_id,
+            "title": d.rule.title,
+            "severity": d.rule.severity.value,
+            "threat": d.rule.threat.value,
+            "remediation": d.rule.remediation,
+            "rationale": d.rule.rationale,
+            "references": list(d.rule.references),
         }
         for d in docs
     ]
@@ -109,7 +109,7 @@ def rules_command(
     docs = [
         d
         for d in rulebook()
-        if (not command or d.command in command) and (not threat or d.threat in threat)
+        if (not command or d.command in command) and (not threat or d.rule.threat in threat)
     ]
     text = render_json(docs) if output_format is RulesFormat.JSON else render_text(docs)
     guide = chosen_profile(profile)

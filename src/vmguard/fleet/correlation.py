@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 from sqlalchemy import Connection, select
 
-from vmguard.findings import Finding, Severity
+from vmguard.findings import Finding, SecretKind, Severity
 from vmguard.fleet.rules import SHARED_RULES
 from vmguard.fleet.schema import images, secret_markers
 
@@ -34,7 +34,7 @@ class Carrier:
 class SharedSecret:
     """One secret carried by several images."""
 
-    kind: str
+    kind: SecretKind
     carriers: tuple[Carrier, ...]
 
     @property
@@ -59,13 +59,16 @@ def shared_secrets(conn: Connection) -> list[SharedSecret]:
             images.c.path.label("image"),
         ).join(images, images.c.current_scan_id == secret_markers.c.scan_id)
     )
-    groups: dict[tuple[str, str], list[Carrier]] = defaultdict(list)
+    known = {kind.value: kind for kind in SHARED_RULES}
+    groups: dict[tuple[SecretKind, str], list[Carrier]] = defaultdict(list)
     for row in rows:
-        groups[(row.kind, row.key_hmac)].append(Carrier(row.image, row.path, row.evidence))
+        kind = known.get(row.kind)
+        if kind is not None:  # a kind this version does not know is left out
+            groups[(kind, row.key_hmac)].append(Carrier(row.image, row.path, row.evidence))
     shared = [
         SharedSecret(kind, tuple(sorted(set(carriers), key=lambda c: (c.image, c.path))))
         for (kind, _), carriers in groups.items()
-        if len({c.image for c in carriers}) > 1 and kind in SHARED_RULES
+        if len({c.image for c in carriers}) > 1
     ]
     return sorted(shared, key=lambda s: (-s.severity.rank, -len(s.images), s.kind, s.images))
 

@@ -12,7 +12,6 @@ inventory without hashes.
 from __future__ import annotations
 
 import hashlib
-import re
 import time
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
@@ -21,7 +20,7 @@ from typing import Literal
 
 from vmguard.checks.accounts import scheme_of
 from vmguard.errors import VmguardError
-from vmguard.findings import Finding, ReportError
+from vmguard.findings import Finding, ReportError, SecretKind
 from vmguard.fleet.identity import FileState, content_digest, file_state
 from vmguard.guest.facts import UserAccount
 from vmguard.inspection import inventory_of, open_guest
@@ -29,15 +28,6 @@ from vmguard.inventory import Inventory
 from vmguard.scanning import ScanOptions, scan_guest
 
 Outcome = Literal["scanned", "unchanged", "error"]
-
-_CLOUD = {
-    "secret.aws-access-key",
-    "secret.gcp-service-account",
-    "secret.azure-storage-key",
-    "secret.azure-client-secret",
-}
-_PRIVATE_KEYS = {"secret.private-key", "secret.putty-key"}
-_SSH_FP = re.compile(r"SHA256:[A-Za-z0-9+/]{43}")
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,9 +45,7 @@ class ImageTask:
 class SecretMarker:
     """A secret an image carries, reduced to a digest for cross-image correlation."""
 
-    kind: str
-    """ssh-host-key, authorized-key, password-hash, private-key, cloud-credential or
-    credential."""
+    kind: SecretKind
     digest: str
     """SHA-256 of the secret (or of the public key fingerprint): never rendered; the
     database stores only a keyed HMAC of it."""
@@ -87,40 +75,23 @@ class ImageResult:
     """Why the image could not be scanned (outcome ``error``)."""
 
 
-def _sha(kind: str, material: bytes) -> str:
-    return hashlib.sha256(kind.encode() + b"\0" + material).hexdigest()
+def _sha(kind: SecretKind, material: bytes) -> str:
+    return hashlib.sha256(kind.value.encode() + b"\0" + material).hexdigest()
 
 
 def finding_markers(findings: tuple[Finding, ...] | list[Finding]) -> list[SecretMarker]:
-    """Markers for the findings that name a secret or key another image could share."""
+    """Markers for the findings whose rule says they identify a secret or key another image
+    could share (``Rule.shares``): keyed on the public key's fingerprint when the finding
+    names one, else on the secret's."""
     markers: list[SecretMarker] = []
     for f in findings:
-        where = f.location.path
-        if f.rule_id == "ssh.authorized-key-leftover":
-            match = _SSH_FP.search(f.evidence)
-            if match:
-                markers.append(
-                    SecretMarker(
-                        "authorized-key",
-                        _sha("authorized-key", match.group().encode()),
-                        where,
-                        f.evidence,
-                    )
-                )
+        kind = f.rule.shares if f.rule is not None else None
+        material = f.public_key or f.fingerprint
+        if kind is None or material is None:
             continue
-        if f.fingerprint is None:
-            continue
-        if f.rule_id == "ssh.host-key-baked":
-            kind = "ssh-host-key"
-        elif f.rule_id in _PRIVATE_KEYS:
-            kind = "private-key"
-        elif f.rule_id in _CLOUD:
-            kind = "cloud-credential"
-        elif f.rule_id.startswith("secret."):
-            kind = "credential"
-        else:
-            continue
-        markers.append(SecretMarker(kind, _sha(kind, f.fingerprint.encode()), where, f.evidence))
+        markers.append(
+            SecretMarker(kind, _sha(kind, material.encode()), f.location.path, f.evidence)
+        )
     return markers
 
 
@@ -128,8 +99,8 @@ def password_markers(users: tuple[UserAccount, ...]) -> list[SecretMarker]:
     """A marker per account with a usable password hash (the hash itself never leaves)."""
     return [
         SecretMarker(
-            "password-hash",
-            _sha("password-hash", u.password_hash.encode()),
+            SecretKind.PASSWORD_HASH,
+            _sha(SecretKind.PASSWORD_HASH, u.password_hash.encode()),
             "/etc/shadow",
             f"account {u.name} ({scheme_of(u.password_hash)} hash) [redacted]",
         )

@@ -37,6 +37,10 @@ MODIFIED = Rule(
     Threat.HYPERVISOR_MODIFICATION,
     _REMEDIATION,
     _REFS,
+    rationale=(
+        "A hypervisor file that changed since the signed baseline may have been tampered with; "
+        "updates should come with a new baseline."
+    ),
 )
 ADDED = Rule(
     "host.baseline-added",
@@ -45,6 +49,10 @@ ADDED = Rule(
     Threat.HYPERVISOR_MODIFICATION,
     _REMEDIATION,
     _REFS,
+    rationale=(
+        "A new file in a hypervisor directory can be a planted module, plugin or configuration "
+        "fragment that the hypervisor loads."
+    ),
 )
 REMOVED = Rule(
     "host.baseline-removed",
@@ -53,6 +61,10 @@ REMOVED = Rule(
     Threat.HYPERVISOR_MODIFICATION,
     _REMEDIATION,
     _REFS,
+    rationale=(
+        "A file removed from a hypervisor directory may be a protection (a policy or a profile) "
+        "taken away."
+    ),
 )
 METADATA = Rule(
     "host.baseline-metadata",
@@ -61,6 +73,10 @@ METADATA = Rule(
     Threat.HYPERVISOR_MODIFICATION,
     _REMEDIATION,
     _REFS,
+    rationale=(
+        "A changed owner or mode can make a hypervisor file writable to users who should not "
+        "change it."
+    ),
 )
 RULES = (MODIFIED, ADDED, REMOVED, METADATA)
 SIGNATURE_INVALID = Rule(
@@ -70,6 +86,10 @@ SIGNATURE_INVALID = Rule(
     Threat.HYPERVISOR_MODIFICATION,
     "Verify with the key that signed the baseline; if the baseline was altered, nothing it "
     "says can be trusted: make a new one from a known-good host.",
+    rationale=(
+        "A baseline whose signature is not accepted cannot show that the host is unchanged: it may "
+        "itself have been altered."
+    ),
 )
 MAX_SHOWN = 8
 

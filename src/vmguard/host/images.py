@@ -29,6 +29,10 @@ IMAGE_READABLE = Rule(
     Threat.HOST_MONITORING,
     "chmod o-rwx the image (libvirt's dynamic ownership gives QEMU its own access).",
     _REFS,
+    rationale=(
+        "A disk image readable by every host user hands out the guest's whole file system: its "
+        "secrets, keys and data."
+    ),
 )
 IMAGE_WRITABLE = Rule(
     "host.image-writable",
@@ -37,6 +41,10 @@ IMAGE_WRITABLE = Rule(
     Threat.VM_MODIFICATION,
     "chmod go-w the image and chown it to root or the QEMU user.",
     _REFS,
+    rationale=(
+        "A user who can write a guest's disk image can plant code in the guest or corrupt it, "
+        "bypassing everything inside the guest."
+    ),
 )
 IMAGE_FOREIGN = Rule(
     "host.image-foreign-access",
@@ -46,6 +54,10 @@ IMAGE_FOREIGN = Rule(
     "chown the image to root or the QEMU user and a VMM group, and remove group access "
     "for other groups.",
     _REFS,
+    rationale=(
+        "An image owned by or readable for another account lets that account, or whatever "
+        "compromises it, read the guest's data."
+    ),
 )
 IMAGE_PLACE = Rule(
     "host.image-outside-dirs",
@@ -55,6 +67,10 @@ IMAGE_PLACE = Rule(
     "Keep images in /var/lib/libvirt/images or a defined storage pool, where the MAC "
     "policy, permissions and backups expect them.",
     _REFS,
+    rationale=(
+        "Images outside the directories the MAC policy and backups expect escape their labels and "
+        "protections, and are easy to miss."
+    ),
 )
 DEFINITION_ACCESS = Rule(
     "host.definition-permissions",
@@ -63,6 +79,10 @@ DEFINITION_ACCESS = Rule(
     Threat.VM_MODIFICATION,
     "chown root:root and chmod 600 the domain XML under /etc/libvirt/qemu.",
     _REFS,
+    rationale=(
+        "Whoever can edit a VM definition can attach host devices or disks to the guest and change "
+        "how it is isolated."
+    ),
 )
 DEFINITION_PLACE = Rule(
     "host.definition-outside-dir",
@@ -72,6 +92,10 @@ DEFINITION_PLACE = Rule(
     "Replace the link with the definition itself (virsh define), so that it has the "
     "protection of /etc/libvirt/qemu.",
     _REFS,
+    rationale=(
+        "A definition that resolves outside libvirt's directory (a symbolic link) can be changed "
+        "by whoever owns its real location."
+    ),
 )
 RULES = (IMAGE_READABLE, IMAGE_WRITABLE, IMAGE_FOREIGN, IMAGE_PLACE, DEFINITION_ACCESS,
          DEFINITION_PLACE)  # fmt: skip

@@ -24,6 +24,10 @@ MODIFIED = Rule(
     "reinstall the package (apt-get install --reinstall / dnf reinstall) from trusted media, "
     "and investigate how the file changed.",
     (*_REFS, "KVM KVM-15"),
+    rationale=(
+        "A hypervisor binary or library that differs from what its package installed may have been "
+        "tampered with to spy on or control every guest."
+    ),
 )
 MISSING = Rule(
     "host.package-file-missing",
@@ -32,6 +36,10 @@ MISSING = Rule(
     Threat.HYPERVISOR_MODIFICATION,
     "Reinstall the package; find out what removed the file.",
     (*_REFS, "KVM KVM-15"),
+    rationale=(
+        "A missing hypervisor file means the installation was altered, by accident or to remove a "
+        "protection."
+    ),
 )
 CONFIG_CHANGED = Rule(
     "host.package-config-changed",
@@ -41,6 +49,10 @@ CONFIG_CHANGED = Rule(
     "Expected when the administrator configured it; review the change, and record the "
     "reviewed state with vmguard host baseline.",
     _REFS,
+    rationale=(
+        "Changed hypervisor configuration can weaken isolation; a change nobody expected is a sign "
+        "of tampering."
+    ),
 )
 UNVERIFIED = Rule(
     "host.package-unverifiable",
@@ -50,6 +62,10 @@ UNVERIFIED = Rule(
     "Install the hypervisor from packages, or record its files with vmguard host baseline "
     "and check them with vmguard host verify.",
     _REFS,
+    rationale=(
+        "Without a package database to compare against, tampering with hypervisor files cannot be "
+        "ruled out."
+    ),
 )
 RULES = (MODIFIED, MISSING, CONFIG_CHANGED, UNVERIFIED)
 

@@ -28,6 +28,10 @@ TCP_NO_AUTH = Rule(
     'Set auth_tcp = "sasl" (or better, listen_tcp = 0 and use TLS with client '
     "certificates, or qemu+ssh://), and disable the libvirtd-tcp.socket unit.",
     (*_REFS, "KVM KVM-10"),
+    rationale=(
+        "Anyone who reaches the TCP port can manage every VM on the host (start, stop, read disks, "
+        "define new domains) without logging in."
+    ),
 )
 TCP_PLAIN = Rule(
     "libvirtd.tcp-listen",
@@ -37,6 +41,10 @@ TCP_PLAIN = Rule(
     "Use TLS (listen_tls, libvirtd-tls.socket) or qemu+ssh:// instead of listen_tcp; plain "
     "TCP is only encrypted when the SASL mechanism negotiates a security layer.",
     (*_REFS, "KVM KVM-10"),
+    rationale=(
+        "Plain TCP carries management commands and credentials unencrypted, where anyone on the "
+        "path can read or alter them."
+    ),
 )
 TLS_WEAK = Rule(
     "libvirtd.tls-weak",
@@ -46,6 +54,10 @@ TLS_WEAK = Rule(
     "Remove tls_no_verify_certificate, and set tls_allowed_dn_list (or auth_tls = "
     '"sasl") so that only named clients manage the host.',
     (*_REFS, "KVM KVM-10"),
+    rationale=(
+        "TLS that does not check client certificates lets any client that can connect manage the "
+        "host."
+    ),
 )
 UNIX_OPEN = Rule(
     "libvirtd.unix-socket-open",
@@ -54,6 +66,10 @@ UNIX_OPEN = Rule(
     Threat.HOST_MONITORING,
     'Set unix_sock_rw_perms = "0770" with unix_sock_group = "libvirt", or auth_unix_rw = "polkit".',
     (*_REFS, "KVM KVM-10"),
+    rationale=(
+        "libvirt's read-write socket is root-equivalent: any local user who can open it can start "
+        "a VM with the host's disks attached."
+    ),
 )
 NO_ACCESS_CONTROL = Rule(
     "libvirtd.no-access-control",
@@ -63,6 +79,10 @@ NO_ACCESS_CONTROL = Rule(
     'Set unix_sock_group to a dedicated group (e.g. "libvirt") of administrators only, '
     'or enable access_drivers = [ "polkit" ] with per-user ACL rules.',
     (*_REFS, "https://libvirt.org/acl.html", "KVM KVM-11"),
+    rationale=(
+        "Without an access-control driver, membership of the socket group is the only barrier, and "
+        "that group holds every user."
+    ),
 )
 RULES = (TCP_NO_AUTH, TCP_PLAIN, TLS_WEAK, UNIX_OPEN, NO_ACCESS_CONTROL)
 EVERYONE_GROUPS = ("users",)

@@ -23,6 +23,10 @@ MAC_OFF = Rule(
     "Boot with AppArmor (Debian/Ubuntu/SUSE) or SELinux enforcing (Fedora/RHEL) so libvirt "
     "can confine each guest's QEMU (sVirt).",
     (_SVIRT, "https://wiki.debian.org/AppArmor/HowToUse", "KVM KVM-12"),
+    rationale=(
+        "Mandatory access control (sVirt) is what keeps a compromised QEMU away from other guests' "
+        "disks and the host's files."
+    ),
 )
 SELINUX_PERMISSIVE = Rule(
     "host.selinux-permissive",
@@ -31,6 +35,10 @@ SELINUX_PERMISSIVE = Rule(
     Threat.VM_ESCAPE,
     "Set SELINUX=enforcing in /etc/selinux/config and setenforce 1.",
     (_SVIRT, "KVM KVM-12"),
+    rationale=(
+        "A permissive SELinux only logs the denials it would make, so sVirt does not actually "
+        "separate the guests."
+    ),
 )
 PROFILE_OFF = Rule(
     "host.vmm-profile-disabled",
@@ -39,6 +47,10 @@ PROFILE_OFF = Rule(
     Threat.VM_ESCAPE,
     "Remove the link from /etc/apparmor.d/disable and aa-enforce the profile.",
     (_SVIRT, "https://gitlab.com/apparmor/apparmor/-/wikis/Libvirt", "KVM KVM-12"),
+    rationale=(
+        "A disabled or complain-mode AppArmor profile leaves libvirt or QEMU unconfined: an escape "
+        "reaches whatever the process's user can."
+    ),
 )
 UNCONFINED = Rule(
     "host.vmm-unconfined",
@@ -48,6 +60,10 @@ UNCONFINED = Rule(
     "Restart the guest after fixing qemu.conf's security_driver and the MAC policy; a "
     "confined QEMU runs as libvirt-<uuid> (AppArmor) or svirt_t (SELinux).",
     (_SVIRT, "KVM KVM-12"),
+    rationale=(
+        "An unconfined QEMU process is not separated from other guests' resources if the guest "
+        "takes it over."
+    ),
 )
 ROOT_PROCESS = Rule(
     "host.vmm-process-root",
@@ -56,6 +72,9 @@ ROOT_PROCESS = Rule(
     Threat.VM_ESCAPE,
     "Set user/group in qemu.conf to the unprivileged QEMU account and restart the guest.",
     ("libvirt src/qemu/qemu.conf.in: user/group", "KVM KVM-01"),
+    rationale=(
+        "A QEMU process running as root turns any guest escape into full control of the host."
+    ),
 )
 RULES = (MAC_OFF, SELINUX_PERMISSIVE, PROFILE_OFF, UNCONFINED, ROOT_PROCESS)
 _VMM_PROFILES = ("usr.sbin.libvirtd", "usr.sbin.virtqemud", "usr.lib.libvirt.virt-aa-helper")

@@ -42,6 +42,10 @@ CGROUP = Rule(
         "https://libvirt.org/cgroups.html",
         "KVM KVM-06",
     ),
+    rationale=(
+        "The cgroup device list is a last line of defence: when it lets QEMU open host devices, a "
+        "compromised QEMU can read or write host disks directly."
+    ),
 )
 RULES = (CGROUP,)
 

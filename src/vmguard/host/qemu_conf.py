@@ -27,6 +27,10 @@ ROOT = Rule(
     'Set user and group in qemu.conf to an unprivileged account (Debian: "libvirt-qemu", '
     'Fedora/RHEL: "qemu") so a guest that escapes QEMU does not own the host.',
     (f"{_LQ}: user/group", "https://libvirt.org/drvqemu.html#posix-users-groups", "KVM KVM-01"),
+    rationale=(
+        "QEMU parses everything a guest sends; run as root, a guest that escapes through a "
+        "device-emulation bug owns the host."
+    ),
 )
 CONFINEMENT = Rule(
     "qemuconf.confinement",
@@ -44,6 +48,10 @@ CONFINEMENT = Rule(
         "KVM KVM-03: seccomp_sandbox",
         "KVM KVM-04: namespaces",
     ),
+    rationale=(
+        "Without SELinux/AppArmor confinement, sVirt labels or namespaces, a QEMU process taken "
+        "over by a guest can reach every other guest's disks and the host's files."
+    ),
 )
 REMOTE_DISPLAY = Rule(
     "qemuconf.remote-display",
@@ -57,6 +65,10 @@ REMOTE_DISPLAY = Rule(
         "CIS KVM/libvirt",
         "KVM KVM-07",
     ),
+    rationale=(
+        "A VNC or SPICE console listening on the network without TLS or a password gives anyone "
+        "who reaches the port a guest's keyboard and screen."
+    ),
 )
 MISC = Rule(
     "qemuconf.misc",
@@ -69,6 +81,10 @@ MISC = Rule(
         "KVM KVM-05: dynamic_ownership",
         "KVM KVM-08: migrate_tls_force",
         "KVM KVM-09: chardev_tls",
+    ),
+    rationale=(
+        "These driver settings remove protections (seccomp sandboxing, device ACLs, dynamic "
+        "ownership) that limit what a compromised QEMU can do."
     ),
 )
 RULES = (ROOT, CONFINEMENT, REMOTE_DISPLAY, MISC)

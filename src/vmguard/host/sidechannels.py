@@ -23,6 +23,10 @@ KSM = Rule(
     "untrusted guests <memoryBacking><nosharepages/>: merged pages leak memory contents "
     "across guests through copy-on-write timing.",
     ("https://docs.kernel.org/admin-guide/mm/ksm.html", "CVE-2015-2877", "KVM KVM-13"),
+    rationale=(
+        "Merged memory pages let one guest time another's memory accesses and infer its contents "
+        "(page-deduplication side channels)."
+    ),
 )
 CPU_VULNERABLE = Rule(
     "host.cpu-vulnerable",
@@ -32,6 +36,10 @@ CPU_VULNERABLE = Rule(
     "Update the CPU microcode and the kernel, and remove mitigations=off or the specific "
     "opt-out from the kernel command line.",
     (_KERNEL_DOC, "https://docs.kernel.org/admin-guide/kernel-parameters.html", "KVM KVM-13"),
+    rationale=(
+        "An unmitigated CPU vulnerability lets a guest read memory of the host or of other guests "
+        "through speculative-execution side channels."
+    ),
 )
 SMT = Rule(
     "host.smt",
@@ -45,6 +53,10 @@ SMT = Rule(
         f"{_KERNEL_DOC} (L1TF, MDS)",
         "https://docs.kernel.org/admin-guide/hw-vuln/core-scheduling.html",
     ),
+    rationale=(
+        "Sibling hyper-threads share caches and buffers, so a guest on one thread can observe "
+        "another guest's secrets on its sibling (L1TF, MDS)."
+    ),
 )
 IOMMU = Rule(
     "host.iommu-off-passthrough",
@@ -55,6 +67,10 @@ IOMMU = Rule(
     "kernel command line; without an IOMMU a passed-through device can DMA into all host "
     "memory.",
     ("https://docs.kernel.org/driver-api/vfio.html", "KVM KVM-14"),
+    rationale=(
+        "Without an IOMMU a passed-through device can DMA into any host memory, so the guest that "
+        "drives it controls the host."
+    ),
 )
 RULES = (KSM, CPU_VULNERABLE, SMT, IOMMU)
 _CORE_SCHEDULING = ("vcpus", "emulator", "full")

@@ -17,25 +17,66 @@ _REMEDIATION = (
 )
 
 
-def _rule(rule_id: str, title: str) -> Rule:
-    return Rule(rule_id, title, Severity.CRITICAL, Threat.VM_MODIFICATION, _REMEDIATION)
+def _rule(rule_id: str, title: str, *, rationale: str) -> Rule:
+    return Rule(
+        rule_id,
+        title,
+        Severity.CRITICAL,
+        Threat.VM_MODIFICATION,
+        _REMEDIATION,
+        rationale=rationale,
+    )
 
 
 CHANGE_RULES = {
-    ChangeKind.DISK: _rule("integrity.disk-modified", "Disk differs from its signed manifest"),
+    ChangeKind.DISK: _rule(
+        "integrity.disk-modified",
+        "Disk differs from its signed manifest",
+        rationale=(
+            "A disk that differs from what was signed may carry changes an attacker made after "
+            "signing; running it trusts them."
+        ),
+    ),
     ChangeKind.DEFINITION: _rule(
-        "integrity.definition-modified", "Definition differs from its signed manifest"
+        "integrity.definition-modified",
+        "Definition differs from its signed manifest",
+        rationale=(
+            "A changed definition can attach host devices, open consoles or weaken isolation "
+            "without touching the disk."
+        ),
     ),
     ChangeKind.BUNDLE: _rule(
-        "integrity.bundle-mismatch", "Bundle differs from its signed manifest"
+        "integrity.bundle-mismatch",
+        "Bundle differs from its signed manifest",
+        rationale=(
+            "Files added to or missing from a signed bundle mean it is not the bundle that was "
+            "signed."
+        ),
     ),
 }
 GUEST_FILE_MODIFIED = _rule(
-    "integrity.guest-file-modified", "Guest file with blocks in a changed range"
+    "integrity.guest-file-modified",
+    "Guest file with blocks in a changed range",
+    rationale=(
+        "Names the guest files whose blocks changed after signing, so a reviewer sees what the "
+        "modification touched."
+    ),
 )
-SIGNATURE_INVALID = _rule("integrity.signature-invalid", "Bundle signature not accepted")
+SIGNATURE_INVALID = _rule(
+    "integrity.signature-invalid",
+    "Bundle signature not accepted",
+    rationale=(
+        "A signature that is not accepted proves nothing about the bundle: it may have been "
+        "altered, or signed by someone else."
+    ),
+)
 MANIFEST_TOO_OLD = _rule(
-    "integrity.manifest-too-old", "Signed manifest older than the verifier accepts (a downgrade)"
+    "integrity.manifest-too-old",
+    "Signed manifest older than the verifier accepts (a downgrade)",
+    rationale=(
+        "An old but validly signed manifest can be replayed to roll a VM back to a vulnerable "
+        "version (a downgrade attack)."
+    ),
 )
 RULES = (*CHANGE_RULES.values(), GUEST_FILE_MODIFIED, SIGNATURE_INVALID, MANIFEST_TOO_OLD)
 """Every rule ``vmguard verify`` reports by."""

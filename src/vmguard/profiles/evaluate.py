@@ -25,13 +25,13 @@ from vmguard.profiles.model import (
 from vmguard.vmconfig.engine import judges
 from vmguard.vmconfig.model import VmSpec
 from vmguard.vmconfig.rules.catalogue import builtin_rules
-from vmguard.vmconfig.rules.model import Rule
+from vmguard.vmconfig.rules.model import ConfigRule
 
 MAX_REASON = 400
 
 
 @cache
-def _vm_rules() -> dict[str, Rule]:
+def _vm_rules() -> dict[str, ConfigRule]:
     return {rule.info.rule_id: rule for rule in builtin_rules()}
 
 

@@ -20,15 +20,6 @@ if TYPE_CHECKING:
     from vmguard.sanitize.operations import Context
 
 _THREATS = (Threat.IMAGE_EXPOSURE, Threat.GUEST_TO_GUEST)
-# A secret that spans lines, or comes as a pair on two lines (AWS key id + secret key):
-# removing the one line a finding names would leave the rest behind.
-_MULTI_LINE_RULES = (
-    "secret.aws-access-key",
-    "secret.private-key",
-    "secret.putty-key",
-    "secret.gcp-service-account",
-    "ssh.host-key-baked",
-)
 _LINE_FILES = (
     ".env",
     ".netrc",
@@ -49,13 +40,19 @@ _SYSTEM_FILES = ("/etc/passwd", "/etc/shadow", "/etc/group", "/etc/gshadow", "/e
 
 
 def wanted(finding: Finding) -> bool:
-    """Whether a scan finding is one sanitize removes: a leak in a file, not suppressed."""
+    """Whether a scan finding is one sanitize removes: a leak in a file (its rule names a
+    secret or key, ``Rule.shares``), not suppressed."""
     return (
         finding.suppressed is None
         and finding.location.area is Area.FILE
         and finding.threat in _THREATS
-        and finding.rule_id.startswith(("secret.", "ssh."))
+        and finding.rule is not None
+        and finding.rule.shares is not None
     )
+
+
+def _spans_lines(finding: Finding) -> bool:
+    return finding.rule is not None and finding.rule.spans_lines
 
 
 def line_oriented(path: str) -> bool:
@@ -94,11 +91,7 @@ def remove_secret_findings(ctx: Context, name: str) -> None:
             )
             continue
         lines = {f.location.line for f in findings}
-        if (
-            line_oriented(path)
-            and None not in lines
-            and not any(f.rule_id in _MULTI_LINE_RULES for f in findings)
-        ):
+        if line_oriented(path) and None not in lines and not any(_spans_lines(f) for f in findings):
             numbers = {n for n in lines if n is not None}
             if plan.rewrite(name, path, _drop_lines(numbers)):
                 continue

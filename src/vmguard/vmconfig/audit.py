@@ -19,7 +19,7 @@ from vmguard.vmconfig.loader import load_config
 from vmguard.vmconfig.model import ConfigDocument, ConfigParseError, Platform
 from vmguard.vmconfig.rules.catalogue import builtin_rules
 from vmguard.vmconfig.rules.libvirt_platform import writable_disks
-from vmguard.vmconfig.rules.model import AuditContext, Rule
+from vmguard.vmconfig.rules.model import AuditContext, ConfigRule
 
 TARGET_KIND = "vm-config"
 
@@ -53,7 +53,10 @@ def _context(documents: Sequence[ConfigDocument], options: AuditOptions) -> Audi
 
 
 def _report(
-    document: ConfigDocument, rules: tuple[Rule, ...], ctx: AuditContext, options: AuditOptions
+    document: ConfigDocument,
+    rules: tuple[ConfigRule, ...],
+    ctx: AuditContext,
+    options: AuditOptions,
 ) -> Report:
     findings, errors = audit_document(document, rules, ctx)
     notes = [ReportError(document.path, note) for note in document.notes]

@@ -10,17 +10,16 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator
 from xml.etree.ElementTree import Element
 
-from vmguard.findings import Area, Finding, Location, ReportError
+from vmguard.findings import Area, Finding, Location, ReportError, Rule
 from vmguard.vmconfig.model import ConfigDocument, ConfigFormat, VmSpec
 from vmguard.vmconfig.rules.model import (
     AuditContext,
+    ConfigRule,
     ElementRule,
     FilterCheck,
     Hit,
     KeyRule,
     NetworkCheck,
-    Rule,
-    RuleInfo,
     ValueTest,
     VmCheck,
     is_vmx_false,
@@ -89,7 +88,7 @@ def _element_hits(rule: ElementRule, spec: VmSpec) -> Iterator[Hit]:
                 yield Hit(f"{path}/@{rule.attribute}", f'{rule.attribute}="{value}"')
 
 
-def judges(rule: Rule, spec: VmSpec) -> bool:
+def judges(rule: ConfigRule, spec: VmSpec) -> bool:
     """Whether ``rule`` can judge ``spec`` at all (its format carries what the rule reads)."""
     match rule:
         case KeyRule():
@@ -112,7 +111,7 @@ def judges(rule: Rule, spec: VmSpec) -> bool:
             return False
 
 
-def _vm_hits(rule: Rule, spec: VmSpec, ctx: AuditContext) -> Iterator[Hit]:
+def _vm_hits(rule: ConfigRule, spec: VmSpec, ctx: AuditContext) -> Iterator[Hit]:
     if not judges(rule, spec):
         return
     match rule:
@@ -126,7 +125,7 @@ def _vm_hits(rule: Rule, spec: VmSpec, ctx: AuditContext) -> Iterator[Hit]:
             return
 
 
-def _finding(info: RuleInfo, hit: Hit, path: str, subject: str, kind: str) -> Finding:
+def _finding(info: Rule, hit: Hit, path: str, subject: str, kind: str) -> Finding:
     notes = ""
     if hit.assumption:
         notes += f" [assumption: {hit.assumption}]"
@@ -146,7 +145,7 @@ def _finding(info: RuleInfo, hit: Hit, path: str, subject: str, kind: str) -> Fi
 
 
 def _guarded(
-    hits: Iterable[Hit], info: RuleInfo, path: str, subject: str, kind: str
+    hits: Iterable[Hit], info: Rule, path: str, subject: str, kind: str
 ) -> tuple[list[Finding], ReportError | None]:
     found: list[Finding] = []
     try:
@@ -159,7 +158,7 @@ def _guarded(
 
 
 def audit_document(
-    document: ConfigDocument, rules: tuple[Rule, ...], ctx: AuditContext
+    document: ConfigDocument, rules: tuple[ConfigRule, ...], ctx: AuditContext
 ) -> tuple[list[Finding], list[ReportError]]:
     """Every finding of every rule over every VM, network and filter of one document."""
     findings: list[Finding] = []

@@ -26,6 +26,10 @@ VULNERABLE_PACKAGE = Rule(
     Threat.VULNERABLE_SOFTWARE,
     "Upgrade the package to a fixed version, or remove it; each finding names the "
     "advisories, their fixed versions and the worst severity, which the finding takes.",
+    rationale=(
+        "Installed packages with published vulnerabilities are what attackers scan for first; the "
+        "image carries them into every instance until it is rebuilt."
+    ),
 )
 RULE_ID = VULNERABLE_PACKAGE.rule_id
 PACKAGE_DATABASES = {

@@ -25,6 +25,10 @@ ADVISORY_AGE = Rule(
     "Nothing to fix: this says how current the vulnerability findings are. Keep the index "
     "current with `vmguard db update` (or `vmguard db import` of newer OSV archives).",
     ("https://osv.dev/",),
+    rationale=(
+        "A vulnerability report is only as complete as its advisory data: this records how old "
+        "that data was, so a clean result can be weighed."
+    ),
 )
 STALE_ADVISORIES = Rule(
     "vuln.advisories-stale",
@@ -34,6 +38,10 @@ STALE_ADVISORIES = Rule(
     "Run `vmguard db update` (or import newer OSV archives with `vmguard db import`): "
     "vulnerabilities published since the last import are missing from this report.",
     ("https://google.github.io/osv.dev/data/#data-dumps",),
+    rationale=(
+        "Advisory data older than the allowed age misses recent vulnerabilities, so an image can "
+        "look clean while carrying known flaws."
+    ),
 )
 RULES = (ADVISORY_AGE, STALE_ADVISORIES)
 

@@ -16,7 +16,7 @@ from vmguard.checks.redact import redact
 from vmguard.checks.secrets.known import is_masked, public_reason
 from vmguard.checks.secrets.model import SecretPattern, Specificity, Validator
 from vmguard.checks.secrets.validators import Verdict, entropy, is_placeholder
-from vmguard.findings import Rule, Severity, Threat
+from vmguard.findings import Rule, SecretKind, Severity, Threat
 
 _KINDS = {
     "password": "password|passwd|passphrase|pwd|bindpw|authtok|requirepass|masterauth",
@@ -135,6 +135,9 @@ def generic_patterns() -> tuple[SecretPattern, ...]:
             Threat.IMAGE_EXPOSURE,
             "Move the value out of the file into a secret store or run-time injection, rotate "
             "it, and rebuild the image.",
+            rationale="A value stored under a password, token or secret key name is usually "
+            "the real thing, and an image spreads it to everyone who receives a copy.",
+            shares=SecretKind.CREDENTIAL,
         )
         yara = re.sub(r"\(\?P<\w+>", "(", source)
         patterns.append(

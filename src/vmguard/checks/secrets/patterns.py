@@ -24,7 +24,7 @@ from vmguard.checks.secrets.validators import (
     validate_putty,
     validate_token,
 )
-from vmguard.findings import Rule, Severity, Threat
+from vmguard.findings import Rule, SecretKind, Severity, Threat
 
 _ROTATE = (
     "Revoke and rotate it, remove it from the image, and rebuild the image from a clean build."
@@ -32,8 +32,38 @@ _ROTATE = (
 _EXPOSURE = Threat.IMAGE_EXPOSURE
 
 
-def _rule(rule_id: str, title: str, severity: Severity, *refs: str) -> Rule:
-    return Rule(rule_id, title, severity, _EXPOSURE, _ROTATE, refs)
+def _rule(
+    rule_id: str,
+    title: str,
+    severity: Severity,
+    rationale: str,
+    *refs: str,
+    shares: SecretKind = SecretKind.CREDENTIAL,
+    generic: bool = False,
+    spans_lines: bool = False,
+) -> Rule:
+    return Rule(
+        rule_id,
+        title,
+        severity,
+        _EXPOSURE,
+        _ROTATE,
+        refs,
+        rationale=rationale,
+        shares=shares,
+        generic=generic,
+        spans_lines=spans_lines,
+    )
+
+
+_KEY_RATIONALE = (
+    "An unencrypted private key in an image lets anyone who obtains the image act as its "
+    "owner: decrypt what it protects, sign as it, or log into every server that trusts it."
+)
+_CLOUD_RATIONALE = (
+    "A cloud credential in an image gives whoever copies the image the account's power: "
+    "reading data, starting machines at the owner's cost, or deleting the infrastructure."
+)
 
 
 _AWS_SECRET = re.compile(rb"(?<![A-Za-z0-9/+])[A-Za-z0-9/+]{40}(?![A-Za-z0-9/+=])")
@@ -79,7 +109,10 @@ PEM_KEY = SecretPattern(
         "secret.private-key",
         "Unencrypted private key",
         Severity.HIGH,
+        _KEY_RATIONALE,
         "https://cwe.mitre.org/data/definitions/321.html",
+        shares=SecretKind.PRIVATE_KEY,
+        spans_lines=True,
     ),
     r"-----BEGIN ([A-Z0-9]{1,16} ){0,3}PRIVATE KEY( BLOCK)?-----",
     lambda data, start, match: validate_pem_key(data, start),
@@ -89,7 +122,14 @@ PEM_KEY = SecretPattern(
 CODED_PATTERNS: tuple[SecretPattern, ...] = (
     PEM_KEY,
     SecretPattern(
-        _rule("secret.putty-key", "PuTTY private key", Severity.HIGH),
+        _rule(
+            "secret.putty-key",
+            "PuTTY private key",
+            Severity.HIGH,
+            _KEY_RATIONALE,
+            shares=SecretKind.PRIVATE_KEY,
+            spans_lines=True,
+        ),
         r"PuTTY-User-Key-File-[23]: ",
         lambda data, start, match: validate_putty(data, start),
         Specificity.STRUCTURED,
@@ -99,7 +139,10 @@ CODED_PATTERNS: tuple[SecretPattern, ...] = (
             "secret.aws-access-key",
             "AWS access key pair",
             Severity.CRITICAL,
+            _CLOUD_RATIONALE,
             "https://docs.aws.amazon.com/IAM/latest/UserGuide/id_credentials_access-keys.html",
+            shares=SecretKind.CLOUD_CREDENTIAL,
+            spans_lines=True,
         ),
         r"\b(AKIA|ASIA|ABIA|ACCA)[A-Z2-7]{16}\b",
         _aws,
@@ -111,7 +154,10 @@ CODED_PATTERNS: tuple[SecretPattern, ...] = (
             "secret.gcp-service-account",
             "GCP service-account key",
             Severity.CRITICAL,
+            _CLOUD_RATIONALE,
             "https://cloud.google.com/iam/docs/keys-create-delete",
+            shares=SecretKind.CLOUD_CREDENTIAL,
+            spans_lines=True,
         ),
         r"\"type\"\s*:\s*\"service_account\"",
         lambda data, start, match: validate_gcp_service_account(data, start),
@@ -119,7 +165,13 @@ CODED_PATTERNS: tuple[SecretPattern, ...] = (
         "cloud",
     ),
     SecretPattern(
-        _rule("secret.azure-client-secret", "Azure AD client secret", Severity.HIGH),
+        _rule(
+            "secret.azure-client-secret",
+            "Azure AD client secret",
+            Severity.HIGH,
+            _CLOUD_RATIONALE,
+            shares=SecretKind.CLOUD_CREDENTIAL,
+        ),
         # yara-x is ten times slower on the full character class: find the fixed marker
         # there, and the whole secret in _azure_client_secret.
         r"[0-9]Q~",
@@ -128,13 +180,26 @@ CODED_PATTERNS: tuple[SecretPattern, ...] = (
         "cloud",
     ),
     SecretPattern(
-        _rule("secret.jwt", "JSON Web Token", Severity.MEDIUM),
+        _rule(
+            "secret.jwt",
+            "JSON Web Token",
+            Severity.MEDIUM,
+            "A signed token is accepted as proof of identity until it expires: anyone who "
+            "reads it from the image can call the service as the user it was issued to.",
+        ),
         r"\beyJ[A-Za-z0-9_\-]{10,}\.eyJ[A-Za-z0-9_\-]{10,}\.[A-Za-z0-9_\-]{10,}",
         lambda data, start, match: validate_jwt(match),
         Specificity.KEYWORD,
     ),
     SecretPattern(
-        _rule("secret.bearer-token", "Bearer token in a file", Severity.HIGH),
+        _rule(
+            "secret.bearer-token",
+            "Bearer token in a file",
+            Severity.HIGH,
+            "Whoever presents a bearer token is served as its owner, with no further proof; "
+            "a token left in a file works for anyone who copies the image.",
+            generic=True,
+        ),
         r"[Bb]earer [A-Za-z0-9_\-.~+/]{24,}=*",
         lambda data, start, match: validate_token(match[7:], min_entropy=3.5),
         Specificity.KEYWORD,
@@ -144,6 +209,8 @@ CODED_PATTERNS: tuple[SecretPattern, ...] = (
             "secret.kubernetes-secret",
             "Kubernetes Secret manifest with values",
             Severity.HIGH,
+            "A Secret manifest holds its values in base64, which is an encoding, not "
+            "encryption: the passwords, tokens and keys it carries are readable by anyone.",
             "https://kubernetes.io/docs/concepts/configuration/secret/",
         ),
         r"[\"']?kind[\"']?\s{0,4}:\s{0,4}[\"']?Secret\b",

@@ -23,7 +23,7 @@ from vmguard.checks.secrets.model import SecretPattern, Specificity, Validator
 from vmguard.checks.secrets.structure import CHECKS, StructureCheck
 from vmguard.checks.secrets.validators import Verdict, entropy, is_placeholder
 from vmguard.errors import VmguardError
-from vmguard.findings import Rule, Severity, Threat
+from vmguard.findings import Rule, SecretKind, Severity, Threat
 
 ASSIGNMENT = r"(?:::=|:=|=>|\?=|\+=|\|\|=|<-|\.=|[=:,>])"
 """Assignment operators of env, YAML, JSON, TOML, INI, XML, shell, Make, Go, R, PHP, Ruby."""
@@ -42,6 +42,28 @@ _REACH = 4096
 
 class SecretTableError(VmguardError):
     """The shipped credential table is malformed (a packaging defect)."""
+
+
+_RATIONALES = {
+    "cloud": "A cloud provider's key or token in an image hands the account to whoever copies "
+    "the image: its data, its machines, and a bill run up in the owner's name.",
+    "ci": "A token for source hosting, CI or deployment lets its holder push code, read "
+    "private repositories or change what the pipeline builds and ships: a supply-chain "
+    "foothold.",
+    "chat": "A chat, mail or messaging token lets its holder read conversations and send "
+    "messages as a trusted sender, the first step of most phishing inside an organisation.",
+    "payment": "A payment provider's key can move money, issue refunds or read customers' "
+    "payment records.",
+    "registry": "A package or container registry token can publish artefacts that every "
+    "consumer downloads and runs, or read private packages.",
+    "ai": "An AI service key lets anyone run requests billed to the owner and read the "
+    "prompts, files and fine-tuned models kept under the account.",
+    "saas": "A SaaS API key opens the account behind it: customer data, configuration and "
+    "whatever the service is trusted to do for the owner.",
+    "keys": "Key material or a service password gives direct access to the systems that trust "
+    "it, without any login that could be noticed or stopped.",
+}
+"""Why a credential of each family in the table matters (one rationale per family)."""
 
 
 def _remediation(title: str) -> str:
@@ -125,6 +147,8 @@ def _pattern(family: str, ident: str, row: Mapping[str, Any]) -> SecretPattern:
         Threat.IMAGE_EXPOSURE,
         _remediation(title),
         (str(row["ref"]),) if "ref" in row else (),
+        rationale=_RATIONALES.get(family, ""),
+        shares=_shares(ident, row),
     )
     validate = _validator(
         re.compile(source.encode()),
@@ -142,6 +166,13 @@ def _pattern(family: str, ident: str, row: Mapping[str, Any]) -> SecretPattern:
         family,
         in_binaries=not keyword and bool(row.get("bin", False)),
     )
+
+
+def _shares(ident: str, row: Mapping[str, Any]) -> SecretKind:
+    try:
+        return SecretKind(str(row.get("shares", SecretKind.CREDENTIAL.value)))
+    except ValueError as err:
+        raise SecretTableError(f"secret-rules.toml: {ident}: unknown shares {err}") from err
 
 
 def scan_expression(row: Mapping[str, Any]) -> str:

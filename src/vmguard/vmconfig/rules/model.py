@@ -1,8 +1,10 @@
-"""What a configuration rule is: metadata, declared forms, and code forms.
+"""What a configuration rule is: a ``findings.Rule`` (its ``info``), in a declared or a code
+form.
 
 Declared rules (``KeyRule`` for VMware keys, ``ElementRule`` for XML definitions) are data;
-code rules are plain functions wrapped with their metadata by ``vm_rule`` and friends. A
-rule returns ``Hit``s; the engine turns them into Findings. Rules must never open files or
+code rules are plain functions wrapped with their ``findings.Rule`` by ``vm_rule`` and
+friends (the docstring is the rationale). A rule returns ``Hit``s; the engine turns them
+into Findings. Rules must never open files or
 print a secret whole: evidence in a Hit is already redacted.
 """
 
@@ -13,7 +15,7 @@ from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
 
-from vmguard.findings import Severity, Threat
+from vmguard.findings import Rule, Severity, Threat
 from vmguard.vmconfig.model import (
     ConfigFormat,
     FilterSpec,
@@ -22,21 +24,6 @@ from vmguard.vmconfig.model import (
     Setting,
     VmSpec,
 )
-
-
-@dataclass(frozen=True, slots=True)
-class RuleInfo:
-    """The stable description of a rule."""
-
-    rule_id: str
-    """Stable id, prefixed by platform (``vmx.``, ``libvirt.``, ``lvnet.``, ...)."""
-    title: str
-    severity: Severity
-    threat: Threat
-    rationale: str
-    """Why the setting matters (the risk)."""
-    remediation: str
-    references: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -163,7 +150,7 @@ class ValueTest(StrEnum):
 class KeyRule:
     """A VMware key/value rule: a key (``*`` matches a device index) and its safe value."""
 
-    info: RuleInfo
+    info: Rule
     keys: tuple[str, ...]
     """Lower-case keys; ``*`` stands for an index (``floppy*.present``)."""
     safe: ValueTest
@@ -179,7 +166,7 @@ class KeyRule:
 class ElementRule:
     """An XML rule: any element matching one of ``paths`` (ElementTree XPath) is a finding."""
 
-    info: RuleInfo
+    info: Rule
     formats: frozenset[ConfigFormat]
     paths: tuple[str, ...]
     """Relative to the definition root (``domain`` or ``Machine``), namespaces stripped."""
@@ -212,7 +199,7 @@ class ElementRuleTable:
         guides: tuple[str, ...] = (),
     ) -> ElementRule:
         references = (f"{self.source}: {section}", *guides)
-        info = RuleInfo(rule_id, title, severity, threat, rationale, remediation, references)
+        info = Rule(rule_id, title, severity, threat, remediation, references, rationale=rationale)
         return ElementRule(info, self.formats, paths, attribute, frozenset(values))
 
 
@@ -225,7 +212,7 @@ FilterCheckFn = Callable[[FilterSpec], Iterator[Hit]]
 class VmCheck:
     """A code rule over one VM definition."""
 
-    info: RuleInfo
+    info: Rule
     formats: frozenset[ConfigFormat]
     check: VmCheckFn
 
@@ -234,7 +221,7 @@ class VmCheck:
 class NetworkCheck:
     """A code rule over one libvirt network."""
 
-    info: RuleInfo
+    info: Rule
     check: NetworkCheckFn
 
 
@@ -242,11 +229,12 @@ class NetworkCheck:
 class FilterCheck:
     """A code rule over one libvirt nwfilter."""
 
-    info: RuleInfo
+    info: Rule
     check: FilterCheckFn
 
 
-Rule = KeyRule | ElementRule | VmCheck | NetworkCheck | FilterCheck
+ConfigRule = KeyRule | ElementRule | VmCheck | NetworkCheck | FilterCheck
+"""A configuration rule in any of its forms; each carries its ``findings.Rule`` as ``info``."""
 
 
 def _info(  # noqa: PLR0917 (internal: forwards the decorator fields)
@@ -257,11 +245,11 @@ def _info(  # noqa: PLR0917 (internal: forwards the decorator fields)
     threat: Threat,
     remediation: str,
     references: tuple[str, ...],
-) -> RuleInfo:
+) -> Rule:
     doc = " ".join((fn.__doc__ or "").split())
     if not doc:
         raise ValueError(f"rule {rule_id} has no docstring; its docstring is its rationale")
-    return RuleInfo(rule_id, title, severity, threat, doc, remediation, references)
+    return Rule(rule_id, title, severity, threat, remediation, references, rationale=doc)
 
 
 def vm_rule(

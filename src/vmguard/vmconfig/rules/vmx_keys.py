@@ -8,13 +8,12 @@ Data only; the engine evaluates them. Sources: vSphere Security Configuration Gu
 
 from __future__ import annotations
 
-from vmguard.findings import Severity, Threat
+from vmguard.findings import Rule, Severity, Threat
 from vmguard.vmconfig.model import Platform
 from vmguard.vmconfig.rules.model import (
     ESXI8_NOT_IMPLEMENTED,
     KeyRule,
     Retired,
-    RuleInfo,
     ValueTest,
 )
 
@@ -41,7 +40,7 @@ def key_rule(  # noqa: PLR0917 (one positional field per table column)
     expected: str = "",
 ) -> KeyRule:
     """One row: the rule's metadata, its keys and what is safe (guide ids in references)."""
-    info = RuleInfo(rule_id, title, severity, threat, rationale, remediation, references)
+    info = Rule(rule_id, title, severity, threat, remediation, references, rationale=rationale)
     return KeyRule(info, keys, safe, absent_unsafe_on, retired, expected)
 
 
