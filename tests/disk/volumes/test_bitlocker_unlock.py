@@ -1,0 +1,125 @@
+"""BitLocker unlocking with the user's recovery password or password (issue 14), on a volume
+written from the format facts (``bitlockerimages``) over an NTFS volume made by mkntfs and
+filled by ntfscp. The volume is first checked by two independent readers: cryptsetup (its
+BITLK code accepts the right secrets and rejects a wrong one) and libbde's bdeinfo."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from bitlockerimages import BitLockerVolume, encrypt_volume
+from clirunner import vmguard
+from vmguard.disk.limits import Limits
+from vmguard.disk.source import FileSource
+from vmguard.disk.volumes.bitlocker_unlock import unlock_bitlocker
+from vmguard.disk.volumes.luks_unlock import VolumeSecret
+from vmguard.disk.volumes.scan import scan_volumes
+
+pytest.importorskip("pybde")
+pytestmark = pytest.mark.skipif(
+    shutil.which("mkntfs") is None or shutil.which("ntfscp") is None, reason="needs ntfs-3g"
+)
+MIB = 1 << 20
+
+
+def ntfs_with_a_key(directory: Path) -> bytes:
+    """A 16 MiB NTFS volume (mkntfs) holding a private key (ntfscp), then 8 MiB of room."""
+    plain = directory / "plain.img"
+    with plain.open("wb") as f:
+        f.truncate(16 * MIB)
+    subprocess.run(["mkntfs", "-q", "-F", "-Q", "-L", "DATA", str(plain)], check=True,
+                   capture_output=True)  # fmt: skip
+    key = directory / "id_ed25519"
+    subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", "", "-f", str(key)],
+                   check=True, capture_output=True)  # fmt: skip
+    subprocess.run(["ntfscp", str(plain), str(key), "id_ed25519"], check=True,
+                   capture_output=True)  # fmt: skip
+    with plain.open("r+b") as f:
+        f.truncate(24 * MIB)
+    return plain.read_bytes()
+
+
+@pytest.fixture(scope="module")
+def volume(tmp_path_factory: pytest.TempPathFactory) -> BitLockerVolume:
+    work = tmp_path_factory.mktemp("bitlocker")
+    return encrypt_volume(ntfs_with_a_key(work), work / "bde.img")
+
+
+def _secret(text: str, origin: str = "passphrase file") -> VolumeSecret:
+    return VolumeSecret(text.encode("utf-8"), origin)
+
+
+def test_independent_readers_accept_the_volume(volume: BitLockerVolume) -> None:
+    if shutil.which("cryptsetup") is None or shutil.which("bdeinfo") is None:
+        pytest.skip("needs cryptsetup and bdeinfo")
+    dump = subprocess.run(["cryptsetup", "bitlkDump", str(volume.path)], capture_output=True,
+                          text=True, check=True).stdout  # fmt: skip
+    assert "recovery passphrase" in dump and "Cipher mode:  \txts-plain64" in dump
+    for secret, ok in ((volume.recovery_password, True), (volume.password, True), ("no", False)):
+        command = ["cryptsetup", "open", "--test-passphrase", "--type", "bitlk", str(volume.path)]
+        tried = subprocess.run(command, input=secret, text=True, capture_output=True)
+        assert (tried.returncode == 0) is ok, tried.stderr
+    info = subprocess.run(["bdeinfo", str(volume.path)], capture_output=True, text=True).stdout
+    assert "Recovery password" in info and str(volume.volume_id) in info
+
+
+@pytest.mark.parametrize("which", ["recovery password", "password"])
+def test_unlocked_plaintext_is_the_ntfs_volume(volume: BitLockerVolume, which: str) -> None:
+    text = volume.recovery_password if which == "recovery password" else volume.password
+    opened = unlock_bitlocker(FileSource(volume.path), [_secret("wrong one"), _secret(text)])
+    assert opened is not None and opened.keyslot == which
+    plain = opened.plaintext
+    assert plain.size == 16 * MIB
+    # The first 8 KiB come from the moved volume header area, the rest in place.
+    for offset, length in ((0, 8192), (8000, 1000), (3 * MIB + 17, 70_000), (16 * MIB - 512, 512)):
+        assert plain.read_at(offset, length) == volume.plaintext[offset : offset + length]
+    assert plain.read_at(16 * MIB, 10) == b""
+
+
+def test_recovery_key_file_as_windows_saves_it(volume: BitLockerVolume) -> None:
+    text = ("BitLocker Drive Encryption recovery key\r\n\r\nRecovery Key:\r\n"
+            f"{volume.recovery_password}\r\n")  # fmt: skip
+    key_file = VolumeSecret(b"\xff\xfe" + text.encode("utf-16-le"), "key file")
+    opened = unlock_bitlocker(FileSource(volume.path), [key_file])
+    assert opened is not None and opened.keyslot == "recovery password"
+
+
+def test_wrong_secret_leaves_it_closed(volume: BitLockerVolume) -> None:
+    layout = scan_volumes(FileSource(volume.path), limits=Limits(), secrets=[_secret("nope")])
+    (vol,) = layout.volumes
+    assert (vol.encryption, vol.unlocked) == ("bitlocker", False)
+    assert [p.message for p in layout.problems] == [
+        "bitlocker: no key protector opens with the key given"
+    ]
+
+
+def test_too_many_key_protectors_are_not_tried(volume: BitLockerVolume, tmp_path: Path) -> None:
+    """A volume whose metadata repeats one password protector 20 times would cost 20 key
+    derivations for one password: refused before any."""
+    hostile = encrypt_volume(volume.plaintext, tmp_path / "many.img", password_copies=20)
+    layout = scan_volumes(FileSource(hostile.path), limits=Limits(),
+                          secrets=[_secret(hostile.password)])  # fmt: skip
+    (problem,) = layout.problems
+    assert problem.message.startswith("not unlocked: BitLocker: 20 key derivations")
+    # The recovery password needs one derivation on its one protector: still opens.
+    opened = unlock_bitlocker(FileSource(hostile.path), [_secret(hostile.recovery_password)])
+    assert opened is not None
+
+
+def test_scan_finds_the_key_inside(volume: BitLockerVolume, tmp_path: Path) -> None:
+    passphrase = tmp_path / "recovery.txt"
+    passphrase.write_text(volume.recovery_password + "\n")
+    run = vmguard("scan", "--format", "json", "--passphrase-file", passphrase, volume.path)
+    assert run.code == 1, run.stderr
+    report = json.loads(run.stdout)
+    (part,) = report["inventory"]["partitions"]
+    assert (part["filesystem"], part["encryption"], part["label"]) == ("ntfs", "bitlocker", "DATA")
+    assert ("secret.private-key", "/id_ed25519") in {
+        (f["rule_id"], f["location"]["path"]) for f in report["findings"]
+    }
+    assert volume.recovery_password not in run.stdout + run.stderr
