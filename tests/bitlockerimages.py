@@ -32,6 +32,7 @@ XTS_128 = 0x8004
 HEADER_SECTORS = 16
 """The filesystem's first 8 KiB, moved to the volume header area."""
 FILETIME = 0x01DA_0000_0000_0000
+STARTUP_KEY = 0x0200
 RECOVERY = 0x0800
 PASSWORD = 0x2000
 
@@ -45,6 +46,8 @@ class BitLockerVolume:
     recovery_password: str
     password: str
     volume_id: uuid.UUID
+    startup_key: bytes
+    """A BitLocker External Key (.BEK) file's bytes, as Windows writes it to a USB stick."""
 
 
 def recovery_password() -> str:
@@ -86,6 +89,25 @@ def _vmk_entry(protection: int, initial: bytes, vmk: bytes, counter: int) -> byt
     properties += _entry(0, 0x0005, _sealed(stretched, _key_entry(0x2000, vmk), counter))
     head = uuid.uuid4().bytes_le + struct.pack("<QHH", FILETIME, 0, protection)
     return _entry(0x0002, 0x0008, head + properties)
+
+
+def _startup_key_vmk(key_id: uuid.UUID, external: bytes, vmk: bytes, counter: int) -> bytes:
+    """A VMK sealed directly (no stretch) under a startup key's 256-bit external key."""
+    head = key_id.bytes_le + struct.pack("<QHH", FILETIME, 0, STARTUP_KEY)
+    properties = _entry(0, 0x0002, "ExternalKey".encode("utf-16-le") + b"\0\0")
+    properties += _entry(0, 0x0005, _sealed(external, _key_entry(0x2000, vmk), counter))
+    return _entry(0x0002, 0x0008, head + properties)
+
+
+def bek_file(key_id: uuid.UUID, external: bytes) -> bytes:
+    """A .BEK file: a metadata header, then one startup key entry holding the external key
+    (an identifier matching its VMK, a description, the key)."""
+    properties = _entry(0, 0x0002, "ExternalKey".encode("utf-16-le") + b"\0\0")
+    properties += _entry(0, 0x0001, struct.pack("<I", 0x2002) + external)
+    entry = _entry(0x0006, 0x0009, key_id.bytes_le + struct.pack("<Q", FILETIME) + properties)
+    size = 48 + len(entry)
+    header = struct.pack("<4I", size, 1, 48, size) + key_id.bytes_le
+    return header + struct.pack("<IIQ", 1, 0, FILETIME) + entry
 
 
 def _xts(fvek: bytes, data: bytes, first_sector: int) -> bytes:
@@ -141,6 +163,8 @@ def encrypt_volume(
     ).digest()
     entries = _vmk_entry(RECOVERY, recovery_initial, vmk, 1)
     entries += _vmk_entry(PASSWORD, password_initial, vmk, 2) * password_copies
+    key_id, external = uuid.uuid4(), os.urandom(32)
+    entries += _startup_key_vmk(key_id, external, vmk, 4)
     entries += _entry(0x0003, 0x0005, _sealed(vmk, _key_entry(XTS_128, fvek), 3))
     entries += _entry(0x000F, 0x000F, struct.pack("<QQ", header_at, HEADER_SECTORS * SECTOR))
     text = "CORP-LAPTOP D: 3/12/2026".encode("utf-16-le") + b"\0\0"
@@ -156,4 +180,4 @@ def encrypt_volume(
         block = _metadata_block(metadata, size, header_at, volume_id, entries)
         disk[offset : offset + 64 * 1024] = block.ljust(64 * 1024, b"\0")
     path.write_bytes(bytes(disk))
-    return BitLockerVolume(path, plain, recovery, password, volume_id)
+    return BitLockerVolume(path, plain, recovery, password, volume_id, bek_file(key_id, external))

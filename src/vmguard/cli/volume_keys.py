@@ -24,8 +24,8 @@ KeyFile = Annotated[
     list[Path] | None,
     typer.Option(
         "--key-file",
-        help="Open LUKS/BitLocker volumes with this key file (used whole, like cryptsetup; a "
-        "BitLocker recovery key .TXT works). Repeatable.",
+        help="Open LUKS/BitLocker volumes with this key file (used whole, like cryptsetup; "
+        "a BitLocker startup key .BEK or recovery key .TXT works). Repeatable.",
     ),
 ]
 PassphraseFile = Annotated[

@@ -54,7 +54,7 @@ def _secret(text: str, origin: str = "passphrase file") -> VolumeSecret:
     return VolumeSecret(text.encode("utf-8"), origin)
 
 
-def test_independent_readers_accept_the_volume(volume: BitLockerVolume) -> None:
+def test_independent_readers_accept_the_volume(volume: BitLockerVolume, tmp_path: Path) -> None:
     if shutil.which("cryptsetup") is None or shutil.which("bdeinfo") is None:
         pytest.skip("needs cryptsetup and bdeinfo")
     dump = subprocess.run(["cryptsetup", "bitlkDump", str(volume.path)], capture_output=True,
@@ -64,8 +64,15 @@ def test_independent_readers_accept_the_volume(volume: BitLockerVolume) -> None:
         command = ["cryptsetup", "open", "--test-passphrase", "--type", "bitlk", str(volume.path)]
         tried = subprocess.run(command, input=secret, text=True, capture_output=True)
         assert (tried.returncode == 0) is ok, tried.stderr
+    bek = tmp_path / "startup.BEK"
+    bek.write_bytes(volume.startup_key)
+    command = ["cryptsetup", "open", "--test-passphrase", "--type", "bitlk", "--key-file"]
+    assert subprocess.run([*command, str(bek), str(volume.path)]).returncode == 0
+    bek.write_bytes(volume.startup_key[:-32] + bytes(32))  # another key under the same id
+    assert subprocess.run([*command, str(bek), str(volume.path)]).returncode != 0
     info = subprocess.run(["bdeinfo", str(volume.path)], capture_output=True, text=True).stdout
-    assert "Recovery password" in info and str(volume.volume_id) in info
+    assert "Recovery password" in info and "Startup key" in info
+    assert str(volume.volume_id) in info
 
 
 @pytest.mark.parametrize("which", ["recovery password", "password"])
@@ -87,6 +94,14 @@ def test_recovery_key_file_as_windows_saves_it(volume: BitLockerVolume) -> None:
     key_file = VolumeSecret(b"\xff\xfe" + text.encode("utf-16-le"), "key file")
     opened = unlock_bitlocker(FileSource(volume.path), [key_file])
     assert opened is not None and opened.keyslot == "recovery password"
+
+
+def test_startup_key_file(volume: BitLockerVolume) -> None:
+    opened = unlock_bitlocker(FileSource(volume.path), [VolumeSecret(volume.startup_key)])
+    assert opened is not None and opened.keyslot == "startup key"
+    assert opened.plaintext.read_at(0, 4096) == volume.plaintext[:4096]
+    wrong = VolumeSecret(volume.startup_key[:-32] + bytes(32))
+    assert unlock_bitlocker(FileSource(volume.path), [wrong]) is None
 
 
 def test_wrong_secret_leaves_it_closed(volume: BitLockerVolume) -> None:
@@ -111,10 +126,14 @@ def test_too_many_key_protectors_are_not_tried(volume: BitLockerVolume, tmp_path
     assert opened is not None
 
 
-def test_scan_finds_the_key_inside(volume: BitLockerVolume, tmp_path: Path) -> None:
-    passphrase = tmp_path / "recovery.txt"
-    passphrase.write_text(volume.recovery_password + "\n")
-    run = vmguard("scan", "--format", "json", "--passphrase-file", passphrase, volume.path)
+@pytest.mark.parametrize("option", ["--passphrase-file", "--key-file"])
+def test_scan_finds_the_key_inside(volume: BitLockerVolume, tmp_path: Path, option: str) -> None:
+    secret = tmp_path / "secret"
+    if option == "--key-file":
+        secret.write_bytes(volume.startup_key)
+    else:
+        secret.write_text(volume.recovery_password + "\n")
+    run = vmguard("scan", "--format", "json", option, secret, volume.path)
     assert run.code == 1, run.stderr
     report = json.loads(run.stdout)
     (part,) = report["inventory"]["partitions"]

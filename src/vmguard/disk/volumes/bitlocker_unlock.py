@@ -1,4 +1,5 @@
-"""Open a BitLocker volume with a recovery password or password the user gave, through libbde.
+"""Open a BitLocker volume with a recovery password, password or startup key the user gave,
+through libbde.
 
 libbde (libyal, LGPL; the ``libbde-python`` bindings) reads the FVE metadata, stretches the
 secret (2^20 SHA-256 rounds per key protector tried), unseals the volume master key and the
@@ -7,18 +8,22 @@ object and reads the plaintext back through it. A passphrase-file line of eight 
 six-digit groups is tried as a recovery password, any other as a password; a key file that
 holds a recovery password anywhere in its text (the recovery key ``.TXT`` file Windows
 saves, UTF-16 with a byte order mark) is tried as one, any other text key file whole as a
-password, as cryptsetup uses it. A binary startup key (``.BEK``) is not tried. Before any
-key derivation the key protectors are counted: more derivations
-than ``MAX_KEY_DERIVATIONS`` are refused, so a hostile volume with hundreds of protectors
-costs nothing.
+password, as cryptsetup uses it; a startup key (a ``.BEK`` key file) unseals its key
+protector directly. Before any key derivation the key protectors are counted: more
+derivations than ``MAX_KEY_DERIVATIONS`` are refused, so a hostile volume with hundreds of
+protectors costs nothing.
 
 This module must never log, store, print or put in an error message a secret or a key, and
-never hand libbde a host path: only the volume's own bytes.
+never hand libbde a host path: it gets the volume's own bytes as a file object, and a
+startup key (which libbde reads only from a path) as an anonymous in-memory file
+(``memfd``), never written to disk.
 """
 
 from __future__ import annotations
 
+import os
 import re
+import struct
 from collections.abc import Sequence
 from typing import Any
 
@@ -30,8 +35,12 @@ MAX_KEY_DERIVATIONS = 16
 """Key protectors tried per volume over all secrets: libbde spends 1-3 s on each."""
 _RECOVERY_PASSWORD = re.compile(r"(?<!\d)\d{6}(?:-\d{6}){7}(?!\d)")
 _SECTOR = 512
+_STARTUP_KEY_TYPE = 0x0200
 _RECOVERY_TYPE = 0x0800
 _PASSWORD_TYPE = 0x2000
+_DERIVED = (_RECOVERY_TYPE, _PASSWORD_TYPE)
+_NAMES = {_STARTUP_KEY_TYPE: "startup key", _RECOVERY_TYPE: "recovery password"}
+_MAX_STARTUP_KEY = 64 * 1024
 
 
 class BitLockerPlaintext:
@@ -76,13 +85,26 @@ def _text(material: bytes) -> str | None:
         return None
 
 
-def _candidates(secrets: Sequence[VolumeSecret]) -> list[tuple[int, str]]:
-    """(protector type, text) for every secret that can be a recovery password or password."""
-    found = []
+def is_startup_key(material: bytes) -> bool:
+    """A BitLocker External Key (.BEK) file: its header gives the file's size, version 1 and
+    the 48-byte header size."""
+    return 56 <= len(material) <= _MAX_STARTUP_KEY and struct.unpack_from("<III", material) == (
+        len(material),
+        1,
+        48,
+    )
+
+
+def _candidates(secrets: Sequence[VolumeSecret]) -> list[tuple[int, str | bytes]]:
+    """(protector type, secret) for every secret that can open a BitLocker key protector."""
+    found: list[tuple[int, str | bytes]] = []
     for secret in secrets:
+        if secret.origin == "key file" and is_startup_key(secret.material):
+            found.append((_STARTUP_KEY_TYPE, secret.material))
+            continue
         text = _text(secret.material)
         if not text or "\0" in text:
-            continue  # a binary key file (a startup key): not something libbde takes as text
+            continue  # binary, and not a startup key: nothing libbde takes
         recovery = _RECOVERY_PASSWORD.search(text)
         if recovery and (secret.origin == "key file" or recovery.group() == text.strip()):
             found.append((_RECOVERY_TYPE, recovery.group()))
@@ -91,12 +113,26 @@ def _candidates(secrets: Sequence[VolumeSecret]) -> list[tuple[int, str]]:
     return found
 
 
-def _open(pybde: Any, source: ByteSource, kind: int | None, text: str) -> Any:
+def _give_startup_key(volume: Any, material: bytes) -> None:
+    """libbde reads a startup key only from a path: an anonymous in-memory file it is."""
+    fd = os.memfd_create("vmguard-startup-key", os.MFD_CLOEXEC)
+    try:
+        view = memoryview(material)
+        while view:
+            view = view[os.write(fd, view) :]
+        volume.read_startup_key(f"/proc/self/fd/{fd}")
+    finally:
+        os.close(fd)
+
+
+def _open(pybde: Any, source: ByteSource, kind: int | None, secret: str | bytes) -> Any:
     volume = pybde.volume()
-    if kind == _RECOVERY_TYPE:
-        volume.set_recovery_password(text)
+    if isinstance(secret, bytes):
+        _give_startup_key(volume, secret)
+    elif kind == _RECOVERY_TYPE:
+        volume.set_recovery_password(secret)
     elif kind == _PASSWORD_TYPE:
-        volume.set_password(text)
+        volume.set_password(secret)
     try:
         volume.open_file_object(SourceFile(source))
     except OSError as err:
@@ -124,18 +160,20 @@ def unlock_bitlocker(source: ByteSource, secrets: Sequence[VolumeSecret]) -> Unl
         types = [int(p.type) for p in closed.key_protectors]
     finally:
         closed.close()
-    derivations = sum(types.count(kind) for kind, _ in candidates)
+    derivations = sum(types.count(kind) for kind, _ in candidates if kind in _DERIVED)
     if derivations > MAX_KEY_DERIVATIONS:
         raise LimitExceeded(
             f"BitLocker: {derivations} key derivations to try these secrets on its "
             f"{len(types)} key protectors (at most {MAX_KEY_DERIVATIONS}); not tried"
         )
-    for kind, text in candidates:
+    for kind, secret in candidates:
         if kind not in types:
             continue
-        volume = _open(pybde, source, kind, text)
+        try:
+            volume = _open(pybde, source, kind, secret)
+        except OSError:  # a startup key libbde does not take: try the next secret
+            continue
         if not volume.is_locked():
-            name = "recovery password" if kind == _RECOVERY_TYPE else "password"
-            return UnlockedVolume(BitLockerPlaintext(volume), name)
+            return UnlockedVolume(BitLockerPlaintext(volume), _NAMES.get(kind, "password"))
         volume.close()
     return None
