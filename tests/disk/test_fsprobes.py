@@ -1,7 +1,7 @@
 """The signatures that need more than a magic number (issue 14), each compared with
 ``blkid -p``: an XFS external log made by ``mkfs.xfs -l logdev=``, and, where no tool that
 makes them exists on Linux here (no zpool without the ZFS kernel module, no hfsprogs in
-Debian 12, no stratisd or vdo), volumes whose headers are written from the on-disk format
+Debian 12, no stratisd, vdo, ReFS or VMFS formatter), volumes whose headers are written from the on-disk format
 facts, with blkid as the independent reader that says the builder is right."""
 
 from __future__ import annotations
@@ -201,3 +201,45 @@ def test_minix_magic_alone_is_not_minix(tmp_path: Path) -> None:
     img = _blank(tmp_path / "noise.img", 4 * MIB)
     _write(img, 1024 + 16, struct.pack("<H", 0x137F))  # no inode or zone bitmap blocks
     assert _named(img) == blkid(img) == ""
+
+
+HEADERS: dict[str, list[tuple[int, bytes]]] = {
+    "ReFS": [(0, b"\0\0\0ReFS\0" + bytes(8) + b"FSRS")],
+    "VMFS_volume_member": [
+        (MIB, b"\x0d\xd0\x01\xc0" + struct.pack("<I", 14)),
+        (2 * MIB, b"\x5e\xf1\xab\x2f" + struct.pack("<I", 14) + b"\x05"),
+    ],
+    "VMFS": [(2 * MIB, b"\x5e\xf1\xab\x2f" + struct.pack("<I", 14) + b"\x05")],
+    "DM_integrity": [(0, b"integrt\0\x01")],
+    "LVM1_member": [(0, b"HM\x01\x00")],
+    "ceph_bluestore": [(0, b"bluestore block device\n")],
+}
+
+
+@pytest.mark.parametrize("kind", list(HEADERS))
+def test_headers_only_blkid_names(tmp_path: Path, kind: str) -> None:
+    """Formats with no Linux tool here (ReFS, a VMware datastore, dm-integrity without the
+    kernel, LVM1, Ceph BlueStore): their headers from the format facts, named as blkid
+    names them."""
+    img = _blank(tmp_path / "v.img", 16 * MIB)
+    for at, data in HEADERS[kind]:
+        _write(img, at, data)
+    assert _named(img) == blkid(img) == kind
+
+
+def test_ubi_image(tmp_path: Path) -> None:
+    """ubinize wraps a mkfs.ubifs image in a UBI image: named ubi, as blkid names it."""
+    if shutil.which("ubinize") is None or shutil.which("mkfs.ubifs") is None:
+        pytest.skip("needs mtd-utils")
+    (tmp_path / "tree").mkdir()
+    fs = tmp_path / "fs.ubifs"
+    subprocess.run(["mkfs.ubifs", "-r", str(tmp_path / "tree"), "-m", "2048", "-e", "129024",
+                    "-c", "100", "-o", str(fs)], check=True, capture_output=True)  # fmt: skip
+    config = tmp_path / "ubi.cfg"
+    config.write_text(f"[root]\nmode=ubi\nimage={fs}\nvol_id=0\nvol_type=dynamic\n"
+                      "vol_name=root\nvol_flags=autoresize\n")  # fmt: skip
+    img = tmp_path / "ubi.img"
+    subprocess.run(["ubinize", "-o", str(img), "-m", "2048", "-p", "128KiB", str(config)],
+                   check=True, capture_output=True)  # fmt: skip
+    assert _named(fs) == blkid(fs) == "ubifs"
+    assert _named(img) == blkid(img) == "ubi"

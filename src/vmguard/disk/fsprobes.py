@@ -143,6 +143,16 @@ def is_ufs(source: ByteSource) -> bool:
     return False
 
 
+def vmfs_kind(source: ByteSource) -> str:
+    """``VMFS_volume_member`` (the LVM-like volume header at 1 MiB, what blkid names first
+    on a datastore partition), ``VMFS`` (the filesystem header at 2 MiB) or ""."""
+    if source.read_at(1024 * 1024, 4) == b"\x0d\xd0\x01\xc0":
+        return "VMFS_volume_member"
+    if source.read_at(2048 * 1024, 4) == b"\x5e\xf1\xab\x2f":
+        return "VMFS"
+    return ""
+
+
 _STRATIS_MAGIC = b"!Stra0tis\x86\xff\x02^\x41rh"
 
 

@@ -23,6 +23,7 @@ from vmguard.disk.fsprobes import (
     is_ufs,
     is_xfs_external_log,
     is_zfs_member,
+    vmfs_kind,
 )
 from vmguard.disk.source import ByteSource
 
@@ -47,6 +48,10 @@ _MAGICS: tuple[tuple[int, bytes, str], ...] = (
     (0, b"\xce\xfa\xad\x1b", "bfs"),
     (0, b"verity\x00\x00\x01\x00\x00\x00", "DM_verity_hash"),
     (0, b"dmvdo001", "vdo"),
+    (0, b"\0\0\0ReFS\0", "ReFS"),
+    (0, b"integrt\0", "DM_integrity"),
+    (0, b"HM\x01\x00", "LVM1_member"),
+    (0, b"bluestore block device\n", "ceph_bluestore"),
     (1024, b"OCFSV2", "ocfs2"),
     (2048, b"OCFSV2", "ocfs2"),
     (4096, b"OCFSV2", "ocfs2"),
@@ -66,6 +71,9 @@ _NOTES = {
     "swsuspend": "swap space holding a hibernated system's memory",
     "stratis": "a Stratis pool member: pools are not assembled",
     "vdo": "a VDO deduplicated volume: its data is only readable through VDO",
+    "VMFS_volume_member": "a VMware VMFS datastore: the virtual disks in it are not read",
+    "VMFS": "a VMware VMFS datastore: the virtual disks in it are not read",
+    "ReFS": "Windows ReFS is not read",
     "linux_raid_member": "a Linux MD RAID member: arrays are not assembled",
 }
 
@@ -182,6 +190,9 @@ def other_filesystem_kind(source: ByteSource, head: bytes) -> str:
         return hfs
     if is_ufs(source):
         return "ufs"
+    vmfs = vmfs_kind(source)
+    if vmfs:
+        return vmfs
     if is_xfs_external_log(source):
         return "xfs_external_log"
     if is_zfs_member(source):
