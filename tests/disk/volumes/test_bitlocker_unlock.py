@@ -142,3 +142,30 @@ def test_scan_finds_the_key_inside(volume: BitLockerVolume, tmp_path: Path, opti
         (f["rule_id"], f["location"]["path"]) for f in report["findings"]
     }
     assert volume.recovery_password not in run.stdout + run.stderr
+
+
+def test_bitlocker_partition_of_a_qcow2_disk(volume: BitLockerVolume, tmp_path: Path) -> None:
+    """The common case: a Windows data partition (MBR type 0x07) on a disk converted to
+    qcow2 by qemu-img, opened with the recovery key file Windows saved."""
+    if shutil.which("sfdisk") is None or shutil.which("qemu-img") is None:
+        pytest.skip("needs sfdisk and qemu-img")
+    raw = tmp_path / "disk.raw"
+    with raw.open("wb") as f:
+        f.truncate(26 * MIB)
+    subprocess.run(["sfdisk", "-q", str(raw)], input="label: dos\nstart=2048, type=07\n",
+                   text=True, check=True)  # fmt: skip
+    with raw.open("r+b") as f:
+        f.seek(MIB)
+        f.write(volume.path.read_bytes())
+    disk = tmp_path / "disk.qcow2"
+    subprocess.run(["qemu-img", "convert", "-f", "raw", "-O", "qcow2", str(raw), str(disk)],
+                   check=True)  # fmt: skip
+    key_file = tmp_path / "BitLocker Recovery Key.TXT"
+    key_file.write_bytes(
+        b"\xff\xfe" + f"Recovery Key:\r\n{volume.recovery_password}\r\n".encode("utf-16-le")
+    )
+    run = vmguard("inspect", "--format", "json", "--key-file", key_file, disk)
+    assert run.code == 0, run.stderr
+    (part,) = json.loads(run.stdout)["inventory"]["partitions"]
+    assert (part["scheme"], part["filesystem"], part["encryption"]) == ("mbr", "ntfs", "bitlocker")
+    assert volume.recovery_password not in run.stdout + run.stderr
