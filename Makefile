@@ -10,6 +10,8 @@ DEB_PACKAGES := qemu-utils e2fsprogs xfsprogs dosfstools mtools fdisk ntfs-3g lv
                 squashfs-tools erofs-utils f2fs-tools xorriso udftools exfatprogs jfsutils nilfs-tools reiserfsprogs bcache-tools util-linux-extra libbde-utils mdadm \
                 chntpw libwin-hivex-perl \
                 libxml2-utils parted
+# Makers of the filesystems vmguard only names (blkid comparison tests)
+DEB_PACKAGES += makefs apfsprogs ocfs2-tools gfs2-utils genromfs mtd-utils reiser4progs
 # Application package fixtures and version-ordering oracles (tests only)
 DEB_PACKAGES += golang-go ruby libmaven3-core-java openjdk-17-jdk-headless nodejs
 DEMO_DIR ?= vmguard-demo

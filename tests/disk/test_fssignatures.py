@@ -54,6 +54,51 @@ MAKERS: dict[str, tuple[str, Maker]] = {
     "cramfs": ("mkfs.cramfs", lambda p, t: ["mkfs.cramfs", str(t), str(p)]),
     "bcache-backing": ("make-bcache", lambda p, t: ["make-bcache", "-B", str(_blank(p))]),
     "bcache-cache": ("make-bcache", lambda p, t: ["make-bcache", "-C", str(_blank(p))]),
+    "minix-v1": ("mkfs.minix", lambda p, t: ["mkfs.minix", "-1", str(_blank(p, 32 * MIB))]),
+    "minix-v2": ("mkfs.minix", lambda p, t: ["mkfs.minix", "-2", str(_blank(p, 32 * MIB))]),
+    "minix-v3": ("mkfs.minix", lambda p, t: ["mkfs.minix", "-3", str(_blank(p, 32 * MIB))]),
+    "bfs": ("mkfs.bfs", lambda p, t: ["mkfs.bfs", str(_blank(p, 8 * MIB))]),
+    "romfs": (
+        "genromfs",
+        lambda p, t: ["sh", "-c", f"genromfs -d '{t}' -f '{p}' && truncate -s 1M '{p}'"],
+    ),
+    "ubifs": (
+        "mkfs.ubifs",
+        lambda p, t: [
+            "mkfs.ubifs",
+            "-r",
+            str(t),
+            "-m",
+            "2048",
+            "-e",
+            "129024",
+            "-c",
+            "100",
+            "-o",
+            str(p),
+        ],
+    ),
+    "ufs1": ("makefs", lambda p, t: ["makefs", "-t", "ffs", "-s", "4m", str(p), str(t)]),
+    "ufs2": (
+        "makefs",
+        lambda p, t: ["makefs", "-t", "ffs", "-o", "version=2", "-s", "4m", str(p), str(t)],
+    ),
+    "ocfs2": ("mkfs.ocfs2", lambda p, t: ["mkfs.ocfs2", "-q", "-F", str(_blank(p))]),
+    "gfs2": ("mkfs.gfs2", lambda p, t: ["mkfs.gfs2", "-O", "-p", "lock_nolock", str(_blank(p))]),
+    "reiser4": (
+        "mkfs.reiser4",
+        lambda p, t: ["mkfs.reiser4", "-y", "-f", str(_blank(p, 64 * MIB))],
+    ),
+    "apfs": ("mkapfs", lambda p, t: ["mkapfs", str(_blank(p, 1024 * MIB))]),
+    "verity-hash": (
+        "veritysetup",
+        lambda p, t: [
+            "veritysetup",
+            "format",
+            str(_blank(p.with_suffix(".data"), 8 * MIB)),
+            str(_blank(p, MIB)),
+        ],
+    ),
 }
 
 

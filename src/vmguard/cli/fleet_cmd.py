@@ -1,7 +1,8 @@
 """``vmguard fleet scan SOURCE...`` and ``vmguard fleet report``: argument parsing and
 rendering only; the work is in ``vmguard.fleet``.
 
-Never prints a fingerprint or marker HMAC (nothing it gets holds one) nor a database password.
+Never prints a fingerprint or marker HMAC (nothing it gets holds one), a database password
+or a volume key (read from files only, by ``volume_keys``).
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from vmguard.cli.options import (
     follows_references,
 )
 from vmguard.cli.output import EXIT_FINDINGS, EXIT_OK, emit_all, fail
+from vmguard.cli.volume_keys import KeyFile, PassphraseFile, volume_secrets
 from vmguard.findings import Severity
 from vmguard.fleet.defaults import ENV_VAR
 from vmguard.report.interface import OutputFormat
@@ -110,6 +112,8 @@ def fleet_scan_command(
     max_file_size: Annotated[
         int, typer.Option("--max-file-size", help="MiB scanned per file (rest listed in errors).")
     ] = 256,
+    key_file: KeyFile = None,
+    passphrase_file: PassphraseFile = None,
 ) -> None:
     """Scan every image the sources hold; unchanged images are not read again."""
     from vmguard.fleet import collect_catalogue, open_database, scan_catalogue
@@ -126,6 +130,7 @@ def fleet_scan_command(
         image=ImageOptions(
             allowed_dirs=tuple(allow_dir or ()),
             follow_references=follows_references(isolated, allow_dir),
+            secrets=volume_secrets(key_file, passphrase_file),
         ),
         yara_dirs=tuple(yara_rules or ()),
         deleted=deleted,

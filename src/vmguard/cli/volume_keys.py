@@ -24,14 +24,16 @@ KeyFile = Annotated[
     list[Path] | None,
     typer.Option(
         "--key-file",
-        help="Open LUKS volumes with this key file (used whole, like cryptsetup). Repeatable.",
+        help="Open LUKS/BitLocker volumes with this key file (used whole, like cryptsetup; "
+        "a BitLocker startup key .BEK or recovery key .TXT works). Repeatable.",
     ),
 ]
 PassphraseFile = Annotated[
     list[Path] | None,
     typer.Option(
         "--passphrase-file",
-        help="Open LUKS volumes with the passphrase on this file's first line. Repeatable.",
+        help="Open LUKS/BitLocker volumes with the passphrase (or BitLocker recovery password) "
+        "on this file's first line. Repeatable.",
     ),
 ]
 

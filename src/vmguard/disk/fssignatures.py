@@ -1,18 +1,30 @@
 """Filesystems and volume members vmguard names but does not read, by blkid's names.
 
 A volume vmguard cannot read must say what it is (``blkid -p`` TYPE: swap, squashfs,
-iso9660, udf, f2fs, erofs, jfs, nilfs2, reiserfs, exfat, bcache, LVM2_member, ...), so the
-inventory and the errors tell "a squashfs we skip" from "garbage", and never let a reader
-take it for something else. Magic numbers and offsets are those the util-linux probes use.
+iso9660, udf, f2fs, erofs, jfs, nilfs2, reiserfs, exfat, bcache, LVM2_member, zfs_member,
+minix, hfsplus, ...), so the inventory and the errors tell "a squashfs we skip" from
+"garbage", and never let a reader take it for something else. Magic numbers and offsets
+are those the util-linux probes use; the probes that check more than a magic number are in
+``fsprobes``.
 
-This module reads at most the first 68 KiB of a volume and an MD RAID superblock near its
-end, and never interprets more than a magic number and a few fields next to it.
+This module reads at most the first 68 KiB of a volume, an MD RAID superblock near its
+end and what ``fsprobes`` reads, and never interprets more than a magic number and a few
+fields next to it.
 """
 
 from __future__ import annotations
 
 import struct
 
+from vmguard.disk.fsprobes import (
+    hfs_kind,
+    is_minix,
+    is_stratis,
+    is_ufs,
+    is_xfs_external_log,
+    is_zfs_member,
+    vmfs_kind,
+)
 from vmguard.disk.source import ByteSource
 
 # (byte offset, magic, blkid TYPE). Checked in order, after ext2/3/4, XFS, NTFS, FAT,
@@ -21,8 +33,7 @@ _MAGICS: tuple[tuple[int, bytes, str], ...] = (
     (3, b"EXFAT   ", "exfat"),
     (1024, b"\x10\x20\xf5\xf2", "f2fs"),
     (1024, b"\xe2\xe1\xf5\xe0", "erofs"),
-    (0, b"hsqs", "squashfs"),
-    (0, b"sqsh", "squashfs"),
+    (0, b"sqsh", "squashfs3"),  # big-endian: only squashfs 3 and older
     (0, b"\x45\x3d\xcd\x28", "cramfs"),
     (0, b"\x28\xcd\x3d\x45", "cramfs"),
     (0, b"LUKS\xba\xbe", "crypto_LUKS"),
@@ -32,17 +43,51 @@ _MAGICS: tuple[tuple[int, bytes, str], ...] = (
     (65536 + 52, b"ReIsEr2Fs", "reiserfs"),
     (65536 + 52, b"ReIsEr3Fs", "reiserfs"),
     (8192 + 52, b"ReIsErFs", "reiserfs"),
-    (0, b"\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x0c\xb1\xba\x00", "zfs_member"),
+    (65536, b"ReIsEr4", "reiser4"),
+    (0, b"-rom1fs-", "romfs"),
+    (0, b"\xce\xfa\xad\x1b", "bfs"),
+    (0, b"verity\x00\x00\x01\x00\x00\x00", "DM_verity_hash"),
+    (0, b"dmvdo001", "vdo"),
+    (0, b"\0\0\0ReFS\0", "ReFS"),
+    (0, b"integrt\0", "DM_integrity"),
+    (0, b"HM\x01\x00", "LVM1_member"),
+    (0, b"bluestore block device\n", "ceph_bluestore"),
+    (1024, b"OCFSV2", "ocfs2"),
+    (2048, b"OCFSV2", "ocfs2"),
+    (4096, b"OCFSV2", "ocfs2"),
+    (8192, b"OCFSV2", "ocfs2"),
 )
 _SWAP_PAGE_SIZES = (4096, 8192, 16384, 32768, 65536)
+_SWSUSPEND = (b"S1SUSPEND", b"S2SUSPEND", b"ULSUSPEND")
+"""What the kernel (and uswsusp) writes over a swap signature while a hibernation image is
+stored there."""
 _NOTES = {
     "jbd": "an ext3/ext4 external journal: it holds no files",
     "swap": "swap space",
     "LVM2_member": "an LVM physical volume that is in no readable volume group",
     "bcache": "a bcache device: its data is only readable through the bcache layer",
     "zfs_member": "a ZFS pool member: ZFS is not read",
+    "xfs_external_log": "an XFS external log device: it holds no files",
+    "swsuspend": "swap space holding a hibernated system's memory",
+    "stratis": "a Stratis pool member: pools are not assembled",
+    "vdo": "a VDO deduplicated volume: its data is only readable through VDO",
+    "VMFS_volume_member": "a VMware VMFS datastore: the virtual disks in it are not read",
+    "VMFS": "a VMware VMFS datastore: the virtual disks in it are not read",
+    "ReFS": "Windows ReFS is not read",
     "linux_raid_member": "a Linux MD RAID member: arrays are not assembled",
 }
+
+
+def _gfs_kind(head: bytes) -> str:
+    """GFS or GFS2: the superblock at 64 KiB (metadata magic, type 1, the format pair)."""
+    sb = head[65536 : 65536 + 32]
+    if len(sb) < 32 or struct.unpack_from(">II", sb) != (0x01161970, 1):
+        return ""
+    fs_format, multihost = struct.unpack_from(">II", sb, 24)
+    if (fs_format, multihost) == (1309, 1401):
+        return "gfs"
+    # 1801 first, 1802 since gfs2-utils 3.4 (the rgrp and journal-header extensions)
+    return "gfs2" if 1801 <= fs_format < 1900 and multihost == 1900 else ""
 
 
 def describe_kind(kind: str) -> str:
@@ -125,6 +170,33 @@ def other_filesystem_kind(source: ByteSource, head: bytes) -> str:
     for offset, magic, kind in _MAGICS:
         if head[offset : offset + len(magic)] == magic:
             return kind
+    if head[:4] == b"hsqs":  # little-endian: version 4 is squashfs, older squashfs3
+        return "squashfs" if int.from_bytes(head[28:30], "little") >= 4 else "squashfs3"
+    if head[:4] == b"\x31\x18\x10\x06" and head[20] == 6:  # the first node is the superblock
+        return "ubifs"
+    if head[:4] == b"UBI#":
+        return "ubi"
+    gfs = _gfs_kind(head)
+    if gfs:
+        return gfs
+    if head[32:36] == b"NXSB" and int.from_bytes(head[24:26], "little") == 1:
+        return "apfs"
+    if is_stratis(head):
+        return "stratis"
+    if is_minix(head):
+        return "minix"
+    hfs = hfs_kind(source, head)
+    if hfs:
+        return hfs
+    if is_ufs(source):
+        return "ufs"
+    vmfs = vmfs_kind(source)
+    if vmfs:
+        return vmfs
+    if is_xfs_external_log(source):
+        return "xfs_external_log"
+    if is_zfs_member(source):
+        return "zfs_member"
     if _nilfs2(head):
         return "nilfs2"
     if _lvm2_member(head):
@@ -132,4 +204,6 @@ def other_filesystem_kind(source: ByteSource, head: bytes) -> str:
     for page in _SWAP_PAGE_SIZES:
         if head[page - 10 : page] in (b"SWAPSPACE2", b"SWAP-SPACE"):
             return "swap"
+        if head[page - 10 : page - 1] in _SWSUSPEND or head[page - 10 : page] == b"LINHIB0001":
+            return "swsuspend"
     return _udf_or_iso(source)

@@ -6,6 +6,8 @@ Per image, in order of cost:
    host file the image pulled in last time has the same size, mtime, ctime, inode and
    device (``identity.unchanged_on_disk``): nothing is read; when the advisory index changed
    since, the stored inventory is matched again (*rematched*) without opening the image;
+   an image whose encrypted volumes stayed locked last time is not reused this way when
+   keys are given (they may open it now);
 2. otherwise a task runs on the engine: it computes the content digest first and stops
    there when it equals the stored one (same rules), else scans the image.
 
@@ -27,7 +29,7 @@ from vmguard.fleet.identity import rule_version, unchanged_on_disk, vulns_versio
 from vmguard.fleet.rematch import record_rematch, vulnerability_results
 from vmguard.fleet.sources import Catalogue, Skipped
 from vmguard.fleet.store import StoredImage, finish_run, load_images, record_result, start_run
-from vmguard.fleet.task import ImageResult, ImageTask
+from vmguard.fleet.task import LOCKED_SUFFIX, ImageResult, ImageTask
 from vmguard.scanning import ScanOptions
 from vmguard.vulns.index import AdvisoryIndex
 
@@ -60,6 +62,12 @@ def _reusable(stored: StoredImage | None, rules: str) -> bool:
     )
 
 
+def _may_open_now(stored: StoredImage | None, options: ScanOptions) -> bool:
+    """Whether keys were given and the stored scan left an encrypted volume locked."""
+    digest = stored.content_digest if stored is not None else None
+    return bool(options.image.secrets) and (digest or "").endswith(LOCKED_SUFFIX)
+
+
 def scan_catalogue(
     catalogue: Catalogue,
     db: FleetDatabase,
@@ -84,7 +92,12 @@ def scan_catalogue(
     tasks: list[ImageTask] = []
     for path in catalogue.images:
         stored = known.get(path)
-        if _reusable(stored, rules) and stored is not None and unchanged_on_disk(stored.files):
+        if (
+            _reusable(stored, rules)
+            and stored is not None
+            and not _may_open_now(stored, options)
+            and unchanged_on_disk(stored.files)
+        ):
             if index is not None and stored.vulns_version != vulns:
                 record_rematch(db, run_id, stored, index, versions)
                 counts["rematched"] += 1

@@ -5,7 +5,8 @@ vmguard version. Results stream back as tasks finish (``as_completed``); a task 
 died (``KilledWorker``) or that failed in transit is an error result for that image. Tasks
 are never retried on another worker: a hostile image that kills one worker is not handed to
 the next. This module must never start a cluster of its own: it connects to the scheduler
-it is given.
+it is given; and it never sends a task that holds volume keys to a scheduler that is not
+reached over ``tls://`` (the pickled task would cross the network in plain text).
 """
 
 from __future__ import annotations
@@ -34,6 +35,11 @@ class DaskEngine:
 
     def run(self, tasks: Sequence[ImageTask]) -> Iterator[ImageResult]:
         """Results as they finish on the cluster."""
+        if not self.scheduler.startswith("tls://") and any(t.options.image.secrets for t in tasks):
+            raise EngineError(
+                "volume keys (--key-file/--passphrase-file) go to a Dask scheduler only over "
+                "tls://: the tasks would cross the network in plain text"
+            )
         try:
             from distributed import Client, as_completed
         except ImportError as err:

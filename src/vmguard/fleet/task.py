@@ -7,6 +7,9 @@ images. It never raises: a refused, corrupt or hostile image comes back as an ``
 result and the run goes on. It must never send a password hash or a secret back: password
 hashes become SHA-256 markers here, findings travel without their fingerprints, and the
 inventory without hashes.
+The keys in ``ScanOptions.image.secrets`` reach a task only inside the pickled task (memory
+and the engine's own pipe or connection, never a command line); nothing a task returns
+holds them.
 """
 
 from __future__ import annotations
@@ -28,6 +31,11 @@ from vmguard.inventory import Inventory
 from vmguard.scanning import ScanOptions, scan_guest
 
 Outcome = Literal["scanned", "unchanged", "error"]
+
+LOCKED_SUFFIX = ";volumes-locked"
+"""Ends the stored content digest of an image whose encrypted volumes were not all opened:
+the same bytes scanned with a key that opens them give other results, so such a result is
+reused only when the task, run with the keys of the day, still finds a volume locked."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -153,6 +161,8 @@ def _scan(task: ImageTask, started: datetime, clock: float) -> ImageResult:
             error=f"cannot be read: {err.strerror or err}",
         )
     digest = content_digest(guest.image)
+    if any(p.volume.encryption and not p.volume.unlocked for p in guest.layout.volumes):
+        digest += LOCKED_SUFFIX
     fmt = guest.image.format
     size = sum(d.disk.size for d in guest.image.disks)
     if task.known_digest is not None and task.known_digest == digest:

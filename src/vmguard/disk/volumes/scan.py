@@ -5,8 +5,8 @@ BSD slices), else an Apple Partition Map, a Sun label, an SGI volume header or a
 disklabel, else none (the whole disk is one volume). An Amiga or Atari table is named, its
 partitions not read.
 Each volume is then examined: an LVM2 physical volume is replaced by its logical volumes,
-and a LUKS volume is marked encrypted. Everything odd becomes a ``VolumeProblem``
-in the layout; the scan goes on.
+and a LUKS or BitLocker volume is marked encrypted (or opened with a user's key).
+Everything odd becomes a ``VolumeProblem`` in the layout; the scan goes on.
 
 This module must never open an encrypted volume without a key the user gave, follow a path
 written in the image, or let a parsing error other than ``CorruptImage`` (from unreadable
@@ -22,9 +22,10 @@ from vmguard.disk.errors import CorruptImage, DiskError
 from vmguard.disk.limits import Limits
 from vmguard.disk.source import ByteSource
 from vmguard.disk.volumes import apm, bsdlabel, gpt, lvm, mbr, sgi, sun
-from vmguard.disk.volumes.bitlocker import probe_bitlocker
+from vmguard.disk.volumes.bitlocker import BitLockerHeader, probe_bitlocker
+from vmguard.disk.volumes.bitlocker_unlock import unlock_bitlocker
 from vmguard.disk.volumes.interface import Volume, VolumeLayout, VolumeProblem
-from vmguard.disk.volumes.luks import probe_luks
+from vmguard.disk.volumes.luks import LuksHeader, probe_luks
 from vmguard.disk.volumes.luks_unlock import VolumeSecret, unlock_luks
 from vmguard.disk.volumes.unread_tables import name_unread_table
 
@@ -38,10 +39,10 @@ def scan_volumes(
 ) -> VolumeLayout:
     """Every volume on ``disk``: partitions, logical volumes, encrypted volumes, or the disk.
 
-    LUKS volumes that one of ``secrets`` opens are replaced by their decrypted contents (an
-    LVM physical volume inside is examined like any other). Raises ``CorruptImage`` only when
-    the disk's own bytes cannot be read; everything wrong with the structures on it is
-    reported in ``VolumeLayout.problems``.
+    LUKS and BitLocker volumes that one of ``secrets`` opens are replaced by their decrypted
+    contents (an LVM physical volume inside is examined like any other). Raises
+    ``CorruptImage`` only when the disk's own bytes cannot be read; everything wrong with the
+    structures on it is reported in ``VolumeLayout.problems``.
     """
     table = read_partition_table(disk, limits=limits, sector_size=sector_size)
     volumes, problems = examine_volumes(table.volumes, secrets, limits)
@@ -172,21 +173,29 @@ def describe(volume: Volume) -> str:
 def _unlocked(
     volume: Volume, secrets: Sequence[VolumeSecret], problems: list[VolumeProblem]
 ) -> Volume:
-    """The decrypted volume when it is LUKS and one of ``secrets`` opens it, else ``volume``."""
+    """The decrypted volume when it is LUKS or BitLocker and one of ``secrets`` opens it,
+    else ``volume``."""
     if not secrets:
         return volume
     try:
-        header = probe_luks(volume.source)
-        if header is None:
+        luks = probe_luks(volume.source)
+        bitlocker = probe_bitlocker(volume.source) if luks is None else None
+        if luks is not None:
+            header: LuksHeader | BitLockerHeader = luks
+            opened = unlock_luks(volume.source, secrets)
+        elif bitlocker is not None:
+            header = bitlocker
+            opened = unlock_bitlocker(volume.source, secrets)
+        else:
             return volume
-        opened = unlock_luks(volume.source, secrets)
     except DiskError as err:
         problems.append(VolumeProblem(describe(volume), f"not unlocked: {err.diagnostics()}"))
         return volume
     if opened is None:
+        what = "key slot" if luks is not None else "key protector"
         problems.append(
             VolumeProblem(
-                describe(volume), f"{header.encryption}: no key slot opens with the key given"
+                describe(volume), f"{header.encryption}: no {what} opens with the key given"
             )
         )
         return volume
