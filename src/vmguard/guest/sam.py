@@ -25,10 +25,11 @@ from __future__ import annotations
 import struct
 
 from vmguard.guest.errors import GuestFactsError
-from vmguard.guest.facts import FactProblem, Gathered, UserAccount, guest_text
+from vmguard.guest.facts import Gathered, UserAccount, guest_text
 from vmguard.guest.registry import Hive, RegKey
 from vmguard.guest.view import GuestView
 from vmguard.guest.windows import find_hive
+from vmguard.problems import Problem, Stage
 
 ACCOUNT = "SAM\\Domains\\Account"
 ADMINISTRATORS = "SAM\\Domains\\Builtin\\Aliases\\00000220"
@@ -147,5 +148,5 @@ def read_sam_accounts(view: GuestView) -> Gathered[tuple[UserAccount, ...]]:
             if account is not None:
                 accounts.append(account)
     except GuestFactsError as err:
-        return Gathered((), (FactProblem(err.path, err.reason),))
+        return Gathered((), (Problem(Stage.FACTS, err.path, err.reason),))
     return Gathered(tuple(sorted(accounts, key=lambda a: a.uid)))

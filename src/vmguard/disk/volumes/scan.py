@@ -2,7 +2,7 @@
 
 The table is GPT (512-byte sectors, then 4096), else MBR, else none (the whole disk is one
 volume). Each volume is then examined: an LVM2 physical volume is replaced by its logical
-volumes, and a LUKS volume is marked encrypted. Everything odd becomes a ``VolumeProblem``
+volumes, and a LUKS volume is marked encrypted. Everything odd becomes a ``Problem``
 in the layout; the scan goes on.
 
 This module must never open an encrypted volume without a key the user gave, follow a path
@@ -20,9 +20,10 @@ from vmguard.disk.limits import Limits
 from vmguard.disk.source import ByteSource
 from vmguard.disk.volumes import gpt, lvm, mbr
 from vmguard.disk.volumes.bitlocker import probe_bitlocker
-from vmguard.disk.volumes.interface import Volume, VolumeLayout, VolumeProblem
+from vmguard.disk.volumes.interface import Volume, VolumeLayout
 from vmguard.disk.volumes.luks import probe_luks
 from vmguard.disk.volumes.luks_unlock import VolumeSecret, unlock_luks
+from vmguard.problems import Problem, Stage
 
 
 def scan_volumes(
@@ -65,12 +66,12 @@ def examine_volumes(
     volumes: tuple[Volume, ...],
     secrets: Sequence[VolumeSecret] = (),
     limits: Limits | None = None,
-) -> tuple[list[Volume], list[VolumeProblem]]:
+) -> tuple[list[Volume], list[Problem]]:
     """Replace physical volumes by their logical volumes and mark (or open) LUKS volumes.
 
     With ``limits``, an opened LUKS volume that holds a partition table is replaced by its
     partitions."""
-    problems: list[VolumeProblem] = []
+    problems: list[Problem] = []
     volumes = tuple(
         inner
         for volume in volumes
@@ -84,7 +85,9 @@ def examine_volumes(
             if lvm.find_label(volume.source) is not None:
                 pv = lvm.read_physical_volume(volume)
                 if pv is None:
-                    problems.append(VolumeProblem(where, "LVM physical volume in no volume group"))
+                    problems.append(
+                        Problem(Stage.VOLUMES, where, "LVM physical volume in no volume group")
+                    )
                 elif not pvs:
                     kept.append(None)
                 if pv is not None:
@@ -92,11 +95,13 @@ def examine_volumes(
                 continue
             if _is_lvm_type(volume):
                 problems.append(
-                    VolumeProblem(where, "partition type is Linux LVM but it has no LVM2 label")
+                    Problem(
+                        Stage.VOLUMES, where, "partition type is Linux LVM but it has no LVM2 label"
+                    )
                 )
             kept.append(_with_encryption(volume, problems))
         except CorruptImage as err:
-            problems.append(VolumeProblem(where, str(err)))
+            problems.append(Problem(Stage.VOLUMES, where, str(err)))
             kept.append(volume)
     logical: list[Volume] = []
     if pvs:
@@ -120,9 +125,7 @@ def describe(volume: Volume) -> str:
     return f"{volume.scheme} partition {volume.index}"
 
 
-def _unlocked(
-    volume: Volume, secrets: Sequence[VolumeSecret], problems: list[VolumeProblem]
-) -> Volume:
+def _unlocked(volume: Volume, secrets: Sequence[VolumeSecret], problems: list[Problem]) -> Volume:
     """The decrypted volume when it is LUKS and one of ``secrets`` opens it, else ``volume``."""
     if not secrets:
         return volume
@@ -132,12 +135,16 @@ def _unlocked(
             return volume
         opened = unlock_luks(volume.source, secrets)
     except DiskError as err:
-        problems.append(VolumeProblem(describe(volume), f"not unlocked: {err.diagnostics()}"))
+        problems.append(
+            Problem(Stage.VOLUMES, describe(volume), f"not unlocked: {err.diagnostics()}")
+        )
         return volume
     if opened is None:
         problems.append(
-            VolumeProblem(
-                describe(volume), f"{header.encryption}: no key slot opens with the key given"
+            Problem(
+                Stage.VOLUMES,
+                describe(volume),
+                f"{header.encryption}: no key slot opens with the key given",
             )
         )
         return volume
@@ -151,9 +158,7 @@ def _unlocked(
     )
 
 
-def _partitions(
-    volume: Volume, limits: Limits | None, problems: list[VolumeProblem]
-) -> list[Volume]:
+def _partitions(volume: Volume, limits: Limits | None, problems: list[Problem]) -> list[Volume]:
     """The partitions of an unlocked volume that holds a GPT or MBR, else the volume."""
     if not volume.unlocked or limits is None:
         return [volume]
@@ -162,13 +167,13 @@ def _partitions(
         return [volume]
     where = describe(volume)
     problems.extend(
-        VolumeProblem(f"{where} (decrypted) {p.where}", p.message) for p in table.problems
+        Problem(Stage.VOLUMES, f"{where} (decrypted) {p.where}", p.reason) for p in table.problems
     )
     encryption = volume.encryption
     return [dataclasses.replace(v, encryption=encryption, unlocked=True) for v in table.volumes]
 
 
-def _with_encryption(volume: Volume, problems: list[VolumeProblem]) -> Volume:
+def _with_encryption(volume: Volume, problems: list[Problem]) -> Volume:
     """The volume marked as LUKS or BitLocker when it has such a header; never opened."""
     if volume.unlocked:
         return volume
@@ -176,14 +181,14 @@ def _with_encryption(volume: Volume, problems: list[VolumeProblem]) -> Volume:
         header = probe_luks(volume.source)
         bitlocker = probe_bitlocker(volume.source) if header is None else None
     except CorruptImage as err:
-        problems.append(VolumeProblem(describe(volume), str(err)))
+        problems.append(Problem(Stage.VOLUMES, describe(volume), str(err)))
         return volume
     if bitlocker is not None:
         return dataclasses.replace(volume, encryption=bitlocker.encryption, uuid=bitlocker.uuid)
     if header is None:
         return volume
     if header.problem:
-        problems.append(VolumeProblem(describe(volume), header.problem))
+        problems.append(Problem(Stage.VOLUMES, describe(volume), header.problem))
     return dataclasses.replace(volume, encryption=header.encryption, uuid=header.uuid)
 
 
