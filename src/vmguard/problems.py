@@ -54,6 +54,8 @@ class Stage(StrEnum):
     """Writing a sanitized copy."""
     PROFILE = "profile"
     """A guide profile's mapping onto rules."""
+    SOURCES = "sources"
+    """Listing the images a fleet source names; a file not scanned is a problem there."""
     STORED = "stored"
     """Read back from a fleet database, which keeps where and reason but not the stage."""
 

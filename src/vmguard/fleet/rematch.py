@@ -9,6 +9,7 @@ vulnerability findings. This module must never open an image.
 from __future__ import annotations
 
 import time
+from dataclasses import replace
 from datetime import UTC, datetime
 
 from sqlalchemy import insert, update
@@ -29,7 +30,7 @@ from vmguard.fleet.store import (
 )
 from vmguard.fleet.task import ImageResult
 from vmguard.inventory import Inventory
-from vmguard.problems import Problem, Stage
+from vmguard.problems import Problem
 from vmguard.vulns.findings import package_findings
 from vmguard.vulns.index import AdvisoryIndex
 from vmguard.vulns.matching import find_vulnerabilities
@@ -42,9 +43,7 @@ def vulnerability_results(
     if inventory is None or index is None:
         return [], []
     scan = find_vulnerabilities(inventory, index)
-    return package_findings(scan), [
-        Problem(Stage.ADVISORIES, VULNS_ERROR_PATH, p) for p in scan.problems
-    ]
+    return package_findings(scan), [replace(p, where=VULNS_ERROR_PATH) for p in scan.problems]
 
 
 def record_rematch(

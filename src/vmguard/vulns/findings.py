@@ -10,7 +10,6 @@ from dataclasses import replace
 
 from vmguard.findings import Area, Finding, Location, Report, Rule, Severity, Threat
 from vmguard.inventory import Inventory
-from vmguard.problems import Problem, Stage
 from vmguard.vulns.freshness import AdvisoryAge, advisory_age, age_findings
 from vmguard.vulns.index import AdvisoryIndex
 from vmguard.vulns.matching import (
@@ -112,7 +111,7 @@ def with_vulnerabilities(
     scan = find_vulnerabilities(report.inventory, index)
     errors = (
         *report.errors,
-        *(Problem(Stage.ADVISORIES, report.target.path, p) for p in scan.problems),
+        *(replace(p, where=report.target.path) for p in scan.problems),
     )
     stated = age_findings(age or advisory_age(index))
     return replace(
