@@ -34,7 +34,7 @@ from vmguard.inspection import (
     open_guest,
     with_app_packages,
 )
-from vmguard.problems import Problem, Stage, check_name, run_guarded
+from vmguard.problems import Problem, Stage, check_name, failure_reason, run_guarded
 
 MiB = 1024 * 1024
 _OVERLAP = 64 * 1024
@@ -91,6 +91,9 @@ class _ContentWorker:
                 findings.extend(self._scan_file(job, errors))
             except VmguardError as err:
                 errors.append(Problem(Stage.CONTENT, job.path, err.diagnostics()))
+            except Exception as err:  # a bug met on one file must not lose the others
+                reason = failure_reason("content scan", err)
+                errors.append(Problem(Stage.CONTENT, job.path, reason))
             done += job.size
         return findings, errors, done
 
@@ -185,13 +188,23 @@ def _walk(
 ) -> tuple[list[_Job], list[Finding]]:
     metadata = MetadataChecks()
     memory = MemoryArtefacts()
+    checks = [(c, check_name(c)) for c in (metadata, memory)]
     findings: list[Finding] = []
     jobs: list[_Job] = []
     for entry in fs.walk(
         "/", on_error=lambda p, m: errors.append(Problem(Stage.FILESYSTEMS, p, m))
     ):
-        findings.extend(metadata.check(entry.path, entry.stat))
-        findings.extend(memory.check(entry.path, entry.stat))
+        for check, name in checks:
+            findings.extend(
+                run_guarded(
+                    check.check,
+                    entry.path,
+                    entry.stat,
+                    name=name,
+                    where=entry.path,
+                    problems=errors,
+                )
+            )
         if apps is not None:
             apps.consider(entry)
         if stat.S_ISREG(entry.stat.mode) and entry.stat.size > 0:
