@@ -135,7 +135,7 @@ def read_dpkg_packages(view: GuestView) -> Gathered[tuple[InstalledPackage, ...]
     try:
         data = read_guest_file(view, STATUS, DPKG_STATUS_MAX)
     except GuestFactsError as err:
-        problems.append(Problem(Stage.FACTS, err.path, err.reason))
+        problems.append(err.problem())
         data = None
     if data is not None:
         found, bad = parse_status(data, STATUS)
@@ -144,7 +144,7 @@ def read_dpkg_packages(view: GuestView) -> Gathered[tuple[InstalledPackage, ...]
     try:
         names = _status_d_files(view)
     except GuestFactsError as err:
-        problems.append(Problem(Stage.FACTS, err.path, err.reason))
+        problems.append(err.problem())
         names = []
     for name in names:
         path = f"{STATUS_D}/{name}"

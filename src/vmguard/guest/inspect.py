@@ -22,7 +22,7 @@ from vmguard.guest.view import GuestView
 from vmguard.guest.windows import find_hive, open_system_hives, windows_os
 from vmguard.guest.winprofiles import profile_homes
 from vmguard.guest.winsoftware import windows_software
-from vmguard.problems import Problem, Stage
+from vmguard.problems import Problem
 
 
 def _package_order(package: InstalledPackage) -> tuple[str, str, str, str]:
@@ -41,7 +41,7 @@ def _windows_facts(view: GuestView, problems: list[Problem]) -> GuestFacts:
             homes = profile_homes(hives.software)
             users = tuple(replace(u, home=homes.get(u.uid, u.home)) for u in users)
         except GuestFactsError as err:
-            problems.append(Problem(Stage.FACTS, err.path, err.reason))
+            problems.append(err.problem())
     programs, services = software.value
     return GuestFacts(
         os=os_facts.value,
@@ -70,7 +70,7 @@ def gather_guest_facts(view: GuestView) -> GuestFacts:
     try:
         windows = find_hive(view, "SOFTWARE") is not None
     except GuestFactsError as err:
-        problems.append(Problem(Stage.FACTS, err.path, err.reason))
+        problems.append(err.problem())
         windows = False
     if windows:
         return _windows_facts(view, problems)

@@ -29,7 +29,6 @@ from vmguard.guest.facts import Gathered, UserAccount, guest_text
 from vmguard.guest.registry import Hive, RegKey
 from vmguard.guest.view import GuestView
 from vmguard.guest.windows import find_hive
-from vmguard.problems import Problem, Stage
 
 ACCOUNT = "SAM\\Domains\\Account"
 ADMINISTRATORS = "SAM\\Domains\\Builtin\\Aliases\\00000220"
@@ -148,5 +147,5 @@ def read_sam_accounts(view: GuestView) -> Gathered[tuple[UserAccount, ...]]:
             if account is not None:
                 accounts.append(account)
     except GuestFactsError as err:
-        return Gathered((), (Problem(Stage.FACTS, err.path, err.reason),))
+        return Gathered((), (err.problem(),))
     return Gathered(tuple(sorted(accounts, key=lambda a: a.uid)))

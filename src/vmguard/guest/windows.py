@@ -12,7 +12,7 @@ from vmguard.guest.errors import GuestFactsError
 from vmguard.guest.facts import Gathered, OsFacts
 from vmguard.guest.registry import HIVE_MAX, Hive, child_named
 from vmguard.guest.view import GuestView
-from vmguard.problems import Problem, Stage
+from vmguard.problems import Problem
 
 __all__ = [
     "HIVE_MAX",
@@ -115,7 +115,7 @@ def open_system_hives(view: GuestView) -> SystemHives:
             opened[name] = open_system_hive(view, name)
         except GuestFactsError as err:
             opened[name] = None
-            problems.append(Problem(Stage.FACTS, err.path, err.reason))
+            problems.append(err.problem())
     return SystemHives(opened["SOFTWARE"], opened["SYSTEM"], tuple(problems))
 
 
@@ -127,13 +127,13 @@ def windows_os(hives: SystemHives) -> Gathered[OsFacts]:
         if hives.software is not None:
             facts = _software_facts(hives.software)
     except GuestFactsError as err:
-        problems.append(Problem(Stage.FACTS, err.path, err.reason))
+        problems.append(err.problem())
     try:
         if hives.system is not None:
             hostname, arch = _system_facts(hives.system)
             facts = replace(facts, hostname=hostname, arch=arch)
     except GuestFactsError as err:
-        problems.append(Problem(Stage.FACTS, err.path, err.reason))
+        problems.append(err.problem())
     return Gathered(facts, tuple(problems))
 
 

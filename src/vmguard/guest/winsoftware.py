@@ -12,7 +12,7 @@ from vmguard.guest.errors import GuestFactsError
 from vmguard.guest.facts import Gathered, InstalledPackage, ServiceInfo
 from vmguard.guest.registry import Hive
 from vmguard.guest.windows import SystemHives
-from vmguard.problems import Problem, Stage
+from vmguard.problems import Problem
 
 UNINSTALL_VIEWS = (
     ("Microsoft\\Windows\\CurrentVersion\\Uninstall", ""),
@@ -80,10 +80,10 @@ def windows_software(
         if hives.software is not None:
             found_programs = programs(hives.software, os_arch)
     except GuestFactsError as err:
-        problems.append(Problem(Stage.FACTS, err.path, err.reason))
+        problems.append(err.problem())
     try:
         if hives.system is not None:
             found_services = services(hives.system)
     except GuestFactsError as err:
-        problems.append(Problem(Stage.FACTS, err.path, err.reason))
+        problems.append(err.problem())
     return Gathered((tuple(found_programs), tuple(found_services)), tuple(problems))

@@ -141,7 +141,7 @@ def _dpkg(root: HostRoot, status: bytes) -> HypervisorPackages:
                 md5sums_path = f"{DPKG_INFO}/{name}:{arch}.md5sums"
                 data = read_guest_file(root, md5sums_path, MD5SUMS_MAX)
         except GuestFactsError as err:
-            problems.append(Problem(Stage.FACTS, err.path, err.reason))
+            problems.append(err.problem())
             continue
         if data is None:
             problems.append(Problem(Stage.FACTS, md5sums_path, f"no md5sums recorded for {name}"))
@@ -179,7 +179,7 @@ def _rpm(root: HostRoot) -> HypervisorPackages | None:
     try:
         found = _rpm_blobs(root)
     except GuestFactsError as err:
-        return HypervisorPackages("rpm", (), (), (Problem(Stage.FACTS, err.path, err.reason),))
+        return HypervisorPackages("rpm", (), (), (err.problem(),))
     if found is None:
         return None
     db_path, blobs = found
@@ -213,7 +213,7 @@ def read_hypervisor_packages(root: HostRoot) -> HypervisorPackages:
     try:
         status = read_guest_file(root, "/var/lib/dpkg/status", DPKG_STATUS_MAX)
     except GuestFactsError as err:
-        return HypervisorPackages("dpkg", (), (), (Problem(Stage.FACTS, err.path, err.reason),))
+        return HypervisorPackages("dpkg", (), (), (err.problem(),))
     if status is not None:
         return _dpkg(root, status)
     return _rpm(root) or HypervisorPackages(None, (), ())
