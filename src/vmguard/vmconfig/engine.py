@@ -8,7 +8,8 @@ patched afterwards.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
+from functools import partial
 from xml.etree.ElementTree import Element
 
 from vmguard.findings import Area, Finding, Location
@@ -148,9 +149,9 @@ def _finding(info: RuleInfo, hit: Hit, path: str, subject: str, kind: str) -> Fi
 
 
 def _findings(
-    hits: Iterable[Hit], info: RuleInfo, path: str, subject: str, kind: str
+    hits: Callable[[], Iterable[Hit]], info: RuleInfo, path: str, subject: str, kind: str
 ) -> Iterator[Finding]:
-    for hit in hits:
+    for hit in hits():
         yield _finding(info, hit, path, subject, kind)
 
 
@@ -163,7 +164,7 @@ def audit_document(
     errors: list[Problem] = []
     path = document.path
 
-    def guarded(hits: Iterable[Hit], info: RuleInfo, subject: str, kind: str) -> None:
+    def guarded(hits: Callable[[], Iterable[Hit]], info: RuleInfo, subject: str, kind: str) -> None:
         findings.extend(
             run_guarded(
                 _findings,
@@ -180,11 +181,11 @@ def audit_document(
 
     for rule in rules:
         for spec in document.vms:
-            guarded(_vm_hits(rule, spec, ctx), rule.info, spec.name, "VM")
+            guarded(partial(_vm_hits, rule, spec, ctx), rule.info, spec.name, "VM")
         if isinstance(rule, NetworkCheck):
             for network in document.networks:
-                guarded(rule.check(network), rule.info, network.name, "network")
+                guarded(partial(rule.check, network), rule.info, network.name, "network")
         if isinstance(rule, FilterCheck):
             for nwfilter in document.filters:
-                guarded(rule.check(nwfilter), rule.info, nwfilter.name, "filter")
+                guarded(partial(rule.check, nwfilter), rule.info, nwfilter.name, "filter")
     return findings, errors
