@@ -26,7 +26,7 @@ from vmguard.problems import Problem, Stage
 from vmguard.sanitize.fswriters import Outcome, Region, SanitizeError, apply_ext, apply_fat
 from vmguard.sanitize.ntfswriter import apply_ntfs
 from vmguard.sanitize.operations import Context, Operation, plan_operations
-from vmguard.sanitize.plan import Edit, Plan, Skipped
+from vmguard.sanitize.plan import KEPT, Edit, Plan
 from vmguard.sanitize.readback import verify_outcomes
 from vmguard.sanitize.rules import FINDING_REMOVED, NOT_CHANGED, ZERO_FREE_SPACE
 from vmguard.sanitize.workcopy import (
@@ -178,7 +178,7 @@ def _removed(before: Report, after: Report, changed: dict[str, str]) -> list[Fin
 
 
 def _change_findings(
-    outcomes: list[Outcome], skipped: list[Skipped], ops: dict[str, Operation]
+    outcomes: list[Outcome], skipped: list[Problem], ops: dict[str, Operation]
 ) -> list[Finding]:
     findings = []
     for outcome in outcomes:
@@ -194,10 +194,8 @@ def _change_findings(
                 )
             )
     for skip in skipped:
-        severity = Severity.INFO if skip.reason.startswith("kept") else None
-        findings.append(
-            NOT_CHANGED.finding(skip.path, f"{skip.operation}: {skip.reason}", severity=severity)
-        )
+        severity = Severity.INFO if skip.reason.endswith(KEPT) else None
+        findings.append(NOT_CHANGED.finding(skip.where, skip.reason, severity=severity))
     return findings
 
 
