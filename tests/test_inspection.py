@@ -77,7 +77,7 @@ def test_every_format_gives_the_identical_inventory(
     assert _guest_part(inv) == _guest_part(raw_inventory)
     if variant == "vhd-dynamic":
         # qemu rounds a dynamic VHD up to CHS geometry: the disk grew behind the GPT backup.
-        assert [e.message for e in report.errors] == [
+        assert [e.reason for e in report.errors] == [
             "backup header LBA 2052095 is not the last LBA 2052287 (disk truncated or resized)"
         ]
     else:

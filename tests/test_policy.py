@@ -62,7 +62,7 @@ def test_expired_suppressions_stop_working_and_are_reported() -> None:
     )
     result = apply_policy(REPORT, policy, today=date(2024, 2, 1))
     assert all(f.suppressed is None for f in result.findings)
-    assert any("expired" in e.message for e in result.errors)
+    assert any("expired" in e.reason for e in result.errors)
     still = apply_policy(REPORT, policy, today=date(2024, 1, 31))
     assert any(f.suppressed == "temporary" for f in still.findings)
 
@@ -112,9 +112,9 @@ reason = "a typo"
 """,
         "vmguard.toml",
     )
-    messages = [e.message for e in apply_policy(REPORT, policy).errors]
+    messages = [e.reason for e in apply_policy(REPORT, policy).errors]
     assert messages == [
         "[rules] disable 'ssh.rootlogin' names no vmguard rule (vmguard rules)",
         "[[suppress]] rule 'secret.aws-acces-key' names no vmguard rule (vmguard rules)",
     ]
-    assert all(e.path == "vmguard.toml" for e in apply_policy(REPORT, policy).errors)
+    assert all(e.where == "vmguard.toml" for e in apply_policy(REPORT, policy).errors)

@@ -107,7 +107,7 @@ def test_large_files_are_scanned_in_windows_and_caps_are_listed(tmp_path: Path) 
     keys = [f for f in report.findings if f.rule_id == "secret.private-key"]
     assert [f.location.path for f in keys] == ["/big.bin"]
     assert keys[0].location.offset == 3 * MiB - 40
-    assert [(e.path, e.message) for e in report.errors] == [
+    assert [(e.where, e.reason) for e in report.errors] == [
         (
             "/huge.bin",
             f"only the first {8 * MiB} of {9 * MiB + len(key)} bytes were scanned "

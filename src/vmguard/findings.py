@@ -9,6 +9,8 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import TYPE_CHECKING
 
+from vmguard.problems import Problem
+
 if TYPE_CHECKING:
     from vmguard.inventory import Inventory
     from vmguard.profiles.model import Compliance
@@ -175,14 +177,6 @@ class Rule:
 
 
 @dataclass(frozen=True, slots=True)
-class ReportError:
-    """Something that could not be read, without failing the whole run."""
-
-    path: str
-    message: str
-
-
-@dataclass(frozen=True, slots=True)
 class Target:
     """What was examined."""
 
@@ -199,7 +193,8 @@ class Report:
     inventory: Inventory | None = None
     """What an image holds (images only)."""
     findings: tuple[Finding, ...] = ()
-    errors: tuple[ReportError, ...] = ()
+    errors: tuple[Problem, ...] = ()
+    """What could not be read or checked; the JSON ``errors[]`` (``path``, ``message``)."""
     checked: bool = field(default=True)
     """False for commands that only describe (inspect without checks)."""
     compliance: Compliance | None = None

@@ -17,11 +17,12 @@ from vmguard.disk.policy import HostPathPolicy
 from vmguard.disk.volumes.luks_unlock import VolumeSecret
 from vmguard.disk.volumes.roles import partition_role
 from vmguard.disk.volumes.scan import scan_volumes
-from vmguard.findings import Area, Finding, Report, ReportError, Rule, Severity, Target, Threat
+from vmguard.findings import Area, Finding, Report, Rule, Severity, Target, Threat
 from vmguard.guest.apps import find_app_packages
 from vmguard.guest.facts import GuestFacts, InstalledPackage, OsFacts
 from vmguard.guest.inspect import gather_guest_facts
 from vmguard.inventory import BackingInfo, DiskInfo, Inventory, PartitionInfo
+from vmguard.problems import Problem, Stage
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,6 +48,13 @@ class OpenedGuest:
     layout: GuestLayout
     facts: GuestFacts | None
 
+    def problems(self) -> list[Problem]:
+        """What could not be read while opening: the layout's problems, then the facts'."""
+        found = list(self.layout.problems)
+        if self.facts is not None:
+            found.extend(self.facts.problems)
+        return found
+
 
 def open_guest(path: Path, options: ImageOptions) -> OpenedGuest:
     """Open ``path`` and assemble the guest; raises only for refused or unreadable images."""
@@ -62,7 +70,7 @@ def open_guest(path: Path, options: ImageOptions) -> OpenedGuest:
     ]
     layout = assemble_layout(layouts)
     if image.detection is not None and image.detection.note:
-        problems = (("image", image.detection.note), *layout.problems)
+        problems = (Problem(Stage.IMAGE, "image", image.detection.note), *layout.problems)
         layout = dataclasses.replace(layout, problems=problems)
     facts = gather_guest_facts(layout.guestfs) if layout.guestfs is not None else None
     return OpenedGuest(image, layout, facts)
@@ -140,14 +148,12 @@ def inspect_image(path: Path, options: ImageOptions, *, applications: bool = Fal
     ``applications`` walks the guest for application packages too (``vulns``, ``sbom``).
     """
     guest = open_guest(path, options)
-    errors = [ReportError(where, message) for where, message in guest.layout.problems]
-    if guest.facts is not None:
-        errors.extend(ReportError(p.path, p.message) for p in guest.facts.problems)
+    errors = guest.problems()
     inventory = inventory_of(guest)
     if applications and guest.layout.guestfs is not None:
         found = find_app_packages(guest.layout.guestfs)
         inventory = with_app_packages(inventory, found.value)
-        errors.extend(ReportError(p.path, p.message) for p in found.problems)
+        errors.extend(found.problems)
     return Report(
         target=Target("image", str(path)),
         inventory=inventory,

@@ -32,7 +32,8 @@ from pathlib import Path
 from typing import Any
 
 from vmguard.errors import VmguardError
-from vmguard.findings import Finding, Report, ReportError, Severity
+from vmguard.findings import Finding, Report, Severity
+from vmguard.problems import Problem, Stage
 
 POLICY_FILE = "vmguard.toml"
 MAX_POLICY_BYTES = 1024 * 1024
@@ -208,7 +209,7 @@ def apply_policy(report: Report, policy: Policy, today: date | None = None) -> R
                 break
         findings.append(finding)
     expired = [
-        ReportError(policy.source, f"suppression for {s.rule!r} expired on {s.expires}")
+        Problem(Stage.POLICY, policy.source, f"suppression for {s.rule!r} expired on {s.expires}")
         for s in policy.suppressions
         if s.expires is not None and s.expires < day
     ]
@@ -216,7 +217,7 @@ def apply_policy(report: Report, policy: Policy, today: date | None = None) -> R
     return replace(report, findings=tuple(findings), errors=report.errors + problems)
 
 
-def unknown_rules(policy: Policy) -> tuple[ReportError, ...]:
+def unknown_rules(policy: Policy) -> tuple[Problem, ...]:
     """One error per rule id or glob of the policy that can match no rule vmguard reports."""
     named = [
         *(("[rules] disable", d) for d in sorted(policy.disabled)),
@@ -228,7 +229,11 @@ def unknown_rules(policy: Policy) -> tuple[ReportError, ...]:
     from vmguard.rulebook import names_a_rule  # every command's catalogue: load when needed
 
     return tuple(
-        ReportError(policy.source, f"{where} {pattern!r} names no vmguard rule (vmguard rules)")
+        Problem(
+            Stage.POLICY,
+            policy.source,
+            f"{where} {pattern!r} names no vmguard rule (vmguard rules)",
+        )
         for where, pattern in dict.fromkeys(named)
         if not names_a_rule(pattern)
     )

@@ -25,7 +25,7 @@ from vmguard.checks.registry import guest_checks, path_checks
 from vmguard.disk.guestfs import GuestFS, Mount
 from vmguard.disk.shadowcopies import open_shadow_stores
 from vmguard.errors import VmguardError
-from vmguard.findings import Finding, Report, ReportError, Target
+from vmguard.findings import Finding, Report, Target
 from vmguard.guest.apps import AppPackageFinder
 from vmguard.inspection import (
     ImageOptions,
@@ -34,6 +34,7 @@ from vmguard.inspection import (
     open_guest,
     with_app_packages,
 )
+from vmguard.problems import Problem, Stage, check_name, failure_reason, run_guarded
 
 MiB = 1024 * 1024
 _OVERLAP = 64 * 1024
@@ -81,24 +82,28 @@ class _ContentWorker:
         self.path_checks = path_checks()
         self.options = options
 
-    def run(self, jobs: Sequence[_Job]) -> tuple[list[Finding], list[ReportError], int]:
+    def run(self, jobs: Sequence[_Job]) -> tuple[list[Finding], list[Problem], int]:
         findings: list[Finding] = []
-        errors: list[ReportError] = []
+        errors: list[Problem] = []
         done = 0
         for job in jobs:
             try:
                 findings.extend(self._scan_file(job, errors))
             except VmguardError as err:
-                errors.append(ReportError(job.path, err.diagnostics()))
+                errors.append(Problem(Stage.CONTENT, job.path, err.diagnostics()))
+            except Exception as err:  # a bug met on one file must not lose the others
+                reason = failure_reason("content scan", err)
+                errors.append(Problem(Stage.CONTENT, job.path, reason))
             done += job.size
         return findings, errors, done
 
-    def _scan_file(self, job: _Job, errors: list[ReportError]) -> list[Finding]:
+    def _scan_file(self, job: _Job, errors: list[Problem]) -> list[Finding]:
         mount, node = job.mount, job.node
         limit = min(job.size, self.options.max_file_bytes)
         if job.size > limit:
             errors.append(
-                ReportError(
+                Problem(
+                    Stage.CONTENT,
                     job.path,
                     f"only the first {limit} of {job.size} bytes were scanned (--max-file-size)",
                 )
@@ -118,7 +123,15 @@ class _ContentWorker:
             if offset == 0 and wanted:
                 head = FileContent(job.path, data[:_PATH_CHECK_BYTES], 0)
                 for check in wanted:
-                    findings.extend(check.check(head))
+                    findings.extend(
+                        run_guarded(
+                            check.check,
+                            head,
+                            name=check_name(check),
+                            where=job.path,
+                            problems=errors,
+                        )
+                    )
             offset += window
         return _dedupe(findings)
 
@@ -143,7 +156,7 @@ def _preference(f: Finding) -> tuple[int, int]:
 _FORKED: tuple[_ContentWorker, list[_Job]] | None = None
 
 
-def _run_range(bounds: tuple[int, int]) -> tuple[list[Finding], list[ReportError], int]:
+def _run_range(bounds: tuple[int, int]) -> tuple[list[Finding], list[Problem], int]:
     assert _FORKED is not None
     worker, jobs = _FORKED
     return worker.run(jobs[bounds[0] : bounds[1]])
@@ -168,22 +181,35 @@ def _largest_first(jobs: list[_Job]) -> list[tuple[int, int]]:
 
 
 def _walk(
-    fs: GuestFS, errors: list[ReportError], apps: AppPackageFinder | None = None
+    fs: GuestFS, errors: list[Problem], apps: AppPackageFinder | None = None
 ) -> tuple[list[_Job], list[Finding]]:
     metadata = MetadataChecks()
     memory = MemoryArtefacts()
+    checks = [(c, check_name(c)) for c in (metadata, memory)]
     findings: list[Finding] = []
     jobs: list[_Job] = []
-    for entry in fs.walk("/", on_error=lambda p, m: errors.append(ReportError(p, m))):
-        findings.extend(metadata.check(entry.path, entry.stat))
-        findings.extend(memory.check(entry.path, entry.stat))
+    for entry in fs.walk(
+        "/", on_error=lambda p, m: errors.append(Problem(Stage.FILESYSTEMS, p, m))
+    ):
+        for check, name in checks:
+            findings.extend(
+                run_guarded(
+                    check.check,
+                    entry.path,
+                    entry.stat,
+                    name=name,
+                    where=entry.path,
+                    problems=errors,
+                )
+            )
         if apps is not None:
             apps.consider(entry)
         if stat.S_ISREG(entry.stat.mode) and entry.stat.size > 0:
             jobs.append(_Job(entry.path, entry.stat.size, entry.mount, entry.node))
     if metadata.world_writable > 50:
         errors.append(
-            ReportError(
+            Problem(
+                Stage.CHECK,
                 "/",
                 f"{metadata.world_writable} world-writable system files; the first 50 are listed",
             )
@@ -191,7 +217,7 @@ def _walk(
     return jobs, findings
 
 
-def _shadow_copy_jobs(guest: OpenedGuest, errors: list[ReportError]) -> list[_Job]:
+def _shadow_copy_jobs(guest: OpenedGuest, errors: list[Problem]) -> list[_Job]:
     """Files of NTFS shadow copy stores that differ from the live file at the same path
     (by size or mtime), as jobs located ``vssN:/path``; an unchanged file is scanned once,
     live."""
@@ -203,7 +229,9 @@ def _shadow_copy_jobs(guest: OpenedGuest, errors: list[ReportError]) -> list[_Jo
         try:
             stores = open_shadow_stores(placed.volume.source, placed.signature)
         except VmguardError as err:
-            errors.append(ReportError(f"{placed.where} shadow copies", err.diagnostics()))
+            errors.append(
+                Problem(Stage.FILESYSTEMS, f"{placed.where} shadow copies", err.diagnostics())
+            )
             continue
         prefix = (placed.mountpoint or "/").rstrip("/")
         for store in stores:
@@ -211,7 +239,7 @@ def _shadow_copy_jobs(guest: OpenedGuest, errors: list[ReportError]) -> list[_Jo
             where = f"vss{store.index}:"
 
             def on_error(path: str, message: str, where: str = where) -> None:
-                errors.append(ReportError(where + path, message))
+                errors.append(Problem(Stage.FILESYSTEMS, where + path, message))
 
             for entry in store_fs.walk("/", on_error=on_error):
                 if not stat.S_ISREG(entry.stat.mode) or entry.stat.size == 0:
@@ -229,17 +257,17 @@ def _shadow_copy_jobs(guest: OpenedGuest, errors: list[ReportError]) -> list[_Jo
 
 def scan_content(
     fs: GuestFS, jobs: list[_Job], options: ScanOptions, progress: Progress | None
-) -> tuple[list[Finding], list[ReportError]]:
+) -> tuple[list[Finding], list[Problem]]:
     """Run the content pass over ``jobs``, in worker processes when it pays off."""
     rules = compile_rules(options.yara_dirs)
     worker = _ContentWorker(fs, rules, options)
     total = sum(min(j.size, options.max_file_bytes) for j in jobs)
     workers = options.workers or os.cpu_count() or 1
     findings: list[Finding] = []
-    errors: list[ReportError] = []
+    errors: list[Problem] = []
     done = 0
     if workers == 1 or total < _IN_PROCESS_BELOW:
-        results: Iterator[tuple[list[Finding], list[ReportError], int]] = (
+        results: Iterator[tuple[list[Finding], list[Problem], int]] = (
             worker.run(jobs[lo:hi]) for lo, hi in _batches(jobs)
         )
         for f, e, n in results:
@@ -269,22 +297,28 @@ def scan_guest(
     options: ScanOptions,
     progress: Progress | None = None,
     apps: AppPackageFinder | None = None,
-) -> tuple[list[Finding], list[ReportError]]:
+) -> tuple[list[Finding], list[Problem]]:
     """Every check over an opened guest; ``apps`` (if given) sees every path of the walk."""
-    errors = [ReportError(where, message) for where, message in guest.layout.problems]
-    if guest.facts is not None:
-        errors.extend(ReportError(p.path, p.message) for p in guest.facts.problems)
+    errors = guest.problems()
     fs = guest.layout.guestfs
     if fs is None:
-        errors.append(ReportError(str(guest.image.path), "no readable filesystem to scan"))
+        errors.append(
+            Problem(Stage.FILESYSTEMS, str(guest.image.path), "no readable filesystem to scan")
+        )
         return [], errors
     findings: list[Finding] = []
     if guest.facts is not None:
         for check in guest_checks():
-            try:
-                findings.extend(check.check(fs, guest.facts))
-            except VmguardError as err:
-                errors.append(ReportError(type(check).__name__, err.diagnostics()))
+            findings.extend(
+                run_guarded(
+                    check.check,
+                    fs,
+                    guest.facts,
+                    name=check_name(check),
+                    where=str(guest.image.path),
+                    problems=errors,
+                )
+            )
     jobs, metadata_findings = _walk(fs, errors, apps)
     jobs.extend(_shadow_copy_jobs(guest, errors))
     findings.extend(metadata_findings)
@@ -313,7 +347,7 @@ def scan_image(path: Path, options: ScanOptions, progress: Progress | None = Non
     if apps is not None and guest.layout.guestfs is not None:
         found = apps.read(guest.layout.guestfs)
         inventory = with_app_packages(inventory, found.value)
-        errors.extend(ReportError(p.path, p.message) for p in found.problems)
+        errors.extend(found.problems)
     return Report(
         target=Target("image", str(path)),
         inventory=inventory,

@@ -41,7 +41,7 @@ def test_external_journal_device_is_named_not_read(tmp_path: Path) -> None:
     assert report.inventory is not None
     (part,) = report.inventory.partitions
     assert (part.filesystem, part.mountpoint) == ("jbd", None)
-    assert [e.message for e in report.errors] == [
+    assert [e.reason for e in report.errors] == [
         "unsupported filesystem jbd (an ext3/ext4 external journal: it holds no files)"
     ]
 

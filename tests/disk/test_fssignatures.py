@@ -129,7 +129,7 @@ def test_named_like_blkid(tmp_path: Path, name: str) -> None:
     assert report.inventory is not None
     (part,) = report.inventory.partitions
     assert (part.filesystem, part.mountpoint) == (expected, None)
-    messages = [e.message for e in report.errors]
+    messages = [e.reason for e in report.errors]
     if expected != "swap":
         assert any(m.startswith(f"unsupported filesystem {expected}") for m in messages)
 
@@ -235,4 +235,4 @@ def test_md_raid_member(tmp_path: Path, metadata: str) -> None:
     assert report.inventory is not None
     (part,) = report.inventory.partitions
     assert part.filesystem == "linux_raid_member"
-    assert report.errors[0].message.startswith("unsupported filesystem linux_raid_member")
+    assert report.errors[0].reason.startswith("unsupported filesystem linux_raid_member")

@@ -44,6 +44,6 @@ def test_reserved_partition_is_a_role_not_an_error(tmp_path: Path) -> None:
         (2, "Microsoft reserved", None),
         (3, "basic data", "ntfs"),
     ]
-    assert not [e for e in report.errors if "partition 2" in e.path]
+    assert not [e for e in report.errors if "partition 2" in e.where]
     partitions = report.inventory.to_json()["partitions"]
     assert json.loads(json.dumps(partitions))[1]["role"] == "Microsoft reserved"

@@ -81,8 +81,8 @@ def test_ntfs_volume_ending_in_a_foreign_vhd_footer_is_read_as_qemu_reads_it(
     report = inspect_image(img, ImageOptions())
     assert report.inventory is not None
     assert [(p.filesystem, p.label) for p in report.inventory.partitions] == [("ntfs", "DATA")]
-    assert report.errors[0].path == "image"
-    assert "VHD footer" in report.errors[0].message
+    assert report.errors[0].where == "image"
+    assert "VHD footer" in report.errors[0].reason
 
 
 def test_consistent_fixed_vhd_is_still_a_vhd(tmp_path: Path) -> None:

@@ -84,5 +84,5 @@ def test_hostile_catalog_in_a_guest_is_an_error_and_the_scan_goes_on(tmp_path: P
     _patch(raw, start + 0x1E00, _volume_header(0x100000))
     _patch(raw, start + 0x100000, b"\xff" * 16384)
     report = scan_image(convert(raw, "qcow2"), ScanOptions(workers=1))
-    assert [e.path for e in report.errors] == ["windows.qcow2 partition 3 shadow copies"]
+    assert [e.where for e in report.errors] == ["windows.qcow2 partition 3 shadow copies"]
     assert {f.location.path for f in report.findings} == {"/Users/alice/.aws/credentials"}

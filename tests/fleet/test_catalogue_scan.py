@@ -44,8 +44,8 @@ def test_first_scan_then_nothing_read_again(fleet_copy: Path, tmp_path: Path) ->
     url = str(tmp_path / "fleet.sqlite")
     first = _scan(fleet_copy, url)
     assert (first.scanned, first.unchanged, len(first.errors)) == (4, 0, 1)
-    assert first.errors[0][0].endswith("broken.qcow2")
-    assert "Traceback" not in first.errors[0][1]
+    assert first.errors[0].where.endswith("broken.qcow2")
+    assert "Traceback" not in first.errors[0].reason
     second = _scan(fleet_copy, url)
     assert (second.scanned, second.unchanged, len(second.errors)) == (0, 4, 1)
     assert _outcomes(url, second.run_id) == {

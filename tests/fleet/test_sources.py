@@ -15,7 +15,7 @@ IMAGES = ("broken.qcow2", "clones/db-clone.qcow2", "web-1.qcow2", "web-1.raw", "
 def test_directory_is_searched_by_content(fleet_dir: Path, tmp_path: Path) -> None:
     catalogue = collect_catalogue([str(fleet_dir / "catalogue")])
     assert catalogue.images == tuple(str(fleet_dir / "catalogue" / n) for n in IMAGES)
-    assert [(Path(s.path).name, s.reason) for s in catalogue.skipped] == [
+    assert [(Path(s.where).name, s.reason) for s in catalogue.skipped] == [
         ("README.txt", "not a disk image")
     ]
 
@@ -26,7 +26,7 @@ def test_image_without_extension_found_and_text_named_qcow2_is_not(tmp_path: Pat
     (tmp_path / "notes.qcow2").write_text("not an image, whatever the name says\n")
     catalogue = collect_catalogue([str(tmp_path)])
     assert catalogue.images == (str(disguised),)
-    assert [Path(s.path).name for s in catalogue.skipped] == ["notes.qcow2"]
+    assert [Path(s.where).name for s in catalogue.skipped] == ["notes.qcow2"]
 
 
 def test_symlinks_are_not_followed(fleet_dir: Path, tmp_path: Path) -> None:
@@ -46,7 +46,7 @@ def test_list_file_relative_paths_and_missing_entries(fleet_dir: Path, tmp_path:
         str(fleet_dir / "catalogue/clones/db-clone.qcow2"),
         str(fleet_dir / "catalogue/web-1.raw"),
     )
-    assert [(Path(s.path).name, s.reason) for s in catalogue.skipped] == [
+    assert [(Path(s.where).name, s.reason) for s in catalogue.skipped] == [
         ("gone.qcow2", "no such file")
     ]
 
@@ -88,7 +88,7 @@ def test_libvirt_pool_volumes(fleet_dir: Path, tmp_path: Path) -> None:
     node = _node_xml(tmp_path, pool_dir, ["web-1.raw", "web-2.raw", "README.txt", "gone.raw"])
     catalogue = collect_catalogue([f"test://{node}#images"])
     assert catalogue.images == (str(pool_dir / "web-1.raw"), str(pool_dir / "web-2.raw"))
-    reasons = {Path(s.path).name: s.reason for s in catalogue.skipped}
+    reasons = {Path(s.where).name: s.reason for s in catalogue.skipped}
     assert reasons["README.txt"] == "not a disk image"
     assert reasons["gone.raw"].startswith("volume file cannot be read")
     with pytest.raises(SourceError, match="no storage pool named 'other'"):

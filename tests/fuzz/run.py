@@ -31,6 +31,7 @@ sys.path.insert(0, str(HERE.parent))
 from fuzz.harnesses import HARNESSES, describe, run_one  # noqa: E402
 from fuzz.mutate import mutate  # noqa: E402
 from fuzz.seeds import seed_dir  # noqa: E402
+from vmguard.problems import Problem, Stage  # noqa: E402
 
 ROOT = HERE.parents[1] / ".fuzz"
 MAX_LEN = 8 << 20
@@ -58,7 +59,7 @@ def _corpus(name: str) -> Path:
     return corpus
 
 
-def _atheris_round(name: str, seconds: int) -> tuple[int, list[str]]:
+def _atheris_round(name: str, seconds: int) -> tuple[int, list[Problem]]:
     corpus, crashes = _corpus(name), ROOT / "crashes" / name
     crashes.mkdir(parents=True, exist_ok=True)
     longest = max((p.stat().st_size for p in corpus.iterdir()), default=4096)
@@ -75,17 +76,19 @@ def _atheris_round(name: str, seconds: int) -> tuple[int, list[str]]:
     (ROOT / "logs" / f"{name}.log").write_text(log[-200_000:])
     found = _EXECS.findall(log) or _DONE.findall(log)
     execs = int(found[-1]) if found else 0
-    new = sorted(str(p) for p in set(crashes.iterdir()) - before)
+    reason = f"{name}: crash reported by atheris (see .fuzz/logs/{name}.log)"
+    new = [Problem(Stage.CHECK, str(p), reason) for p in sorted(set(crashes.iterdir()) - before)]
     return execs, new
 
 
-def _plain_round(name: str, seconds: int) -> tuple[int, list[str]]:
+def _plain_round(name: str, seconds: int) -> tuple[int, list[Problem]]:
     harness = HARNESSES[name]
     corpus = [p.read_bytes() for p in _corpus(name).iterdir()]
     crashes = ROOT / "crashes" / name
     crashes.mkdir(parents=True, exist_ok=True)
     rng = random.Random()
-    execs, new = 0, []
+    execs = 0
+    new: list[Problem] = []
     stop = time.monotonic() + seconds
     while time.monotonic() < stop:
         data = mutate(rng.choice(corpus), rng, rng.choice(corpus))
@@ -95,16 +98,16 @@ def _plain_round(name: str, seconds: int) -> tuple[int, list[str]]:
         except Exception as err:
             path = crashes / f"crash-{hashlib.sha1(data).hexdigest()}"
             path.write_bytes(data)
-            new.append(f"{path} ({describe(err)})")
+            new.append(Problem(Stage.CHECK, str(path), f"{name}: {describe(err)}"))
     return execs, new
 
 
-def _update_stats(name: str, execs: int, crashes: list[str], engine: str) -> dict[str, object]:
+def _update_stats(name: str, execs: int, crashes: list[Problem], engine: str) -> dict[str, object]:
     path = ROOT / "stats.json"
     stats = json.loads(path.read_text()) if path.exists() else {}
     entry = stats.setdefault(name, {"execs": 0, "crashes": [], "engine": engine})
     entry["execs"] += execs
-    entry["crashes"] += crashes
+    entry["crashes"] += [str(crash) for crash in crashes]
     entry["engine"] = engine
     path.write_text(json.dumps(stats, indent=2, sort_keys=True))
     return entry
@@ -130,7 +133,7 @@ def main() -> int:
             total = _update_stats(name, execs, crashes, engine)
             print(
                 f"round {round_number} {name}: {execs} execs ({total['execs']} in all), "
-                f"{len(crashes)} new crashes {' '.join(crashes)}",
+                f"{len(crashes)} new crashes {' '.join(c.where for c in crashes)}",
                 flush=True,
             )
     return 0

@@ -101,7 +101,7 @@ def test_malformed_lines_are_problems(tmp_path: Path) -> None:
     )
     gathered = read_accounts(DirView(tmp_path))
     assert [u.name for u in gathered.value] == ["root", "\ufffd\ufffd[2J", "ok"]
-    assert [p.message.split(":")[0] for p in gathered.problems] == ["line 2", "line 4", "line 5"]
+    assert [p.reason.split(":")[0] for p in gathered.problems] == ["line 2", "line 4", "line 5"]
 
 
 def test_oversized_passwd_is_a_problem(tmp_path: Path) -> None:
@@ -110,4 +110,4 @@ def test_oversized_passwd_is_a_problem(tmp_path: Path) -> None:
         huge.truncate(ACCOUNT_FILE_MAX + 1)
     gathered = read_accounts(DirView(tmp_path))
     assert gathered.value == ()
-    assert [p.path for p in gathered.problems] == ["/etc/passwd"]
+    assert [p.where for p in gathered.problems] == ["/etc/passwd"]

@@ -107,4 +107,4 @@ def test_oversized_database(tmp_path: Path) -> None:
         huge.truncate(APK_INSTALLED_MAX + 1)
     gathered = read_apk_packages(DirView(tmp_path))
     assert gathered.value == ()
-    assert [p.path for p in gathered.problems] == ["/lib/apk/db/installed"]
+    assert [p.where for p in gathered.problems] == ["/lib/apk/db/installed"]

@@ -71,7 +71,7 @@ def test_half_installed_is_reported_not_listed(dpkg_root: Path) -> None:
     )
     gathered = read_dpkg_packages(DirView(dpkg_root))
     assert first not in {p.name for p in gathered.value}
-    assert [p.message for p in gathered.problems] == [
+    assert [p.reason for p in gathered.problems] == [
         f"1 packages not fully installed, not listed: {first} (reinstreq half-installed)"
     ]
 
@@ -84,7 +84,7 @@ def test_oversized_status_is_a_problem(tmp_path: Path) -> None:
     assert DPKG_STATUS_MAX < 70 * 1024 * 1024
     gathered = read_dpkg_packages(DirView(tmp_path))
     assert gathered.value == ()
-    assert [p.path for p in gathered.problems] == ["/var/lib/dpkg/status"]
+    assert [p.where for p in gathered.problems] == ["/var/lib/dpkg/status"]
 
 
 def test_distroless_status_d(dpkg_root: Path) -> None:

@@ -71,7 +71,7 @@ def test_hostile_guest_records_problems(tmp_path: Path) -> None:
     facts = gather_guest_facts(DirView(root))
     assert facts.packages == ()
     assert [u.name for u in facts.users] == ["root"]
-    assert {p.path for p in facts.problems} == {
+    assert {p.where for p in facts.problems} == {
         "/var/lib/dpkg/status",
         "/etc/passwd",
         "/var/lib/rpm/Packages",

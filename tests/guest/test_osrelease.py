@@ -78,7 +78,7 @@ def test_usr_lib_fallback_and_oversized_etc(tmp_path: Path) -> None:
         huge.truncate(SMALL_FILE_MAX + 1)  # sparse: costs no disk
     gathered = read_linux_os(DirView(tmp_path))
     assert (gathered.value.distro, gathered.value.version) == ("fedora", "40")
-    assert [p.path for p in gathered.problems] == ["/etc/os-release"]
+    assert [p.where for p in gathered.problems] == ["/etc/os-release"]
 
 
 @pytest.mark.parametrize(

@@ -142,7 +142,7 @@ def test_corrupt_header_in_sqlite_is_one_problem(rpm_build: Path, tmp_path: Path
     gathered = read_rpm_packages(DirView(root))
     assert len(gathered.value) == len(SPECS) - 1
     assert len(gathered.problems) == 1
-    assert "index count 2147483647 out of bounds" in gathered.problems[0].message
+    assert "index count 2147483647 out of bounds" in gathered.problems[0].reason
     with pytest.raises(GuestFactsError):
         package_from_header(hostile)
 
@@ -202,7 +202,7 @@ def test_bdb_overflow_loop_is_bounded(rpm_build: Path, tmp_path: Path) -> None:
     gathered = read_rpm_packages(DirView(root))
     assert len(gathered.value) == len(SPECS) - 1  # the other headers are still read
     assert len(gathered.problems) == 1
-    assert "looping" in gathered.problems[0].message
+    assert "looping" in gathered.problems[0].reason
     errors = [v for v in bdb_values(bytes(data), "/x") if isinstance(v, GuestFactsError)]
     assert len(errors) == 1
 
@@ -238,7 +238,7 @@ def test_ndb(rpm_build: Path, tmp_path: Path) -> None:
     (dbdir / "Packages.db").write_bytes(bytes(data))
     gathered = read_rpm_packages(DirView(tmp_path))
     assert len(gathered.value) == len(blobs) - 1
-    assert [p.message for p in gathered.problems] == ["NDB package 1: checksum mismatch"]
+    assert [p.reason for p in gathered.problems] == ["NDB package 1: checksum mismatch"]
 
 
 def test_no_database(tmp_path: Path) -> None:
@@ -247,7 +247,7 @@ def test_no_database(tmp_path: Path) -> None:
     (tmp_path / "var/lib/rpm/rpmdb.sqlite").write_bytes(b"not a database" * 100)
     gathered = read_rpm_packages(DirView(tmp_path))
     assert gathered.value == ()
-    assert gathered.problems[0].path == "/var/lib/rpm/rpmdb.sqlite"
+    assert gathered.problems[0].where == "/var/lib/rpm/rpmdb.sqlite"
 
 
 def test_rpm_guest_through_a_real_disk_image(rpm_build: Path, tmp_path: Path) -> None:

@@ -113,4 +113,4 @@ def test_corrupt_sam_is_a_problem(tmp_path: Path) -> None:
     (config / "SAM").write_bytes(b"regf" + b"\xff" * 8188)
     gathered = read_sam_accounts(DirView(tmp_path))
     assert gathered.value == ()
-    assert [p.path for p in gathered.problems] == ["/Windows/System32/config/SAM"]
+    assert [p.where for p in gathered.problems] == ["/Windows/System32/config/SAM"]

@@ -122,7 +122,7 @@ def test_missing_control_set_is_a_problem(windows_root: Path) -> None:
     assert gathered.problems == ()  # absent keys are gaps in the facts, not errors
     _hivexsh(system, "cd Select\nsetval 1\nCurrent\ndword:0x00000000\n")
     gathered = read_windows_os(DirView(windows_root))
-    assert [p.message for p in gathered.problems] == ["no valid Select\\Current control set number"]
+    assert [p.reason for p in gathered.problems] == ["no valid Select\\Current control set number"]
 
 
 def test_corrupt_and_oversized_hives(windows_root: Path) -> None:
@@ -132,7 +132,7 @@ def test_corrupt_and_oversized_hives(windows_root: Path) -> None:
         huge.truncate(HIVE_MAX + 1)
     gathered = read_windows_os(DirView(windows_root))
     assert gathered.value.family == "windows"
-    assert [p.path for p in gathered.problems] == [
+    assert [p.where for p in gathered.problems] == [
         "/WINDOWS/system32/Config/software",
         "/WINDOWS/system32/Config/SYSTEM",
     ]

@@ -205,7 +205,7 @@ def test_unknown_os_and_empty_release_are_problems_not_findings(tmp_path: Path) 
     with _index(tmp_path, [debian_record("DSA-1-1", "glibc", "9")]) as index:
         fedora = OsFacts(family="linux", distro="fedora", version="40")
         scan = find_vulnerabilities(_inventory(fedora, []), index)
-        assert scan.packages == () and "no advisory ecosystem" in scan.problems[0]
+        assert scan.packages == () and "no advisory ecosystem" in scan.problems[0].reason
         alpine = OsFacts(family="linux", distro="alpine", version="3.19.1")
         scan = find_vulnerabilities(_inventory(alpine, []), index)
-        assert "holds no advisories for Alpine:3.19" in scan.problems[0]
+        assert "holds no advisories for Alpine:3.19" in scan.problems[0].reason

@@ -11,13 +11,14 @@ from pathlib import Path
 
 import pytest
 
+from vmguard.problems import Problem
 from vmguard.vulns.errors import AdvisoryImportError
-from vmguard.vulns.osv_import import ImportLimits, ParsedRecord, SkippedRecord, read_source
+from vmguard.vulns.osv_import import ImportLimits, ParsedRecord, read_source
 
 from .osvdata import debian_record, rocky_record, write_all_zip
 
 
-def _items(path: Path, limits: ImportLimits | None = None) -> list[ParsedRecord | SkippedRecord]:
+def _items(path: Path, limits: ImportLimits | None = None) -> list[ParsedRecord | Problem]:
     return list(read_source(path, limits or ImportLimits()))
 
 
@@ -59,7 +60,7 @@ def test_bad_records_are_skipped_with_reasons(tmp_path: Path) -> None:
         z.writestr("README.txt", b"not an advisory")
         z.writestr("../../escape.json", json.dumps(dict(good, id="RLSA-4")))
     items = _items(archive)
-    reasons = {i.origin.rsplit("!", 1)[1]: i.reason for i in items if isinstance(i, SkippedRecord)}
+    reasons = {i.where.rsplit("!", 1)[1]: i.reason for i in items if isinstance(i, Problem)}
     assert set(reasons) == {
         "no-id.json",
         "RLSA-2.json",
@@ -87,7 +88,7 @@ def test_zip_bomb_member_is_refused_by_size(tmp_path: Path) -> None:
     _bomb(archive, 64 * 1024 * 1024)
     assert archive.stat().st_size < 200_000
     items = _items(archive, ImportLimits(max_record_bytes=1024 * 1024))
-    assert len(items) == 1 and isinstance(items[0], SkippedRecord)
+    assert len(items) == 1 and isinstance(items[0], Problem)
     assert "larger than" in items[0].reason
 
 
@@ -102,7 +103,7 @@ def test_zip_member_lying_about_its_size_is_not_read_past_the_cap(tmp_path: Path
     struct.pack_into("<I", data, central + 24, 100)
     archive.write_bytes(bytes(data))
     items = _items(archive, ImportLimits(max_record_bytes=1024))
-    assert len(items) == 1 and isinstance(items[0], SkippedRecord)
+    assert len(items) == 1 and isinstance(items[0], Problem)
 
 
 def test_caps_on_members_and_total_size_stop_the_import(tmp_path: Path) -> None:
@@ -147,7 +148,7 @@ def test_directory_walk_does_not_follow_links_and_leaves_inputs_alone(tmp_path: 
     items = _items(folder)
     ids = {i.advisory.id for i in items if isinstance(i, ParsedRecord)}
     assert ids == {"DSA-1-1"}
-    assert any(isinstance(i, SkippedRecord) and "regular" in i.reason for i in items)
+    assert any(isinstance(i, Problem) and "regular" in i.reason for i in items)
     after = {p: hashlib.sha256(p.read_bytes()).hexdigest() for p in folder.glob("*.json")}
     assert before == after
 
@@ -191,4 +192,4 @@ def test_hostile_zip_structures_end_in_an_import_error_or_a_skip(tmp_path: Path,
     except AdvisoryImportError as err:
         assert str(path) in str(err)
         return
-    assert items and all(isinstance(i, SkippedRecord) for i in items), items
+    assert items and all(isinstance(i, Problem) for i in items), items

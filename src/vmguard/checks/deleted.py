@@ -17,8 +17,9 @@ from vmguard.disk.errors import DiskError
 from vmguard.disk.freespace import ext_free, fat_free, ntfs_free, xfs_free
 from vmguard.disk.layout import PlacedVolume
 from vmguard.disk.source import DataRange, SparseSource
-from vmguard.findings import Area, Finding, Location, ReportError, Threat
+from vmguard.findings import Area, Finding, Location, Threat
 from vmguard.inspection import OpenedGuest
+from vmguard.problems import Problem, Stage
 
 _WINDOW = 8 * 1024 * 1024
 _OVERLAP = 64 * 1024
@@ -59,11 +60,11 @@ def scan_unallocated(
     guest: OpenedGuest,
     rules: ContentRules,
     progress: Callable[[int, int], None] | None = None,
-) -> tuple[list[Finding], list[ReportError]]:
+) -> tuple[list[Finding], list[Problem]]:
     """Secrets in the free space of every readable filesystem of the guest."""
     scanner = ContentScanner(rules)
     findings: list[Finding] = []
-    errors: list[ReportError] = []
+    errors: list[Problem] = []
     for placed in guest.layout.volumes:
         if placed.filesystem is None:
             continue
@@ -78,7 +79,11 @@ def scan_unallocated(
             ranges = list(_intersect(free, allocated))
         except DiskError as err:
             errors.append(
-                ReportError(placed.where, f"unallocated space not scanned: {err.diagnostics()}")
+                Problem(
+                    Stage.CONTENT,
+                    placed.where,
+                    f"unallocated space not scanned: {err.diagnostics()}",
+                )
             )
             continue
         for r in ranges:

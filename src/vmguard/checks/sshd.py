@@ -1,7 +1,8 @@
 """The effective sshd configuration: Include honoured, first value wins, Match blocks apart.
 
 Reads /etc/ssh/sshd_config through the guest view only; Include globs are expanded inside
-the guest (relative names are under /etc/ssh), with depth and file-count bounds.
+the guest (relative names are under /etc/ssh), with depth and file-count bounds. What the
+bounds leave unread is reported (``SshdConfigPartlyRead``, after the findings), never dropped.
 """
 
 from __future__ import annotations
@@ -11,9 +12,11 @@ import posixpath
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
+from vmguard.errors import VmguardError
 from vmguard.findings import Finding, Rule, Severity, Threat
 from vmguard.guest.facts import GuestFacts
 from vmguard.guest.view import GuestFileTooLarge, GuestView
+from vmguard.problems import Problem, Stage
 
 _MAX_FILE = 1024 * 1024
 _MAX_FILES = 64
@@ -74,14 +77,21 @@ class EffectiveConfig:
     """keyword -> (value, file, line) for the global section."""
     conditional: list[tuple[str, str, str, int, str]] = field(default_factory=list)
     """(keyword, value, file, line, match criteria) set inside Match blocks."""
-    problems: list[str] = field(default_factory=list)
+    problems: list[Problem] = field(default_factory=list)
+    """Files a bound left unread."""
+
+
+class SshdConfigPartlyRead(VmguardError):
+    """Part of the sshd configuration was not read (too large, too many Includes)."""
 
 
 def _read(view: GuestView, path: str, config: EffectiveConfig) -> str | None:
     try:
         data = view.read_file(path, _MAX_FILE)
     except GuestFileTooLarge:
-        config.problems.append(f"{path} is larger than {_MAX_FILE} bytes")
+        config.problems.append(
+            Problem(Stage.CONTENT, path, f"larger than {_MAX_FILE} bytes; not read")
+        )
         return None
     return None if data is None else data.decode("utf-8", "replace")
 
@@ -100,9 +110,13 @@ def _expand(view: GuestView, pattern: str) -> list[str]:
 
 
 def effective_config(view: GuestView, path: str = "/etc/ssh/sshd_config") -> EffectiveConfig | None:
-    """Parse sshd's configuration as sshd does; None when the file does not exist."""
+    """Parse sshd's configuration as sshd does; None when the file does not exist.
+
+    Raises SshdConfigPartlyRead when the file itself is beyond the size bound."""
     config = EffectiveConfig()
     text = _read(view, path, config)
+    if config.problems:
+        raise SshdConfigPartlyRead(str(config.problems[0]))
     if text is None:
         return None
     files = [0]
@@ -120,7 +134,14 @@ def effective_config(view: GuestView, path: str = "/etc/ssh/sshd_config") -> Eff
                     for included in _expand(view, pattern):
                         files[0] += 1
                         if depth >= _MAX_DEPTH or files[0] > _MAX_FILES:
-                            config.problems.append(f"Include limit reached at {included}")
+                            config.problems.append(
+                                Problem(
+                                    Stage.CONTENT,
+                                    included,
+                                    f"Include beyond {_MAX_DEPTH} levels or {_MAX_FILES} "
+                                    "files; not read",
+                                )
+                            )
                             return
                         inner = _read(view, included, config)
                         if inner is not None:
@@ -167,3 +188,5 @@ class SshdChecks:
                     yield rule.finding(
                         cwhere, f"{keyword} {cvalue} for Match {criteria}", line=cline
                     )
+        if config.problems:
+            raise SshdConfigPartlyRead("; ".join(str(p) for p in config.problems[:5]))

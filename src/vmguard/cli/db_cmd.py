@@ -56,7 +56,7 @@ def import_command(
             f"{source.skipped} skipped"
         )
     for skipped in summary.skipped[:20]:
-        sys.stderr.write(f"vmguard: skipped {_safe(skipped.origin)}: {_safe(skipped.reason)}\n")
+        sys.stderr.write(f"vmguard: skipped {_safe(skipped.where)}: {_safe(skipped.reason)}\n")
     typer.echo(f"index: {summary.index_path}")
 
 

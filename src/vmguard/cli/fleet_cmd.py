@@ -181,8 +181,8 @@ def fleet_scan_command(
         f"{len(summary.skipped)} files skipped in {summary.duration:.1f} s "
         f"(run #{summary.run_id}, {shown(database.url)})"
     )
-    for path, message in summary.errors:
-        typer.echo(f"failed: {printable(path)}: {printable(message)}")
+    for problem in summary.errors:
+        typer.echo(f"failed: {printable(problem.where)}: {printable(problem.reason)}")
     for reason, count in sorted(Counter(s.reason for s in summary.skipped).items()):
         typer.echo(f"skipped: {count} files: {printable(reason)}")
 

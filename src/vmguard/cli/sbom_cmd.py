@@ -86,6 +86,6 @@ def sbom_command(
     else:
         sys.stdout.write(text if text.endswith("\n") else text + "\n")
     for problem in scan.problems if scan else ():
-        sys.stderr.write(f"vmguard: warning: {problem}\n")
+        sys.stderr.write(f"vmguard: warning: {problem.reason}\n")
     if age is not None:
         warn_if_stale(age)

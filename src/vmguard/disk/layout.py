@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from vmguard.disk.btrfs.subvolumes import fstab_subvolume, root_candidates
 from vmguard.disk.errors import CorruptImage, UnsupportedFormat
@@ -25,6 +25,7 @@ from vmguard.disk.guestfs import GuestFS, Mount
 from vmguard.disk.volumes.interface import Volume, VolumeLayout
 from vmguard.disk.volumes.roles import NO_FILESYSTEM_ROLES, partition_role
 from vmguard.guest.view import GuestFileTooLarge
+from vmguard.problems import Problem, Stage
 
 _FSTAB_LIMIT = 256 * 1024
 _PSEUDO = {
@@ -76,7 +77,7 @@ class GuestLayout:
 
     volumes: tuple[PlacedVolume, ...]
     guestfs: GuestFS | None
-    problems: tuple[tuple[str, str], ...] = ()
+    problems: tuple[Problem, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -215,7 +216,7 @@ def _root_subvolume(
     root_fs: Filesystem | None,
     entry: FstabEntry,
     root: PlacedVolume,
-    problems: list[tuple[str, str]],
+    problems: list[Problem],
 ) -> Filesystem | None:
     """The btrfs subvolume fstab mounts at / (``subvol=@``), when it names one on the root
     volume: a leftover copy of the root found first must not stand in for it."""
@@ -224,7 +225,9 @@ def _root_subvolume(
     try:
         return fstab_subvolume(root_fs, entry.options) or root_fs
     except CorruptImage as err:
-        problems.append(("fstab", f"{entry.spec} for /: {err.diagnostics()}"))
+        problems.append(
+            Problem(Stage.FILESYSTEMS, "fstab", f"{entry.spec} for /: {err.diagnostics()}")
+        )
         return root_fs
 
 
@@ -233,17 +236,21 @@ def assemble_layout(disks: Sequence[tuple[str, VolumeLayout]]) -> GuestLayout:
     placed = [
         _place(i, name, vol) for i, (name, layout) in enumerate(disks) for vol in layout.volumes
     ]
-    problems: list[tuple[str, str]] = []
+    problems: list[Problem] = []
     for name, layout in disks:
-        problems.extend((f"{name} {p.where}", p.message) for p in layout.problems)
-    problems.extend((p.where, p.problem) for p in placed if p.problem)
+        problems.extend(replace(p, where=f"{name} {p.where}") for p in layout.problems)
+    problems.extend(Problem(Stage.FILESYSTEMS, p.where, p.problem) for p in placed if p.problem)
     root_index, fstab, root_fs = _find_root(placed)
     if root_index is None:
         root_index = next((i for i, p in enumerate(placed) if p.filesystem is not None), None)
         if root_index is None:
             return GuestLayout(tuple(placed), None, tuple(problems))
         problems.append(
-            ("layout", "no operating system root found; showing the first filesystem at /")
+            Problem(
+                Stage.FILESYSTEMS,
+                "layout",
+                "no operating system root found; showing the first filesystem at /",
+            )
         )
     points: dict[int, str] = {root_index: "/"}
     extra: list[Mount] = []
@@ -260,7 +267,13 @@ def assemble_layout(disks: Sequence[tuple[str, VolumeLayout]]) -> GuestLayout:
         match = next((i for i, p in enumerate(placed) if _matches(entry.spec, p)), None)
         if match is None:
             if "noauto" not in entry.options and "nofail" not in entry.options:
-                problems.append(("fstab", f"{entry.spec} for {entry.mountpoint} matches no volume"))
+                problems.append(
+                    Problem(
+                        Stage.FILESYSTEMS,
+                        "fstab",
+                        f"{entry.spec} for {entry.mountpoint} matches no volume",
+                    )
+                )
             continue
         target = placed[match].filesystem
         if target is None:
@@ -268,7 +281,13 @@ def assemble_layout(disks: Sequence[tuple[str, VolumeLayout]]) -> GuestLayout:
         try:
             subvolume = fstab_subvolume(target, entry.options)
         except CorruptImage as err:
-            problems.append(("fstab", f"{entry.spec} for {entry.mountpoint}: {err.diagnostics()}"))
+            problems.append(
+                Problem(
+                    Stage.FILESYSTEMS,
+                    "fstab",
+                    f"{entry.spec} for {entry.mountpoint}: {err.diagnostics()}",
+                )
+            )
             continue
         if subvolume is not None:
             extra.append(Mount(entry.mountpoint, subvolume, placed[match].where))

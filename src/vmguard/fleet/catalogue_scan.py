@@ -27,9 +27,10 @@ from vmguard.fleet.database import FleetDatabase
 from vmguard.fleet.engine import ScanEngine
 from vmguard.fleet.identity import rule_version, unchanged_on_disk, vulns_version
 from vmguard.fleet.rematch import record_rematch, vulnerability_results
-from vmguard.fleet.sources import Catalogue, Skipped
+from vmguard.fleet.sources import Catalogue
 from vmguard.fleet.store import StoredImage, finish_run, load_images, record_result, start_run
 from vmguard.fleet.task import LOCKED_SUFFIX, ImageResult, ImageTask
+from vmguard.problems import Problem, Stage
 from vmguard.scanning import ScanOptions
 from vmguard.vulns.index import AdvisoryIndex
 
@@ -46,9 +47,10 @@ class RunSummary:
     scanned: int
     unchanged: int
     rematched: int
-    errors: tuple[tuple[str, str], ...]
-    """(image path, reason) for every image that could not be scanned."""
-    skipped: tuple[Skipped, ...]
+    errors: tuple[Problem, ...]
+    """Every image that could not be scanned (``where`` is its path), and why."""
+    skipped: tuple[Problem, ...]
+    """Files the sources named that are not images or cannot be read."""
     duration: float
     counts: dict[str, int] = field(default_factory=dict)
 
@@ -88,7 +90,7 @@ def scan_catalogue(
     total = len(catalogue.images)
     done = 0
     counts = {"scanned": 0, "unchanged": 0, "rematched": 0, "errors": 0}
-    errors: list[tuple[str, str]] = []
+    errors: list[Problem] = []
     tasks: list[ImageTask] = []
     for path in catalogue.images:
         stored = known.get(path)
@@ -139,7 +141,7 @@ def scan_catalogue(
             counts["scanned"] += 1
         else:
             record_result(db, run_id, result, versions, stored)
-            errors.append((result.path, result.error or "unknown error"))
+            errors.append(Problem(Stage.IMAGE, result.path, result.error or "unknown error"))
             counts["errors"] += 1
         done += 1
         if progress:

@@ -13,7 +13,7 @@ import stat
 from typing import Any
 
 from vmguard.fleet.errors import SourceError
-from vmguard.fleet.sources import Skipped
+from vmguard.problems import Problem, Stage
 
 
 def _libvirt() -> Any:
@@ -26,7 +26,7 @@ def _libvirt() -> Any:
     return libvirt
 
 
-def pool_volumes(source: str, skipped: list[Skipped]) -> list[str]:
+def pool_volumes(source: str, skipped: list[Problem]) -> list[str]:
     """Host paths of the file volumes of the pools ``source`` names (``URI[#POOL]``)."""
     libvirt = _libvirt()
     uri, _, wanted = source.partition("#")
@@ -47,24 +47,30 @@ def pool_volumes(source: str, skipped: list[Skipped]) -> list[str]:
             if wanted and pool.name() != wanted:
                 continue
             if not pool.isActive():
-                skipped.append(Skipped(f"{uri}#{pool.name()}", "storage pool is not active"))
+                skipped.append(
+                    Problem(Stage.SOURCES, f"{uri}#{pool.name()}", "storage pool is not active")
+                )
                 continue
             try:
                 volumes = pool.listAllVolumes()
             except libvirt.libvirtError as err:
-                skipped.append(Skipped(f"{uri}#{pool.name()}", f"cannot list volumes: {err}"))
+                skipped.append(
+                    Problem(Stage.SOURCES, f"{uri}#{pool.name()}", f"cannot list volumes: {err}")
+                )
                 continue
             for volume in sorted(volumes, key=lambda v: v.name()):
                 path = volume.path()
                 try:
                     mode = os.stat(path).st_mode
                 except OSError as err:
-                    skipped.append(Skipped(path, f"volume file cannot be read: {err.strerror}"))
+                    skipped.append(
+                        Problem(Stage.SOURCES, path, f"volume file cannot be read: {err.strerror}")
+                    )
                     continue
                 if stat.S_ISREG(mode):
                     paths.append(path)
                 else:
-                    skipped.append(Skipped(path, "volume is not a regular file"))
+                    skipped.append(Problem(Stage.SOURCES, path, "volume is not a regular file"))
         return paths
     finally:
         conn.close()

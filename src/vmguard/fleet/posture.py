@@ -15,11 +15,12 @@ from typing import Any
 
 from sqlalchemy import select
 
-from vmguard.findings import Finding, ReportError, Severity
+from vmguard.findings import Finding, Severity
 from vmguard.fleet.correlation import SharedSecret, shared_secrets
 from vmguard.fleet.database import FleetDatabase, shown
 from vmguard.fleet.results import errors_of, findings_of
 from vmguard.fleet.schema import images, inventories, runs, scans
+from vmguard.problems import Problem
 
 AGE_BUCKETS = ((30, "under 30 days"), (90, "30-90 days"), (365, "90-365 days"))
 OLDEST_BUCKET = "over a year"
@@ -42,7 +43,7 @@ class ImagePosture:
     error: str | None
     """Why the latest run could not scan it."""
     findings: tuple[Finding, ...] = ()
-    errors: tuple[ReportError, ...] = ()
+    errors: tuple[Problem, ...] = ()
 
     @property
     def worst(self) -> Severity | None:

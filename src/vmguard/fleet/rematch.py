@@ -9,12 +9,13 @@ vulnerability findings. This module must never open an image.
 from __future__ import annotations
 
 import time
+from dataclasses import replace
 from datetime import UTC, datetime
 
 from sqlalchemy import insert, update
 from sqlalchemy.exc import SQLAlchemyError
 
-from vmguard.findings import Finding, ReportError, Threat
+from vmguard.findings import Finding, Threat
 from vmguard.fleet.database import FleetDatabase
 from vmguard.fleet.inventory_codec import decode_inventory
 from vmguard.fleet.results import load_results
@@ -29,6 +30,7 @@ from vmguard.fleet.store import (
 )
 from vmguard.fleet.task import ImageResult
 from vmguard.inventory import Inventory
+from vmguard.problems import Problem
 from vmguard.vulns.findings import package_findings
 from vmguard.vulns.index import AdvisoryIndex
 from vmguard.vulns.matching import find_vulnerabilities
@@ -36,12 +38,12 @@ from vmguard.vulns.matching import find_vulnerabilities
 
 def vulnerability_results(
     inventory: Inventory | None, index: AdvisoryIndex | None
-) -> tuple[list[Finding], list[ReportError]]:
+) -> tuple[list[Finding], list[Problem]]:
     """Vulnerable-software findings for an inventory, and what kept matching from looking."""
     if inventory is None or index is None:
         return [], []
     scan = find_vulnerabilities(inventory, index)
-    return package_findings(scan), [ReportError(VULNS_ERROR_PATH, p) for p in scan.problems]
+    return package_findings(scan), [replace(p, where=VULNS_ERROR_PATH) for p in scan.problems]
 
 
 def record_rematch(
@@ -63,7 +65,7 @@ def record_rematch(
             )
             vulns, problems = vulnerability_results(inventory, index)
             kept = [f for f in previous.findings if f.threat is not Threat.VULNERABLE_SOFTWARE]
-            errors = [e for e in previous.errors if e.path != VULNS_ERROR_PATH]
+            errors = [e for e in previous.errors if e.where != VULNS_ERROR_PATH]
             result = ImageResult(
                 stored.path, "scanned", started, 0.0, stored.files, stored.content_digest
             )

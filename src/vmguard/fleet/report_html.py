@@ -106,7 +106,7 @@ def _image(image: ImagePosture) -> str:
         ]
         for f in image.findings
     ]
-    errors = "".join(f"<li>{_e(e.path)}: {_e(e.message)}</li>" for e in image.errors)
+    errors = "".join(f"<li>{_e(e.where)}: {_e(e.reason)}</li>" for e in image.errors)
     failure = f"<p>Latest run: {_e(image.error)}</p>" if image.error else ""
     return (
         f"<details><summary>{_pill(image.worst)} {_e(image.path)} "

@@ -43,7 +43,7 @@ def _image(image: ImagePosture) -> dict[str, Any]:
         "worst": image.worst.value if image.worst else None,
         "summary": _summary(image.findings),
         "findings": [finding_json(f) for f in image.findings],
-        "errors": [{"path": e.path, "message": e.message} for e in image.errors],
+        "errors": [{"path": e.where, "message": e.reason} for e in image.errors],
     }
 
 

@@ -8,9 +8,10 @@ fingerprint into a finding (the database has none to give).
 
 from __future__ import annotations
 
-from vmguard.findings import Finding, Report, ReportError, Target
+from vmguard.findings import Finding, Report, Target
 from vmguard.fleet.correlation import shared_findings
 from vmguard.fleet.posture import FleetPosture
+from vmguard.problems import Problem, Stage
 
 
 def posture_reports(posture: FleetPosture) -> list[Report]:
@@ -23,7 +24,7 @@ def posture_reports(posture: FleetPosture) -> list[Report]:
     for image in posture.images:
         errors = list(image.errors)
         if image.error:
-            errors.append(ReportError(image.path, image.error))
+            errors.append(Problem(Stage.IMAGE, image.path, image.error))
         reports.append(
             Report(
                 target=Target("image", image.path),

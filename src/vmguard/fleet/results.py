@@ -12,8 +12,9 @@ from typing import Any
 
 from sqlalchemy import Connection, select
 
-from vmguard.findings import Area, Finding, Location, ReportError, Severity, Threat
+from vmguard.findings import Area, Finding, Location, Severity, Threat
 from vmguard.fleet.schema import findings, inventories, scan_errors, secret_markers
+from vmguard.problems import Problem, Stage
 
 
 @dataclass(frozen=True, slots=True)
@@ -24,7 +25,7 @@ class StoredResults:
     findings: tuple[Finding, ...]
     markers: tuple[dict[str, Any], ...]
     """Rows of ``secret_markers`` (kind, key_hmac, path, evidence)."""
-    errors: tuple[ReportError, ...]
+    errors: tuple[Problem, ...]
 
 
 def finding_of(row: Any) -> Finding:
@@ -54,17 +55,17 @@ def findings_of(conn: Connection, scan_ids: Iterable[int]) -> dict[int, list[Fin
     return out
 
 
-def errors_of(conn: Connection, scan_ids: Iterable[int]) -> dict[int, list[ReportError]]:
+def errors_of(conn: Connection, scan_ids: Iterable[int]) -> dict[int, list[Problem]]:
     """Recorded read errors per scan id."""
     ids = list(scan_ids)
-    out: dict[int, list[ReportError]] = {i: [] for i in ids}
+    out: dict[int, list[Problem]] = {i: [] for i in ids}
     if not ids:
         return out
     rows = conn.execute(
         select(scan_errors).where(scan_errors.c.scan_id.in_(ids)).order_by(scan_errors.c.id)
     )
     for row in rows:
-        out[row.scan_id].append(ReportError(row.path, row.message))
+        out[row.scan_id].append(Problem(Stage.STORED, row.path, row.message))
     return out
 
 

@@ -24,6 +24,7 @@ from vmguard.disk.errors import DiskError
 from vmguard.disk.probe import detect_format
 from vmguard.disk.source import FileSource
 from vmguard.fleet.errors import SourceError
+from vmguard.problems import Problem, Stage
 
 _URI = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*://")
 _MAX_LIST_BYTES = 16 * 1024 * 1024
@@ -32,19 +33,12 @@ _MIN_DISK_BYTES = 64 * 1024
 
 
 @dataclass(frozen=True, slots=True)
-class Skipped:
-    """A file a source named that is not scanned, and why (reported, never dropped)."""
-
-    path: str
-    reason: str
-
-
-@dataclass(frozen=True, slots=True)
 class Catalogue:
     """The images the sources hold (absolute paths, sorted, without duplicates)."""
 
     images: tuple[str, ...]
-    skipped: tuple[Skipped, ...]
+    skipped: tuple[Problem, ...]
+    """Files a source named that are not scanned, and why (reported, never dropped)."""
 
 
 def _raw_disk_signature(source: FileSource) -> bool:
@@ -86,9 +80,11 @@ def classify_file(path: Path) -> str | None:
         source.close()
 
 
-def _walk(directory: Path, skipped: list[Skipped]) -> Iterator[Path]:
+def _walk(directory: Path, skipped: list[Problem]) -> Iterator[Path]:
     def on_error(err: OSError) -> None:
-        skipped.append(Skipped(str(err.filename), f"cannot be listed: {err.strerror}"))
+        skipped.append(
+            Problem(Stage.SOURCES, str(err.filename), f"cannot be listed: {err.strerror}")
+        )
 
     for root, dirs, files in os.walk(directory, onerror=on_error, followlinks=False):
         dirs.sort()
@@ -97,10 +93,10 @@ def _walk(directory: Path, skipped: list[Skipped]) -> Iterator[Path]:
             try:
                 mode = path.lstat().st_mode
             except OSError as err:
-                skipped.append(Skipped(str(path), f"cannot be read: {err.strerror}"))
+                skipped.append(Problem(Stage.SOURCES, str(path), f"cannot be read: {err.strerror}"))
                 continue
             if stat.S_ISLNK(mode):
-                skipped.append(Skipped(str(path), "symbolic link (not followed)"))
+                skipped.append(Problem(Stage.SOURCES, str(path), "symbolic link (not followed)"))
             elif stat.S_ISREG(mode):
                 yield path
 
@@ -125,7 +121,7 @@ def _list_file(path: Path) -> list[Path]:
     return entries
 
 
-def _add_path(path: Path, found: dict[str, None], skipped: list[Skipped], *, listed: bool) -> None:
+def _add_path(path: Path, found: dict[str, None], skipped: list[Problem], *, listed: bool) -> None:
     """Add one file or directory named by the user or a list file."""
     if path.is_dir():
         for file in _walk(path, skipped):
@@ -133,21 +129,21 @@ def _add_path(path: Path, found: dict[str, None], skipped: list[Skipped], *, lis
             if reason is None:
                 found.setdefault(str(file.resolve()), None)
             else:
-                skipped.append(Skipped(str(file), reason))
+                skipped.append(Problem(Stage.SOURCES, str(file), reason))
         return
     if not path.exists():
         if listed:
-            skipped.append(Skipped(str(path), "no such file"))
+            skipped.append(Problem(Stage.SOURCES, str(path), "no such file"))
             return
         raise SourceError(f"{path}: no such file or directory")
     if not path.is_file():
-        skipped.append(Skipped(str(path), "not a regular file"))
+        skipped.append(Problem(Stage.SOURCES, str(path), "not a regular file"))
         return
     reason = classify_file(path)
     if reason is None:
         found.setdefault(str(path.resolve()), None)
     elif listed:
-        skipped.append(Skipped(str(path), reason))
+        skipped.append(Problem(Stage.SOURCES, str(path), reason))
     elif reason == "not a disk image":
         for entry in _list_file(path):
             _add_path(entry, found, skipped, listed=True)
@@ -158,7 +154,7 @@ def _add_path(path: Path, found: dict[str, None], skipped: list[Skipped], *, lis
 def collect_catalogue(sources: list[str]) -> Catalogue:
     """Every image the sources name; raises ``SourceError`` for an unusable source."""
     found: dict[str, None] = {}
-    skipped: list[Skipped] = []
+    skipped: list[Problem] = []
     for source in sources:
         if _URI.match(source):
             from vmguard.fleet.libvirt_pools import pool_volumes

@@ -16,7 +16,7 @@ from sqlalchemy import Connection, insert, select, update
 from sqlalchemy.exc import SQLAlchemyError
 
 from vmguard import __version__
-from vmguard.findings import Finding, ReportError
+from vmguard.findings import Finding
 from vmguard.fleet.database import FleetDatabase, shown
 from vmguard.fleet.errors import FleetDatabaseError
 from vmguard.fleet.identity import FileState
@@ -32,6 +32,7 @@ from vmguard.fleet.schema import (
 )
 from vmguard.fleet.task import ImageResult, SecretMarker
 from vmguard.inventory import Inventory
+from vmguard.problems import Problem
 
 VULNS_ERROR_PATH = "(vulnerability matching)"
 """``scan_errors.path`` of what kept vulnerability matching from looking; replaced on re-match."""
@@ -183,7 +184,7 @@ def insert_results(
     inventory: Inventory | dict[str, Any] | None,
     found: Sequence[Finding],
     markers: Sequence[SecretMarker],
-    errors: Sequence[ReportError],
+    errors: Sequence[Problem],
 ) -> None:
     """Make ``scan_id`` hold results: its inventory, findings, markers and errors."""
     conn.execute(update(scans).where(scans.c.id == scan_id).values(result_scan_id=scan_id))
@@ -220,7 +221,7 @@ def insert_results(
     if errors:
         conn.execute(
             insert(scan_errors),
-            [{"scan_id": scan_id, "path": e.path, "message": e.message} for e in errors],
+            [{"scan_id": scan_id, "path": e.where, "message": e.reason} for e in errors],
         )
 
 
@@ -250,7 +251,7 @@ def record_result(
     versions: tuple[str, str | None],
     stored: StoredImage | None,
     *,
-    extra: tuple[Sequence[Finding], Sequence[ReportError]] = ((), ()),
+    extra: tuple[Sequence[Finding], Sequence[Problem]] = ((), ()),
 ) -> None:
     """Store one task result (``extra``: vulnerability findings and matching problems)."""
     now = _now()

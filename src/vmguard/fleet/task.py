@@ -23,11 +23,12 @@ from typing import Literal
 
 from vmguard.checks.accounts import scheme_of
 from vmguard.errors import VmguardError
-from vmguard.findings import Finding, ReportError, SecretKind
+from vmguard.findings import Finding, SecretKind
 from vmguard.fleet.identity import FileState, content_digest, file_state
 from vmguard.guest.facts import UserAccount
 from vmguard.inspection import inventory_of, open_guest
 from vmguard.inventory import Inventory
+from vmguard.problems import Problem
 from vmguard.scanning import ScanOptions, scan_guest
 
 Outcome = Literal["scanned", "unchanged", "error"]
@@ -78,7 +79,7 @@ class ImageResult:
     inventory: Inventory | None = None
     findings: tuple[Finding, ...] = ()
     markers: tuple[SecretMarker, ...] = ()
-    errors: tuple[ReportError, ...] = ()
+    errors: tuple[Problem, ...] = ()
     error: str | None = None
     """Why the image could not be scanned (outcome ``error``)."""
 

@@ -8,8 +8,9 @@ never put in a report.
 from __future__ import annotations
 
 from vmguard.guest.errors import GuestFactsError, read_guest_file
-from vmguard.guest.facts import FactProblem, Gathered, PasswordState, UserAccount, guest_text
+from vmguard.guest.facts import Gathered, PasswordState, UserAccount, guest_text
 from vmguard.guest.view import GuestView
+from vmguard.problems import Problem, Stage
 
 ACCOUNT_FILE_MAX = 2 * 1024 * 1024
 """Cap on /etc/passwd and /etc/shadow."""
@@ -58,27 +59,33 @@ def _parse_id(text: bytes) -> int | None:
 
 def parse_passwd(
     data: bytes, shadow: dict[str, str] | None
-) -> tuple[list[UserAccount], list[FactProblem]]:
+) -> tuple[list[UserAccount], list[Problem]]:
     """Accounts of a passwd file in file order, joined with ``parse_shadow`` output.
 
     ``shadow`` is None when there is no shadow file; an ``x`` password then means
     ``none``. NIS (``+``/``-``) lines and comments are skipped.
     """
     users: list[UserAccount] = []
-    problems: list[FactProblem] = []
+    problems: list[Problem] = []
     lines = data.splitlines()
     if len(lines) > MAX_ACCOUNTS:
-        problems.append(FactProblem(PASSWD_PATH, f"only the first {MAX_ACCOUNTS} lines read"))
+        problems.append(
+            Problem(Stage.FACTS, PASSWD_PATH, f"only the first {MAX_ACCOUNTS} lines read")
+        )
     for number, raw in enumerate(lines[:MAX_ACCOUNTS], start=1):
         if not raw.strip() or raw.startswith((b"#", b"+", b"-")):
             continue
         parts = raw.split(b":")
         if len(parts) != 7:
-            problems.append(FactProblem(PASSWD_PATH, f"line {number}: {len(parts)} fields, not 7"))
+            problems.append(
+                Problem(Stage.FACTS, PASSWD_PATH, f"line {number}: {len(parts)} fields, not 7")
+            )
             continue
         uid, gid = _parse_id(parts[2]), _parse_id(parts[3])
         if uid is None or gid is None or not parts[0]:
-            problems.append(FactProblem(PASSWD_PATH, f"line {number}: bad name, uid or gid"))
+            problems.append(
+                Problem(Stage.FACTS, PASSWD_PATH, f"line {number}: bad name, uid or gid")
+            )
             continue
         name = guest_text(parts[0])
         field = guest_text(parts[1])
@@ -103,17 +110,17 @@ def parse_passwd(
 
 def read_accounts(view: GuestView) -> Gathered[tuple[UserAccount, ...]]:
     """Accounts of the guest in /etc/passwd order; unreadable files become problems."""
-    problems: list[FactProblem] = []
+    problems: list[Problem] = []
     shadow: dict[str, str] | None = None
     try:
         shadow_data = read_guest_file(view, SHADOW_PATH, ACCOUNT_FILE_MAX)
         shadow = parse_shadow(shadow_data) if shadow_data is not None else None
     except GuestFactsError as err:
-        problems.append(FactProblem(SHADOW_PATH, err.reason))
+        problems.append(Problem(Stage.FACTS, SHADOW_PATH, err.reason))
     try:
         passwd = read_guest_file(view, PASSWD_PATH, ACCOUNT_FILE_MAX)
     except GuestFactsError as err:
-        problems.append(FactProblem(PASSWD_PATH, err.reason))
+        problems.append(Problem(Stage.FACTS, PASSWD_PATH, err.reason))
         passwd = None
     if passwd is None:
         return Gathered((), tuple(problems))

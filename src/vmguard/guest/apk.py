@@ -8,8 +8,9 @@ the source package) are used. Read whole under ``APK_INSTALLED_MAX``.
 from __future__ import annotations
 
 from vmguard.guest.errors import GuestFactsError, read_guest_file
-from vmguard.guest.facts import FactProblem, Gathered, InstalledPackage, guest_text
+from vmguard.guest.facts import Gathered, InstalledPackage, guest_text
 from vmguard.guest.view import GuestView
+from vmguard.problems import Problem, Stage
 
 APK_INSTALLED_MAX = 64 * 1024 * 1024
 """Cap on /lib/apk/db/installed (libguestfs uses 50 MB)."""
@@ -30,10 +31,10 @@ def _package(fields: dict[bytes, str]) -> InstalledPackage:
 
 def parse_installed(
     data: bytes, path: str = INSTALLED
-) -> tuple[list[InstalledPackage], list[FactProblem]]:
+) -> tuple[list[InstalledPackage], list[Problem]]:
     """Packages of an apk installed database; blocks without P or V are problems."""
     packages: list[InstalledPackage] = []
-    problems: list[FactProblem] = []
+    problems: list[Problem] = []
     fields: dict[bytes, str] = {}
     for raw in [*data.split(b"\n"), b""]:
         line = raw.rstrip(b"\r")
@@ -47,7 +48,7 @@ def parse_installed(
         if b"P" in fields and b"V" in fields:
             packages.append(_package(fields))
         else:
-            problems.append(FactProblem(path, "package entry without P: or V:"))
+            problems.append(Problem(Stage.FACTS, path, "package entry without P: or V:"))
         fields = {}
     return packages, problems
 
@@ -57,7 +58,7 @@ def read_apk_packages(view: GuestView) -> Gathered[tuple[InstalledPackage, ...]]
     try:
         data = read_guest_file(view, INSTALLED, APK_INSTALLED_MAX)
     except GuestFactsError as err:
-        return Gathered((), (FactProblem(INSTALLED, err.reason),))
+        return Gathered((), (Problem(Stage.FACTS, INSTALLED, err.reason),))
     if data is None:
         return Gathered(())
     packages, problems = parse_installed(data)

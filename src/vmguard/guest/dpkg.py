@@ -12,8 +12,9 @@ from collections.abc import Iterator
 
 from vmguard.errors import VmguardError
 from vmguard.guest.errors import GuestFactsError, read_guest_file
-from vmguard.guest.facts import FactProblem, Gathered, InstalledPackage, guest_text
+from vmguard.guest.facts import Gathered, InstalledPackage, guest_text
 from vmguard.guest.view import GuestView
+from vmguard.problems import Problem, Stage
 
 DPKG_STATUS_MAX = 64 * 1024 * 1024
 """Cap on /var/lib/dpkg/status."""
@@ -74,7 +75,7 @@ def _package(fields: dict[str, str]) -> InstalledPackage:
 
 def parse_status(
     data: bytes, path: str, *, status_required: bool = True
-) -> tuple[list[InstalledPackage], list[FactProblem]]:
+) -> tuple[list[InstalledPackage], list[Problem]]:
     """Installed packages of a dpkg status file.
 
     A package counts when its Status is ``<want> ok installed`` (or triggers-pending /
@@ -84,13 +85,13 @@ def parse_status(
     False (distroless status.d files carry no Status), a missing Status means installed.
     """
     packages: list[InstalledPackage] = []
-    problems: list[FactProblem] = []
+    problems: list[Problem] = []
     unfinished: list[str] = []
     for fields in paragraphs(data):
         name = fields.get("package", "")
         if not name or "version" not in fields:
             if name:
-                problems.append(FactProblem(path, f"package {name} has no Version"))
+                problems.append(Problem(Stage.FACTS, path, f"package {name} has no Version"))
             continue
         status = fields.get("status")
         if status is None and not status_required:
@@ -106,8 +107,10 @@ def parse_status(
         # One problem for the lot: an interrupted upgrade leaves hundreds of these.
         shown = ", ".join(unfinished[:10]) + (", ..." if len(unfinished) > 10 else "")
         problems.append(
-            FactProblem(
-                path, f"{len(unfinished)} packages not fully installed, not listed: {shown}"
+            Problem(
+                Stage.FACTS,
+                path,
+                f"{len(unfinished)} packages not fully installed, not listed: {shown}",
             )
         )
     return packages, problems
@@ -128,11 +131,11 @@ def _status_d_files(view: GuestView) -> list[str]:
 def read_dpkg_packages(view: GuestView) -> Gathered[tuple[InstalledPackage, ...]]:
     """Installed dpkg packages from status and status.d/; failures become problems."""
     packages: list[InstalledPackage] = []
-    problems: list[FactProblem] = []
+    problems: list[Problem] = []
     try:
         data = read_guest_file(view, STATUS, DPKG_STATUS_MAX)
     except GuestFactsError as err:
-        problems.append(FactProblem(err.path, err.reason))
+        problems.append(err.problem())
         data = None
     if data is not None:
         found, bad = parse_status(data, STATUS)
@@ -141,14 +144,14 @@ def read_dpkg_packages(view: GuestView) -> Gathered[tuple[InstalledPackage, ...]
     try:
         names = _status_d_files(view)
     except GuestFactsError as err:
-        problems.append(FactProblem(err.path, err.reason))
+        problems.append(err.problem())
         names = []
     for name in names:
         path = f"{STATUS_D}/{name}"
         try:
             data = read_guest_file(view, path, STATUS_D_FILE_MAX)
         except GuestFactsError as err:
-            problems.append(FactProblem(path, err.reason))
+            problems.append(Problem(Stage.FACTS, path, err.reason))
             continue
         if data is not None:
             found, bad = parse_status(data, path, status_required=False)

@@ -13,8 +13,9 @@ from typing import Literal
 
 from vmguard.errors import VmguardError
 from vmguard.guest.errors import GuestFactsError, read_guest_file
-from vmguard.guest.facts import FactProblem, Gathered
+from vmguard.guest.facts import Gathered
 from vmguard.guest.view import GuestView
+from vmguard.problems import Problem, Stage
 
 ELF_FILE_MAX = 1024 * 1024
 """Largest binary read to look at its header (the view reads whole files)."""
@@ -74,14 +75,14 @@ def elf_architecture(header: bytes) -> str | None:
     return _BIG_ENDIAN_NAMES.get(name, name)
 
 
-def _loader_paths(view: GuestView, problems: list[FactProblem]) -> list[str]:
+def _loader_paths(view: GuestView, problems: list[Problem]) -> list[str]:
     """Dynamic loaders found in the usual library directories (bounded)."""
     found: list[str] = []
     for directory in LOADER_DIRS:
         try:
             names = view.list_dir(directory) or []
         except VmguardError as err:
-            problems.append(FactProblem(directory, err.diagnostics()))
+            problems.append(Problem(Stage.FACTS, directory, err.diagnostics()))
             continue
         for name in sorted(names):
             if any(fnmatch.fnmatchcase(name, pattern) for pattern in LOADER_PATTERNS):
@@ -105,12 +106,12 @@ def _header_of(view: GuestView, path: str) -> bytes | None:
 
 def read_architecture(view: GuestView) -> Gathered[str]:
     """Architecture of the first readable ELF binary among well-known ones, or ``""``."""
-    problems: list[FactProblem] = []
+    problems: list[Problem] = []
     for path in (*CANDIDATES, *_loader_paths(view, problems)):
         try:
             header = _header_of(view, path)
         except GuestFactsError as err:
-            problems.append(FactProblem(path, err.reason))
+            problems.append(Problem(Stage.FACTS, path, err.reason))
             continue
         if header is None:
             continue

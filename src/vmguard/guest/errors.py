@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from vmguard.errors import VmguardError
 from vmguard.guest.view import GuestView
+from vmguard.problems import Problem, Stage
 
 
 class GuestFactsError(VmguardError):
@@ -19,6 +20,10 @@ class GuestFactsError(VmguardError):
         super().__init__(f"{path}: {message}" if path else message)
         self.path = path
         self.reason = message
+
+    def problem(self) -> Problem:
+        """This error as the problem a gatherer records (stage ``FACTS``), the run going on."""
+        return Problem(Stage.FACTS, self.path, self.reason)
 
 
 def read_guest_file(view: GuestView, path: str, max_bytes: int) -> bytes | None:

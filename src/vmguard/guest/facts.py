@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from typing import Generic, Literal, NamedTuple, TypeVar
+from typing import Generic, Literal, TypeVar
+
+from vmguard.problems import Problem
 
 PasswordState = Literal["hash", "empty", "locked", "none"]
 """How an account can be logged into with a password (the JSON ``password`` field)."""
@@ -47,15 +49,6 @@ def guest_text(raw: bytes | str, *, max_chars: int = MAX_FIELD_CHARS) -> str:
     """
     text = raw.decode("utf-8", "replace") if isinstance(raw, bytes) else raw
     return _CONTROL.sub("", text[: max_chars * 2])[:max_chars].strip()
-
-
-class FactProblem(NamedTuple):
-    """Something about the guest that could not be read; reported, never swallowed."""
-
-    path: str
-    """Guest path of the file concerned."""
-    message: str
-    """What went wrong, in one line."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -148,7 +141,7 @@ class GuestFacts:
     """Sorted by (manager, name, arch, version)."""
     services: tuple[ServiceInfo, ...] = ()
     """Windows services, by name; empty for other guests."""
-    problems: tuple[FactProblem, ...] = ()
+    problems: tuple[Problem, ...] = ()
     """Files that could not be read or parsed; each left a gap in the facts above."""
 
 
@@ -160,4 +153,4 @@ class Gathered(Generic[T]):
     """A gatherer's result together with what it could not read."""
 
     value: T
-    problems: tuple[FactProblem, ...] = ()
+    problems: tuple[Problem, ...] = ()

@@ -14,7 +14,7 @@ from vmguard.guest.apk import read_apk_packages
 from vmguard.guest.dpkg import read_dpkg_packages
 from vmguard.guest.elfarch import read_architecture
 from vmguard.guest.errors import GuestFactsError
-from vmguard.guest.facts import FactProblem, GuestFacts, InstalledPackage
+from vmguard.guest.facts import GuestFacts, InstalledPackage
 from vmguard.guest.osrelease import read_linux_os
 from vmguard.guest.rpmdb import read_rpm_packages
 from vmguard.guest.sam import read_sam_accounts
@@ -22,13 +22,14 @@ from vmguard.guest.view import GuestView
 from vmguard.guest.windows import find_hive, open_system_hives, windows_os
 from vmguard.guest.winprofiles import profile_homes
 from vmguard.guest.winsoftware import windows_software
+from vmguard.problems import Problem
 
 
 def _package_order(package: InstalledPackage) -> tuple[str, str, str, str]:
     return (package.manager, package.name, package.arch, package.version)
 
 
-def _windows_facts(view: GuestView, problems: list[FactProblem]) -> GuestFacts:
+def _windows_facts(view: GuestView, problems: list[Problem]) -> GuestFacts:
     """OS facts, SAM accounts, installed programs and services of a Windows guest."""
     hives = open_system_hives(view)  # each hive read once for every fact below
     os_facts = windows_os(hives)
@@ -40,7 +41,7 @@ def _windows_facts(view: GuestView, problems: list[FactProblem]) -> GuestFacts:
             homes = profile_homes(hives.software)
             users = tuple(replace(u, home=homes.get(u.uid, u.home)) for u in users)
         except GuestFactsError as err:
-            problems.append(FactProblem(err.path, err.reason))
+            problems.append(err.problem())
     programs, services = software.value
     return GuestFacts(
         os=os_facts.value,
@@ -65,11 +66,11 @@ def gather_guest_facts(view: GuestView) -> GuestFacts:
     dpkg, rpm and apk databases (all three: a guest may carry more than one).
     Packages are sorted by (manager, name, arch, version); users keep passwd order.
     """
-    problems: list[FactProblem] = []
+    problems: list[Problem] = []
     try:
         windows = find_hive(view, "SOFTWARE") is not None
     except GuestFactsError as err:
-        problems.append(FactProblem(err.path, err.reason))
+        problems.append(err.problem())
         windows = False
     if windows:
         return _windows_facts(view, problems)

@@ -12,8 +12,9 @@ import re
 from dataclasses import replace
 
 from vmguard.guest.errors import GuestFactsError, read_guest_file
-from vmguard.guest.facts import FactProblem, Gathered, OsFacts, guest_text
+from vmguard.guest.facts import Gathered, OsFacts, guest_text
 from vmguard.guest.view import GuestView
+from vmguard.problems import Problem, Stage
 
 SMALL_FILE_MAX = 2 * 1024 * 1024
 """Cap on a small configuration file (libguestfs' read_small_file uses the same)."""
@@ -81,13 +82,13 @@ class _Reader:
 
     def __init__(self, view: GuestView) -> None:
         self.view = view
-        self.problems: list[FactProblem] = []
+        self.problems: list[Problem] = []
 
     def read(self, path: str) -> bytes | None:
         try:
             return read_guest_file(self.view, path, SMALL_FILE_MAX)
         except GuestFactsError as err:
-            self.problems.append(FactProblem(path, err.reason))
+            self.problems.append(Problem(Stage.FACTS, path, err.reason))
             return None
 
 

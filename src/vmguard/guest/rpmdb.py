@@ -21,9 +21,10 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 from vmguard.guest.errors import GuestFactsError, read_guest_file
-from vmguard.guest.facts import FactProblem, Gathered, InstalledPackage
+from vmguard.guest.facts import Gathered, InstalledPackage
 from vmguard.guest.rpmheader import package_from_header
 from vmguard.guest.view import GuestView
+from vmguard.problems import Problem, Stage
 
 RPMDB_MAX = 256 * 1024 * 1024
 """Cap on one rpm database file: headers carry file lists, so a full RHEL 7 install's
@@ -203,21 +204,23 @@ def _packages(
 ) -> Gathered[tuple[InstalledPackage, ...]]:
     """Packages of header blobs; a bad blob or a broken database becomes a problem."""
     packages: list[InstalledPackage] = []
-    problems: list[FactProblem] = []
+    problems: list[Problem] = []
     try:
         for number, blob in enumerate(blobs):
             if number >= MAX_PACKAGES:
-                problems.append(FactProblem(path, f"only the first {MAX_PACKAGES} headers read"))
+                problems.append(
+                    Problem(Stage.FACTS, path, f"only the first {MAX_PACKAGES} headers read")
+                )
                 break
             if isinstance(blob, GuestFactsError):
-                problems.append(FactProblem(path, blob.reason))
+                problems.append(Problem(Stage.FACTS, path, blob.reason))
                 continue
             try:
                 packages.append(package_from_header(blob))
             except GuestFactsError as err:
-                problems.append(FactProblem(path, f"header {number}: {err.reason}"))
+                problems.append(Problem(Stage.FACTS, path, f"header {number}: {err.reason}"))
     except GuestFactsError as err:
-        problems.append(FactProblem(path, err.reason))
+        problems.append(Problem(Stage.FACTS, path, err.reason))
     return Gathered(tuple(packages), tuple(problems))
 
 
@@ -244,5 +247,5 @@ def read_rpm_packages(view: GuestView) -> Gathered[tuple[InstalledPackage, ...]]
             if data is not None:
                 return _packages(bdb_values(data, path), path)
         except GuestFactsError as err:
-            return Gathered((), (FactProblem(err.path or path, err.reason),))
+            return Gathered((), (Problem(Stage.FACTS, err.path or path, err.reason),))
     return Gathered(())

@@ -25,7 +25,7 @@ from __future__ import annotations
 import struct
 
 from vmguard.guest.errors import GuestFactsError
-from vmguard.guest.facts import FactProblem, Gathered, UserAccount, guest_text
+from vmguard.guest.facts import Gathered, UserAccount, guest_text
 from vmguard.guest.registry import Hive, RegKey
 from vmguard.guest.view import GuestView
 from vmguard.guest.windows import find_hive
@@ -147,5 +147,5 @@ def read_sam_accounts(view: GuestView) -> Gathered[tuple[UserAccount, ...]]:
             if account is not None:
                 accounts.append(account)
     except GuestFactsError as err:
-        return Gathered((), (FactProblem(err.path, err.reason),))
+        return Gathered((), (err.problem(),))
     return Gathered(tuple(sorted(accounts, key=lambda a: a.uid)))

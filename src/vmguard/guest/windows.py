@@ -9,9 +9,10 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 
 from vmguard.guest.errors import GuestFactsError
-from vmguard.guest.facts import FactProblem, Gathered, OsFacts
+from vmguard.guest.facts import Gathered, OsFacts
 from vmguard.guest.registry import HIVE_MAX, Hive, child_named
 from vmguard.guest.view import GuestView
+from vmguard.problems import Problem
 
 __all__ = [
     "HIVE_MAX",
@@ -102,37 +103,37 @@ class SystemHives:
 
     software: Hive | None
     system: Hive | None
-    problems: tuple[FactProblem, ...] = ()
+    problems: tuple[Problem, ...] = ()
 
 
 def open_system_hives(view: GuestView) -> SystemHives:
     """Open SOFTWARE and SYSTEM; a hive that cannot be read becomes a problem."""
     opened: dict[str, Hive | None] = {}
-    problems: list[FactProblem] = []
+    problems: list[Problem] = []
     for name in ("SOFTWARE", "SYSTEM"):
         try:
             opened[name] = open_system_hive(view, name)
         except GuestFactsError as err:
             opened[name] = None
-            problems.append(FactProblem(err.path, err.reason))
+            problems.append(err.problem())
     return SystemHives(opened["SOFTWARE"], opened["SYSTEM"], tuple(problems))
 
 
 def windows_os(hives: SystemHives) -> Gathered[OsFacts]:
     """OS facts from opened hives; what cannot be read becomes a problem."""
-    problems: list[FactProblem] = []
+    problems: list[Problem] = []
     facts = OsFacts(family="windows", distro="windows")
     try:
         if hives.software is not None:
             facts = _software_facts(hives.software)
     except GuestFactsError as err:
-        problems.append(FactProblem(err.path, err.reason))
+        problems.append(err.problem())
     try:
         if hives.system is not None:
             hostname, arch = _system_facts(hives.system)
             facts = replace(facts, hostname=hostname, arch=arch)
     except GuestFactsError as err:
-        problems.append(FactProblem(err.path, err.reason))
+        problems.append(err.problem())
     return Gathered(facts, tuple(problems))
 
 

@@ -9,9 +9,10 @@ control set (``Select\\Current``), with their start type.
 from __future__ import annotations
 
 from vmguard.guest.errors import GuestFactsError
-from vmguard.guest.facts import FactProblem, Gathered, InstalledPackage, ServiceInfo
+from vmguard.guest.facts import Gathered, InstalledPackage, ServiceInfo
 from vmguard.guest.registry import Hive
 from vmguard.guest.windows import SystemHives
+from vmguard.problems import Problem
 
 UNINSTALL_VIEWS = (
     ("Microsoft\\Windows\\CurrentVersion\\Uninstall", ""),
@@ -72,17 +73,17 @@ def windows_software(
     hives: SystemHives, os_arch: str
 ) -> Gathered[tuple[tuple[InstalledPackage, ...], tuple[ServiceInfo, ...]]]:
     """Programs and services; a hive that cannot be read is a problem, the other still read."""
-    problems: list[FactProblem] = []
+    problems: list[Problem] = []
     found_programs: list[InstalledPackage] = []
     found_services: list[ServiceInfo] = []
     try:
         if hives.software is not None:
             found_programs = programs(hives.software, os_arch)
     except GuestFactsError as err:
-        problems.append(FactProblem(err.path, err.reason))
+        problems.append(err.problem())
     try:
         if hives.system is not None:
             found_services = services(hives.system)
     except GuestFactsError as err:
-        problems.append(FactProblem(err.path, err.reason))
+        problems.append(err.problem())
     return Gathered((tuple(found_programs), tuple(found_services)), tuple(problems))

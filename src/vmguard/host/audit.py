@@ -1,6 +1,7 @@
 """``audit_host``: gather the host's facts once, run every host check, one ``Report``.
 
-A check that raises is recorded in the report's errors and the audit goes on; unreadable
+A check that raises is recorded in the report's errors (``vmguard.problems.run_guarded``, as
+in ``scan`` and ``audit``) and the audit goes on; unreadable
 files found while gathering are errors too. This module must never write to the host.
 """
 
@@ -8,10 +9,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from vmguard.findings import Finding, Report, ReportError, Target
+from vmguard.findings import Finding, Report, Target
 from vmguard.host.catalogue import host_checks
 from vmguard.host.facts import HostFacts, gather_host_facts
 from vmguard.host.root import HostRoot
+from vmguard.problems import check_name, run_guarded
 from vmguard.profiles.evaluate import host_compliance
 from vmguard.profiles.model import Profile
 
@@ -24,10 +26,11 @@ def run_host_checks(facts: HostFacts, profile: Profile | None = None) -> Report:
     findings: list[Finding] = []
     errors = list(facts.problems)
     for check in host_checks():
-        try:
-            findings.extend(check.check(facts))
-        except Exception as err:  # one failing check must not hide the others' findings
-            errors.append(ReportError(facts.root, f"{type(check).__name__} failed: {err}"))
+        findings.extend(
+            run_guarded(
+                check.check, facts, name=check_name(check), where=facts.root, problems=errors
+            )
+        )
     compliance = None if profile is None else host_compliance(profile, facts, findings)
     return Report(
         target=Target(TARGET_KIND, facts.root),

@@ -13,10 +13,10 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from xml.etree.ElementTree import Element
 
-from vmguard.findings import ReportError
 from vmguard.guest.facts import guest_text
 from vmguard.guest.view import GuestFileTooLarge, GuestStat
 from vmguard.host.root import HostRoot, join
+from vmguard.problems import Problem, Stage
 from vmguard.vmconfig.model import ConfigParseError
 from vmguard.vmconfig.xmlsafe import parse_xml
 
@@ -68,7 +68,7 @@ class Definitions:
     domains: tuple[Domain, ...] = ()
     pool_dirs: tuple[str, ...] = ()
     images: tuple[ImageFile, ...] = ()
-    problems: tuple[ReportError, ...] = ()
+    problems: tuple[Problem, ...] = ()
 
 
 def _read_xml(root: HostRoot, path: str) -> Element:
@@ -122,20 +122,20 @@ def _pool_dir(root: HostRoot, path: str) -> str | None:
 
 def read_definitions(root: HostRoot) -> Definitions:
     """Domains, pools and images of the host; an unreadable definition is a problem."""
-    problems: list[ReportError] = []
+    problems: list[Problem] = []
     domains: list[Domain] = []
     for path in _xml_files(root, DOMAIN_DIR):
         try:
             domains.append(_domain(root, path))
         except ConfigParseError as err:
-            problems.append(ReportError(path, err.diagnostics()))
+            problems.append(Problem(Stage.FACTS, path, err.diagnostics()))
     pool_dirs: list[str] = []
     for path in _xml_files(root, POOL_DIR):
         try:
             if (directory := _pool_dir(root, path)) is not None:
                 pool_dirs.append(directory)
         except ConfigParseError as err:
-            problems.append(ReportError(path, err.diagnostics()))
+            problems.append(Problem(Stage.FACTS, path, err.diagnostics()))
     users: dict[str, list[str]] = {}
     for domain in domains:
         for disk in domain.disks:
@@ -148,7 +148,9 @@ def read_definitions(root: HostRoot) -> Definitions:
         info = root.stat(path, follow=True)
         if info is None and names:
             problems.append(
-                ReportError(path, f"disk of domain {names[0]} not found under the host root")
+                Problem(
+                    Stage.FACTS, path, f"disk of domain {names[0]} not found under the host root"
+                )
             )
         images.append(ImageFile(path, root.real_path(path) if info else None, info, tuple(names)))
     return Definitions(tuple(domains), tuple(pool_dirs), tuple(images), tuple(problems))

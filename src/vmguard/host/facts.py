@@ -1,7 +1,7 @@
 """``HostFacts``: everything the host checks look at, gathered once through ``HostRoot``.
 
 Gathering is the only place the host is read; checks get these facts and never open a
-file. A file that cannot be read or parsed becomes a ``ReportError`` and the audit goes on.
+file. A file that cannot be read or parsed becomes a ``Problem`` and the audit goes on.
 This module must never write to the host.
 """
 
@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from vmguard.findings import ReportError
 from vmguard.guest.facts import guest_text
 from vmguard.guest.view import GuestFileTooLarge
 from vmguard.host.conf import MAX_CONF_BYTES, ConfFile, ConfParseError, parse_conf
@@ -18,6 +17,7 @@ from vmguard.host.kernelstate import KernelState, read_kernel_state
 from vmguard.host.packages import HypervisorPackages, read_hypervisor_packages
 from vmguard.host.pkgverify import PackageVerification, verify_package_files
 from vmguard.host.root import HostRoot
+from vmguard.problems import Problem, Stage
 
 QEMU_CONF = "/etc/libvirt/qemu.conf"
 DAEMON_CONFS = (
@@ -90,7 +90,7 @@ class HostFacts:
     selinux_config: str | None
     """SELINUX= of /etc/selinux/config."""
     hypervisor_installed: bool
-    problems: tuple[ReportError, ...] = ()
+    problems: tuple[Problem, ...] = ()
 
 
 def _ids(text: str) -> tuple[tuple[str, int], ...]:
@@ -102,20 +102,20 @@ def _ids(text: str) -> tuple[tuple[str, int], ...]:
     return tuple(found)
 
 
-def _read_conf(root: HostRoot, path: str, problems: list[ReportError]) -> ConfFile | None:
+def _read_conf(root: HostRoot, path: str, problems: list[Problem]) -> ConfFile | None:
     try:
         text = root.read_text(path, MAX_CONF_BYTES)
         return None if text is None else parse_conf(text, path)
     except (ConfParseError, GuestFileTooLarge) as err:
-        problems.append(ReportError(path, err.diagnostics()))
+        problems.append(Problem(Stage.FACTS, path, err.diagnostics()))
         return None
 
 
-def _text(root: HostRoot, path: str, problems: list[ReportError]) -> str:
+def _text(root: HostRoot, path: str, problems: list[Problem]) -> str:
     try:
         return root.read_text(path, ACCOUNTS_MAX) or ""
     except GuestFileTooLarge as err:
-        problems.append(ReportError(path, err.diagnostics()))
+        problems.append(Problem(Stage.FACTS, path, err.diagnostics()))
         return ""
 
 
@@ -129,7 +129,7 @@ def _selinux_mode(text: str) -> str | None:
 
 def gather_host_facts(root: HostRoot) -> HostFacts:
     """Read everything the host checks need from ``root``."""
-    problems: list[ReportError] = []
+    problems: list[Problem] = []
     qemu_conf = _read_conf(root, QEMU_CONF, problems)
     daemon_confs = [c for p in DAEMON_CONFS if (c := _read_conf(root, p, problems))]
     wants = set(root.list_dir(SOCKETS_WANTS) or [])

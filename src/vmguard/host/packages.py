@@ -13,13 +13,13 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from fnmatch import fnmatchcase
 
-from vmguard.findings import ReportError
 from vmguard.guest.dpkg import DPKG_STATUS_MAX
 from vmguard.guest.errors import GuestFactsError, read_guest_file
 from vmguard.guest.facts import guest_text
 from vmguard.guest.rpmdb import RPMDB_DIRS, RPMDB_MAX, bdb_values, ndb_blobs, sqlite_blobs
 from vmguard.host.root import HostRoot
 from vmguard.host.rpmfiles import RPMFILE_CONFIG, RPMFILE_GHOST, file_list
+from vmguard.problems import Problem, Stage
 
 MD5SUMS_MAX = 16 * 1024 * 1024
 DPKG_INFO = "/var/lib/dpkg/info"
@@ -90,7 +90,7 @@ class HypervisorPackages:
     """dpkg, rpm or None when no package database was found."""
     packages: tuple[str, ...]
     files: tuple[PackageFile, ...]
-    problems: tuple[ReportError, ...] = ()
+    problems: tuple[Problem, ...] = ()
 
 
 def _selector(name: str) -> PackageSelector | None:
@@ -125,7 +125,7 @@ def _status_paragraphs(data: bytes) -> Iterator[dict[str, list[str]]]:
 def _dpkg(root: HostRoot, status: bytes) -> HypervisorPackages:
     names: list[str] = []
     files: list[PackageFile] = []
-    problems: list[ReportError] = []
+    problems: list[Problem] = []
     for fields in _status_paragraphs(status):
         name = guest_text(" ".join(fields.get("package", [])))
         selector = _selector(name)
@@ -141,10 +141,10 @@ def _dpkg(root: HostRoot, status: bytes) -> HypervisorPackages:
                 md5sums_path = f"{DPKG_INFO}/{name}:{arch}.md5sums"
                 data = read_guest_file(root, md5sums_path, MD5SUMS_MAX)
         except GuestFactsError as err:
-            problems.append(ReportError(err.path, err.reason))
+            problems.append(err.problem())
             continue
         if data is None:
-            problems.append(ReportError(md5sums_path, f"no md5sums recorded for {name}"))
+            problems.append(Problem(Stage.FACTS, md5sums_path, f"no md5sums recorded for {name}"))
         for line in (data or b"").decode("utf-8", "replace").splitlines():
             digest, _, path = line.partition("  ")
             path = "/" + path.strip().lstrip("/")
@@ -179,20 +179,20 @@ def _rpm(root: HostRoot) -> HypervisorPackages | None:
     try:
         found = _rpm_blobs(root)
     except GuestFactsError as err:
-        return HypervisorPackages("rpm", (), (), (ReportError(err.path, err.reason),))
+        return HypervisorPackages("rpm", (), (), (err.problem(),))
     if found is None:
         return None
     db_path, blobs = found
     names: list[str] = []
     files: list[PackageFile] = []
-    problems: list[ReportError] = []
+    problems: list[Problem] = []
     for number, blob in enumerate(blobs):
         try:
             if isinstance(blob, GuestFactsError):
                 raise blob
             listed = file_list(blob)
         except GuestFactsError as err:
-            problems.append(ReportError(db_path, f"header {number}: {err.reason}"))
+            problems.append(Problem(Stage.FACTS, db_path, f"header {number}: {err.reason}"))
             continue
         selector = _selector(listed.name)
         if selector is None:
@@ -213,7 +213,7 @@ def read_hypervisor_packages(root: HostRoot) -> HypervisorPackages:
     try:
         status = read_guest_file(root, "/var/lib/dpkg/status", DPKG_STATUS_MAX)
     except GuestFactsError as err:
-        return HypervisorPackages("dpkg", (), (), (ReportError(err.path, err.reason),))
+        return HypervisorPackages("dpkg", (), (), (err.problem(),))
     if status is not None:
         return _dpkg(root, status)
     return _rpm(root) or HypervisorPackages(None, (), ())

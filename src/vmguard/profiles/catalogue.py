@@ -12,6 +12,7 @@ from collections.abc import Iterator
 from functools import cache
 
 from vmguard.errors import VmguardError
+from vmguard.problems import Problem, Stage
 from vmguard.profiles.libvirt_kvm import LIBVIRT_KVM
 from vmguard.profiles.model import Decider, Profile, Scope, cited_item
 from vmguard.profiles.virtualbox import VIRTUALBOX_GUIDE
@@ -55,21 +56,26 @@ def deciders(profile: Profile) -> dict[str, tuple[Decider, ...]]:
     return {item: tuple(rules) for item, rules in found.items()}
 
 
-def mapping_problems(profile: Profile) -> list[str]:
-    """Items no rule decides (and not manual), cited items the profile lacks, wrong scopes."""
+def mapping_problems(profile: Profile) -> list[Problem]:
+    """Items no rule decides (and not manual), cited items the profile lacks, wrong scopes;
+    each a problem at "<profile> <item>"."""
     known = {item.item_id: item for item in profile.items}
     mapping = deciders(profile)
+
+    def problem(item_id: str, reason: str) -> Problem:
+        return Problem(Stage.PROFILE, f"{profile.name} {item_id}", reason)
+
     problems = [
-        f"{profile.name}: {item.item_id} has no deciding rule and no manual reason"
+        problem(item.item_id, "has no deciding rule and no manual reason")
         for item in profile.items
         if not item.manual and item.item_id not in mapping
     ]
     problems += [
-        f"{profile.name}: a rule cites {item_id}, which the profile does not list"
+        problem(item_id, "a rule cites it, but the profile does not list it")
         for item_id in sorted(set(mapping) - set(known))
     ]
     scopes = {rule_id: scope for scope, rule_id, _ in _rule_references()}
     for item_id, rules in mapping.items():
         if item_id in known and any(scopes[d.rule_id] != known[item_id].scope for d in rules):
-            problems.append(f"{profile.name}: {item_id} is decided by a rule of another scope")
+            problems.append(problem(item_id, "decided by a rule of another scope"))
     return problems

@@ -177,7 +177,7 @@ def write_console(report: Report, out: TextIO) -> None:
     if report.errors:
         console.print()
     for e in report.errors:
-        console.print(f"[yellow]could not read[/] {_safe(e.path)}: {_safe(e.message)}")
+        console.print(f"[yellow]could not read[/] {_safe(e.where)}: {_safe(e.reason)}")
     if report.compliance is not None:
         console.print()
         for line in text_lines(report.compliance):

@@ -250,7 +250,7 @@ def _findings(report: Report) -> str:
 def _errors(report: Report) -> str:
     if not report.errors:
         return ""
-    rows = [[f"<code>{_e(e.path)}</code>", _e(e.message)] for e in report.errors]
+    rows = [[f"<code>{_e(e.where)}</code>", _e(e.reason)] for e in report.errors]
     return "<h3>Could not be read</h3>" + _table(["path", "problem"], rows, set())
 
 

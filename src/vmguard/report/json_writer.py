@@ -45,7 +45,7 @@ def report_json(report: Report) -> dict[str, Any]:
         document["inventory"] = report.inventory.to_json()
     document["findings"] = [finding_json(f) for f in report.findings]
     document["summary"] = report.summary()
-    document["errors"] = [{"path": e.path, "message": e.message} for e in report.errors]
+    document["errors"] = [{"path": e.where, "message": e.reason} for e in report.errors]
     if report.compliance is not None:
         document["compliance"] = compliance_json(report.compliance)
     return document

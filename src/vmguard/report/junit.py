@@ -97,9 +97,9 @@ def _suite(report: Report) -> ET.Element:
         counts["tests"] += 1
     for error in report.errors:
         case = ET.SubElement(
-            suite, "testcase", classname="vmguard.read-error", name=_text(error.path), time="0"
+            suite, "testcase", classname="vmguard.read-error", name=_text(error.where), time="0"
         )
-        ET.SubElement(case, "error", message=_text(error.message), type="read-error")
+        ET.SubElement(case, "error", message=_text(error.reason), type="read-error")
         counts["errors"] += 1
         counts["tests"] += 1
     if report.checked and not report.findings:

@@ -206,7 +206,7 @@ def sarif_log(reports: Sequence[Report]) -> dict[str, Any]:
         notifications += [
             {
                 "level": "warning",
-                "message": {"text": f"could not read {e.path}: {e.message}"},
+                "message": {"text": f"could not read {e.where}: {e.reason}"},
                 "descriptor": {"id": "read-error"},
             }
             for e in report.errors

@@ -19,13 +19,14 @@ from pathlib import Path
 
 from vmguard.disk.image import open_image
 from vmguard.disk.policy import HostPathPolicy
-from vmguard.findings import Area, Finding, Report, ReportError, Severity, Target
+from vmguard.findings import Area, Finding, Report, Severity, Target
 from vmguard.inspection import ImageOptions, OpenedGuest, open_guest
 from vmguard.policy import Policy, apply_policy
+from vmguard.problems import Problem, Stage
 from vmguard.sanitize.fswriters import Outcome, Region, SanitizeError, apply_ext, apply_fat
 from vmguard.sanitize.ntfswriter import apply_ntfs
 from vmguard.sanitize.operations import Context, Operation, plan_operations
-from vmguard.sanitize.plan import Edit, Plan, Skipped
+from vmguard.sanitize.plan import KEPT, Edit, Plan
 from vmguard.sanitize.readback import verify_outcomes
 from vmguard.sanitize.rules import FINDING_REMOVED, NOT_CHANGED, ZERO_FREE_SPACE
 from vmguard.sanitize.workcopy import (
@@ -115,19 +116,23 @@ def _apply(guest: OpenedGuest, plan: Plan, raw: Path, workdir: Path) -> list[Out
     return outcomes
 
 
-def _zero(raw: Path, errors: list[ReportError]) -> list[Finding]:
+def _zero(raw: Path, errors: list[Problem]) -> list[Finding]:
     guest = open_guest(raw, ImageOptions(forced_format="raw"))
     findings = []
     for placed in guest.layout.volumes:
         if placed.filesystem is None:
             continue
         if placed.volume.scheme not in _CONTIGUOUS:
-            errors.append(ReportError(placed.where, "free space of logical volumes not zeroed"))
+            errors.append(
+                Problem(Stage.SANITIZE, placed.where, "free space of logical volumes not zeroed")
+            )
             continue
         try:
             ranges = free_ranges(raw, placed)
         except SanitizeError as err:
-            errors.append(ReportError(placed.where, f"free space not zeroed: {err.diagnostics()}"))
+            errors.append(
+                Problem(Stage.SANITIZE, placed.where, f"free space not zeroed: {err.diagnostics()}")
+            )
             continue
         start = placed.volume.start
         end = start + placed.volume.size
@@ -173,7 +178,7 @@ def _removed(before: Report, after: Report, changed: dict[str, str]) -> list[Fin
 
 
 def _change_findings(
-    outcomes: list[Outcome], skipped: list[Skipped], ops: dict[str, Operation]
+    outcomes: list[Outcome], skipped: list[Problem], ops: dict[str, Operation]
 ) -> list[Finding]:
     findings = []
     for outcome in outcomes:
@@ -189,10 +194,8 @@ def _change_findings(
                 )
             )
     for skip in skipped:
-        severity = Severity.INFO if skip.reason.startswith("kept") else None
-        findings.append(
-            NOT_CHANGED.finding(skip.path, f"{skip.operation}: {skip.reason}", severity=severity)
-        )
+        severity = Severity.INFO if skip.reason.endswith(KEPT) else None
+        findings.append(NOT_CHANGED.finding(skip.where, skip.reason, severity=severity))
     return findings
 
 
@@ -245,7 +248,7 @@ def sanitize_image(
         outcomes = _apply(guest, plan, raw, workdir)
         del guest
         outcomes = verify_outcomes(raw, outcomes)
-        errors: list[ReportError] = []
+        errors: list[Problem] = []
         zeroed = _zero(raw, errors) if options.zero_free_space else []
         partial = workdir / "out.partial"
         convert_out(raw, partial, fmt)

@@ -17,6 +17,7 @@ from typing import Any
 
 from vmguard.disk.guestfs import GuestFS, Mount, split_guest_path
 from vmguard.guest.view import GuestStat
+from vmguard.problems import Problem, Stage
 
 MAX_REWRITE_BYTES = 16 * 1024 * 1024
 """Files rewritten line by line (shadow, .env, ...) are read whole; larger ones are removed."""
@@ -53,13 +54,8 @@ class Edit:
     """The new content of a REWRITE."""
 
 
-@dataclass(frozen=True, slots=True)
-class Skipped:
-    """A change that was wanted but not planned, and why."""
-
-    operation: str
-    path: str
-    reason: str
+KEPT = "kept (--keep)"
+"""The reason of a change skipped because the user asked to keep the path."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,7 +74,12 @@ class Plan:
         self.fs = fs
         self.keep = tuple("/" + "/".join(split_guest_path(k)) for k in keep)
         self.edits: dict[str, Edit] = {}
-        self.skipped: list[Skipped] = []
+        self.skipped: list[Problem] = []
+        """Changes wanted but not planned: ``where`` the path, ``reason`` "<operation>: why"."""
+
+    def skip(self, operation: str, path: str, reason: str) -> None:
+        """Record that ``operation`` wanted to change ``path`` and why it will not."""
+        self.skipped.append(Problem(Stage.SANITIZE, path, f"{operation}: {reason}"))
 
     # -- resolution -----------------------------------------------------------------------
 
@@ -91,25 +92,25 @@ class Plan:
             return None
         canonical, mount, node = found
         if self._kept(canonical) or self._kept(path):
-            self.skipped.append(Skipped(operation, canonical, "kept (--keep)"))
+            self.skip(operation, canonical, KEPT)
             return None
         point = mount.mountpoint.rstrip("/")
         inside = split_guest_path(canonical[len(point) :])
         if mount.fs.kind == "ntfs" and inside and inside[0].startswith("$"):
             # $MFT, $LogFile, $Extend/...: the filesystem itself (a resident file's bytes
             # show up in $MFT, so a scan finding can point there)
-            self.skipped.append(Skipped(operation, canonical, "NTFS metadata: never written"))
+            self.skip(operation, canonical, "NTFS metadata: never written")
             return None
         parent_path = posixpath.dirname(canonical)
         parent = self.fs.resolve(parent_path)
         if canonical == mount.mountpoint or parent is None or parent[1] is not mount:
-            self.skipped.append(Skipped(operation, canonical, "a mount point: left as is"))
+            self.skip(operation, canonical, "a mount point: left as is")
             return None
         return _Found(canonical, mount, node, mount.fs.stat(node), parent[2])
 
     def _add(self, found: _Found, operation: str, kind: EditKind, **extra: Any) -> None:
         if len(self.edits) >= MAX_EDITS:
-            self.skipped.append(Skipped(operation, found.path, f"more than {MAX_EDITS} changes"))
+            self.skip(operation, found.path, f"more than {MAX_EDITS} changes")
             return
         previous = self.edits.get(found.path)
         if previous is not None and previous.kind in (EditKind.REMOVE, EditKind.REMOVE_DIR):
@@ -137,7 +138,7 @@ class Plan:
         if found is None:
             return False
         if st.S_ISDIR(found.info.mode):
-            self.skipped.append(Skipped(operation, found.path, "a directory: not removed"))
+            self.skip(operation, found.path, "a directory: not removed")
             return False
         self._add(found, operation, EditKind.REMOVE, detail=detail)
         return True
@@ -148,9 +149,7 @@ class Plan:
         if found is None:
             return False
         if st.S_ISLNK(found.info.mode):
-            self.skipped.append(
-                Skipped(operation, found.path, "a symlink: never followed for a write")
-            )
+            self.skip(operation, found.path, "a symlink: never followed for a write")
             return False
         if not st.S_ISREG(found.info.mode) or found.info.size == 0:
             return False
@@ -170,15 +169,13 @@ class Plan:
             return False
         if not st.S_ISREG(found.info.mode):
             if st.S_ISLNK(found.info.mode):
-                self.skipped.append(
-                    Skipped(operation, found.path, "a symlink: never followed for a write")
-                )
+                self.skip(operation, found.path, "a symlink: never followed for a write")
             return False
         current = self.edits.get(found.path)
         if current is not None and current.kind is not EditKind.REWRITE:
             return False
         if found.info.size > MAX_REWRITE_BYTES:
-            self.skipped.append(Skipped(operation, found.path, "too large to rewrite"))
+            self.skip(operation, found.path, "too large to rewrite")
             return False
         before = (
             current.content
@@ -202,7 +199,7 @@ class Plan:
         entries = list(self.fs.walk(found.path))
         for entry in reversed(entries):
             if self._kept(entry.path):
-                self.skipped.append(Skipped(operation, entry.path, "kept (--keep)"))
+                self.skip(operation, entry.path, KEPT)
                 continue
             if entry.mount is not found.mount:
                 continue

@@ -14,7 +14,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from vmguard.findings import Area, Finding, Threat
-from vmguard.sanitize.plan import EditKind, Skipped
+from vmguard.sanitize.plan import EditKind
 
 if TYPE_CHECKING:
     from vmguard.sanitize.operations import Context
@@ -86,9 +86,7 @@ def remove_secret_findings(ctx: Context, name: str) -> None:
             or path.startswith(_SYSTEM_PREFIXES)
             or (path.startswith("/boot/") and posixpath.basename(path).startswith(_BOOT_FILES))
         ):
-            plan.skipped.append(
-                Skipped(name, path, f"a file of the operating system: not removed ({rules})")
-            )
+            plan.skip(name, path, f"a file of the operating system: not removed ({rules})")
             continue
         lines = {f.location.line for f in findings}
         if line_oriented(path) and None not in lines and not any(_spans_lines(f) for f in findings):

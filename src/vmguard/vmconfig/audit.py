@@ -11,7 +11,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from vmguard.findings import Report, ReportError, Target
+from vmguard.findings import Report, Target
+from vmguard.problems import Problem, Stage
 from vmguard.profiles.evaluate import vm_compliance
 from vmguard.profiles.model import Profile
 from vmguard.vmconfig.engine import audit_document
@@ -59,12 +60,13 @@ def _report(
     options: AuditOptions,
 ) -> Report:
     findings, errors = audit_document(document, rules, ctx)
-    notes = [ReportError(document.path, note) for note in document.notes]
+    notes = [Problem(Stage.CONFIG, document.path, note) for note in document.notes]
     if options.platform is not None:
         for spec in document.vms:
             if spec.platform is not None and spec.platform.is_vmware != options.platform.is_vmware:
                 notes.append(
-                    ReportError(
+                    Problem(
+                        Stage.CONFIG,
                         document.path,
                         f"--platform {options.platform.value} ignored for {spec.name!r} "
                         f"({spec.platform.value} definition)",
@@ -94,14 +96,14 @@ def audit_paths(paths: Sequence[Path], options: AuditOptions) -> list[Report]:
     Raises ConfigParseError when the only file given cannot be read.
     """
     documents: list[ConfigDocument] = []
-    failed: dict[int, ReportError] = {}
+    failed: dict[int, Problem] = {}
     for index, path in enumerate(paths):
         try:
             documents.append(load_config(path))
         except ConfigParseError as err:
             if len(paths) == 1:
                 raise
-            failed[index] = ReportError(str(path), err.diagnostics())
+            failed[index] = Problem(Stage.CONFIG, str(path), err.diagnostics())
     audited = iter(audit_documents(documents, options))
     reports: list[Report] = []
     for index, path in enumerate(paths):

@@ -1,16 +1,19 @@
 """Run the rule catalogue over parsed definitions and turn hits into Findings.
 
 The engine evaluates declared rules itself and calls code rules; it never opens a file. A
-rule that raises is recorded as a report error and the audit goes on (STYLE: failure policy
-is explicit); findings are built once, complete, and never patched afterwards.
+rule that raises is recorded by ``vmguard.problems.run_guarded`` as a report error and the
+audit goes on, as in ``scan`` and ``host``; findings are built once, complete, and never
+patched afterwards.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
+from functools import partial
 from xml.etree.ElementTree import Element
 
-from vmguard.findings import Area, Finding, Location, ReportError, Rule
+from vmguard.findings import Area, Finding, Location, Rule
+from vmguard.problems import Problem, run_guarded
 from vmguard.vmconfig.model import ConfigDocument, ConfigFormat, VmSpec
 from vmguard.vmconfig.rules.model import (
     AuditContext,
@@ -144,39 +147,44 @@ def _finding(info: Rule, hit: Hit, path: str, subject: str, kind: str) -> Findin
     )
 
 
-def _guarded(
-    hits: Iterable[Hit], info: Rule, path: str, subject: str, kind: str
-) -> tuple[list[Finding], ReportError | None]:
-    found: list[Finding] = []
-    try:
-        for hit in hits:
-            found.append(_finding(info, hit, path, subject, kind))
-    except (ValueError, TypeError, KeyError, AttributeError, IndexError, SyntaxError) as err:
-        # A rule that breaks on one odd definition must not stop the audit: say so.
-        return found, ReportError(path, f"rule {info.rule_id} failed on {kind} {subject!r}: {err}")
-    return found, None
+def _findings(
+    hits: Callable[[], Iterable[Hit]], info: Rule, path: str, subject: str, kind: str
+) -> Iterator[Finding]:
+    for hit in hits():
+        yield _finding(info, hit, path, subject, kind)
 
 
 def audit_document(
     document: ConfigDocument, rules: tuple[ConfigRule, ...], ctx: AuditContext
-) -> tuple[list[Finding], list[ReportError]]:
-    """Every finding of every rule over every VM, network and filter of one document."""
+) -> tuple[list[Finding], list[Problem]]:
+    """Every finding of every rule over every VM, network and filter of one document; a
+    rule that fails on one of them is a problem there, and the others are still judged."""
     findings: list[Finding] = []
-    errors: list[ReportError] = []
+    errors: list[Problem] = []
     path = document.path
 
-    def collect(result: tuple[list[Finding], ReportError | None]) -> None:
-        findings.extend(result[0])
-        if result[1] is not None:
-            errors.append(result[1])
+    def guarded(hits: Callable[[], Iterable[Hit]], info: Rule, subject: str, kind: str) -> None:
+        findings.extend(
+            run_guarded(
+                _findings,
+                hits,
+                info,
+                path,
+                subject,
+                kind,
+                name=f"rule {info.rule_id} on {kind} {subject!r}",
+                where=path,
+                problems=errors,
+            )
+        )
 
     for rule in rules:
         for spec in document.vms:
-            collect(_guarded(_vm_hits(rule, spec, ctx), rule.info, path, spec.name, "VM"))
+            guarded(partial(_vm_hits, rule, spec, ctx), rule.info, spec.name, "VM")
         if isinstance(rule, NetworkCheck):
             for network in document.networks:
-                collect(_guarded(rule.check(network), rule.info, path, network.name, "network"))
+                guarded(partial(rule.check, network), rule.info, network.name, "network")
         if isinstance(rule, FilterCheck):
             for nwfilter in document.filters:
-                collect(_guarded(rule.check(nwfilter), rule.info, path, nwfilter.name, "filter"))
+                guarded(partial(rule.check, nwfilter), rule.info, nwfilter.name, "filter")
     return findings, errors

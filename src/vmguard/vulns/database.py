@@ -11,13 +11,13 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from vmguard.problems import Problem
 from vmguard.vulns.index import AdvisoryIndex, ImportCounts, open_index
 from vmguard.vulns.location import resolve_location
 from vmguard.vulns.osv import Advisory
 from vmguard.vulns.osv_import import (
     DEFAULT_IMPORT_LIMITS,
     ImportLimits,
-    SkippedRecord,
     file_digest,
     read_source,
 )
@@ -42,7 +42,7 @@ class ImportSummary:
 
     index_path: str
     sources: tuple[SourceImport, ...]
-    skipped: tuple[SkippedRecord, ...]
+    skipped: tuple[Problem, ...]
     """The first ``MAX_SKIPPED_KEPT`` skipped records, with reasons."""
 
     def total(self, field: str) -> int:
@@ -57,13 +57,13 @@ def import_advisories(
 ) -> ImportSummary:
     """Import every source into an index opened for writing."""
     sources = []
-    skipped: list[SkippedRecord] = []
+    skipped: list[Problem] = []
     for path in paths:
         seen = [0, 0]  # records, skipped
 
         def advisories(path: Path = path, seen: list[int] = seen) -> Iterator[tuple[Advisory, str]]:
             for item in read_source(path, limits):
-                if isinstance(item, SkippedRecord):
+                if isinstance(item, Problem):
                     seen[1] += 1
                     if len(skipped) < MAX_SKIPPED_KEPT:
                         skipped.append(item)

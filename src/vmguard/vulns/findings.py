@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from vmguard.findings import Area, Finding, Location, Report, ReportError, Rule, Severity, Threat
+from vmguard.findings import Area, Finding, Location, Report, Rule, Severity, Threat
 from vmguard.inventory import Inventory
 from vmguard.vulns.freshness import AdvisoryAge, advisory_age, age_findings
 from vmguard.vulns.index import AdvisoryIndex
@@ -113,7 +113,10 @@ def with_vulnerabilities(
     if report.inventory is None:
         return report
     scan = find_vulnerabilities(report.inventory, index)
-    errors = (*report.errors, *(ReportError(report.target.path, p) for p in scan.problems))
+    errors = (
+        *report.errors,
+        *(replace(p, where=report.target.path) for p in scan.problems),
+    )
     stated = age_findings(age or advisory_age(index))
     return replace(
         report, findings=(*report.findings, *package_findings(scan), *stated), errors=errors

@@ -17,6 +17,7 @@ from typing import Any
 from vmguard.findings import Severity
 from vmguard.guest.facts import InstalledPackage
 from vmguard.inventory import Inventory
+from vmguard.problems import Problem, Stage
 from vmguard.vulns.ecosystems import (
     APP_ECOSYSTEMS,
     AppEcosystem,
@@ -81,8 +82,10 @@ class VulnScan:
 
     release: Release | None
     packages: tuple[PackageVulnerabilities, ...]
-    problems: tuple[str, ...]
-    """Why matching was partial or impossible (unknown OS, no advisories for the release)."""
+    problems: tuple[Problem, ...]
+    """Why matching was partial or impossible (unknown OS, no advisories for the release):
+    ``where`` names the OS, release, ecosystem or advisory; ``reason`` is a whole sentence
+    that names it too, so a report may file it under its target."""
 
 
 def affected_by(
@@ -150,7 +153,7 @@ def _match(
     *,
     lookup: Lookup,
     key: Callable[[str], Any],
-    problems: list[str],
+    problems: list[Problem],
 ) -> list[PackageVulnerabilities]:
     """The packages of one release (or application ecosystem) that advisories affect."""
     by_name: dict[str, list[InstalledPackage]] = defaultdict(list)
@@ -160,7 +163,13 @@ def _match(
         try:
             versions[package] = key(version)
         except UnorderableVersion as err:
-            problems.append(f"{release} package {package.name}: {err}; not compared")
+            problems.append(
+                Problem(
+                    Stage.ADVISORIES,
+                    str(release),
+                    f"{release} package {package.name}: {err}; not compared",
+                )
+            )
             continue
         by_name[name].append(package)
     found: dict[InstalledPackage, list[tuple[AffectedRow, str | None]]] = defaultdict(list)
@@ -169,7 +178,13 @@ def _match(
             try:
                 hit, fixed = affected_by(key, versions[package], row)
             except UnorderableVersion as err:
-                problems.append(f"{row.advisory_id}: {err}; entry for {row.package} skipped")
+                problems.append(
+                    Problem(
+                        Stage.ADVISORIES,
+                        row.advisory_id,
+                        f"{row.advisory_id}: {err}; entry for {row.package} skipped",
+                    )
+                )
                 break
             if hit:
                 found[package].append((row, fixed))
@@ -207,19 +222,29 @@ def _os_matches(
     inventory: Inventory,
     packages: list[InstalledPackage],
     index: AdvisoryIndex,
-    problems: list[str],
+    problems: list[Problem],
 ) -> tuple[Release | None, list[PackageVulnerabilities]]:
     release = release_of(inventory.os)
     if release is None:
         os_name = f"{inventory.os.distro} {inventory.os.version}" if inventory.os else "unknown"
-        problems.append(f"no advisory ecosystem for this OS ({os_name})")
+        problems.append(
+            Problem(Stage.ADVISORIES, os_name, f"no advisory ecosystem for this OS ({os_name})")
+        )
         return None, []
     dist = distribution(release)
     if dist is None:  # pragma: no cover - release_of only returns known distributions
-        problems.append(f"no advisory ecosystem for {release}")
+        problems.append(
+            Problem(Stage.ADVISORIES, str(release), f"no advisory ecosystem for {release}")
+        )
         return release, []
     if index.release_count(release) == 0:
-        problems.append(f"the index holds no advisories for {release}: import them first")
+        problems.append(
+            Problem(
+                Stage.ADVISORIES,
+                str(release),
+                f"the index holds no advisories for {release}: import them first",
+            )
+        )
     found = _match(
         index,
         release,
@@ -232,7 +257,7 @@ def _os_matches(
 
 
 def _app_matches(
-    packages: list[InstalledPackage], index: AdvisoryIndex, problems: list[str]
+    packages: list[InstalledPackage], index: AdvisoryIndex, problems: list[Problem]
 ) -> list[PackageVulnerabilities]:
     by_ecosystem: dict[AppEcosystem, list[InstalledPackage]] = defaultdict(list)
     for package in packages:
@@ -242,8 +267,12 @@ def _app_matches(
         release = Release(ecosystem.name, "")
         if index.release_count(release) == 0:
             problems.append(
-                f"the index holds no advisories for {ecosystem.name}: "
-                "import them first (vmguard db update, or db import)"
+                Problem(
+                    Stage.ADVISORIES,
+                    ecosystem.name,
+                    f"the index holds no advisories for {ecosystem.name}: "
+                    "import them first (vmguard db update, or db import)",
+                )
             )
 
         def lookup(p: InstalledPackage, name: str = ecosystem.name) -> tuple[str, str]:
@@ -268,7 +297,7 @@ def find_vulnerabilities(inventory: Inventory, index: AdvisoryIndex) -> VulnScan
     OS packages are matched within the guest's release; application packages within their
     ecosystem (PyPI, npm...), wherever in the guest they were found.
     """
-    problems: list[str] = []
+    problems: list[Problem] = []
     os_packages = [p for p in inventory.packages if p.manager not in APP_ECOSYSTEMS]
     app_packages = [p for p in inventory.packages if p.manager in APP_ECOSYSTEMS]
     release: Release | None = None

@@ -24,6 +24,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+from vmguard.problems import Problem, Stage
 from vmguard.vulns.errors import AdvisoryImportError
 from vmguard.vulns.osv import Advisory, RecordRejected, parse_advisory
 
@@ -46,15 +47,6 @@ DEFAULT_IMPORT_LIMITS = ImportLimits()
 
 
 @dataclass(frozen=True, slots=True)
-class SkippedRecord:
-    """A record that was not imported, and why."""
-
-    origin: str
-    """File, or ``archive!member``."""
-    reason: str
-
-
-@dataclass(frozen=True, slots=True)
 class ParsedRecord:
     """One advisory read from a source, with the digest of its content."""
 
@@ -63,7 +55,8 @@ class ParsedRecord:
     digest: str
 
 
-Item = ParsedRecord | SkippedRecord
+Item = ParsedRecord | Problem
+"""A record read, or one that was not imported and why (``where``: file or ``archive!member``)."""
 
 # Everything zipfile and its decompressors raise on a malformed archive (measured by fuzzing:
 # a truncated stored member raises EOFError, a "version needed" above 6.3 NotImplementedError,
@@ -92,7 +85,7 @@ def _decode(origin: str, data: bytes) -> Iterator[Item]:
     try:
         document = json.loads(data)
     except (ValueError, RecursionError) as err:
-        yield SkippedRecord(origin, f"not JSON: {' '.join(str(err).split())[:200]}")
+        yield Problem(Stage.ADVISORIES, origin, f"not JSON: {' '.join(str(err).split())[:200]}")
         return
     records = document if isinstance(document, list) else [document]
     for index, record in enumerate(records):
@@ -100,7 +93,7 @@ def _decode(origin: str, data: bytes) -> Iterator[Item]:
         try:
             advisory = parse_advisory(record)
         except RecordRejected as err:
-            yield SkippedRecord(where, str(err))
+            yield Problem(Stage.ADVISORIES, where, str(err))
             continue
         if len(records) > 1:
             raw = json.dumps(record, sort_keys=True).encode()
@@ -124,28 +117,32 @@ def _read_zip(path: Path, limits: ImportLimits) -> Iterator[Item]:
         for info in members:
             origin = f"{path}!{info.filename[:300]}"
             if not info.filename:
-                yield SkippedRecord(origin, "member without a name")
+                yield Problem(Stage.ADVISORIES, origin, "member without a name")
                 continue
             if info.is_dir():
                 continue
             if not info.filename.lower().endswith(".json"):
-                yield SkippedRecord(origin, "not a .json member")
+                yield Problem(Stage.ADVISORIES, origin, "not a .json member")
                 continue
             if info.flag_bits & 0x1:
-                yield SkippedRecord(origin, "encrypted member")
+                yield Problem(Stage.ADVISORIES, origin, "encrypted member")
                 continue
             if info.file_size > limits.max_record_bytes:
-                yield SkippedRecord(origin, f"member larger than {limits.max_record_bytes} bytes")
+                yield Problem(
+                    Stage.ADVISORIES, origin, f"member larger than {limits.max_record_bytes} bytes"
+                )
                 continue
             try:
                 with archive.open(info) as member:
                     # The header's size may lie: never read past the cap whatever it says.
                     data = member.read(limits.max_record_bytes + 1)
             except _ZIP_FAILURES as err:
-                yield SkippedRecord(origin, f"unreadable member: {_reason(err)}")
+                yield Problem(Stage.ADVISORIES, origin, f"unreadable member: {_reason(err)}")
                 continue
             if len(data) > limits.max_record_bytes:
-                yield SkippedRecord(origin, f"member larger than {limits.max_record_bytes} bytes")
+                yield Problem(
+                    Stage.ADVISORIES, origin, f"member larger than {limits.max_record_bytes} bytes"
+                )
                 continue
             total += len(data)
             if total > limits.max_total_bytes:
@@ -177,18 +174,20 @@ def _read_directory(root: Path, limits: ImportLimits) -> Iterator[Item]:
             try:
                 info = path.lstat()
             except OSError as err:
-                yield SkippedRecord(str(path), f"cannot stat: {err.strerror or err}")
+                yield Problem(Stage.ADVISORIES, str(path), f"cannot stat: {err.strerror or err}")
                 continue
             if not stat.S_ISREG(info.st_mode):
-                yield SkippedRecord(str(path), "not a regular file")
+                yield Problem(Stage.ADVISORIES, str(path), "not a regular file")
                 continue
             if info.st_size > limits.max_record_bytes:
-                yield SkippedRecord(str(path), f"larger than {limits.max_record_bytes} bytes")
+                yield Problem(
+                    Stage.ADVISORIES, str(path), f"larger than {limits.max_record_bytes} bytes"
+                )
                 continue
             try:
                 data = _read_file(path, limits.max_record_bytes)
             except AdvisoryImportError as err:
-                yield SkippedRecord(str(path), str(err))
+                yield Problem(Stage.ADVISORIES, str(path), str(err))
                 continue
             total += len(data)
             if total > limits.max_total_bytes:
@@ -219,7 +218,7 @@ def read_source(path: Path, limits: ImportLimits = DEFAULT_IMPORT_LIMITS) -> Ite
     if data.lstrip()[:1] not in (b"{", b"["):
         raise AdvisoryImportError(f"{path}: neither a zip archive nor OSV JSON")
     items = list(_decode(str(path), data))
-    if len(items) == 1 and isinstance(items[0], SkippedRecord) and "not JSON" in items[0].reason:
+    if len(items) == 1 and isinstance(items[0], Problem) and "not JSON" in items[0].reason:
         raise AdvisoryImportError(f"{path}: {items[0].reason}")
     yield from items
 

@@ -144,5 +144,5 @@ def test_fstab_subvolumes_without_loop_mounts(tmp_path: Path) -> None:
     assert (
         layout.guestfs.read_file("/toplevel/etc/os-release", 100) == b"ID=fedora\nVERSION_ID=40\n"
     )
-    messages = [message for _where, message in layout.problems]
+    messages = [p.reason for p in layout.problems]
     assert any("subvolume 'missing' does not exist" in m for m in messages), messages

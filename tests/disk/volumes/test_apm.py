@@ -44,7 +44,7 @@ def test_a_map_that_claims_more_entries_than_the_limit_is_cut(tmp_path: Path) ->
         f.write((0xFFFFFFFF).to_bytes(4, "big"))
     layout = scan_volumes(FileSource(disk), limits=Limits(max_gpt_entries=8))
     assert [v.index for v in layout.volumes] == [2]
-    assert any("map claims 4294967295 entries" in p.message for p in layout.problems)
+    assert any("map claims 4294967295 entries" in p.reason for p in layout.problems)
 
 
 def test_driver_and_free_entries_hold_no_data() -> None:

@@ -103,7 +103,7 @@ def test_bitlocker_volume_is_named_and_left_closed(tmp_path: Path, variant: str)
     assert report.inventory is not None
     (part,) = report.inventory.partitions
     assert (part.filesystem, part.encryption) == ("BitLocker", "bitlocker")
-    assert [e.message for e in report.errors] == ["encrypted (bitlocker); not opened without a key"]
+    assert [e.reason for e in report.errors] == ["encrypted (bitlocker); not opened without a key"]
 
 
 def test_to_go_signature_without_metadata_is_plain_fat(tmp_path: Path) -> None:
@@ -140,7 +140,7 @@ def test_bitlocker_partition_is_not_read_as_fat(tmp_path: Path) -> None:
     assert report.inventory is not None
     (part,) = report.inventory.partitions
     assert (part.scheme, part.filesystem, part.encryption) == ("mbr", "BitLocker", "bitlocker")
-    assert [e.message for e in report.errors] == ["encrypted (bitlocker); not opened without a key"]
+    assert [e.reason for e in report.errors] == ["encrypted (bitlocker); not opened without a key"]
 
 
 def test_vista_boot_record(tmp_path: Path) -> None:

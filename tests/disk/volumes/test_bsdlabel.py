@@ -75,4 +75,4 @@ def test_an_entry_outside_its_slice_is_refused(tmp_path: Path) -> None:
         f.write((1 << 30).to_bytes(4, "little"))
     layout = scan_volumes(FileSource(disk), limits=Limits())
     assert layout.volumes == ()
-    assert [p.message for p in layout.problems] == ["lies outside the slice that holds the label"]
+    assert [p.reason for p in layout.problems] == ["lies outside the slice that holds the label"]

@@ -71,7 +71,7 @@ def scan(path: Path, limits: Limits = LIMITS) -> VolumeLayout:
 
 
 def messages(layout: VolumeLayout) -> list[str]:
-    return [f"{p.where}: {p.message}" for p in layout.problems]
+    return [f"{p.where}: {p.reason}" for p in layout.problems]
 
 
 def test_partitions_match_sfdisk(tmp_path: Path) -> None:
@@ -154,9 +154,9 @@ def test_absurd_header_with_valid_crc_falls_back_to_backup(
     assert time.monotonic() - started < 1
     assert len(layout.volumes) == 3
     assert layout.problems[0].where == "gpt"
-    assert layout.problems[0].message.startswith("primary GPT header invalid (")
-    assert reason in layout.problems[0].message or offset == 12
-    assert f"using the backup header at LBA {SECTORS - 1}" in layout.problems[0].message
+    assert layout.problems[0].reason.startswith("primary GPT header invalid (")
+    assert reason in layout.problems[0].reason or offset == 12
+    assert f"using the backup header at LBA {SECTORS - 1}" in layout.problems[0].reason
 
 
 def test_corrupt_entry_array_uses_backup(tmp_path: Path) -> None:
@@ -164,7 +164,7 @@ def test_corrupt_entry_array_uses_backup(tmp_path: Path) -> None:
     make_gpt(img)
     patch(img, 2 * 512 + 56, "evil".encode("utf-16-le"))  # name of entry 1, CRC not fixed
     layout = scan(img)
-    assert "partition entry array CRC32 mismatch" in layout.problems[0].message
+    assert "partition entry array CRC32 mismatch" in layout.problems[0].reason
     assert layout.volumes[0].label == "root fs"
 
 
@@ -261,5 +261,5 @@ def test_backup_only_when_primary_wiped(tmp_path: Path) -> None:
     patch(img, 512, bytes(512))
     layout = read_gpt(FileSource(img), limits=LIMITS)
     assert len(layout.volumes) == 3
-    assert "no GPT signature at LBA 1" in layout.problems[0].message
+    assert "no GPT signature at LBA 1" in layout.problems[0].reason
     assert scan(img).scheme == "gpt"

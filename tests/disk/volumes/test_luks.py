@@ -94,7 +94,7 @@ def test_luks2_secondary_header_when_primary_wiped(tmp_path: Path) -> None:
         f.write(bytes(4096))
     layout = scan_volumes(FileSource(img), limits=Limits())
     assert (layout.volumes[0].encryption, layout.volumes[0].uuid) == ("luks2", want)
-    assert [(p.where, p.message) for p in layout.problems] == [
+    assert [(p.where, p.reason) for p in layout.problems] == [
         ("disk", "primary LUKS2 header missing; secondary header found at 16384")
     ]
 
@@ -107,7 +107,7 @@ def test_garbage_uuid_is_reported(tmp_path: Path) -> None:
         f.write(b"../../etc/passwd\n")
     layout = scan_volumes(FileSource(img), limits=Limits())
     assert (layout.volumes[0].encryption, layout.volumes[0].uuid) == ("luks1", None)
-    assert layout.problems[0].message == "LUKS UUID field is not a UUID"
+    assert layout.problems[0].reason == "LUKS UUID field is not a UUID"
 
 
 def test_unknown_version_is_not_luks(tmp_path: Path) -> None:

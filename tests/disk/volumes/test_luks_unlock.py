@@ -76,7 +76,7 @@ def test_without_the_key_it_stays_closed(volumes: dict[str, EncryptedFs]) -> Non
     vol = volumes["luks1-pbkdf2-xts"]
     report = inspect_image(vol.path, ImageOptions(secrets=(WRONG,)))
     assert report.inventory is not None and report.inventory.os is None
-    assert [e.message for e in report.errors] == [
+    assert [e.reason for e in report.errors] == [
         "luks1: no key slot opens with the key given",
         "encrypted (luks1); not opened without a key",
     ]
@@ -101,7 +101,7 @@ def test_absurd_pbkdf2_iterations_are_refused_before_work(
     with pytest.raises(LimitExceeded, match="iterations"):  # ~40 min of PBKDF2 otherwise
         unlock_luks(FileSource(img), [RIGHT])
     report = inspect_image(img, ImageOptions(secrets=(RIGHT,)))
-    assert "not unlocked" in report.errors[0].message
+    assert "not unlocked" in report.errors[0].reason
 
 
 def _rewrite_luks2_json(path: Path, out: Path, change: dict[str, object]) -> None:

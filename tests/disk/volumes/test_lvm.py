@@ -189,7 +189,7 @@ def scan(path: Path) -> VolumeLayout:
 
 
 def messages(layout: VolumeLayout) -> list[str]:
-    return [f"{p.where}: {p.message}" for p in layout.problems]
+    return [f"{p.where}: {p.reason}" for p in layout.problems]
 
 
 def test_logical_volumes_match_lvs(lvm_disk: LvmDisk) -> None:

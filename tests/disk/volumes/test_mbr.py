@@ -52,7 +52,7 @@ def scan(path: Path, limits: Limits | None = None) -> VolumeLayout:
 
 
 def messages(layout: VolumeLayout) -> list[str]:
-    return [f"{p.where}: {p.message}" for p in layout.problems]
+    return [f"{p.where}: {p.reason}" for p in layout.problems]
 
 
 def ebr_sectors(path: Path) -> list[int]:

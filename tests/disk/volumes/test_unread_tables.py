@@ -27,5 +27,5 @@ def test_the_table_is_named_and_no_volume_is_returned(
     layout = scan_volumes(FileSource(parted_disk(tmp_path, label)), limits=Limits())
     assert (layout.scheme, layout.volumes) == (scheme, ())
     assert [p.where for p in layout.problems] == ["disk"]
-    assert layout.problems[0].message.startswith(f"{name}")
-    assert "does not read this partition table" in layout.problems[0].message
+    assert layout.problems[0].reason.startswith(f"{name}")
+    assert "does not read this partition table" in layout.problems[0].reason

@@ -19,7 +19,7 @@ from vmguard.guest.apps.java import JavaAnalyzer
 from vmguard.guest.apps.manifests import DepsJsonAnalyzer, GemspecAnalyzer
 from vmguard.guest.apps.node import NodeAnalyzer
 from vmguard.guest.apps.python import PythonAnalyzer
-from vmguard.guest.facts import FactProblem
+from vmguard.problems import Problem
 
 POM = "META-INF/maven/org.example/lib/pom.properties"
 
@@ -63,24 +63,24 @@ def test_nested_jar_is_found_and_zip_bomb_refused() -> None:
     inner = _zip({POM: _pom("1.2.3")})
     bomb = _zip({"WEB-INF/lib/zeros.jar": b"\0" * (64 * 1024 * 1024)})
     war = _zip({"WEB-INF/lib/lib.jar": inner, "WEB-INF/lib/bomb.war": bomb})
-    problems: list[FactProblem] = []
+    problems: list[Problem] = []
     found = JavaAnalyzer().analyze(_candidate("/app.war", war), DEFAULT_APP_LIMITS, problems)
     assert [(p.name, p.version, p.path) for p in found] == [
         ("org.example:lib", "1.2.3", "/app.war!/WEB-INF/lib/lib.jar")
     ]
     # The bomb's own member is refused by its expansion ratio, never expanded.
-    assert problems and all("zip bomb" in p.message for p in problems)
+    assert problems and all("zip bomb" in p.reason for p in problems)
 
 
 def test_nesting_depth_is_bounded() -> None:
     archive = _zip({POM: _pom("1")})
     for _ in range(6):
         archive = _zip({"lib/inner.jar": archive}, zipfile.ZIP_STORED)
-    problems: list[FactProblem] = []
+    problems: list[Problem] = []
     limits = AppLimits(max_nested_depth=3)
     found = JavaAnalyzer().analyze(_candidate("/deep.jar", archive), limits, problems)
     assert found == []
-    assert any("nested more than 3" in p.message for p in problems)
+    assert any("nested more than 3" in p.reason for p in problems)
 
 
 def test_outer_archive_is_read_in_parts_not_whole() -> None:

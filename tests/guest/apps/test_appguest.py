@@ -55,7 +55,7 @@ def test_inventory_lists_every_planted_package_and_nothing_else(guest: AppGuest)
     assert report.inventory is not None
     found = _app_keys(report.inventory.to_json()["packages"])
     assert found == _expected(guest)
-    assert not [e for e in report.errors if "/opt" in e.path or "/srv" in e.path]
+    assert not [e for e in report.errors if "/opt" in e.where or "/srv" in e.where]
 
 
 def test_scan_walk_lists_the_same_packages(guest: AppGuest) -> None:

@@ -10,7 +10,7 @@ are not returned as volumes.
 
 This module must never read more than ``Limits.max_gpt_entries`` entries, trust a block size
 other than 512, 1024, 2048 or 4096, or let a malformed entry escape as anything but a
-recorded ``VolumeProblem``.
+recorded ``Problem``.
 """
 
 from __future__ import annotations
@@ -19,8 +19,9 @@ import struct
 
 from vmguard.disk.limits import Limits
 from vmguard.disk.source import ByteSource
-from vmguard.disk.volumes.interface import Volume, VolumeLayout, VolumeProblem
+from vmguard.disk.volumes.interface import Volume, VolumeLayout
 from vmguard.disk.volumes.mbr import partition_source
+from vmguard.problems import Problem, Stage
 
 ENTRY_MAGIC = b"PM"
 DRIVER_MAGIC = b"ER"
@@ -60,13 +61,13 @@ def _text(raw: bytes) -> str:
 def read_apm(disk: ByteSource, *, limits: Limits) -> VolumeLayout:
     """The partitions an Apple Partition Map lists (see the module docstring)."""
     block = _block_size(disk)
-    problems: list[VolumeProblem] = []
+    problems: list[Problem] = []
     volumes: list[Volume] = []
     first = _ENTRY.unpack_from(disk.read_at(block, _ENTRY.size).ljust(_ENTRY.size, b"\0"))
     count = first[1]
     if count > limits.max_gpt_entries:
         problems.append(
-            VolumeProblem("apm", f"map claims {count} entries; read the first "
+            Problem(Stage.VOLUMES, "apm", f"map claims {count} entries; read the first "
                                  f"{limits.max_gpt_entries}")
         )  # fmt: skip
         count = limits.max_gpt_entries
@@ -74,11 +75,13 @@ def read_apm(disk: ByteSource, *, limits: Limits) -> VolumeLayout:
         where = f"apm partition {number}"
         raw = disk.read_at(number * block, _ENTRY.size)
         if len(raw) < _ENTRY.size:
-            problems.append(VolumeProblem(where, "map entry past the end of the disk"))
+            problems.append(Problem(Stage.VOLUMES, where, "map entry past the end of the disk"))
             break
         magic, _, start, blocks, name, kind = _ENTRY.unpack(raw)
         if magic != ENTRY_MAGIC:
-            problems.append(VolumeProblem(where, "map entry has no PM signature; map ends"))
+            problems.append(
+                Problem(Stage.VOLUMES, where, "map entry has no PM signature; map ends")
+            )
             break
         type_name = _text(kind)
         if not holds_data(type_name) or blocks == 0:

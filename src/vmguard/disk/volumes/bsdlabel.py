@@ -13,7 +13,7 @@ numbered in order, after the MBR's own partitions.
 
 This module must never read past the 16 entries a label can hold, return a partition outside
 the disk or the slice it describes, or let a malformed label escape as anything but a
-recorded ``VolumeProblem``.
+recorded ``Problem``.
 """
 
 from __future__ import annotations
@@ -21,8 +21,9 @@ from __future__ import annotations
 import struct
 
 from vmguard.disk.source import ByteSource
-from vmguard.disk.volumes.interface import Volume, VolumeProblem
+from vmguard.disk.volumes.interface import Volume
 from vmguard.disk.volumes.mbr import partition_source
+from vmguard.problems import Problem, Stage
 
 MAGIC = 0x82564557
 LABEL_OFFSETS = (512, 64)
@@ -54,7 +55,7 @@ def read_label(
     slice_start: int = 0,
     slice_size: int | None = None,
     first_index: int = 1,
-    problems: list[VolumeProblem],
+    problems: list[Problem],
 ) -> list[Volume]:
     """The partitions ``label`` lists; offsets in sectors of 512 bytes, as Linux reads them.
 
@@ -63,7 +64,7 @@ def read_label(
     count = struct.unpack_from("<H", label, 138)[0]
     if count > MAX_PARTITIONS:
         problems.append(
-            VolumeProblem("bsd", f"label claims {count} partitions; read {MAX_PARTITIONS}")
+            Problem(Stage.VOLUMES, "bsd", f"label claims {count} partitions; read {MAX_PARTITIONS}")
         )
         count = MAX_PARTITIONS
     count = min(count, (len(label) - _HEADER) // _ENTRY.size)
@@ -81,7 +82,9 @@ def read_label(
             continue  # partition "c": the slice itself
         where = f"bsd partition {index}"
         if start < slice_start or start + size > end:
-            problems.append(VolumeProblem(where, "lies outside the slice that holds the label"))
+            problems.append(
+                Problem(Stage.VOLUMES, where, "lies outside the slice that holds the label")
+            )
             continue
         found = partition_source(disk, start, size, where, problems)
         if found is not None:

@@ -6,7 +6,7 @@ header's own LBA, an entry size that is a power of two in 128..4096, an array no
 protective MBR is checked and anything odd (hybrid MBR, boot flag, wrong start) reported.
 
 This module must never allocate or loop by a count the image gives before bounding it, and
-never let a malformed header or entry escape as anything but a ``VolumeProblem``.
+never let a malformed header or entry escape as anything but a ``Problem``.
 """
 
 from __future__ import annotations
@@ -19,13 +19,14 @@ from dataclasses import dataclass
 from vmguard.disk.errors import CorruptImage
 from vmguard.disk.limits import Limits
 from vmguard.disk.source import ByteSource
-from vmguard.disk.volumes.interface import Volume, VolumeLayout, VolumeProblem
+from vmguard.disk.volumes.interface import Volume, VolumeLayout
 from vmguard.disk.volumes.mbr import (
     BOOT_SIGNATURE,
     PROTECTIVE_TYPE,
     parse_entries,
     partition_source,
 )
+from vmguard.problems import Problem, Stage
 
 SIGNATURE = b"EFI PART"
 MAX_ENTRY_ARRAY_BYTES = 4 * 1024 * 1024
@@ -73,13 +74,16 @@ def read_gpt(disk: ByteSource, *, limits: Limits, sector_size: int = 512) -> Vol
             header = _read_header(disk, last_lba, sector_size, primary=False)
         except CorruptImage as backup_err:
             problems.append(
-                VolumeProblem(
-                    "gpt", f"no valid GPT header: primary: {primary_err}; backup: {backup_err}"
+                Problem(
+                    Stage.VOLUMES,
+                    "gpt",
+                    f"no valid GPT header: primary: {primary_err}; backup: {backup_err}",
                 )
             )
             return VolumeLayout("gpt", (), tuple(problems))
         problems.append(
-            VolumeProblem(
+            Problem(
+                Stage.VOLUMES,
                 "gpt",
                 f"primary GPT header invalid ({primary_err}); "
                 f"using the backup header at LBA {last_lba}",
@@ -138,11 +142,12 @@ def _read_header(disk: ByteSource, lba: int, sector_size: int, *, primary: bool)
 
 def _backup_problems(
     disk: ByteSource, primary: GptHeader, sector_size: int, last_lba: int
-) -> list[VolumeProblem]:
+) -> list[Problem]:
     """Report a missing or damaged backup: often the sign of a truncated disk."""
     if primary.alternate_lba != last_lba:
         return [
-            VolumeProblem(
+            Problem(
+                Stage.VOLUMES,
                 "gpt",
                 f"backup header LBA {primary.alternate_lba} is not the last LBA {last_lba} "
                 "(disk truncated or resized)",
@@ -151,7 +156,7 @@ def _backup_problems(
     try:
         _read_header(disk, last_lba, sector_size, primary=False)
     except CorruptImage as err:
-        return [VolumeProblem("gpt", f"backup GPT header invalid: {err}")]
+        return [Problem(Stage.VOLUMES, "gpt", f"backup GPT header invalid: {err}")]
     return []
 
 
@@ -160,7 +165,7 @@ def _entries(
     header: GptHeader,
     sector_size: int,
     limits: Limits,
-    problems: list[VolumeProblem],
+    problems: list[Problem],
 ) -> list[Volume]:
     """The non-empty entries, at most ``limits.max_gpt_entries`` of them."""
     volumes: list[Volume] = []
@@ -172,19 +177,24 @@ def _entries(
         found += 1
         if found > limits.max_gpt_entries:
             problems.append(
-                VolumeProblem(
-                    "gpt", f"more than {limits.max_gpt_entries} partitions; the rest ignored"
+                Problem(
+                    Stage.VOLUMES,
+                    "gpt",
+                    f"more than {limits.max_gpt_entries} partitions; the rest ignored",
                 )
             )
             break
         number = offset // header.entry_size + 1
         where = f"gpt partition {number}"
         if last < first:
-            problems.append(VolumeProblem(where, f"ends (LBA {last}) before it starts ({first})"))
+            problems.append(
+                Problem(Stage.VOLUMES, where, f"ends (LBA {last}) before it starts ({first})")
+            )
             continue
         if first < header.first_usable or last > header.last_usable:
             problems.append(
-                VolumeProblem(
+                Problem(
+                    Stage.VOLUMES,
                     where,
                     f"LBA {first}..{last} outside the usable area "
                     f"{header.first_usable}..{header.last_usable}",
@@ -210,15 +220,17 @@ def _entries(
     return volumes
 
 
-def _overlaps(volumes: list[Volume]) -> list[VolumeProblem]:
+def _overlaps(volumes: list[Volume]) -> list[Problem]:
     """One problem per partition that starts inside an earlier one."""
-    problems: list[VolumeProblem] = []
+    problems: list[Problem] = []
     widest: Volume | None = None
     for vol in sorted(volumes, key=lambda v: (v.start, v.index)):
         if widest is not None and vol.start < widest.start + widest.size:
             problems.append(
-                VolumeProblem(
-                    f"gpt partition {vol.index}", f"overlaps gpt partition {widest.index}"
+                Problem(
+                    Stage.VOLUMES,
+                    f"gpt partition {vol.index}",
+                    f"overlaps gpt partition {widest.index}",
                 )
             )
         if widest is None or vol.start + vol.size > widest.start + widest.size:
@@ -226,26 +238,30 @@ def _overlaps(volumes: list[Volume]) -> list[VolumeProblem]:
     return problems
 
 
-def _protective_mbr_problems(sector0: bytes) -> list[VolumeProblem]:
+def _protective_mbr_problems(sector0: bytes) -> list[Problem]:
     """What is odd about the protective MBR; the GPT is read regardless."""
     where = "gpt protective mbr"
     if len(sector0) < 512 or sector0[510:512] != BOOT_SIGNATURE:
-        return [VolumeProblem(where, "no boot signature in sector 0")]
+        return [Problem(Stage.VOLUMES, where, "no boot signature in sector 0")]
     entries = parse_entries(sector0)
     protective = [e for e in entries if e.type_id == PROTECTIVE_TYPE]
     others = sorted({e.type_id for e in entries if e.type_id not in (0, PROTECTIVE_TYPE)})
-    problems: list[VolumeProblem] = []
+    problems: list[Problem] = []
     if not protective:
-        problems.append(VolumeProblem(where, "no 0xEE protective entry"))
+        problems.append(Problem(Stage.VOLUMES, where, "no 0xEE protective entry"))
     if others:
         types = ", ".join(f"0x{t:02x}" for t in others)
-        problems.append(VolumeProblem(where, f"hybrid MBR: also lists partitions of type {types}"))
+        problems.append(
+            Problem(Stage.VOLUMES, where, f"hybrid MBR: also lists partitions of type {types}")
+        )
     for entry in protective:
         if entry.boot != 0:
-            problems.append(VolumeProblem(where, f"0xEE entry has boot flag 0x{entry.boot:02x}"))
+            problems.append(
+                Problem(Stage.VOLUMES, where, f"0xEE entry has boot flag 0x{entry.boot:02x}")
+            )
         if entry.start_lba != 1:
             problems.append(
-                VolumeProblem(where, f"0xEE entry starts at LBA {entry.start_lba}, not 1")
+                Problem(Stage.VOLUMES, where, f"0xEE entry starts at LBA {entry.start_lba}, not 1")
             )
     return problems
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from vmguard.disk.source import ByteSource
+from vmguard.problems import Problem
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,21 +38,12 @@ class Volume:
 
 
 @dataclass(frozen=True, slots=True)
-class VolumeProblem:
-    """Something in the volume layout that could not be read; the scan goes on."""
-
-    where: str
-    """Which table or partition, e.g. "gpt", "mbr logical partition 7", "lvm vg0/root"."""
-    message: str
-
-
-@dataclass(frozen=True, slots=True)
 class VolumeLayout:
     """Everything found on one disk."""
 
     scheme: str
     """"gpt", "mbr" or "none"."""
     volumes: tuple[Volume, ...]
-    problems: tuple[VolumeProblem, ...] = ()
+    problems: tuple[Problem, ...] = ()
     disk_uuid: str | None = None
     """GPT disk GUID or MBR disk signature (8 hex digits)."""

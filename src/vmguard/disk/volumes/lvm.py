@@ -8,7 +8,7 @@ sources; striped, mirrored, RAID, thin, cache and snapshot LVs are reported unsu
 
 This module must never read outside a PV (every segment is bounded by its PV's size), use
 a device path written in the metadata, or let a malformed label or text escape as
-anything but ``CorruptImage`` from ``read_physical_volume`` or a ``VolumeProblem``.
+anything but ``CorruptImage`` from ``read_physical_volume`` or a ``Problem``.
 """
 
 from __future__ import annotations
@@ -23,7 +23,8 @@ from typing import TypeAlias
 
 from vmguard.disk.errors import CorruptImage, LimitExceeded
 from vmguard.disk.source import ByteSource, SliceSource, clamp
-from vmguard.disk.volumes.interface import Volume, VolumeProblem
+from vmguard.disk.volumes.interface import Volume
+from vmguard.problems import Problem, Stage
 
 LABEL_ID = b"LABELONE"
 LABEL_TYPE = b"LVM2 001"
@@ -113,20 +114,20 @@ def read_physical_volume(volume: Volume) -> PhysicalVolume | None:
 
 def logical_volumes(
     pvs: Sequence[PhysicalVolume], first_index: int = 1
-) -> tuple[list[Volume], list[VolumeProblem]]:
+) -> tuple[list[Volume], list[Problem]]:
     """The linear LVs of every VG whose PVs are in ``pvs``, numbered from ``first_index``."""
     groups: dict[str, list[PhysicalVolume]] = {}
     for pv in pvs:
         groups.setdefault(_str(pv.vg, "id"), []).append(pv)
     volumes: list[Volume] = []
-    problems: list[VolumeProblem] = []
+    problems: list[Problem] = []
     for members in groups.values():
         newest = max(members, key=lambda p: _int(p.vg, "seqno"))
         on_disk = {p.pv_id: p.volume for p in members}
         try:
             _group_volumes(newest, on_disk, first_index + len(volumes), volumes, problems)
         except CorruptImage as err:
-            problems.append(VolumeProblem(f"lvm {newest.vg_name}", str(err)))
+            problems.append(Problem(Stage.VOLUMES, f"lvm {newest.vg_name}", str(err)))
     return volumes, problems
 
 
@@ -135,7 +136,7 @@ def _group_volumes(
     on_disk: dict[str, Volume],
     index: int,
     volumes: list[Volume],
-    problems: list[VolumeProblem],
+    problems: list[Problem],
 ) -> None:
     vg = pv.vg
     extent = _int(vg, "extent_size") * SECTOR
@@ -157,7 +158,7 @@ def _group_volumes(
                 raise CorruptImage("unsupported LV layout: snapshot")
             pieces, start = _linear_pieces(lv, pv_map, extent)
         except CorruptImage as err:
-            problems.append(VolumeProblem(where, str(err)))
+            problems.append(Problem(Stage.VOLUMES, where, str(err)))
             continue
         source = pieces[0] if len(pieces) == 1 else ConcatenatedSource(pieces)
         volumes.append(

@@ -5,7 +5,7 @@ whole disk ends its first sector with 0x55AA too), and cuts partitions to the di
 
 This module must never follow an EBR outside the extended partition, visit one twice, walk
 more than ``Limits.max_logical_partitions`` of them, or let a malformed entry escape as
-anything but a recorded ``VolumeProblem``.
+anything but a recorded ``Problem``.
 """
 
 from __future__ import annotations
@@ -17,7 +17,8 @@ from vmguard.disk.errors import CorruptImage
 from vmguard.disk.limits import Limits
 from vmguard.disk.source import ByteSource, SliceSource
 from vmguard.disk.volumes.bitlocker import looks_like_bitlocker
-from vmguard.disk.volumes.interface import Volume, VolumeLayout, VolumeProblem
+from vmguard.disk.volumes.interface import Volume, VolumeLayout
+from vmguard.problems import Problem, Stage
 
 BOOT_SIGNATURE = b"\x55\xaa"
 EXTENDED_TYPES = frozenset({0x05, 0x0F, 0x85})
@@ -75,24 +76,27 @@ def looks_like_mbr(sector: bytes) -> bool:
 
 
 def partition_source(
-    disk: ByteSource, start: int, size: int, where: str, problems: list[VolumeProblem]
+    disk: ByteSource, start: int, size: int, where: str, problems: list[Problem]
 ) -> tuple[ByteSource, int] | None:
     """The bytes of a partition, cut at the end of the disk; None if it starts past the end.
 
     Every cut or refusal is appended to ``problems``.
     """
     if start < 0 or size <= 0:
-        problems.append(VolumeProblem(where, f"invalid range: start {start}, size {size}"))
+        problems.append(Problem(Stage.VOLUMES, where, f"invalid range: start {start}, size {size}"))
         return None
     if start >= disk.size:
         problems.append(
-            VolumeProblem(where, f"starts at byte {start}, beyond the disk end ({disk.size})")
+            Problem(
+                Stage.VOLUMES, where, f"starts at byte {start}, beyond the disk end ({disk.size})"
+            )
         )
         return None
     if start + size > disk.size:
         clipped = disk.size - start
         problems.append(
-            VolumeProblem(
+            Problem(
+                Stage.VOLUMES,
                 where,
                 f"extends beyond the disk end ({start}+{size} > {disk.size}); "
                 f"clipped to {clipped} bytes",
@@ -102,7 +106,7 @@ def partition_source(
     try:
         return SliceSource(disk, start, size), size
     except CorruptImage as err:  # pragma: no cover - the checks above make this unreachable
-        problems.append(VolumeProblem(where, str(err)))
+        problems.append(Problem(Stage.VOLUMES, where, str(err)))
         return None
 
 
@@ -140,11 +144,11 @@ class _MbrReader:
         signature = struct.unpack_from("<I", sector0, 440)[0] if len(sector0) >= 444 else 0
         self.disk_id = f"{signature:08x}"
         self.volumes: list[Volume] = []
-        self.problems: list[VolumeProblem] = []
+        self.problems: list[Problem] = []
 
     def problem(self, where: str, message: str) -> None:
         """Record a problem and go on."""
-        self.problems.append(VolumeProblem(where, message))
+        self.problems.append(Problem(Stage.VOLUMES, where, message))
 
     def add(self, number: int, entry: MbrEntry, start_lba: int) -> None:
         """Add partition ``number`` at absolute ``start_lba``, cut to the disk."""

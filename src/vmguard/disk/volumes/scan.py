@@ -6,7 +6,7 @@ disklabel, else none (the whole disk is one volume). An Amiga or Atari table is 
 partitions not read.
 Each volume is then examined: an LVM2 physical volume is replaced by its logical volumes,
 and a LUKS or BitLocker volume is marked encrypted (or opened with a user's key).
-Everything odd becomes a ``VolumeProblem`` in the layout; the scan goes on.
+Everything odd becomes a ``Problem`` in the layout; the scan goes on.
 
 This module must never open an encrypted volume without a key the user gave, follow a path
 written in the image, or let a parsing error other than ``CorruptImage`` (from unreadable
@@ -24,10 +24,11 @@ from vmguard.disk.source import ByteSource
 from vmguard.disk.volumes import apm, bsdlabel, gpt, lvm, mbr, sgi, sun
 from vmguard.disk.volumes.bitlocker import BitLockerHeader, probe_bitlocker
 from vmguard.disk.volumes.bitlocker_unlock import unlock_bitlocker
-from vmguard.disk.volumes.interface import Volume, VolumeLayout, VolumeProblem
+from vmguard.disk.volumes.interface import Volume, VolumeLayout
 from vmguard.disk.volumes.luks import LuksHeader, probe_luks
 from vmguard.disk.volumes.luks_unlock import VolumeSecret, unlock_luks
 from vmguard.disk.volumes.unread_tables import name_unread_table
+from vmguard.problems import Problem, Stage
 
 
 def scan_volumes(
@@ -71,14 +72,14 @@ def read_partition_table(
         return sgi.read_sgi(disk, sector0)
     label = bsdlabel.find_label(disk)
     if label is not None:
-        problems: list[VolumeProblem] = []
+        problems: list[Problem] = []
         volumes = bsdlabel.read_label(disk, label, problems=problems)
         return VolumeLayout("bsd", tuple(volumes), tuple(problems))
     unread = name_unread_table(disk)
     if unread is not None:
         scheme, name = unread
         refusal = f"{name}: vmguard does not read this partition table; no partition examined"
-        return VolumeLayout(scheme, (), (VolumeProblem("disk", refusal),))
+        return VolumeLayout(scheme, (), (Problem(Stage.VOLUMES, "disk", refusal),))
     return VolumeLayout("none", (Volume(index=1, scheme="none", start=0, size=disk.size,
                                         source=disk),))  # fmt: skip
 
@@ -115,12 +116,12 @@ def examine_volumes(
     volumes: tuple[Volume, ...],
     secrets: Sequence[VolumeSecret] = (),
     limits: Limits | None = None,
-) -> tuple[list[Volume], list[VolumeProblem]]:
+) -> tuple[list[Volume], list[Problem]]:
     """Replace physical volumes by their logical volumes and mark (or open) LUKS volumes.
 
     With ``limits``, an opened LUKS volume that holds a partition table is replaced by its
     partitions."""
-    problems: list[VolumeProblem] = []
+    problems: list[Problem] = []
     volumes = tuple(
         inner
         for volume in volumes
@@ -134,7 +135,9 @@ def examine_volumes(
             if lvm.find_label(volume.source) is not None:
                 pv = lvm.read_physical_volume(volume)
                 if pv is None:
-                    problems.append(VolumeProblem(where, "LVM physical volume in no volume group"))
+                    problems.append(
+                        Problem(Stage.VOLUMES, where, "LVM physical volume in no volume group")
+                    )
                 elif not pvs:
                     kept.append(None)
                 if pv is not None:
@@ -142,11 +145,13 @@ def examine_volumes(
                 continue
             if _is_lvm_type(volume):
                 problems.append(
-                    VolumeProblem(where, "partition type is Linux LVM but it has no LVM2 label")
+                    Problem(
+                        Stage.VOLUMES, where, "partition type is Linux LVM but it has no LVM2 label"
+                    )
                 )
             kept.append(_with_encryption(volume, problems))
         except CorruptImage as err:
-            problems.append(VolumeProblem(where, str(err)))
+            problems.append(Problem(Stage.VOLUMES, where, str(err)))
             kept.append(volume)
     logical: list[Volume] = []
     if pvs:
@@ -170,9 +175,7 @@ def describe(volume: Volume) -> str:
     return f"{volume.scheme} partition {volume.index}"
 
 
-def _unlocked(
-    volume: Volume, secrets: Sequence[VolumeSecret], problems: list[VolumeProblem]
-) -> Volume:
+def _unlocked(volume: Volume, secrets: Sequence[VolumeSecret], problems: list[Problem]) -> Volume:
     """The decrypted volume when it is LUKS or BitLocker and one of ``secrets`` opens it,
     else ``volume``."""
     if not secrets:
@@ -189,13 +192,17 @@ def _unlocked(
         else:
             return volume
     except DiskError as err:
-        problems.append(VolumeProblem(describe(volume), f"not unlocked: {err.diagnostics()}"))
+        problems.append(
+            Problem(Stage.VOLUMES, describe(volume), f"not unlocked: {err.diagnostics()}")
+        )
         return volume
     if opened is None:
         what = "key slot" if luks is not None else "key protector"
         problems.append(
-            VolumeProblem(
-                describe(volume), f"{header.encryption}: no {what} opens with the key given"
+            Problem(
+                Stage.VOLUMES,
+                describe(volume),
+                f"{header.encryption}: no {what} opens with the key given",
             )
         )
         return volume
@@ -209,9 +216,7 @@ def _unlocked(
     )
 
 
-def _partitions(
-    volume: Volume, limits: Limits | None, problems: list[VolumeProblem]
-) -> list[Volume]:
+def _partitions(volume: Volume, limits: Limits | None, problems: list[Problem]) -> list[Volume]:
     """The partitions of an unlocked volume that holds a GPT or MBR, else the volume."""
     if not volume.unlocked or limits is None:
         return [volume]
@@ -220,13 +225,13 @@ def _partitions(
         return [volume]
     where = describe(volume)
     problems.extend(
-        VolumeProblem(f"{where} (decrypted) {p.where}", p.message) for p in table.problems
+        Problem(Stage.VOLUMES, f"{where} (decrypted) {p.where}", p.reason) for p in table.problems
     )
     encryption = volume.encryption
     return [dataclasses.replace(v, encryption=encryption, unlocked=True) for v in table.volumes]
 
 
-def _with_encryption(volume: Volume, problems: list[VolumeProblem]) -> Volume:
+def _with_encryption(volume: Volume, problems: list[Problem]) -> Volume:
     """The volume marked as LUKS or BitLocker when it has such a header; never opened."""
     if volume.unlocked:
         return volume
@@ -234,14 +239,14 @@ def _with_encryption(volume: Volume, problems: list[VolumeProblem]) -> Volume:
         header = probe_luks(volume.source)
         bitlocker = probe_bitlocker(volume.source) if header is None else None
     except CorruptImage as err:
-        problems.append(VolumeProblem(describe(volume), str(err)))
+        problems.append(Problem(Stage.VOLUMES, describe(volume), str(err)))
         return volume
     if bitlocker is not None:
         return dataclasses.replace(volume, encryption=bitlocker.encryption, uuid=bitlocker.uuid)
     if header is None:
         return volume
     if header.problem:
-        problems.append(VolumeProblem(describe(volume), header.problem))
+        problems.append(Problem(Stage.VOLUMES, describe(volume), header.problem))
     return dataclasses.replace(volume, encryption=header.encryption, uuid=header.uuid)
 
 

@@ -7,7 +7,7 @@ header (type 0), the track and sector replacement areas (1, 2) and the entry for
 volume (6) hold no filesystem and are not returned.
 
 This module must never read beyond the first sector, return a partition outside the disk,
-or let a malformed header escape as anything but a recorded ``VolumeProblem``.
+or let a malformed header escape as anything but a recorded ``Problem``.
 """
 
 from __future__ import annotations
@@ -15,8 +15,9 @@ from __future__ import annotations
 import struct
 
 from vmguard.disk.source import ByteSource
-from vmguard.disk.volumes.interface import Volume, VolumeLayout, VolumeProblem
+from vmguard.disk.volumes.interface import Volume, VolumeLayout
 from vmguard.disk.volumes.mbr import partition_source
+from vmguard.problems import Problem
 
 MAGIC = 0x0BE5A941
 NOT_DATA_TYPES = frozenset({0, 1, 2, 6})
@@ -33,7 +34,7 @@ def is_sgi_label(sector: bytes) -> bool:
 
 def read_sgi(disk: ByteSource, sector: bytes) -> VolumeLayout:
     """The partitions of the SGI volume header in ``sector`` (see the module docstring)."""
-    problems: list[VolumeProblem] = []
+    problems: list[Problem] = []
     volumes: list[Volume] = []
     for slot in range(_SLOTS):
         blocks, first, kind = struct.unpack_from(">III", sector, 312 + 12 * slot)

@@ -7,7 +7,7 @@ at 188) gives each partition a tag at 142; the whole-disk entry (tag 5, usually 
 3) is skipped, as blkid does. Partitions keep their slot number (1-8).
 
 This module must never read beyond the first sector, return a partition outside the disk,
-or let a malformed label escape as anything but a recorded ``VolumeProblem``.
+or let a malformed label escape as anything but a recorded ``Problem``.
 """
 
 from __future__ import annotations
@@ -15,8 +15,9 @@ from __future__ import annotations
 import struct
 
 from vmguard.disk.source import ByteSource
-from vmguard.disk.volumes.interface import Volume, VolumeLayout, VolumeProblem
+from vmguard.disk.volumes.interface import Volume, VolumeLayout
 from vmguard.disk.volumes.mbr import partition_source
+from vmguard.problems import Problem
 
 MAGIC = 0xDABE
 _VTOC_SANITY = 0x600DDEEE
@@ -39,7 +40,7 @@ def read_sun(disk: ByteSource, sector: bytes) -> VolumeLayout:
     tracks, per_track = struct.unpack_from(">HH", sector, 436)
     per_cylinder = tracks * per_track
     with_vtoc = struct.unpack_from(">I", sector, 188)[0] == _VTOC_SANITY
-    problems: list[VolumeProblem] = []
+    problems: list[Problem] = []
     volumes: list[Volume] = []
     for slot in range(_SLOTS):
         cylinder, sectors = struct.unpack_from(">II", sector, 444 + 8 * slot)

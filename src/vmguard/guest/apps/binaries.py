@@ -17,7 +17,8 @@ import zlib
 from dataclasses import dataclass
 
 from vmguard.guest.apps.interface import AppLimits, AppParseError, Candidate, app_package
-from vmguard.guest.facts import FactProblem, InstalledPackage
+from vmguard.guest.facts import InstalledPackage
+from vmguard.problems import Problem
 
 GO_MAGIC = b"\xff Go buildinf:"
 _MAX_SECTIONS = 4096
@@ -159,7 +160,7 @@ class BinaryAnalyzer:
         return bool(mode & 0o111) and size >= 1024
 
     def analyze(
-        self, file: Candidate, limits: AppLimits, problems: list[FactProblem]
+        self, file: Candidate, limits: AppLimits, problems: list[Problem]
     ) -> list[InstalledPackage]:
         """The modules or crates the executable records; nothing for other files."""
         if file.size > limits.max_binary_bytes:

@@ -26,7 +26,8 @@ from vmguard.guest.apps.java import JavaAnalyzer
 from vmguard.guest.apps.manifests import ComposerAnalyzer, DepsJsonAnalyzer, GemspecAnalyzer
 from vmguard.guest.apps.node import NodeAnalyzer
 from vmguard.guest.apps.python import PythonAnalyzer
-from vmguard.guest.facts import FactProblem, Gathered, InstalledPackage, guest_text
+from vmguard.guest.facts import Gathered, InstalledPackage, guest_text
+from vmguard.problems import Problem, Stage
 
 
 def default_analyzers() -> tuple[Analyzer, ...]:
@@ -63,14 +64,14 @@ class AppPackageFinder:
     def read(self, fs: GuestFS) -> Gathered[tuple[InstalledPackage, ...]]:
         """The packages of every remembered file, sorted by (manager, name, version, path)."""
         packages: list[InstalledPackage] = []
-        problems: list[FactProblem] = []
+        problems: list[Problem] = []
         for entry, analyzer in self._wanted:
             path = guest_text(entry.path, max_chars=4096)
             candidate = Candidate(path, entry.stat.size, partial(_read, fs, entry))
             try:
                 packages += analyzer.analyze(candidate, self.limits, problems)
             except VmguardError as err:
-                problems.append(FactProblem(path, err.diagnostics()))
+                problems.append(Problem(Stage.FACTS, path, err.diagnostics()))
         unique = {(p.manager, p.name, p.version, p.path): p for p in packages}
         ordered = sorted(unique.values(), key=lambda p: (p.manager, p.name, p.version, p.path))
         return Gathered(tuple(ordered), tuple(problems))
@@ -85,8 +86,8 @@ def find_app_packages(
 ) -> Gathered[tuple[InstalledPackage, ...]]:
     """Walk the guest once for application packages (for commands that do not scan)."""
     finder = AppPackageFinder(limits=limits)
-    problems: list[FactProblem] = []
-    for entry in fs.walk("/", on_error=lambda p, m: problems.append(FactProblem(p, m))):
+    problems: list[Problem] = []
+    for entry in fs.walk("/", on_error=lambda p, m: problems.append(Problem(Stage.FACTS, p, m))):
         finder.consider(entry)
     found = finder.read(fs)
     return Gathered(found.value, (*problems, *found.problems))

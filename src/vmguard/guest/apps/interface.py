@@ -12,7 +12,8 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from vmguard.errors import VmguardError
-from vmguard.guest.facts import FactProblem, InstalledPackage, PackageManager, guest_text
+from vmguard.guest.facts import InstalledPackage, PackageManager, guest_text
+from vmguard.problems import Problem
 
 MiB = 1024 * 1024
 
@@ -71,7 +72,7 @@ class Analyzer(Protocol):
         ...
 
     def analyze(
-        self, file: Candidate, limits: AppLimits, problems: list[FactProblem]
+        self, file: Candidate, limits: AppLimits, problems: list[Problem]
     ) -> list[InstalledPackage]:
         """The packages the file records; raises ``AppParseError`` when it cannot be read.
 

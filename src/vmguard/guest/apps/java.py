@@ -22,7 +22,8 @@ from vmguard.guest.apps.interface import (
     Reader,
     app_package,
 )
-from vmguard.guest.facts import FactProblem, InstalledPackage, PackageManager, guest_text
+from vmguard.guest.facts import InstalledPackage, PackageManager, guest_text
+from vmguard.problems import Problem, Stage
 
 ARCHIVE_SUFFIXES = (".jar", ".war", ".ear", ".jpi", ".hpi", ".sar", ".par")
 _SMALL_MEMBER = 1024 * 1024
@@ -73,7 +74,7 @@ class _Budget:
     """What one outer archive may still cost, and where partial failures go."""
 
     limits: AppLimits
-    problems: list[FactProblem]
+    problems: list[Problem]
     members: int = 0
     expanded: int = 0
 
@@ -168,7 +169,7 @@ def _archive_packages(
             try:
                 found += _nested(archive, info, inner, depth + 1, budget)
             except AppParseError as err:
-                budget.problems.append(FactProblem(inner, str(err)))
+                budget.problems.append(Problem(Stage.FACTS, inner, str(err)))
             if len(found) > limits.max_packages_per_file:
                 raise AppParseError(f"more than {limits.max_packages_per_file} packages")
         return found
@@ -203,7 +204,7 @@ class JavaAnalyzer:
         return path.lower().endswith(ARCHIVE_SUFFIXES)
 
     def analyze(
-        self, file: Candidate, limits: AppLimits, problems: list[FactProblem]
+        self, file: Candidate, limits: AppLimits, problems: list[Problem]
     ) -> list[InstalledPackage]:
         """Every artifact the archive and the archives inside it record; a nested archive
         that cannot be read goes to ``problems`` while the rest is still read."""

@@ -20,7 +20,8 @@ from vmguard.guest.apps.interface import (
     app_package,
     read_whole,
 )
-from vmguard.guest.facts import FactProblem, InstalledPackage, PackageManager
+from vmguard.guest.facts import InstalledPackage, PackageManager
+from vmguard.problems import Problem
 
 _GEM_NAME = re.compile(rb"""^\s*\w+\.name\s*=\s*["']([^"'\n]{1,200})["']""", re.MULTILINE)
 _GEM_VERSION = re.compile(rb"""^\s*\w+\.version\s*=\s*["']([^"'\n]{1,100})["']""", re.MULTILINE)
@@ -50,7 +51,7 @@ class GemspecAnalyzer:
         )
 
     def analyze(
-        self, file: Candidate, limits: AppLimits, problems: list[FactProblem]
+        self, file: Candidate, limits: AppLimits, problems: list[Problem]
     ) -> list[InstalledPackage]:
         """The one gem the specification describes."""
         data = read_whole(file, limits.max_metadata_bytes)
@@ -84,7 +85,7 @@ class ComposerAnalyzer:
         return path.endswith("/vendor/composer/installed.json")
 
     def analyze(
-        self, file: Candidate, limits: AppLimits, problems: list[FactProblem]
+        self, file: Candidate, limits: AppLimits, problems: list[Problem]
     ) -> list[InstalledPackage]:
         """Every package Composer installed into that vendor directory."""
         document = _json(file, limits.max_lock_bytes)
@@ -112,7 +113,7 @@ class DepsJsonAnalyzer:
         return path.endswith(".deps.json")
 
     def analyze(
-        self, file: Candidate, limits: AppLimits, problems: list[FactProblem]
+        self, file: Candidate, limits: AppLimits, problems: list[Problem]
     ) -> list[InstalledPackage]:
         """Every library of type ``package``."""
         document = _json(file, limits.max_lock_bytes)

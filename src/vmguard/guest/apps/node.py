@@ -20,7 +20,8 @@ from vmguard.guest.apps.interface import (
     app_package,
     read_whole,
 )
-from vmguard.guest.facts import FactProblem, InstalledPackage, PackageManager
+from vmguard.guest.facts import InstalledPackage, PackageManager
+from vmguard.problems import Problem
 
 _MAX_DEPTH = 64
 _YARN_ENTRY = re.compile(r'^"?((?:@[^@/"\s]+/)?[^@"\s,]+)@')
@@ -110,7 +111,7 @@ class NodeAnalyzer:
         return False
 
     def analyze(
-        self, file: Candidate, limits: AppLimits, problems: list[FactProblem]
+        self, file: Candidate, limits: AppLimits, problems: list[Problem]
     ) -> list[InstalledPackage]:
         """The installed package, or every package the lock file pins."""
         cap = limits.max_packages_per_file

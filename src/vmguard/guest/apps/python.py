@@ -14,7 +14,8 @@ from vmguard.guest.apps.interface import (
     app_package,
     read_whole,
 )
-from vmguard.guest.facts import FactProblem, InstalledPackage, PackageManager
+from vmguard.guest.facts import InstalledPackage, PackageManager
+from vmguard.problems import Problem
 
 
 def _headers(text: str) -> dict[str, str]:
@@ -42,7 +43,7 @@ class PythonAnalyzer:
         return path.endswith(".egg-info")
 
     def analyze(
-        self, file: Candidate, limits: AppLimits, problems: list[FactProblem]
+        self, file: Candidate, limits: AppLimits, problems: list[Problem]
     ) -> list[InstalledPackage]:
         """The one distribution the metadata file describes."""
         headers = _headers(read_whole(file, limits.max_metadata_bytes).decode("utf-8", "replace"))
