@@ -65,7 +65,7 @@ def test_xfs_external_log_is_named_and_the_data_device_read(tmp_path: Path) -> N
     assert (blkid(log), blkid(data)) == ("xfs_external_log", "xfs")
     assert (_named(log), _named(data)) == ("xfs_external_log", "xfs")
     report = inspect_image(log, ImageOptions())
-    assert [e.message for e in report.errors] == [
+    assert [e.reason for e in report.errors] == [
         "unsupported filesystem xfs_external_log (an XFS external log device: it holds no files)"
     ]
     # The data device is read without its log, as an ext3 without its journal device is.
@@ -122,7 +122,7 @@ def test_zfs_member_from_its_labels(tmp_path: Path) -> None:
     assert (blkid(img), blkid(img, "LABEL")) == ("zfs_member", "tank")
     assert _named(img) == "zfs_member"
     report = inspect_image(img, ImageOptions())
-    assert report.errors[0].message.startswith("unsupported filesystem zfs_member (a ZFS pool")
+    assert report.errors[0].reason.startswith("unsupported filesystem zfs_member (a ZFS pool")
 
 
 def test_zfs_needs_four_uberblocks_like_blkid(tmp_path: Path) -> None:

@@ -8,21 +8,22 @@ from pathlib import Path
 import pytest
 
 from brokenchecks import BROKEN_RULE, RAISED, assert_only_the_failure_added
+from vmguard.findings import Rule
 from vmguard.vmconfig.audit import AuditOptions, audit_paths
 from vmguard.vmconfig.model import ConfigFormat, NetworkSpec, VmSpec
 from vmguard.vmconfig.rules.catalogue import builtin_rules
-from vmguard.vmconfig.rules.model import AuditContext, Hit, NetworkCheck, Rule, RuleInfo, VmCheck
+from vmguard.vmconfig.rules.model import AuditContext, ConfigRule, Hit, NetworkCheck, VmCheck
 
 from .corpus import FIXTURES
 
 CORPUS = Path(__file__).resolve().parents[1] / "data" / "corpus"
-INFO = RuleInfo(
+INFO = Rule(
     BROKEN_RULE.rule_id,
     BROKEN_RULE.title,
     BROKEN_RULE.severity,
     BROKEN_RULE.threat,
-    "It exists to break.",
     BROKEN_RULE.remediation,
+    rationale="It exists to break.",
 )
 
 
@@ -54,7 +55,7 @@ def test_a_failing_rule_is_recorded_and_the_rest_stands(
 ) -> None:
     definition, make, subject = TARGETS[target]
     (intact,) = audit_paths([definition], AuditOptions())
-    broken: Rule = make(RAISED[kind][0])
+    broken: ConfigRule = make(RAISED[kind][0])
     monkeypatch.setattr("vmguard.vmconfig.audit.builtin_rules", lambda: (broken, *builtin_rules()))
     (report,) = audit_paths([definition], AuditOptions())
     name = f"rule test.broken on {subject}"

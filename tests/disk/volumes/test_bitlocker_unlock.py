@@ -108,7 +108,7 @@ def test_wrong_secret_leaves_it_closed(volume: BitLockerVolume) -> None:
     layout = scan_volumes(FileSource(volume.path), limits=Limits(), secrets=[_secret("nope")])
     (vol,) = layout.volumes
     assert (vol.encryption, vol.unlocked) == ("bitlocker", False)
-    assert [p.message for p in layout.problems] == [
+    assert [p.reason for p in layout.problems] == [
         "bitlocker: no key protector opens with the key given"
     ]
 
@@ -120,7 +120,7 @@ def test_too_many_key_protectors_are_not_tried(volume: BitLockerVolume, tmp_path
     layout = scan_volumes(FileSource(hostile.path), limits=Limits(),
                           secrets=[_secret(hostile.password)])  # fmt: skip
     (problem,) = layout.problems
-    assert problem.message.startswith("not unlocked: BitLocker: 20 key derivations")
+    assert problem.reason.startswith("not unlocked: BitLocker: 20 key derivations")
     # The recovery password needs one derivation on its one protector: still opens.
     opened = unlock_bitlocker(FileSource(hostile.path), [_secret(hostile.recovery_password)])
     assert opened is not None
