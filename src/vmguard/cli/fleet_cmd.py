@@ -115,8 +115,8 @@ def fleet_scan_command(
     from vmguard.fleet import collect_catalogue, open_database, scan_catalogue
     from vmguard.fleet.database import shown
     from vmguard.inspection import ImageOptions
-    from vmguard.report.grouping import printable
     from vmguard.scanning import MiB, ScanOptions
+    from vmguard.text import printable
     from vmguard.vulns.database import open_default_index
 
     if workers < 0:

@@ -29,12 +29,9 @@ from vmguard.integrity.report import failure_report, success_report
 from vmguard.integrity.trust import load_trust
 from vmguard.integrity.verify import VerifiedBundle, VerifyOptions, verify_bundle
 from vmguard.report.interface import OutputFormat
+from vmguard.text import printable
 
 MAX_SIGNATURE_FILE = 256 * 1024 * 1024
-
-
-def _printable(value: object) -> str:
-    return "".join(ch if ch.isprintable() else "?" for ch in str(value))
 
 
 def render_valid(result: VerifiedBundle) -> None:
@@ -42,31 +39,31 @@ def render_valid(result: VerifiedBundle) -> None:
     m = result.manifest
     typer.echo(
         f"VALID: {len(m.disks)} disk(s), {len(m.definitions)} definition(s); manifest version "
-        f"{m.version} signed {m.signed_at.isoformat()} by {_printable(result.signer.origin)} "
+        f"{m.version} signed {m.signed_at.isoformat()} by {printable(result.signer.origin)} "
         f"(key {result.signer.keyid[:16]})"
     )
     for note in result.notes:
-        typer.echo(f"  note: {_printable(note)}")
+        typer.echo(f"  note: {printable(note)}")
 
 
 def render_invalid(error: VerificationFailed) -> None:
     """Console lines saying what changed."""
-    typer.echo(f"INVALID: {_printable(error.diagnostics())}")
+    typer.echo(f"INVALID: {printable(error.diagnostics())}")
     if not isinstance(error, BundleModified):
         return
     for change in error.changes:
         typer.echo(
-            f"  {change.kind.value} {_printable(change.path or change.name)}: "
-            f"{_printable(change.reason)}"
+            f"  {change.kind.value} {printable(change.path or change.name)}: "
+            f"{printable(change.reason)}"
         )
         for r in change.ranges[:20]:
             typer.echo(f"    changed bytes 0x{r.start:x}-0x{r.end:x} ({r.end - r.start} bytes)")
         if len(change.ranges) > 20:
             typer.echo(f"    ... and {len(change.ranges) - 20} more ranges")
         for region in change.regions:
-            typer.echo(f"    in {_printable(region)}")
+            typer.echo(f"    in {printable(region)}")
         for hit in change.guest_files:
-            typer.echo(f"    guest file {_printable(hit.path)}")
+            typer.echo(f"    guest file {printable(hit.path)}")
         if change.more_files:
             typer.echo(f"    ... and {change.more_files} more guest files")
 

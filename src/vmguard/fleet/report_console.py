@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import TextIO
 
 from vmguard.fleet.posture import FleetPosture
-from vmguard.report.grouping import printable
+from vmguard.text import printable
 
 
 def write_posture_console(posture: FleetPosture, out: TextIO) -> None:

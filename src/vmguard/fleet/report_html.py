@@ -15,8 +15,8 @@ from typing import TextIO
 from vmguard import __version__
 from vmguard.findings import Finding, Severity
 from vmguard.fleet.posture import FleetPosture, ImagePosture
-from vmguard.report.grouping import printable
 from vmguard.report.html_assets import SEVERITY_COLOURS, page
+from vmguard.text import printable
 
 
 def _e(value: object) -> str:

@@ -20,10 +20,11 @@ from vmguard.findings import Finding, Report, Severity
 from vmguard.inventory import Inventory
 from vmguard.profiles.model import ItemStatus
 from vmguard.report.compliance import LABEL
-from vmguard.report.grouping import SEVERITIES, group_findings, printable, threat_severity_counts
+from vmguard.report.grouping import SEVERITIES, group_findings, threat_severity_counts
 from vmguard.report.html_assets import SEVERITY_COLOURS, page
 from vmguard.report.html_chart import threat_severity_chart
 from vmguard.report.threats import THREATS
+from vmguard.text import printable
 
 
 def _e(value: object) -> str:
