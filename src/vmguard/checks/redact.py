@@ -1,4 +1,9 @@
-"""Redaction: evidence shows what a secret is and where, never the secret itself."""
+"""Redaction: evidence shows what a secret is and where, never the secret itself.
+
+The one redaction of vmguard: ``scan``, ``host``, ``audit`` (configuration rules) and fleet
+evidence all show a secret as ``redact`` does, so every output format shows the same shape.
+Public API: ``redact(secret)``, ``secret_digest(secret)``. Never return a secret whole.
+"""
 
 from __future__ import annotations
 
