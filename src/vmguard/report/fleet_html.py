@@ -10,13 +10,15 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from html import escape
-from typing import TextIO
+from typing import TYPE_CHECKING, TextIO
 
 from vmguard import __version__
 from vmguard.findings import Finding, Severity
-from vmguard.fleet.posture import FleetPosture, ImagePosture
 from vmguard.report.html_assets import SEVERITY_COLOURS, page
 from vmguard.text import printable
+
+if TYPE_CHECKING:
+    from vmguard.fleet.posture import FleetPosture, ImagePosture
 
 
 def _e(value: object) -> str:
