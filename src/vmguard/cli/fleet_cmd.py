@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Annotated, assert_never
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemainingColumn
 
 from vmguard.cli.options import (
@@ -153,7 +154,8 @@ def fleet_scan_command(
 
             def advance(done: int, total: int, result: ImageResult | None) -> None:
                 name = Path(result.path).name if result is not None else ""
-                bar.update(task, completed=done, total=total, description=f"fleet {name[:40]}")
+                shown = escape(printable(name, 40))  # an image's file name, shown as text
+                bar.update(task, completed=done, total=total, description=f"fleet {shown}")
 
             summary = scan_catalogue(
                 catalogue,
