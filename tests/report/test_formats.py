@@ -1,5 +1,5 @@
 """``report.formats``: one table chooses every writer, for every kind of result, and hostile
-text from a fleet database reaches no output raw."""
+text from a fleet database or a modified bundle reaches no output raw."""
 
 from __future__ import annotations
 
@@ -12,8 +12,11 @@ import pytest
 
 from vmguard.findings import Area, Finding, Location, ReportError, Severity, Threat
 from vmguard.fleet.posture import Changes, FleetPosture, ImagePosture
-from vmguard.report.formats import WRITERS, write_fleet
+from vmguard.integrity.changes import ByteRange, Change, ChangeKind, GuestFileHit
+from vmguard.integrity.errors import BundleModified
+from vmguard.report.formats import WRITERS, write_fleet, write_verification
 from vmguard.report.interface import OutputFormat
+from vmguard.report.verification import Verification
 
 HOSTILE_PATH = "/srv/images/evil\x1b[2J\rFAKE ok\u202egpj.qcow2"
 HOSTILE_OS = "Debian \x1b]0;pwn\x07\u2066GNU\x00"
@@ -74,3 +77,38 @@ def test_fleet_formats_keep_their_documents() -> None:
     suites = ET.fromstring(_written(OutputFormat.JUNIT))
     assert suites.tag == "testsuites"
     assert "&lt;" not in HOSTILE_PATH and "<script" not in _written(OutputFormat.HTML)
+
+
+def _modified() -> Verification:
+    change = Change(
+        ChangeKind.DISK,
+        name="disk\x1b[2J.qcow2",
+        path="/bundles/disk\x1b[2J\rFAKE VALID.qcow2",
+        reason="content differs \u202e",
+        ranges=tuple(ByteRange(i * 4096, i * 4096 + 512) for i in range(25)),
+        regions=("partition 1 \x07",),
+        guest_files=(GuestFileHit("/etc/\x1b]0;pwn\x07shadow", "disk partition 1"),),
+    )
+    return Verification("bundle\x1b", BundleModified("bundle modified\r\nFAKE", (change,)))
+
+
+def test_the_verification_verdict_on_the_console_is_printable() -> None:
+    out = io.StringIO()
+    write_verification(_modified(), OutputFormat.CONSOLE, out)
+    lines = out.getvalue().splitlines()
+    assert lines[0] == "INVALID: bundle modified FAKE"
+    assert lines[1] == "  disk /bundles/disk\\x1b[2J FAKE VALID.qcow2: content differs \\u202e"
+    assert "    ... and 5 more ranges" in lines
+    assert "    guest file /etc/\\x1b]0;pwn\\x07shadow" in lines
+    assert {ch for ch in out.getvalue() if not ch.isprintable() and ch != "\n"} == set()
+
+
+@pytest.mark.parametrize("fmt", list(OutputFormat))
+def test_a_verification_is_written_in_every_format(fmt: OutputFormat) -> None:
+    out = io.StringIO()
+    write_verification(_modified(), fmt, out)
+    text = out.getvalue()
+    assert {ch for ch in text if not ch.isprintable() and ch not in "\n"} == set(), fmt
+    if fmt is OutputFormat.JSON:
+        (finding, *_) = json.loads(text)["findings"]
+        assert finding["rule_id"] == "integrity.disk-modified"
