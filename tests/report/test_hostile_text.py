@@ -7,13 +7,13 @@ from __future__ import annotations
 import base64
 import json
 import os
-import subprocess
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
 import pytest
 
 from clirunner import vmguard
+from report.conftest import keys_image
 from report.samples import FORMATS
 
 KEY_NAMES = (
@@ -35,26 +35,12 @@ COMMENT = b"\x1b]0;pwn\x07 \x00nul \xe2\x80\xae-rtl \xff\xfe \xc2\x9b31m"
 
 @pytest.fixture(scope="module")
 def hostile_text_image(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    work = tmp_path_factory.mktemp("hostile-text")
-    tree = work / "tree"
-    (tree / "etc").mkdir(parents=True)
-    (tree / "etc/fstab").write_text("")
-    (tree / "srv").mkdir()
-    for name in KEY_NAMES:
-        key = subprocess.run(
-            ["openssl", "genpkey", "-algorithm", "ed25519"], capture_output=True, check=True
-        ).stdout
-        (tree / "srv" / name).write_bytes(key)
-    (tree / "srv/bad").mkdir()
-    (tree / "srv/bad" / BAD_UTF8).write_bytes(b"")
     blob = b"\x00\x00\x00\x0bssh-ed25519\x00\x00\x00\x20" + bytes(range(32))
-    (tree / "root/.ssh").mkdir(parents=True)
-    (tree / "root/.ssh/authorized_keys").write_bytes(
-        b"ssh-ed25519 " + base64.b64encode(blob) + b" " + COMMENT + b"\n"
-    )
-    image = work / "hostile-text.img"
-    subprocess.run(["mkfs.ext4", "-q", "-d", str(tree), str(image), "16M"], check=True)
-    return image
+    files = {
+        f"srv/bad/{BAD_UTF8}": b"",
+        "root/.ssh/authorized_keys": b"ssh-ed25519 " + base64.b64encode(blob) + b" " + COMMENT,
+    }
+    return keys_image(tmp_path_factory.mktemp("hostile-text"), KEY_NAMES, files)
 
 
 @pytest.fixture(scope="module")
