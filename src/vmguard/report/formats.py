@@ -15,7 +15,7 @@ load SQLAlchemy only when a fleet is written.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, TextIO
 
@@ -26,7 +26,13 @@ from vmguard.report.fleet_html import write_posture_html
 from vmguard.report.fleet_json import write_posture_json
 from vmguard.report.fleet_reports import posture_reports
 from vmguard.report.html import write_html, write_html_reports
-from vmguard.report.interface import OutputFormat
+from vmguard.report.interface import (
+    FleetWriter,
+    OutputFormat,
+    ReportsWriter,
+    ReportWriter,
+    VerificationWriter,
+)
 from vmguard.report.json_writer import write_json
 from vmguard.report.junit import write_junit, write_junit_reports
 from vmguard.report.multi import write_console_reports, write_json_reports
@@ -35,10 +41,6 @@ from vmguard.report.sarif import write_sarif, write_sarif_reports
 if TYPE_CHECKING:
     from vmguard.fleet.posture import FleetPosture
     from vmguard.report.verification import Verification
-
-ReportsWriter = Callable[[Sequence[Report], TextIO], None]
-FleetWriter = Callable[["FleetPosture", TextIO], None]
-VerificationWriter = Callable[["Verification", TextIO], None]
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,7 +52,7 @@ class Writers:
     verification: VerificationWriter
 
 
-def _one_or_several(one: Callable[[Report, TextIO], None], several: ReportsWriter) -> ReportsWriter:
+def _one_or_several(one: ReportWriter, several: ReportsWriter) -> ReportsWriter:
     def write(reports: Sequence[Report], out: TextIO) -> None:
         if len(reports) == 1:
             one(reports[0], out)
