@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, NoReturn, TextIO
 
 from vmguard.findings import Report, Severity
 from vmguard.report.interface import OutputFormat
+from vmguard.text import one_line
 
 if TYPE_CHECKING:
     from vmguard.fleet.posture import FleetPosture
@@ -21,9 +22,9 @@ EXIT_USAGE = 2
 
 
 def fail(message: str) -> NoReturn:
-    """Print the one-line error and exit 2."""
-    line = " ".join(message.split())
-    sys.stderr.write(f"vmguard: error: {line}\n")
+    """Print the one-line error (``vmguard.text.one_line``: it may name hostile input) and
+    exit 2."""
+    sys.stderr.write(f"vmguard: error: {one_line(message)}\n")
     sys.exit(EXIT_USAGE)
 
 
