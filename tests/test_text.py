@@ -36,7 +36,7 @@ def test_controls_are_shown_escaped_not_hidden() -> None:
     assert printable("evil\u202egnp.exe") == "evil\\u202egnp.exe"
     assert printable("nul\x00") == "nul\\x00"
     assert printable("c1\x9b") == "c1\\x9b"
-    assert printable("a\tb\r\nc") == "a b  c"
+    assert printable("a\tb\r\nc\u2028") == "a b\\r\\nc\\u2028"
     assert printable("surrogate-escaped \udcff byte") == "surrogate-escaped \\xff byte"
     assert printable("Jürgen 日本") == "Jürgen 日本"  # printable text stays as it is
 

@@ -7,10 +7,11 @@ override (U+202E) can disguise a file name, a NUL or an unpaired surrogate can b
 parser, and a megabyte of it can flood a screen.
 
 Public API:
-- ``printable(value, limit)``: one line for display. Tabs and line breaks become a space;
-  every other character ``str.isprintable`` rejects (C0/C1 controls such as ESC and NUL,
+- ``printable(value, limit)``: one line for display. A tab becomes a space; every other
+  character ``str.isprintable`` rejects (line breaks, C0/C1 controls such as ESC and NUL,
   format characters such as bidi overrides and zero-width marks, surrogates, unassigned code
-  points) is shown escaped (``\\x1b``, ``\\u202e``); bytes that are not UTF-8 are shown as
+  points) is shown escaped (``\\n``, ``\\r``, ``\\x1b``, ``\\u202e``), so a name with a line
+  break is not mistaken for one with a space; bytes that are not UTF-8 are shown as
   ``\\xff``; the text is cut at ``limit`` characters with ``... (cut at N characters)``.
   The result is valid XML 1.0 character data and never holds a character a terminal acts on.
 - ``shown_name(name)``: ``printable`` bounded for a name inside a message.
@@ -19,8 +20,8 @@ Public API:
   (guest inventory fields): decoded, every character ``printable`` would escape dropped.
 
 Markup escaping (HTML, rich console markup) stays with each writer; it applies on top of
-``printable``. This module must never return a character that ``str.isprintable`` rejects
-other than the space, and never an unbounded string from ``printable``.
+``printable``. This module must never return a character that ``str.isprintable`` rejects,
+and never an unbounded string from ``printable``.
 """
 
 from __future__ import annotations
@@ -31,8 +32,8 @@ MAX_SHOWN = 1000
 MAX_SHOWN_NAME = 200
 """Characters shown of a name (a file, an archive member, a key) inside a message."""
 
-_LINE_BREAKS = frozenset("\t\n\r\v\f\x1c\x1d\x1e\x85\u2028\u2029")
-"""Characters that end or space a line: shown as one space, so no text can start a line."""
+_SHORT_ESCAPES = {"\t": " ", "\n": "\\n", "\r": "\\r"}
+"""A tab is only a space wide; the line breaks most text holds keep their short escapes."""
 
 
 def _decoded(value: object, limit: int) -> str:
@@ -45,8 +46,9 @@ def _decoded(value: object, limit: int) -> str:
 
 
 def _escaped(ch: str) -> str:
-    if ch in _LINE_BREAKS:
-        return " "
+    short = _SHORT_ESCAPES.get(ch)
+    if short is not None:
+        return short
     code = ord(ch)
     if 0xDC80 <= code <= 0xDCFF:  # a byte that was not UTF-8, kept by surrogateescape
         return f"\\x{code - 0xDC00:02x}"

@@ -70,7 +70,7 @@ def test_hostile_fleet_text_reaches_no_format_raw(fmt: OutputFormat) -> None:
 
 
 def test_fleet_formats_keep_their_documents() -> None:
-    assert "evil\\x1b[2J FAKE ok\\u202egpj.qcow2" in _written(OutputFormat.CONSOLE)
+    assert "evil\\x1b[2J\\rFAKE ok\\u202egpj.qcow2" in _written(OutputFormat.CONSOLE)
     document = json.loads(_written(OutputFormat.JSON))
     assert document["images"][0]["path"] == HOSTILE_PATH  # JSON carries data, escaped by JSON
     assert json.loads(_written(OutputFormat.SARIF))["runs"]
@@ -97,7 +97,7 @@ def test_the_verification_verdict_on_the_console_is_printable() -> None:
     write_verification(_modified(), OutputFormat.CONSOLE, out)
     lines = out.getvalue().splitlines()
     assert lines[0] == "INVALID: bundle modified FAKE"
-    assert lines[1] == "  disk /bundles/disk\\x1b[2J FAKE VALID.qcow2: content differs \\u202e"
+    assert lines[1] == "  disk /bundles/disk\\x1b[2J\\rFAKE VALID.qcow2: content differs \\u202e"
     assert "    ... and 5 more ranges" in lines
     assert "    guest file /etc/\\x1b]0;pwn\\x07shadow" in lines
     assert {ch for ch in out.getvalue() if not ch.isprintable() and ch != "\n"} == set()

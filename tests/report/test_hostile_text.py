@@ -67,13 +67,13 @@ def test_the_console_shows_hostile_characters_escaped(outputs: dict[str, str]) -
     assert "\\x1b]0;pwn\\x07" in text and "\\x00nul" in text and "\\u202e-rtl" in text
     assert "\\xff\\xfe" in text and "\\x9b31m" in text
     assert not any(line.startswith("FAKE") for line in text.splitlines())
-    assert "cr FAKE vmguard: no findings.pem" in text
+    assert "cr\\rFAKE vmguard: no findings.pem" in text
 
 
 def test_junit_is_well_formed_xml(outputs: dict[str, str]) -> None:
     root = ET.fromstring(outputs["junit"])
     names = " ".join(case.get("name", "") for case in root.iter("testcase"))
-    assert "cr FAKE vmguard" in names
+    assert "cr\\rFAKE vmguard" in names
 
 
 @pytest.mark.parametrize("fmt", ["json", "sarif"])
