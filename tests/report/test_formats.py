@@ -14,7 +14,13 @@ from vmguard.findings import Area, Finding, Location, ReportError, Severity, Thr
 from vmguard.fleet.posture import Changes, FleetPosture, ImagePosture
 from vmguard.integrity.changes import ByteRange, Change, ChangeKind, GuestFileHit
 from vmguard.integrity.errors import BundleModified
-from vmguard.report.formats import WRITERS, write_fleet, write_verification
+from vmguard.report.formats import (
+    WRITERS,
+    Lazy,
+    OneOrSeveral,
+    write_fleet,
+    write_verification,
+)
 from vmguard.report.interface import OutputFormat
 from vmguard.report.verification import Verification
 
@@ -26,6 +32,17 @@ def test_every_format_has_one_row_for_every_kind_of_result() -> None:
     assert set(WRITERS) == set(OutputFormat)
     for row in WRITERS.values():
         assert callable(row.reports) and callable(row.fleet) and callable(row.verification)
+
+
+def test_every_named_writer_exists() -> None:
+    named: list[object] = []
+    for row in WRITERS.values():
+        assert isinstance(row.reports, OneOrSeveral)
+        named += [row.reports.one, row.reports.several, row.fleet, row.verification]
+    lazy = [w for w in named if isinstance(w, Lazy)]
+    assert len(lazy) == 14
+    for writer in lazy:
+        assert callable(writer.resolve()), writer
 
 
 def _posture() -> FleetPosture:

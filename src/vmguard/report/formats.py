@@ -8,24 +8,20 @@ Every command's output goes through here. A result is one of three kinds:
   JUnit one report per image (``report.fleet_reports``) through the report writers;
 - a verification (``verify``): a verdict on the console, its report in every other format.
 
-Public API: ``WRITERS``, ``write_reports``, ``write_fleet``, ``write_verification``. Adding a
-format is one row of ``WRITERS``; the CLI never chooses a writer itself. The fleet writers
-load SQLAlchemy only when a fleet is written.
+Public API: ``WRITERS`` (rows of ``Writers``), ``write_reports``, ``write_fleet``,
+``write_verification``. Adding a format is one row of ``WRITERS``; the CLI never chooses a
+writer itself. Writers are named (``Lazy``) and imported when output in their format is due:
+``verify`` on a console loads neither rich nor the SARIF writer's rule catalogue.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, TextIO
+from importlib import import_module
+from typing import TYPE_CHECKING, Any, TextIO
 
 from vmguard.findings import Report
-from vmguard.report.console import write_console
-from vmguard.report.fleet_console import write_posture_console
-from vmguard.report.fleet_html import write_posture_html
-from vmguard.report.fleet_json import write_posture_json
-from vmguard.report.fleet_reports import posture_reports
-from vmguard.report.html import write_html, write_html_reports
 from vmguard.report.interface import (
     FleetWriter,
     OutputFormat,
@@ -33,10 +29,6 @@ from vmguard.report.interface import (
     ReportWriter,
     VerificationWriter,
 )
-from vmguard.report.json_writer import write_json
-from vmguard.report.junit import write_junit, write_junit_reports
-from vmguard.report.multi import write_console_reports, write_json_reports
-from vmguard.report.sarif import write_sarif, write_sarif_reports
 
 if TYPE_CHECKING:
     from vmguard.fleet.posture import FleetPosture
@@ -52,18 +44,41 @@ class Writers:
     verification: VerificationWriter
 
 
-def _one_or_several(one: ReportWriter, several: ReportsWriter) -> ReportsWriter:
-    def write(reports: Sequence[Report], out: TextIO) -> None:
-        if len(reports) == 1:
-            one(reports[0], out)
-        else:
-            several(reports, out)
+@dataclass(frozen=True, slots=True)
+class Lazy:
+    """The writer ``name`` of ``vmguard.report.MODULE``, imported when it is first called:
+    ``verify`` on a console must not pay for the SARIF writer's rule catalogue."""
 
-    return write
+    module: str
+    name: str
+
+    def resolve(self) -> Any:
+        """The writer function itself."""
+        return getattr(import_module(f"vmguard.report.{self.module}"), self.name)
+
+    def __call__(self, *args: Any, **kwargs: Any) -> None:
+        self.resolve()(*args, **kwargs)
+
+
+@dataclass(frozen=True, slots=True)
+class OneOrSeveral:
+    """A format's reports writer: one report exactly as ``one`` writes it (the contract),
+    several as ``several`` combines them."""
+
+    one: ReportWriter
+    several: ReportsWriter
+
+    def __call__(self, reports: Sequence[Report], out: TextIO) -> None:
+        if len(reports) == 1:
+            self.one(reports[0], out)
+        else:
+            self.several(reports, out)
 
 
 def _fleet_as_reports(write: ReportsWriter) -> FleetWriter:
     def write_fleet(posture: FleetPosture, out: TextIO) -> None:
+        from vmguard.report.fleet_reports import posture_reports
+
         write(posture_reports(posture), out)
 
     return write_fleet
@@ -76,17 +91,13 @@ def _verification_as_report(write: ReportsWriter) -> VerificationWriter:
     return write_verification
 
 
-def _verification_console(verification: Verification, out: TextIO) -> None:
-    from vmguard.report.verification import write_verification_console  # loads integrity
-
-    write_verification_console(verification, out)
-
-
 def _row(
-    reports: ReportsWriter,
+    one: Lazy,
+    several: Lazy,
     fleet: FleetWriter | None = None,
     verification: VerificationWriter | None = None,
 ) -> Writers:
+    reports = OneOrSeveral(one, several)
     return Writers(
         reports,
         fleet or _fleet_as_reports(reports),
@@ -94,20 +105,34 @@ def _row(
     )
 
 
-_CONSOLE = _one_or_several(write_console, write_console_reports)
-_JSON = _one_or_several(write_json, write_json_reports)
-
 WRITERS: dict[OutputFormat, Writers] = {
-    OutputFormat.CONSOLE: _row(_CONSOLE, write_posture_console, _verification_console),
-    OutputFormat.JSON: _row(_JSON, write_posture_json),
-    # one run with every result: what GitHub code scanning takes
-    OutputFormat.SARIF: _row(_one_or_several(write_sarif, write_sarif_reports)),
-    # one page, one section per report
-    OutputFormat.HTML: _row(_one_or_several(write_html, write_html_reports), write_posture_html),
-    # one testsuite per report
-    OutputFormat.JUNIT: _row(_one_or_several(write_junit, write_junit_reports)),
+    OutputFormat.CONSOLE: _row(
+        Lazy("console", "write_console"),
+        Lazy("multi", "write_console_reports"),  # one after another
+        Lazy("fleet_console", "write_posture_console"),
+        Lazy("verification", "write_verification_console"),  # the verdict, not a report
+    ),
+    OutputFormat.JSON: _row(
+        Lazy("json_writer", "write_json"),
+        Lazy("multi", "write_json_reports"),  # one document, a summary over all
+        Lazy("fleet_json", "write_posture_json"),
+    ),
+    OutputFormat.SARIF: _row(
+        Lazy("sarif", "write_sarif"),
+        Lazy("sarif", "write_sarif_reports"),  # one run: what GitHub code scanning takes
+    ),
+    OutputFormat.HTML: _row(
+        Lazy("html", "write_html"),
+        Lazy("html", "write_html_reports"),  # one page, a section per report
+        Lazy("fleet_html", "write_posture_html"),
+    ),
+    OutputFormat.JUNIT: _row(
+        Lazy("junit", "write_junit"),
+        Lazy("junit", "write_junit_reports"),  # a testsuite per report
+    ),
 }
-"""Every output format: a row each (a test checks every ``OutputFormat`` has one)."""
+"""Every output format: a row each. A fleet in SARIF or JUnit is one report per image; a
+verification outside the console is its report."""
 
 
 def write_reports(reports: Sequence[Report], fmt: OutputFormat, out: TextIO) -> None:
