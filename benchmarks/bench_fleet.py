@@ -28,8 +28,8 @@ from guestimages import cached
 from vmguard.fleet import DaskEngine, LocalEngine, collect_catalogue, load_posture, open_database
 from vmguard.fleet.catalogue_scan import scan_catalogue
 from vmguard.fleet.engine import ScanEngine
-from vmguard.fleet.report_json import posture_json
 from vmguard.inspection import ImageOptions
+from vmguard.report.fleet_json import posture_json
 from vmguard.scanning import ScanOptions
 
 TARGET_SCALING = 1.7

@@ -27,3 +27,14 @@ def test_an_images_own_text_is_quoted_bounded_and_escaped(tmp_path: Path) -> Non
     assert len(lines) == 1 and lines[0].startswith("vmguard: error: "), run.stderr[:300]
     assert "\x1b" not in run.stderr and "\x07" not in run.stderr
     assert len(lines[0]) < 2 * MAX_MESSAGE
+
+
+def test_usage_errors_naming_user_input_are_escaped(tmp_path: Path) -> None:
+    """A path given on the command line comes back in the error line, escaped."""
+    missing = tmp_path / "no\x1b[2Jsuch\u202e.vmx"
+    run = vmguard("audit", missing)
+    assert run.code == 2
+    assert (
+        run.stderr
+        == f"vmguard: error: {tmp_path}/no\\x1b[2Jsuch\\u202e.vmx: no such configuration file\n"
+    )

@@ -2,24 +2,16 @@
 
 Only ``vmguard.cli`` turns these into exit codes; library code raises them with a message a
 user can act on and chains the cause with ``raise ... from err``. A message may carry text
-from untrusted input, so ``diagnostics()`` is the one place that makes it safe to print:
+from untrusted input, so ``diagnostics()`` shows it through ``vmguard.text.one_line``:
 one line, no control characters, bounded in length.
 """
 
-MAX_MESSAGE = 1000
+from vmguard.text import MAX_SHOWN, one_line
+
+__all__ = ["MAX_MESSAGE", "VmguardError", "one_line"]
+
+MAX_MESSAGE = MAX_SHOWN
 """Characters of a message shown; the rest is cut (an input must not flood a terminal)."""
-
-
-def one_line(text: str, limit: int = MAX_MESSAGE) -> str:
-    """``text`` as one printable line of at most about ``limit`` characters: whitespace runs
-    collapsed, other control characters escaped, the tail beyond ``limit`` cut."""
-    joined = " ".join(text.split())
-    shown = "".join(
-        ch if ch.isprintable() else ch.encode("unicode_escape").decode("ascii") for ch in joined
-    )
-    if len(shown) > limit:
-        return f"{shown[:limit]}... (cut at {limit} characters)"
-    return shown
 
 
 class VmguardError(Exception):

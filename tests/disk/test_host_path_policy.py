@@ -10,7 +10,8 @@ import pytest
 
 from clirunner import vmguard
 from vmguard.disk.errors import HostPathRefused
-from vmguard.disk.policy import MAX_SHOWN_NAME, HostPathPolicy
+from vmguard.disk.policy import HostPathPolicy
+from vmguard.text import MAX_SHOWN_NAME
 
 
 @pytest.mark.parametrize(

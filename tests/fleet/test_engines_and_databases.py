@@ -20,9 +20,9 @@ from vmguard.fleet import (
 )
 from vmguard.fleet.engine import ScanEngine
 from vmguard.fleet.posture import FleetPosture
-from vmguard.fleet.report_json import posture_json
 from vmguard.fleet.schema import metadata
 from vmguard.inspection import ImageOptions
+from vmguard.report.fleet_json import posture_json
 from vmguard.scanning import ScanOptions
 
 

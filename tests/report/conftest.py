@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import json
 import re
+import subprocess
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 import pytest
@@ -56,21 +58,27 @@ def planted_fingerprints(planted_report: Report) -> list[str]:
     return digests
 
 
-@pytest.fixture(scope="session")
-def hostile_image(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """An ext4 image (mkfs.ext4 -d) whose key files carry ``HOSTILE_NAMES``."""
-    import subprocess
-
-    work = tmp_path_factory.mktemp("hostile")
+def keys_image(work: Path, names: Sequence[str], files: Mapping[str, bytes] = {}) -> Path:
+    """An ext4 image (mkfs.ext4 -d) with a fresh private key in ``/srv/NAME`` for each of
+    ``names`` and ``files`` (guest path -> content) besides."""
     tree = work / "tree"
     (tree / "etc").mkdir(parents=True)
     (tree / "etc/fstab").write_text("")
     (tree / "srv").mkdir()
-    for name in HOSTILE_NAMES:
+    for name in names:
         key = subprocess.run(
             ["openssl", "genpkey", "-algorithm", "ed25519"], capture_output=True, check=True
         ).stdout
         (tree / "srv" / name).write_bytes(key)
-    image = work / "hostile.img"
+    for path, data in files.items():
+        (tree / path).parent.mkdir(parents=True, exist_ok=True)
+        (tree / path).write_bytes(data)
+    image = work / "keys.img"
     subprocess.run(["mkfs.ext4", "-q", "-d", str(tree), str(image), "16M"], check=True)
     return image
+
+
+@pytest.fixture(scope="session")
+def hostile_image(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """An ext4 image whose key files carry ``HOSTILE_NAMES``."""
+    return keys_image(tmp_path_factory.mktemp("hostile"), HOSTILE_NAMES)

@@ -128,7 +128,7 @@ def test_hostile_names_stay_text(hostile_image: Path) -> None:
     text = vmguard("scan", "--format", "html", hostile_image).stdout
     page = _parsed(text)
     assert "img" not in page.tags
-    assert "&lt;img src=x onerror=alert(1)&gt;&amp;&quot;&#x27;#?%41 ?txt.pem" in text
+    assert "&lt;img src=x onerror=alert(1)&gt;&amp;&quot;&#x27;#?%41 \\u202etxt.pem" in text
     assert "\x1b" not in text and "\u202e" not in text
 
 

@@ -80,6 +80,6 @@ def test_hostile_names_leave_well_formed_xml(hostile_image: Path) -> None:
     run = vmguard("scan", "--format", "junit", hostile_image)
     root = ET.fromstring(run.stdout)  # raises on control characters or broken markup
     names = sorted(c.get("file", "") for c in root.iter("testcase"))
-    assert names[0].startswith("/srv/<img src=x onerror=alert(1)>&\"'#?%41 ?txt.pem")
-    assert names[1] == "/srv/evil?[2J?[31m FAKE vmguard: no findings?.pem"
+    assert names[0].startswith("/srv/<img src=x onerror=alert(1)>&\"'#?%41 \\u202etxt.pem")
+    assert names[1] == "/srv/evil\\x1b[2J\\x1b[31m\\nFAKE vmguard: no findings\\x07.pem"
     assert "\x1b" not in run.stdout and "\x07" not in run.stdout

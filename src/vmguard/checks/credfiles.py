@@ -20,9 +20,10 @@ from dataclasses import dataclass
 
 from vmguard.checks.cloudtokens import json_tokens
 from vmguard.checks.interface import FileContent, line_of
-from vmguard.checks.redact import redact, safe_text
+from vmguard.checks.redact import redact
 from vmguard.checks.secrets.validators import is_placeholder
 from vmguard.findings import Finding, Rule, SecretKind, Severity, Threat
+from vmguard.text import printable
 
 _FIX = "Remove the credential from the image, rotate it, and inject secrets at boot instead."
 CREDENTIAL_FILE = Rule(
@@ -208,7 +209,7 @@ def _history_values(data: bytes) -> Iterable[tuple[int, str, bytes]]:
                 continue
             named = m.groupdict().get("name")
             # A name is the command's own syntax (PGPASSWORD, X-Api-Key), never a secret.
-            shown = f"{label} {safe_text(named, 40)}" if named else label
+            shown = f"{label} {printable(named, 40)}" if named else label
             found.setdefault(m.start("value"), (shown, value))
     for offset in sorted(found):
         shown, value = found[offset]

@@ -9,8 +9,8 @@ import hashlib
 from collections.abc import Iterable
 
 from vmguard.checks.interface import FileContent
-from vmguard.checks.redact import safe_text
 from vmguard.findings import Finding, Rule, SecretKind, Severity, Threat
+from vmguard.text import printable
 
 AUTHORIZED_KEY = Rule(
     "ssh.authorized-key-leftover",
@@ -54,7 +54,7 @@ class AuthorizedKeys:
             fp = fingerprint(fields[start + 1])
             if fp is None:
                 continue
-            comment = safe_text(b" ".join(fields[start + 2 :]), 60)
+            comment = printable(b" ".join(fields[start + 2 :]), 60)
             yield AUTHORIZED_KEY.finding(
                 content.path,
                 f"{fields[start].decode(errors='replace')} {fp} {comment}".strip(),

@@ -10,10 +10,10 @@ import posixpath
 import re
 from collections.abc import Iterable
 
-from vmguard.checks.redact import safe_text
 from vmguard.findings import Finding, Rule, Severity, Threat
 from vmguard.guest.facts import GuestFacts
 from vmguard.guest.view import GuestFileTooLarge, GuestView
+from vmguard.text import printable
 
 NOPASSWD_ALL = Rule(
     "sudo.nopasswd-all",
@@ -77,7 +77,7 @@ class SudoersChecks:
                     continue
                 body = line.split("#", 1)[0].strip()
                 if body and not body.startswith("Defaults") and _NOPASSWD_ALL.search(body):
-                    evidence = safe_text(body.encode())
+                    evidence = printable(body, 120)
                     if dormant:
                         yield NOPASSWD_ALL.finding(
                             path,

@@ -19,9 +19,10 @@ from collections.abc import Callable, Iterable, Iterator
 from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 
 from vmguard.checks.interface import FileContent, line_of
-from vmguard.checks.redact import redact, safe_text
+from vmguard.checks.redact import redact
 from vmguard.checks.secrets.validators import is_placeholder
 from vmguard.findings import Finding, Rule, SecretKind, Severity, Threat
+from vmguard.text import printable
 
 _EXPOSED = Threat.IMAGE_EXPOSURE
 UNATTEND = Rule(
@@ -182,7 +183,7 @@ def _gpp(data: bytes) -> Found:
             continue
         element = data[data.rfind(b"<", 0, m.start()) : m.end() + 512]
         user = _GPP_USER.search(element)
-        who = f" user {safe_text(user.group('u'), 64)}" if user else ""
+        who = f" user {printable(user.group('u'), 64)}" if user else ""
         yield m.start("v"), f"cpassword{who} (decrypted): {redact(password)}", password.encode()
 
 
@@ -210,7 +211,7 @@ def _web_config(data: bytes) -> Found:
             ):
                 continue
             seen.add(m.start("v"))
-            key = safe_text(m.group("key"), 64)
+            key = printable(m.group("key"), 64)
             yield m.start("v"), f"{key}: {redact(value)}", value
 
 
@@ -234,7 +235,7 @@ def _filezilla(data: bytes) -> Found:
         users = _FILEZILLA_USER.findall(server)
         who = ""
         if users and hosts:
-            who = f" {safe_text(users[-1], 64)}@{safe_text(hosts[-1], 64)}"
+            who = f" {printable(users[-1], 64)}@{printable(hosts[-1], 64)}"
         if value and not is_placeholder(value):
             yield m.start("v"), f"{who.strip() or 'server'} ({how}): {redact(value)}", value
 
@@ -247,7 +248,7 @@ def _rdp(data: bytes) -> Found:
     text = data.decode("utf-16") if data[:2] in (b"\xff\xfe", b"\xfe\xff") else None
     if text is not None:
         data = text.encode("utf-8", "replace")
-    fields = {m.group("k").decode(): safe_text(m.group("v"), 64) for m in _RDP_FIELD.finditer(data)}
+    fields = {m.group("k").decode(): printable(m.group("v"), 64) for m in _RDP_FIELD.finditer(data)}
     for m in _RDP_PASSWORD.finditer(data):
         who = f" {fields.get('username', '')}@{fields.get('full address', '')}".rstrip("@ ")
         yield (

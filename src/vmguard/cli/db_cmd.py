@@ -13,6 +13,7 @@ import typer
 from vmguard.cli.output import fail
 from vmguard.cli.progress import byte_bars
 from vmguard.report.interface import OutputFormat
+from vmguard.text import printable
 from vmguard.vulns.database import import_advisories
 from vmguard.vulns.index import IndexStatus, open_index
 from vmguard.vulns.location import ENV_VAR, resolve_location
@@ -56,7 +57,9 @@ def import_command(
             f"{source.skipped} skipped"
         )
     for skipped in summary.skipped[:20]:
-        sys.stderr.write(f"vmguard: skipped {_safe(skipped.where)}: {_safe(skipped.reason)}\n")
+        sys.stderr.write(
+            f"vmguard: skipped {printable(skipped.where)}: {printable(skipped.reason)}\n"
+        )
     typer.echo(f"index: {summary.index_path}")
 
 
@@ -64,7 +67,7 @@ def warn_if_stale(age: AdvisoryAge) -> None:
     """A console warning (stderr) when the advisories are older than allowed."""
     warning = age.warning()
     if warning is not None:
-        sys.stderr.write(f"vmguard: warning: {_safe(warning)}\n")
+        sys.stderr.write(f"vmguard: warning: {printable(warning)}\n")
 
 
 def _image_ecosystems(images: list[Path]) -> list[str]:
@@ -131,7 +134,7 @@ def update_command(
     wanted = list(ecosystem or [])
     unknown = [e for e in wanted if e not in ARCHIVE_ECOSYSTEMS]
     if unknown:
-        fail(f"unknown ecosystem {_safe(unknown[0])!r}: one of {', '.join(ARCHIVE_ECOSYSTEMS)}")
+        fail(f"unknown ecosystem {printable(unknown[0])!r}: one of {', '.join(ARCHIVE_ECOSYSTEMS)}")
     wanted += _image_ecosystems(images or [])
     if not wanted and location.is_file():
         with open_index(location) as index:
@@ -147,10 +150,6 @@ def update_command(
             result = update_ecosystem(location, name, source, progress=progress)
             typer.echo(_update_line(result))
     typer.echo(f"index: {location}")
-
-
-def _safe(text: str) -> str:
-    return "".join(ch if ch.isprintable() else "?" for ch in text)
 
 
 def _age(stamp: str | None) -> str:
@@ -193,6 +192,6 @@ def status_command(
     typer.echo(f"index: {status.path} (schema {status.schema_version})")
     typer.echo(f"advisories: {status.advisories}")
     for name, count in status.releases:
-        typer.echo(f"  {_safe(name)}: {count}")
+        typer.echo(f"  {printable(name)}: {count}")
     typer.echo(f"last import: {_age(status.last_import)} ({status.imports} sources imported)")
     typer.echo(f"newest advisory modified: {status.newest_modified or 'none'}")

@@ -1,5 +1,5 @@
 """``vmguard fleet scan SOURCE...`` and ``vmguard fleet report``: argument parsing and
-rendering only; the work is in ``vmguard.fleet``.
+rendering only; the work is in ``vmguard.fleet``, the report writers in ``vmguard.report``.
 
 Never prints a fingerprint or marker HMAC (nothing it gets holds one), a database password
 or a volume key (read from files only, by ``volume_keys``).
@@ -7,7 +7,6 @@ or a volume key (read from files only, by ``volume_keys``).
 
 from __future__ import annotations
 
-import sys
 from collections import Counter
 from enum import StrEnum
 from pathlib import Path
@@ -15,6 +14,7 @@ from typing import TYPE_CHECKING, Annotated, assert_never
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemainingColumn
 
 from vmguard.cli.options import (
@@ -25,7 +25,7 @@ from vmguard.cli.options import (
     OutputFormatOption,
     follows_references,
 )
-from vmguard.cli.output import EXIT_FINDINGS, EXIT_OK, emit_all, fail
+from vmguard.cli.output import EXIT_FINDINGS, EXIT_OK, emit_fleet, fail
 from vmguard.cli.volume_keys import KeyFile, PassphraseFile, volume_secrets
 from vmguard.findings import Severity
 from vmguard.fleet.defaults import ENV_VAR
@@ -33,7 +33,6 @@ from vmguard.report.interface import OutputFormat
 
 if TYPE_CHECKING:
     from vmguard.fleet import ScanEngine
-    from vmguard.fleet.posture import FleetPosture
     from vmguard.fleet.task import ImageResult
 
 fleet_app = typer.Typer(
@@ -119,8 +118,8 @@ def fleet_scan_command(
     from vmguard.fleet import collect_catalogue, open_database, scan_catalogue
     from vmguard.fleet.database import shown
     from vmguard.inspection import ImageOptions
-    from vmguard.report.grouping import printable
     from vmguard.scanning import MiB, ScanOptions
+    from vmguard.text import printable
     from vmguard.vulns.database import open_default_index
 
     if workers < 0:
@@ -160,7 +159,8 @@ def fleet_scan_command(
 
             def advance(done: int, total: int, result: ImageResult | None) -> None:
                 name = Path(result.path).name if result is not None else ""
-                bar.update(task, completed=done, total=total, description=f"fleet {name[:40]}")
+                shown = escape(printable(name, 40))  # an image's file name, shown as text
+                bar.update(task, completed=done, total=total, description=f"fleet {shown}")
 
             summary = scan_catalogue(
                 catalogue,
@@ -187,33 +187,6 @@ def fleet_scan_command(
         typer.echo(f"skipped: {count} files: {printable(reason)}")
 
 
-def _render(posture: FleetPosture, fmt: OutputFormat, output: Path | None) -> None:
-    from vmguard.fleet.report_console import write_posture_console
-    from vmguard.fleet.report_html import write_posture_html
-    from vmguard.fleet.report_json import write_posture_json
-    from vmguard.fleet.report_sarif import posture_reports
-
-    match fmt:
-        case OutputFormat.SARIF | OutputFormat.JUNIT:
-            emit_all(posture_reports(posture), fmt, output)
-            return
-        case OutputFormat.CONSOLE | OutputFormat.JSON | OutputFormat.HTML:
-            pass
-        case _:
-            assert_never(fmt)
-    out = open(output, "w", encoding="utf-8") if output else sys.stdout  # noqa: SIM115
-    try:
-        if fmt is OutputFormat.JSON:
-            write_posture_json(posture, out)
-        elif fmt is OutputFormat.HTML:
-            write_posture_html(posture, out)
-        else:
-            write_posture_console(posture, out)
-    finally:
-        if output:
-            out.close()
-
-
 @fleet_app.command("report")
 def fleet_report_command(
     db: FleetDb = None,
@@ -233,7 +206,7 @@ def fleet_report_command(
         posture = load_posture(database)
     finally:
         database.close()
-    _render(posture, output_format, output)
+    emit_fleet(posture, output_format, output)
     worst = [i.worst.rank for i in posture.images if i.worst is not None]
     worst += [g.severity.rank for g in posture.shared]
     raise typer.Exit(EXIT_FINDINGS if worst and max(worst) >= fail_on.rank else EXIT_OK)

@@ -28,6 +28,7 @@ from vmguard.integrity.gate import (
 )
 from vmguard.integrity.trust import load_trust
 from vmguard.integrity.verify import VerifyOptions
+from vmguard.text import printable
 
 gate_app = typer.Typer(
     help="A libvirt qemu hook that refuses to start unsigned or modified VMs.",
@@ -87,6 +88,6 @@ def check_command(
     try:
         result = check_domain(xml, store, signatures, options, expected_name=domain_name)
     except VerificationFailed as error:
-        sys.stderr.write(f"vmguard: refused: {' '.join(error.diagnostics().split())[:2000]}\n")
+        sys.stderr.write(f"vmguard: refused: {error.diagnostics()}\n")
         raise typer.Exit(EXIT_FINDINGS) from None
-    sys.stderr.write(f"vmguard: allowed: signed by {result.signer.origin}\n")
+    sys.stderr.write(f"vmguard: allowed: signed by {printable(result.signer.origin)}\n")

@@ -10,6 +10,8 @@ import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
+from vmguard.text import printable
+
 ByteBar = Callable[[str, int, int], None]
 """(what, bytes done, bytes in all): one bar per distinct ``what``."""
 
@@ -21,6 +23,7 @@ def byte_bars() -> Iterator[ByteBar | None]:
         yield None
         return
     from rich.console import Console
+    from rich.markup import escape
     from rich.progress import BarColumn, DownloadColumn, Progress, TaskID, TimeRemainingColumn
 
     with Progress(
@@ -36,7 +39,8 @@ def byte_bars() -> Iterator[ByteBar | None]:
         def update(what: str, done: int, total: int) -> None:
             task = tasks.get(what)
             if task is None:
-                task = tasks[what] = bar.add_task(what, total=total)
+                shown = escape(printable(what, 60))  # names come from images and users
+                task = tasks[what] = bar.add_task(shown, total=total)
             bar.update(task, completed=done, total=total)
 
         yield update

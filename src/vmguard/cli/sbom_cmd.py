@@ -21,6 +21,7 @@ from vmguard.cli.options import (
 from vmguard.cli.output import fail
 from vmguard.cli.volume_keys import KeyFile, PassphraseFile, volume_secrets
 from vmguard.inspection import ImageOptions, inspect_image
+from vmguard.text import printable
 from vmguard.vulns.database import open_default_index
 from vmguard.vulns.freshness import DEFAULT_MAX_AGE_DAYS, advisory_age
 from vmguard.vulns.matching import find_vulnerabilities
@@ -86,6 +87,6 @@ def sbom_command(
     else:
         sys.stdout.write(text if text.endswith("\n") else text + "\n")
     for problem in scan.problems if scan else ():
-        sys.stderr.write(f"vmguard: warning: {problem.reason}\n")
+        sys.stderr.write(f"vmguard: warning: {printable(problem.reason)}\n")
     if age is not None:
         warn_if_stale(age)

@@ -22,53 +22,15 @@ from vmguard.cli.options import (
     OutputFormatOption,
     follows_references,
 )
-from vmguard.cli.output import EXIT_FINDINGS, EXIT_OK, emit, fail
+from vmguard.cli.output import EXIT_FINDINGS, EXIT_OK, emit_verification, fail
 from vmguard.cli.progress import byte_bars
-from vmguard.integrity.errors import BundleModified, VerificationFailed
-from vmguard.integrity.report import failure_report, success_report
+from vmguard.integrity.errors import VerificationFailed
 from vmguard.integrity.trust import load_trust
 from vmguard.integrity.verify import VerifiedBundle, VerifyOptions, verify_bundle
 from vmguard.report.interface import OutputFormat
+from vmguard.report.verification import Verification
 
 MAX_SIGNATURE_FILE = 256 * 1024 * 1024
-
-
-def _printable(value: object) -> str:
-    return "".join(ch if ch.isprintable() else "?" for ch in str(value))
-
-
-def render_valid(result: VerifiedBundle) -> None:
-    """Console lines for a valid bundle."""
-    m = result.manifest
-    typer.echo(
-        f"VALID: {len(m.disks)} disk(s), {len(m.definitions)} definition(s); manifest version "
-        f"{m.version} signed {m.signed_at.isoformat()} by {_printable(result.signer.origin)} "
-        f"(key {result.signer.keyid[:16]})"
-    )
-    for note in result.notes:
-        typer.echo(f"  note: {_printable(note)}")
-
-
-def render_invalid(error: VerificationFailed) -> None:
-    """Console lines saying what changed."""
-    typer.echo(f"INVALID: {_printable(error.diagnostics())}")
-    if not isinstance(error, BundleModified):
-        return
-    for change in error.changes:
-        typer.echo(
-            f"  {change.kind.value} {_printable(change.path or change.name)}: "
-            f"{_printable(change.reason)}"
-        )
-        for r in change.ranges[:20]:
-            typer.echo(f"    changed bytes 0x{r.start:x}-0x{r.end:x} ({r.end - r.start} bytes)")
-        if len(change.ranges) > 20:
-            typer.echo(f"    ... and {len(change.ranges) - 20} more ranges")
-        for region in change.regions:
-            typer.echo(f"    in {_printable(region)}")
-        for hit in change.guest_files:
-            typer.echo(f"    guest file {_printable(hit.path)}")
-        if change.more_files:
-            typer.echo(f"    ... and {change.more_files} more guest files")
 
 
 def verify_command(
@@ -108,15 +70,10 @@ def verify_command(
     target = " ".join(str(p) for p in bundle)
     try:
         with byte_bars() as bar:
-            result = verify_bundle(bundle, envelope, store, options, progress=bar)
+            outcome: VerifiedBundle | VerificationFailed = verify_bundle(
+                bundle, envelope, store, options, progress=bar
+            )
     except VerificationFailed as error:
-        if output_format is OutputFormat.CONSOLE and output is None:
-            render_invalid(error)
-        else:
-            emit(failure_report(target, error), output_format, output)
-        raise typer.Exit(EXIT_FINDINGS) from None
-    if output_format is OutputFormat.CONSOLE and output is None:
-        render_valid(result)
-    else:
-        emit(success_report(target), output_format, output)
-    raise typer.Exit(EXIT_OK)
+        outcome = error
+    emit_verification(Verification(target, outcome), output_format, output)
+    raise typer.Exit(EXIT_OK if isinstance(outcome, VerifiedBundle) else EXIT_FINDINGS)

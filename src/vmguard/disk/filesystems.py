@@ -26,6 +26,8 @@ from vmguard.disk.fssignatures import is_md_raid_member, other_filesystem_kind
 from vmguard.disk.source import ByteSource, SourceFile
 from vmguard.disk.volumes.bitlocker import looks_like_bitlocker, probe_bitlocker
 from vmguard.guest.view import GuestStat
+from vmguard.text import kept_text
+from vmguard.text import one_line as text_one_line
 
 SUPPORTED = ("ext2", "ext3", "ext4", "xfs", "vfat", "ntfs", "btrfs")
 
@@ -51,8 +53,7 @@ class FsSignature:
 
 
 def _clean_label(raw: bytes) -> str | None:
-    text = raw.split(b"\x00", 1)[0].decode("utf-8", "replace").strip()
-    return "".join(ch for ch in text if ch.isprintable()) or None
+    return kept_text(raw.split(b"\x00", 1)[0], len(raw)) or None
 
 
 def _ext_kind(sb: bytes) -> str:
@@ -237,8 +238,7 @@ def _fat_ntfs_mtime(kind: str, node: Any) -> int:
 
 def one_line(err: BaseException) -> str:
     """A library error as one bounded line (libyal chains many messages together)."""
-    text = " ".join(str(err).split())
-    return text[:300]
+    return text_one_line(str(err), 300)
 
 
 def open_filesystem(source: ByteSource, signature: FsSignature) -> Filesystem:

@@ -31,10 +31,11 @@ from vmguard.disk.errors import (
     withheld,
 )
 from vmguard.disk.limits import DEFAULT_LIMITS, Limits
-from vmguard.disk.policy import HostPathPolicy, printable
+from vmguard.disk.policy import HostPathPolicy
 from vmguard.disk.probe import READABLE_FORMATS, Detection, detect_format
 from vmguard.disk.referenced import referenced
 from vmguard.disk.source import ByteSource, FileSource
+from vmguard.text import shown_name
 
 
 @dataclass(frozen=True, slots=True)
@@ -98,7 +99,7 @@ def _container_opener(fmt: str) -> ContainerOpener:
         from vmguard.disk.containers.vhdx import open_vhdx
 
         return lambda s, lim, op: open_vhdx(s, limits=lim, open_reference=op)
-    raise UnsupportedFormat(f"format {printable(fmt)!r} is not one vmguard reads")
+    raise UnsupportedFormat(f"format {shown_name(fmt)!r} is not one vmguard reads")
 
 
 class _ChainState:
@@ -121,7 +122,7 @@ class _ChainState:
         def open_reference(reference: Reference) -> ByteSource:
             what = reference.kind.value.replace("-", " ")
             path = self.policy.resolve(reference.name, image, what)
-            shown = printable(reference.name)
+            shown = shown_name(reference.name)
             try:
                 st = os.stat(path)
             except OSError:
@@ -178,7 +179,7 @@ def open_image(
     elif forced_format in READABLE_FORMATS:
         fmt = forced_format
     else:
-        raise UnsupportedFormat(f"format {printable(forced_format)!r} is not one vmguard reads")
+        raise UnsupportedFormat(f"format {shown_name(forced_format)!r} is not one vmguard reads")
     st = os.stat(path)
     top_key = frozenset({(st.st_dev, st.st_ino)})
     disks: list[DiskImage] = []
@@ -187,7 +188,7 @@ def open_image(
         for member in package.disks:
             inner = detect_format(member.source, member.name)
             if inner.format == "ova":
-                raise ImageRefused(f"OVA member {printable(member.name)!r} is itself an OVA")
+                raise ImageRefused(f"OVA member {shown_name(member.name)!r} is itself an OVA")
             if not package.descriptor and inner.format == "raw":
                 continue
             c = _container_opener(inner.format)(member.source, limits, no_references)

@@ -17,25 +17,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from vmguard.disk.errors import HostPathRefused
+from vmguard.text import shown_name
 
 # qemu accepts "json:{...}", "nbd://", "file:", "http:" ... as filenames. Two letters or more
 # before the colon, so a Windows drive letter is not mistaken (it is refused as absolute).
 _PROTOCOL = re.compile(r"^[A-Za-z][A-Za-z0-9+.\-]+:")
-
-
-# A name longer than this is shown by its start and its length: an image must not be able
-# to fill an error message (or a report) with text of its choosing.
-MAX_SHOWN_NAME = 200
-
-
-def printable(name: str | bytes) -> str:
-    """Escape an image-controlled name for one-line messages: no control characters, at most
-    ``MAX_SHOWN_NAME`` characters of it (the rest counted, not shown)."""
-    text = name.decode("utf-8", "backslashreplace") if isinstance(name, bytes) else name
-    escaped = text.encode("unicode_escape").decode("ascii")
-    if len(escaped) <= MAX_SHOWN_NAME:
-        return escaped
-    return f"{escaped[:MAX_SHOWN_NAME]}...({len(text)} characters)"
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,7 +50,7 @@ class HostPathPolicy:
 
         ``what`` says what the name is ("backing file", "VMDK extent", ...), for the message.
         """
-        shown = printable(name)
+        shown = shown_name(name)
         if isinstance(name, bytes):
             try:
                 name = name.decode("utf-8")
@@ -93,14 +79,14 @@ class HostPathPolicy:
         roots = (base, *(Path(os.path.realpath(d)) for d in self.allowed_dirs))
         if not any(resolved == r or r in resolved.parents for r in roots):
             raise HostPathRefused(
-                f"{what} {shown!r} resolves to {printable(str(resolved))}, outside the image "
-                f"directory {printable(str(base))} (allow it with --allow-dir)"
+                f"{what} {shown!r} resolves to {shown_name(str(resolved))}, outside the image "
+                f"directory {shown_name(str(base))} (allow it with --allow-dir)"
             )
         try:
             mode = os.stat(resolved).st_mode
         except (FileNotFoundError, NotADirectoryError):
             raise HostPathRefused(
-                f"{what} {shown!r} not found at {printable(str(resolved))}"
+                f"{what} {shown!r} not found at {shown_name(str(resolved))}"
             ) from None
         if not stat.S_ISREG(mode):
             raise HostPathRefused(f"{what} {shown!r} is not a regular file")

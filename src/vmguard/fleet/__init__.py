@@ -10,7 +10,9 @@ Public API::
     LocalEngine(workers) / DaskEngine("tcp://host:port")
     load_posture(db) -> FleetPosture                    # what ``fleet report`` renders
 
-Nothing in this package prints; ``vmguard.cli.fleet_cmd`` renders.
+Nothing in this package prints: ``vmguard.report.formats`` chooses the writer of a posture
+(``report.fleet_console``, ``fleet_json``, ``fleet_html``; SARIF and JUnit through
+``report.fleet_reports``).
 """
 
 from __future__ import annotations

@@ -8,11 +8,11 @@ Nothing in this module reads a file.
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
 from typing import Generic, Literal, TypeVar
 
 from vmguard.problems import Problem
+from vmguard.text import kept_text
 
 PasswordState = Literal["hash", "empty", "locked", "none"]
 """How an account can be logged into with a password (the JSON ``password`` field)."""
@@ -34,7 +34,6 @@ PackageManager = Literal[
 """The package database (or, for application packages, the ecosystem) a package came from;
 ``windows`` for programs from the registry's Uninstall keys."""
 
-_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u200b-\u200f\u202a-\u202e\u2066-\u2069]")
 
 MAX_FIELD_CHARS = 4096
 """Longest string kept from a guest file field; longer values are cut."""
@@ -43,12 +42,12 @@ MAX_FIELD_CHARS = 4096
 def guest_text(raw: bytes | str, *, max_chars: int = MAX_FIELD_CHARS) -> str:
     """A guest string made safe to keep and print: decoded, control characters removed.
 
-    Invalid UTF-8 becomes U+FFFD; C0/C1 control characters (ESC, BEL, newlines...) and
-    bidirectional/zero-width formatting characters are dropped so that a terminal, a log
-    line or a report cannot be driven or disguised by guest data.
+    Invalid UTF-8 becomes U+FFFD; control characters (ESC, BEL, newlines...), bidirectional
+    and zero-width formatting characters, and everything else ``vmguard.text.printable``
+    would escape are dropped (``vmguard.text.kept_text``), so that a terminal, a log line
+    or a report cannot be driven or disguised by guest data.
     """
-    text = raw.decode("utf-8", "replace") if isinstance(raw, bytes) else raw
-    return _CONTROL.sub("", text[: max_chars * 2])[:max_chars].strip()
+    return kept_text(raw, max_chars)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

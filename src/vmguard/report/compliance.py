@@ -15,7 +15,7 @@ from typing import Any
 
 from vmguard.findings import Finding, Report
 from vmguard.profiles.model import Compliance, ItemResult, ItemStatus
-from vmguard.report.grouping import printable
+from vmguard.text import printable
 
 SARIF_KIND = {
     ItemStatus.PASS: "pass",

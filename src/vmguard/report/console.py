@@ -3,8 +3,9 @@
 Findings are grouped by threat class (each explained in one line, from ``threats``) and
 then by severity, worst first; suppressed findings stay in their group, marked as such.
 Colour follows rich's rules: none when ``NO_COLOR`` is set or the output is not a terminal.
-Every guest-controlled string goes through ``rich.markup.escape`` and has its control
-characters removed before it reaches the terminal.
+Every guest-controlled string goes through ``vmguard.text.printable`` (control characters
+shown escaped, one line, bounded) and then ``rich.markup.escape`` before it reaches the
+terminal.
 """
 
 from __future__ import annotations
@@ -19,7 +20,8 @@ from rich.table import Table
 from vmguard.findings import Finding, Report, Severity
 from vmguard.inventory import Inventory
 from vmguard.report.compliance import text_lines
-from vmguard.report.grouping import SEVERITIES, group_findings, printable
+from vmguard.report.grouping import SEVERITIES, group_findings
+from vmguard.text import printable
 
 _STYLE = {
     Severity.CRITICAL: "bold white on red",

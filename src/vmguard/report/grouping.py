@@ -82,11 +82,3 @@ def threat_severity_counts(reports: Sequence[Report]) -> dict[Threat, dict[Sever
             if finding.suppressed is None:
                 counts[finding.threat][finding.severity] += 1
     return counts
-
-
-def printable(value: object) -> str:
-    """``value`` as one line of text: tabs and line breaks become spaces, other control,
-    format (bidi) and unpaired surrogate characters "?". Guest strings must not steer a
-    terminal, fake a line of a report, or break a page or an XML parser."""
-    text = "" if value is None else str(value)
-    return "".join(ch if ch.isprintable() else " " if ch in "\t\n\r" else "?" for ch in text)

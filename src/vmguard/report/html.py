@@ -12,7 +12,6 @@ page has no script and fetches nothing (see ``html_assets``).
 from __future__ import annotations
 
 from collections.abc import Sequence
-from html import escape
 from typing import TextIO
 
 from vmguard import __version__
@@ -20,15 +19,12 @@ from vmguard.findings import Finding, Report, Severity
 from vmguard.inventory import Inventory
 from vmguard.profiles.model import ItemStatus
 from vmguard.report.compliance import LABEL
-from vmguard.report.grouping import SEVERITIES, group_findings, printable, threat_severity_counts
-from vmguard.report.html_assets import SEVERITY_COLOURS, page
+from vmguard.report.grouping import SEVERITIES, group_findings, threat_severity_counts
+from vmguard.report.html_assets import SEVERITY_COLOURS, html_text, page
 from vmguard.report.html_chart import threat_severity_chart
 from vmguard.report.threats import THREATS
 
-
-def _e(value: object) -> str:
-    """Report data made safe for element content and quoted attributes."""
-    return escape(printable(value), quote=True)
+_e = html_text
 
 
 def _size(n: int) -> str:

@@ -1,13 +1,17 @@
 """The fixed parts of the HTML report: its stylesheet, severity colours and page frame.
 
-Everything here is vmguard's own text, never report data. The page must stay
+Everything here is vmguard's own text, never report data; report data enters a page only
+through ``html_text`` (``vmguard.text.printable``, then HTML escaping). The page must stay
 self-contained: no external URL, no script, no font or image fetched from anywhere; the
 Content-Security-Policy below makes a browser refuse any fetch even if one slipped in.
 """
 
 from __future__ import annotations
 
+from html import escape
+
 from vmguard.findings import Severity
+from vmguard.text import printable
 
 SEVERITY_COLOURS = {
     Severity.CRITICAL: "#8e1b1b",
@@ -16,6 +20,12 @@ SEVERITY_COLOURS = {
     Severity.LOW: "#3f7fbf",
     Severity.INFO: "#9aa6b2",
 }
+
+
+def html_text(value: object) -> str:
+    """Report data made safe for element content and quoted attributes."""
+    return escape(printable(value), quote=True)
+
 
 CONTENT_SECURITY_POLICY = "default-src 'none'; style-src 'unsafe-inline'; img-src data:"
 

@@ -6,7 +6,8 @@ location); a finding a policy suppressed is a skipped case with the policy's rea
 that could not be read is a case in error; a checked target without findings is one passing
 case, so a clean run shows up as green rather than empty. Gating stays with ``--fail-on``.
 With ``--profile`` a second suite per report holds one case per guide item and subject.
-Text that XML 1.0 cannot carry (control characters, unpaired surrogates) is replaced.
+Every string goes through ``vmguard.text.printable``, so XML 1.0 can carry it (no control
+characters, no unpaired surrogates).
 """
 
 from __future__ import annotations
@@ -18,12 +19,7 @@ from typing import TextIO
 from vmguard import __version__
 from vmguard.findings import Finding, Report
 from vmguard.report.compliance import junit_suite
-from vmguard.report.grouping import printable
-
-
-def _text(value: object) -> str:
-    """One line that XML 1.0 can hold (see ``printable``)."""
-    return printable(value)
+from vmguard.text import printable
 
 
 def _where(finding: Finding) -> str:
@@ -44,9 +40,9 @@ def _finding_case(suite: ET.Element, finding: Finding) -> str:
     case = ET.SubElement(
         suite,
         "testcase",
-        classname=_text(f"vmguard.{finding.threat.value}"),
-        name=_text(f"{finding.rule_id} {_where(finding)}"),
-        file=_text(finding.location.path),
+        classname=printable(f"vmguard.{finding.threat.value}"),
+        name=printable(f"{finding.rule_id} {_where(finding)}"),
+        file=printable(finding.location.path),
         time="0",
     )
     if finding.location.line is not None:
@@ -55,20 +51,20 @@ def _finding_case(suite: ET.Element, finding: Finding) -> str:
         [
             f"severity: {finding.severity.value}",
             f"threat: {finding.threat.value}",
-            f"location: {_text(_where(finding))} ({finding.location.area.value})",
-            f"evidence: {_text(finding.evidence)}",
-            f"fix: {_text(finding.remediation)}",
-            *(f"reference: {_text(r)}" for r in finding.references),
+            f"location: {printable(_where(finding))} ({finding.location.area.value})",
+            f"evidence: {printable(finding.evidence)}",
+            f"fix: {printable(finding.remediation)}",
+            *(f"reference: {printable(r)}" for r in finding.references),
         ]
     )
     if finding.suppressed is not None:
-        ET.SubElement(case, "skipped", message=_text(f"suppressed: {finding.suppressed}"))
+        ET.SubElement(case, "skipped", message=printable(f"suppressed: {finding.suppressed}"))
         ET.SubElement(case, "system-out").text = details
         return "skipped"
     failure = ET.SubElement(
         case,
         "failure",
-        message=_text(f"[{finding.severity.value}] {finding.title}: {finding.evidence}"),
+        message=printable(f"[{finding.severity.value}] {finding.title}: {finding.evidence}"),
         type=finding.severity.value,
     )
     failure.text = details
@@ -77,7 +73,7 @@ def _finding_case(suite: ET.Element, finding: Finding) -> str:
 
 def _suite(report: Report) -> ET.Element:
     suite = ET.Element(
-        "testsuite", name=_text(f"vmguard {report.target.kind} {report.target.path}")
+        "testsuite", name=printable(f"vmguard {report.target.kind} {report.target.path}")
     )
     props = ET.SubElement(suite, "properties")
     for name, value in (
@@ -86,7 +82,7 @@ def _suite(report: Report) -> ET.Element:
         ("target.path", report.target.path),
         *((f"summary.{s}", str(n)) for s, n in report.summary().items()),
     ):
-        ET.SubElement(props, "property", name=name, value=_text(value))
+        ET.SubElement(props, "property", name=name, value=printable(value))
     counts = {"tests": 0, "failures": 0, "errors": 0, "skipped": 0}
     order = sorted(
         report.findings,
@@ -97,9 +93,9 @@ def _suite(report: Report) -> ET.Element:
         counts["tests"] += 1
     for error in report.errors:
         case = ET.SubElement(
-            suite, "testcase", classname="vmguard.read-error", name=_text(error.where), time="0"
+            suite, "testcase", classname="vmguard.read-error", name=printable(error.where), time="0"
         )
-        ET.SubElement(case, "error", message=_text(error.reason), type="read-error")
+        ET.SubElement(case, "error", message=printable(error.reason), type="read-error")
         counts["errors"] += 1
         counts["tests"] += 1
     if report.checked and not report.findings:

@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import quote
 
+from vmguard.text import shown_name
 from vmguard.vulns.database import SourceImport, import_advisories
 from vmguard.vulns.download import (
     DownloadError,
@@ -84,7 +85,7 @@ def verify_archive(path: Path, limits: ImportLimits = DEFAULT_IMPORT_LIMITS) -> 
 
 
 def _verify_member(archive: zipfile.ZipFile, member: zipfile.ZipInfo, limits: ImportLimits) -> None:
-    name = "".join(c if c.isprintable() else "?" for c in member.filename[:120])
+    name = shown_name(member.filename)
     if member.file_size > limits.max_record_bytes:
         raise DownloadError(f"member {name} is larger than {limits.max_record_bytes} bytes")
     compressed = max(member.compress_size, 1)

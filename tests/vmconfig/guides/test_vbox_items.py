@@ -103,7 +103,7 @@ def test_iscsi_secret_is_never_shown(tmp_path: Path) -> None:
     assert report.compliance is not None
     text = " ".join(f.evidence for f in report.findings)
     text += " ".join(r.reason for r in report.compliance.results)
-    assert "[redacted]" in text and "ChapGuide2026" not in text
+    assert "…[redacted, 13 chars]" in text and "ChapGuide2026" not in text
 
 
 _OVF = """<?xml version="1.0"?>

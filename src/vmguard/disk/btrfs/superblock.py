@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from vmguard.disk.btrfs.checksum import checksum_matches, checksum_name
 from vmguard.disk.errors import CorruptImage, UnsupportedFormat
 from vmguard.disk.source import ByteSource
+from vmguard.text import kept_text
 
 MAGIC = b"_BHRfS_M"
 SUPERBLOCK_OFFSETS = (0x10000, 0x4000000, 0x4000000000)
@@ -151,5 +152,4 @@ def peek_identity(source: ByteSource) -> tuple[str, str | None] | None:
 
 
 def _label(raw: bytes) -> str | None:
-    text = raw[0x12B:0x22B].split(b"\0", 1)[0].decode("utf-8", "replace")
-    return "".join(ch for ch in text if ch.isprintable()) or None
+    return kept_text(raw[0x12B:0x22B].split(b"\0", 1)[0], 256) or None

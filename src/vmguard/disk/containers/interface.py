@@ -60,9 +60,9 @@ class Container:
 def no_references(reference: Reference) -> ByteSource:
     """A ReferenceOpener for contexts with no host directory (OVA members): refuses all."""
     from vmguard.disk.errors import ImageRefused
-    from vmguard.disk.policy import printable
+    from vmguard.text import shown_name
 
     raise ImageRefused(
-        f"{reference.kind.value} {printable(reference.name)!r} refused: "
+        f"{reference.kind.value} {shown_name(reference.name)!r} refused: "
         "an image inside an archive may not name other files"
     )

@@ -22,8 +22,8 @@ from defusedxml import DefusedXmlException
 
 from vmguard.disk.containers.tar import REGULAR, TarMember, read_tar_index
 from vmguard.disk.errors import CorruptImage, ImageRefused, LimitExceeded
-from vmguard.disk.policy import printable
 from vmguard.disk.source import ByteSource, SliceSource
+from vmguard.text import shown_name
 
 _MAX_OVF_BYTES = 4 * 1024 * 1024
 _SCHEME = re.compile(r"^[A-Za-z][A-Za-z0-9+.\-]*:")
@@ -54,7 +54,7 @@ def member_key(name: str) -> str:
 
 def _vet_member(member: TarMember, seen: set[str]) -> None:
     name = member.name
-    shown = printable(name)
+    shown = shown_name(name)
     parts = name.replace("\\", "/").split("/")
     if not name or "\x00" in name or name.startswith(("/", "\\")) or ".." in parts:
         raise ImageRefused(f"OVA member {shown!r} escapes the package")
@@ -67,7 +67,7 @@ def _vet_member(member: TarMember, seen: set[str]) -> None:
     seen.add(key)
     if member.kind in ("symlink", "hardlink"):
         raise ImageRefused(
-            f"OVA member {shown!r} is a {member.kind} to {printable(member.link_target)!r}"
+            f"OVA member {shown!r} is a {member.kind} to {shown_name(member.link_target)!r}"
         )
 
 
@@ -99,7 +99,7 @@ def _referenced_disks(descriptor: bytes) -> list[str]:
                 continue
             key = ident or href
             if key in files:
-                raise ImageRefused(f"OVF declares file id {printable(key)!r} twice")
+                raise ImageRefused(f"OVF declares file id {shown_name(key)!r} twice")
             files[key] = href
     disk_refs = [
         ref
@@ -112,7 +112,7 @@ def _referenced_disks(descriptor: bytes) -> list[str]:
         return list(files.values())
     missing = [r for r in disk_refs if r not in files]
     if missing:
-        raise CorruptImage(f"OVF disk refers to unknown file id {printable(missing[0])!r}")
+        raise CorruptImage(f"OVF disk refers to unknown file id {shown_name(missing[0])!r}")
     return [files[r] for r in disk_refs]
 
 
@@ -125,20 +125,20 @@ def open_ova(source: ByteSource, *, max_members: int) -> OvaPackage:
     regular = {member_key(m.name): m for m in members if m.kind == REGULAR}
     descriptors = [m for m in members if m.kind == REGULAR and m.name.lower().endswith(".ovf")]
     if len(descriptors) > 1:
-        listed = ", ".join(repr(printable(m.name)) for m in descriptors[:3])
+        listed = ", ".join(repr(shown_name(m.name)) for m in descriptors[:3])
         raise ImageRefused(f"OVA holds several OVF descriptors ({listed}): which VM is ambiguous")
     ovf = descriptors[0] if descriptors else None
     descriptor = b""
     if ovf is not None:
         if ovf.size > _MAX_OVF_BYTES:
-            raise LimitExceeded(f"OVF descriptor {printable(ovf.name)!r} is {ovf.size} bytes")
+            raise LimitExceeded(f"OVF descriptor {shown_name(ovf.name)!r} is {ovf.size} bytes")
         descriptor = source.read_at(ovf.offset, ovf.size)
         names = _referenced_disks(descriptor)
     else:
         names = [m.name for m in members if m.kind == REGULAR and not m.name.endswith(".mf")]
     disks: list[OvaDisk] = []
     for href in names:
-        shown = printable(href)
+        shown = shown_name(href)
         if _SCHEME.match(href) or "/" in href or "\\" in href or href in ("", ".", ".."):
             raise ImageRefused(f"OVF file reference {shown!r} is not a member of this package")
         found = regular.get(member_key(href))

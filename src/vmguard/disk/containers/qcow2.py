@@ -26,8 +26,8 @@ from vmguard.disk.containers.qcow2_disk import Qcow2Disk, decode_u64_be
 from vmguard.disk.containers.qcow2_header import QCOW2_MAGIC, Qcow2Header, parse_header
 from vmguard.disk.errors import CorruptImage, ImageRefused
 from vmguard.disk.limits import Limits
-from vmguard.disk.policy import printable
 from vmguard.disk.source import ByteSource
+from vmguard.text import shown_name
 
 __all__ = ["QCOW2_MAGIC", "Qcow2Disk", "open_qcow2"]
 
@@ -48,7 +48,7 @@ def _open_references(
     data = backing = None
     if header.data_file_name is not None and not header.has_data_file:
         raise ImageRefused(
-            f"qcow2 names external data file {printable(header.data_file_name)!r} without "
+            f"qcow2 names external data file {shown_name(header.data_file_name)!r} without "
             "the data-file feature bit: refusing the inconsistent image"
         )
     if header.has_data_file:
@@ -60,7 +60,7 @@ def _open_references(
     if header.backing_name is not None:
         if header.backing_format is None:
             raise ImageRefused(
-                f"qcow2 backing file {printable(header.backing_name)!r} has no declared "
+                f"qcow2 backing file {shown_name(header.backing_name)!r} has no declared "
                 "format; refusing to probe it (set one with qemu-img rebase -u -F)"
             )
         reference = Reference(

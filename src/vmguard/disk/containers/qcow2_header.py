@@ -13,8 +13,8 @@ from dataclasses import dataclass
 
 from vmguard.disk.errors import CorruptImage, LimitExceeded, UnsupportedFormat
 from vmguard.disk.limits import Limits
-from vmguard.disk.policy import printable
 from vmguard.disk.source import ByteSource
+from vmguard.text import shown_name
 
 QCOW2_MAGIC = b"QFI\xfb"
 
@@ -108,7 +108,7 @@ def _feature_names(table: dict[int, str], bits: int) -> str:
     for bit in range(64):
         if bits & (1 << bit):
             label = table.get(bit)
-            names.append(f"bit {bit} ({printable(label)})" if label else f"bit {bit}")
+            names.append(f"bit {bit} ({shown_name(label)})" if label else f"bit {bit}")
     return ", ".join(names)
 
 
@@ -248,7 +248,7 @@ def parse_header(source: ByteSource, limits: Limits) -> Qcow2Header:
         _snapshots_offset,
     ) = _V2_HEADER.unpack_from(head)
     if magic != QCOW2_MAGIC:
-        raise CorruptImage(f"not a qcow2 image: magic {printable(magic)!r}")
+        raise CorruptImage(f"not a qcow2 image: magic {shown_name(magic)!r}")
     if version not in (2, 3):
         raise UnsupportedFormat(f"Unsupported qcow2 version {version}")
     if cluster_bits < MIN_CLUSTER_BITS or cluster_bits > MAX_CLUSTER_BITS:

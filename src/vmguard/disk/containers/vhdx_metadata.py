@@ -14,8 +14,8 @@ from dataclasses import dataclass
 
 from vmguard.disk.containers.crc32c import crc32c
 from vmguard.disk.errors import CorruptImage, LimitExceeded, UnsupportedFormat
-from vmguard.disk.policy import printable
 from vmguard.disk.source import ByteSource
+from vmguard.text import shown_name
 
 VHDX_MAGIC = b"vhdxfile"
 """File type identifier at offset 0."""
@@ -259,6 +259,6 @@ def parse_parent_locator(item: bytes) -> tuple[tuple[str, str], ...]:
         except UnicodeDecodeError as err:
             raise CorruptImage(f"VHDX parent locator entry {i} is not valid UTF-16LE") from err
         if key in pairs:
-            raise CorruptImage(f"VHDX parent locator key {printable(key)!r} appears twice")
+            raise CorruptImage(f"VHDX parent locator key {shown_name(key)!r} appears twice")
         pairs[key] = value
     return tuple(pairs.items())

@@ -44,8 +44,8 @@ from vmguard.disk.errors import (
     withheld,
 )
 from vmguard.disk.limits import Limits
-from vmguard.disk.policy import printable
 from vmguard.disk.source import ByteSource, DataRange, SliceSource, SparseSource, clamp
+from vmguard.text import shown_name
 
 __all__ = ["VMDK_SPARSE_MAGIC", "looks_like_vmdk", "open_vmdk"]
 
@@ -213,7 +213,7 @@ def _open_sparse_file(
         check_describes_only_itself(descriptor, header.capacity)
         if variant not in _SPARSE_CREATE_TYPES:
             raise UnsupportedFormat(
-                f"sparse VMDK with createType {printable(variant)!r} is not supported"
+                f"sparse VMDK with createType {shown_name(variant)!r} is not supported"
             )
     pieces = [_Piece(0, extent.size, extent, sparse=True)]
     references: tuple[Reference, ...] = ()
@@ -230,7 +230,7 @@ def _parent_reference(descriptor: Descriptor) -> Reference:
     hint = descriptor.parent_hint
     if not hint:
         raise ImageRefused(
-            f"delta VMDK (parentCID {printable(descriptor.parent_cid or '')}) names no "
+            f"delta VMDK (parentCID {shown_name(descriptor.parent_cid or '')}) names no "
             "parentFileNameHint: its parent cannot be located"
         )
     return Reference(ReferenceKind.BACKING_FILE, hint, format="vmdk")
@@ -250,7 +250,7 @@ def _open_descriptor_file(
         raise CorruptImage("VMDK descriptor has no createType")
     if variant not in _TEXT_CREATE_TYPES:
         raise UnsupportedFormat(
-            f"VMDK descriptor createType {printable(variant)!r} is not supported"
+            f"VMDK descriptor createType {shown_name(variant)!r} is not supported"
         )
     if not descriptor.extents:
         raise CorruptImage("VMDK descriptor lists no extent")
@@ -273,7 +273,7 @@ def _open_descriptor_file(
             try:
                 pieces.append(_open_extent(extent, start, raw, limits))
             except DiskError as err:
-                shown = printable(extent.filename)
+                shown = shown_name(extent.filename)
                 raise withheld(err, f"VMDK extent {shown!r} (line {extent.line})") from None
         start += length
 
@@ -302,7 +302,7 @@ def _check_extent_supported(extent: ExtentLine) -> None:
 def _open_extent(extent: ExtentLine, start: int, raw: ByteSource, limits: Limits) -> _Piece:
     """Place one opened extent file on the disk."""
     length = extent.sectors * SECTOR
-    name = printable(extent.filename or "")
+    name = shown_name(extent.filename or "")
     if extent.type in _FLAT_TYPES:
         offset = extent.offset * SECTOR
         if offset + length > raw.size:

@@ -21,8 +21,8 @@ from dataclasses import dataclass
 
 from vmguard.disk.errors import CorruptImage, ImageRefused, LimitExceeded
 from vmguard.disk.limits import Limits
-from vmguard.disk.policy import printable
 from vmguard.disk.source import ByteSource
+from vmguard.text import shown_name
 
 _SECTOR = 512
 QEMU_DESCRIPTOR_AT = 0x200
@@ -152,7 +152,7 @@ def parse_descriptor(text: str, limits: Limits) -> Descriptor:
             continue
         pair = _KEY_VALUE.fullmatch(line)
         if pair is None:
-            raise CorruptImage(f"invalid VMDK descriptor line {number}: {printable(line[:80])!r}")
+            raise CorruptImage(f"invalid VMDK descriptor line {number}: {shown_name(line[:80])!r}")
         key, value = pair.group(1), _unquote(pair.group(2))
         if key in _EXACT_KEYS and not re.fullmatch(rf'{key}="[^"]*"', line):
             # qemu skips a fixed number of characters after the key and reads to the next
@@ -219,7 +219,7 @@ def check_describes_only_itself(descriptor: Descriptor, capacity: int) -> None:
         if extent is not extents[0] or extent.type != "SPARSE":
             raise ImageRefused(
                 f"sparse VMDK's embedded descriptor names {extent.type} extent "
-                f"{printable(extent.filename or '')!r} (line {extent.line}): a single-file "
+                f"{shown_name(extent.filename or '')!r} (line {extent.line}): a single-file "
                 "VMDK may only describe itself"
             )
     if extents[0].sectors != capacity:
@@ -236,7 +236,7 @@ def _extent_line(match: re.Match[str], number: int, line: str) -> ExtentLine:
     if kind == "FLAT" and (name is None or offset is None):
         raise CorruptImage(
             f"invalid VMDK descriptor line {number}: FLAT extent needs a file name and "
-            f"an offset: {printable(line[:80])!r}"
+            f"an offset: {shown_name(line[:80])!r}"
         )
     if kind != "FLAT" and offset is not None and int(offset) != 0:
         raise CorruptImage(
@@ -282,4 +282,4 @@ def _check_unambiguous(text: str, descriptor: Descriptor) -> None:
             )
     cid = descriptor.get("parentCID")
     if cid is not None and _CID.fullmatch(cid) is None:
-        raise CorruptImage(f"VMDK descriptor parentCID {printable(cid)!r} is not hexadecimal")
+        raise CorruptImage(f"VMDK descriptor parentCID {shown_name(cid)!r} is not hexadecimal")

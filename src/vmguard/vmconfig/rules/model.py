@@ -307,13 +307,6 @@ def filter_rule(
     return wrap
 
 
-def redact(secret: str) -> str:
-    """First two characters and a marker: never the whole secret."""
-    if not secret:
-        return "(empty)"
-    return (secret[:2] if len(secret) > 6 else "") + "…[redacted]"
-
-
 def is_vmx_true(value: str) -> bool:
     """VMware's reading of a boolean: TRUE, true, 1, yes, on."""
     return value.strip().strip('"').lower() in ("true", "1", "yes", "on", "t", "y")

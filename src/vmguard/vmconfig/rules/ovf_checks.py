@@ -10,9 +10,10 @@ import re
 from collections.abc import Iterator
 from xml.etree.ElementTree import Element
 
+from vmguard.checks.redact import redact
 from vmguard.findings import Severity, Threat
 from vmguard.vmconfig.model import ConfigFormat, VmSpec
-from vmguard.vmconfig.rules.model import AuditContext, Hit, VmCheck, redact, vm_rule
+from vmguard.vmconfig.rules.model import AuditContext, Hit, VmCheck, vm_rule
 
 _OVF = (ConfigFormat.OVF,)
 _DSP = "DMTF DSP0243 (OVF)"

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+from vmguard.checks.redact import redact
 from vmguard.findings import Severity, Threat
 from vmguard.vmconfig.model import ConfigFormat, VmSpec
 from vmguard.vmconfig.rules.model import (
@@ -16,7 +17,6 @@ from vmguard.vmconfig.rules.model import (
     AuditContext,
     Hit,
     VmCheck,
-    redact,
     vm_rule,
 )
 from vmguard.vmconfig.rules.vbox_checks import machine

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+from vmguard.checks.redact import redact
 from vmguard.findings import Severity, Threat
 from vmguard.vmconfig.model import ConfigFormat, Platform, VmSpec
 from vmguard.vmconfig.rules.model import (
@@ -20,7 +21,6 @@ from vmguard.vmconfig.rules.model import (
     is_vmx_false,
     is_vmx_true,
     parse_int,
-    redact,
     retirement,
     settings_matching,
     shown,

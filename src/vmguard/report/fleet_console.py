@@ -6,17 +6,19 @@ must never print a marker HMAC, a fingerprint or a secret.
 
 from __future__ import annotations
 
-from typing import TextIO
+from typing import TYPE_CHECKING, TextIO
 
-from vmguard.fleet.posture import FleetPosture
-from vmguard.report.grouping import printable
+from vmguard.text import printable
+
+if TYPE_CHECKING:
+    from vmguard.fleet.posture import FleetPosture
 
 
 def write_posture_console(posture: FleetPosture, out: TextIO) -> None:
     """A few screens: posture tables, shared secrets, changes, failing images."""
     w = out.write
     run = posture.latest_run
-    w(f"vmguard fleet report: {len(posture.images)} images in {posture.database}\n")
+    w(f"vmguard fleet report: {len(posture.images)} images in {printable(posture.database)}\n")
     if run is not None:
         counts = ", ".join(f"{count} {what}" for what, count in dict(run["counts"]).items())
         w(f"latest run #{run['id']} ({run['engine']}): {counts}\n")
@@ -46,8 +48,8 @@ def write_posture_console(posture: FleetPosture, out: TextIO) -> None:
         )
         for mark, listed in (("+", ch.new_findings), ("-", ch.resolved_findings)):
             for image, f in listed[:50]:
-                where = printable(f.location.path)
-                w(f"  {mark} {printable(image)}: [{f.severity.value}] {f.rule_id} {where}\n")
+                rule, where = printable(f.rule_id), printable(f.location.path)
+                w(f"  {mark} {printable(image)}: [{f.severity.value}] {rule} {where}\n")
     failing = [i for i in posture.images if i.latest_outcome == "error"]
     if failing:
         w(f"\nimages the latest run could not scan: {len(failing)}\n")

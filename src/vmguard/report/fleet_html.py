@@ -9,18 +9,17 @@ or a secret.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from html import escape
-from typing import TextIO
+from typing import TYPE_CHECKING, TextIO
 
 from vmguard import __version__
 from vmguard.findings import Finding, Severity
-from vmguard.fleet.posture import FleetPosture, ImagePosture
-from vmguard.report.grouping import printable
-from vmguard.report.html_assets import SEVERITY_COLOURS, page
+from vmguard.report.html_assets import SEVERITY_COLOURS, html_text, page
+
+if TYPE_CHECKING:
+    from vmguard.fleet.posture import FleetPosture, ImagePosture
 
 
-def _e(value: object) -> str:
-    return escape(printable(value), quote=True)
+_e = html_text
 
 
 def _pill(severity: Severity | None) -> str:

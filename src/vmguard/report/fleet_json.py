@@ -9,13 +9,15 @@ from __future__ import annotations
 
 import json
 from datetime import datetime
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
 from vmguard import __version__
 from vmguard.findings import Finding, Severity
-from vmguard.fleet.correlation import SharedSecret, shared_findings
-from vmguard.fleet.posture import FleetPosture, ImagePosture
 from vmguard.report.json_writer import finding_json
+
+if TYPE_CHECKING:
+    from vmguard.fleet.correlation import SharedSecret
+    from vmguard.fleet.posture import FleetPosture, ImagePosture
 
 
 def _time(value: datetime | None) -> str | None:
@@ -48,6 +50,8 @@ def _image(image: ImagePosture) -> dict[str, Any]:
 
 
 def _shared(group: SharedSecret) -> dict[str, Any]:
+    from vmguard.fleet.correlation import shared_findings  # SQLAlchemy loads only for fleets
+
     rule = shared_findings(group)[0][1]
     return {
         "kind": group.kind,

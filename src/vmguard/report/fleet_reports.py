@@ -1,21 +1,26 @@
 """The fleet posture as single-image Reports, for the shared writers (SARIF, JUnit).
 
 Each image becomes one ``Report`` holding its current findings plus one guest-to-guest
-finding per secret it shares with other images, so ``cli.output.emit_all`` renders the
-fleet through the same writers as ``vmguard scan``. This module must never put a
+finding per secret it shares with other images, so ``report.formats`` renders the
+fleet through the same writers as ``vmguard scan`` (SARIF, JUnit). This module must never put a
 fingerprint into a finding (the database has none to give).
 """
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from vmguard.findings import Finding, Report, Target
-from vmguard.fleet.correlation import shared_findings
-from vmguard.fleet.posture import FleetPosture
 from vmguard.problems import Problem, Stage
+
+if TYPE_CHECKING:
+    from vmguard.fleet.posture import FleetPosture
 
 
 def posture_reports(posture: FleetPosture) -> list[Report]:
     """One Report per image, with the fleet's guest-to-guest findings added."""
+    from vmguard.fleet.correlation import shared_findings  # SQLAlchemy loads only for fleets
+
     extra: dict[str, list[Finding]] = {}
     for group in posture.shared:
         for path, finding in shared_findings(group):
