@@ -10,10 +10,11 @@ from datetime import UTC, datetime
 
 import pytest
 
-from vmguard.findings import Area, Finding, Location, ReportError, Severity, Threat
+from vmguard.findings import Area, Finding, Location, Severity, Threat
 from vmguard.fleet.posture import Changes, FleetPosture, ImagePosture
 from vmguard.integrity.changes import ByteRange, Change, ChangeKind, GuestFileHit
 from vmguard.integrity.errors import BundleModified
+from vmguard.problems import Problem, Stage
 from vmguard.report.formats import (
     WRITERS,
     Lazy,
@@ -67,7 +68,7 @@ def _posture() -> FleetPosture:
         latest_outcome="error",
         error="could not \x1b[31mread\rFAKE",
         findings=(finding,),
-        errors=(ReportError("/etc/\x07bell", "bad \udcff byte"),),
+        errors=(Problem(Stage.FACTS, "/etc/\x07bell", "bad \udcff byte"),),
     )
     changes = Changes(1, 2, new_images=(HOSTILE_PATH,), new_findings=((HOSTILE_PATH, finding),))
     return FleetPosture(when, "sqlite:///fleet\x1b.sqlite", None, (image,), (), changes, when)
