@@ -11,7 +11,7 @@ from vmguard.cli.integrity_options import PassphraseFile, PubKeys, TrustDirs, re
 from vmguard.cli.options import FailOn, Output, OutputFormatOption
 from vmguard.cli.output import EXIT_FINDINGS, EXIT_OK, emit, exit_code, fail
 from vmguard.cli.profile_option import ProfileOption, chosen_profile
-from vmguard.findings import Area, Report, Severity, Target
+from vmguard.findings import Area, Report, Severity, Target, TargetKind
 from vmguard.host.audit import audit_host
 from vmguard.host.baseline import SIGNATURE_INVALID, build_baseline, sign_baseline, verify_host
 from vmguard.host.root import HostRoot
@@ -93,7 +93,7 @@ def baseline_command(
 
 def _invalid(root: Path, error: SignatureInvalid) -> Report:
     finding = SIGNATURE_INVALID.finding(str(root), error.diagnostics(), area=Area.HOST)
-    return Report(target=Target("host", str(root)), findings=(finding,))
+    return Report(target=Target(TargetKind.HOST, str(root)), findings=(finding,))
 
 
 @host_app.command("verify")

@@ -13,56 +13,57 @@ from __future__ import annotations
 
 import struct
 
+from vmguard.disk.fskind import FsKind
 from vmguard.disk.source import ByteSource
 
 # (byte offset, magic, blkid TYPE). Checked in order, after ext2/3/4, XFS, NTFS, FAT,
 # BitLocker and LUKS (the formats vmguard reads or unlocks).
-_MAGICS: tuple[tuple[int, bytes, str], ...] = (
-    (3, b"EXFAT   ", "exfat"),
-    (1024, b"\x10\x20\xf5\xf2", "f2fs"),
-    (1024, b"\xe2\xe1\xf5\xe0", "erofs"),
-    (0, b"hsqs", "squashfs"),
-    (0, b"sqsh", "squashfs"),
-    (0, b"\x45\x3d\xcd\x28", "cramfs"),
-    (0, b"\x28\xcd\x3d\x45", "cramfs"),
-    (0, b"LUKS\xba\xbe", "crypto_LUKS"),
-    (4096 + 24, bytes.fromhex("c68573f64e1a45ca8265f57f48ba6d81"), "bcache"),
-    (32768, b"JFS1", "jfs"),
-    (65536 + 52, b"ReIsErFs", "reiserfs"),
-    (65536 + 52, b"ReIsEr2Fs", "reiserfs"),
-    (65536 + 52, b"ReIsEr3Fs", "reiserfs"),
-    (8192 + 52, b"ReIsErFs", "reiserfs"),
-    (0, b"\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x0c\xb1\xba\x00", "zfs_member"),
+_MAGICS: tuple[tuple[int, bytes, FsKind], ...] = (
+    (3, b"EXFAT   ", FsKind.EXFAT),
+    (1024, b"\x10\x20\xf5\xf2", FsKind.F2FS),
+    (1024, b"\xe2\xe1\xf5\xe0", FsKind.EROFS),
+    (0, b"hsqs", FsKind.SQUASHFS),
+    (0, b"sqsh", FsKind.SQUASHFS),
+    (0, b"\x45\x3d\xcd\x28", FsKind.CRAMFS),
+    (0, b"\x28\xcd\x3d\x45", FsKind.CRAMFS),
+    (0, b"LUKS\xba\xbe", FsKind.CRYPTO_LUKS),
+    (4096 + 24, bytes.fromhex("c68573f64e1a45ca8265f57f48ba6d81"), FsKind.BCACHE),
+    (32768, b"JFS1", FsKind.JFS),
+    (65536 + 52, b"ReIsErFs", FsKind.REISERFS),
+    (65536 + 52, b"ReIsEr2Fs", FsKind.REISERFS),
+    (65536 + 52, b"ReIsEr3Fs", FsKind.REISERFS),
+    (8192 + 52, b"ReIsErFs", FsKind.REISERFS),
+    (0, b"\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x0c\xb1\xba\x00", FsKind.ZFS_MEMBER),
 )
 _SWAP_PAGE_SIZES = (4096, 8192, 16384, 32768, 65536)
 _NOTES = {
-    "jbd": "an ext3/ext4 external journal: it holds no files",
-    "swap": "swap space",
-    "LVM2_member": "an LVM physical volume that is in no readable volume group",
-    "bcache": "a bcache device: its data is only readable through the bcache layer",
-    "zfs_member": "a ZFS pool member: ZFS is not read",
-    "linux_raid_member": "a Linux MD RAID member: arrays are not assembled",
+    FsKind.JBD: "an ext3/ext4 external journal: it holds no files",
+    FsKind.SWAP: "swap space",
+    FsKind.LVM2_MEMBER: "an LVM physical volume that is in no readable volume group",
+    FsKind.BCACHE: "a bcache device: its data is only readable through the bcache layer",
+    FsKind.ZFS_MEMBER: "a ZFS pool member: ZFS is not read",
+    FsKind.LINUX_RAID_MEMBER: "a Linux MD RAID member: arrays are not assembled",
 }
 
 
-def describe_kind(kind: str) -> str:
+def describe_kind(kind: FsKind) -> str:
     """How errors name an unread volume: its blkid TYPE, and what it is when that helps."""
     note = _NOTES.get(kind)
     return f"{kind} ({note})" if note else kind
 
 
-def _udf_or_iso(source: ByteSource) -> str:
+def _udf_or_iso(source: ByteSource) -> FsKind:
     """UDF's volume recognition sequence or an ISO 9660 descriptor from 32 KiB on."""
     kinds = set()
     for n in range(16):
         tag = source.read_at(32768 + 2048 * n + 1, 5)
         if tag in (b"NSR02", b"NSR03"):
-            return "udf"
+            return FsKind.UDF
         if tag in (b"CD001", b"BEA01", b"TEA01", b"BOOT2", b"CDW02"):
             kinds.add(tag)
             continue
         break
-    return "iso9660" if b"CD001" in kinds else ""
+    return FsKind.ISO9660 if b"CD001" in kinds else FsKind.UNKNOWN
 
 
 def _nilfs2(head: bytes) -> bool:
@@ -119,17 +120,17 @@ def is_md_raid_member(source: ByteSource) -> bool:
     return len(head) == 12 and struct.unpack_from("<III", head) in {(_MD_MAGIC, 0, 90)}
 
 
-def other_filesystem_kind(source: ByteSource, head: bytes) -> str:
+def other_filesystem_kind(source: ByteSource, head: bytes) -> FsKind:
     """The blkid TYPE of a volume that holds none of the filesystems vmguard reads, or ""
     (``head`` is the volume's first 68 KiB)."""
     for offset, magic, kind in _MAGICS:
         if head[offset : offset + len(magic)] == magic:
             return kind
     if _nilfs2(head):
-        return "nilfs2"
+        return FsKind.NILFS2
     if _lvm2_member(head):
-        return "LVM2_member"
+        return FsKind.LVM2_MEMBER
     for page in _SWAP_PAGE_SIZES:
         if head[page - 10 : page] in (b"SWAPSPACE2", b"SWAP-SPACE"):
-            return "swap"
+            return FsKind.SWAP
     return _udf_or_iso(source)

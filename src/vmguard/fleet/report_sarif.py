@@ -8,7 +8,7 @@ fingerprint into a finding (the database has none to give).
 
 from __future__ import annotations
 
-from vmguard.findings import Finding, Report, ReportError, Target
+from vmguard.findings import Finding, Report, ReportError, Target, TargetKind
 from vmguard.fleet.correlation import shared_findings
 from vmguard.fleet.posture import FleetPosture
 
@@ -26,7 +26,7 @@ def posture_reports(posture: FleetPosture) -> list[Report]:
             errors.append(ReportError(image.path, image.error))
         reports.append(
             Report(
-                target=Target("image", image.path),
+                target=Target(TargetKind.IMAGE, image.path),
                 findings=(*extra.get(image.path, ()), *image.findings),
                 errors=tuple(errors),
             )

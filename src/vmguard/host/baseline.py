@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from vmguard import __version__
-from vmguard.findings import Area, Finding, Report, Rule, Severity, Target, Threat
+from vmguard.findings import Area, Finding, Report, Rule, Severity, Target, TargetKind, Threat
 from vmguard.host.baselinefile import Baseline, parse_statement, statement_bytes
 from vmguard.host.root import HostRoot
 from vmguard.host.snapshot import CHUNK, Entry, hypervisor_dirs, hypervisor_paths, snapshot
@@ -193,7 +193,7 @@ def compare_with_host(baseline: Baseline, root: HostRoot) -> Report:
     paths = hypervisor_paths(root, extra=(e.path for e in baseline.entries))
     current = snapshot(root, paths)
     findings = tuple(_findings(baseline.entries, current))
-    return Report(target=Target("host", str(root.root)), findings=findings)
+    return Report(target=Target(TargetKind.HOST, str(root.root)), findings=findings)
 
 
 def verify_host(
