@@ -22,6 +22,7 @@ from vmguard.host.baselinefile import Baseline, parse_statement, statement_bytes
 from vmguard.host.root import HostRoot
 from vmguard.host.snapshot import CHUNK, Entry, hypervisor_dirs, hypervisor_paths, snapshot
 from vmguard.integrity.envelope import parse_envelope, sign_envelope
+from vmguard.integrity.errors import SignatureInvalid
 from vmguard.integrity.keys import SigningKey
 from vmguard.integrity.trust import Signer, TrustStore, verify_envelope
 
@@ -205,3 +206,10 @@ def verify_host(
     signer = verify_envelope(envelope, trust, at=at or datetime.now(UTC))
     baseline = parse_statement(envelope.payload)
     return VerifiedHost(signer, baseline, compare_with_host(baseline, root))
+
+
+def signature_invalid_report(root: str, error: SignatureInvalid) -> Report:
+    """What ``host verify`` reports for a baseline no trusted key signed: nothing of the
+    host was compared, so the report holds that one finding."""
+    finding = SIGNATURE_INVALID.finding(root, error.diagnostics(), area=Area.HOST)
+    return Report(target=Target(TargetKind.HOST, root), findings=(finding,))
