@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from vmguard.cli.options import OldVulnsDb, VulnsDb, advisory_db
+from vmguard.cli.advisory_options import OldVulnsDb, VulnsDb, advisory_db
 from vmguard.cli.output import fail
 from vmguard.cli.progress import byte_bars
 from vmguard.report.interface import OutputFormat

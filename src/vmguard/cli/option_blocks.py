@@ -1,10 +1,11 @@
 """Blocks of options several commands take together, declared once.
 
 A block decorator replaces one placeholder parameter of a command (``opening: ImageChoice``,
-``advisories: AdvisoryChoice``) with the block's options, in place, so typer shows them
-where the placeholder stood; when the command runs, the options' values come back as one
-frozen choice object. Building the choice does no work (no file is read): the command
-decides when, so its checks run in the order it had with the options spelled out.
+``advisories: AdvisoryChoice`` in ``advisory_options``) with the block's options, in place,
+so typer lists them where the placeholder stood; when the command runs, the options' values
+come back as one frozen choice object. Building the choice does no work (no file is read):
+the command decides when, so its checks run in the order it had with the options spelled
+out.
 """
 
 from __future__ import annotations
@@ -20,14 +21,9 @@ from vmguard.cli.options import (
     ImageFormat,
     Isolated,
     KeyFile,
-    MaxDbAge,
-    OldVulnsDb,
     VolumePassphraseFile,
-    VulnsDb,
-    advisory_db,
     image_options,
 )
-from vmguard.vulns.freshness import DEFAULT_MAX_AGE_DAYS
 
 if TYPE_CHECKING:
     from vmguard.inspection import ImageOptions
@@ -52,26 +48,15 @@ class ImageChoice:
         )
 
 
-@dataclass(frozen=True, slots=True)
-class AdvisoryChoice:
-    """Which advisory index, and how old it may be: the advisory options block."""
-
-    vulns_db: VulnsDb = None
-    db: OldVulnsDb = None
-    max_db_age: MaxDbAge = DEFAULT_MAX_AGE_DAYS
-
-    @property
-    def location(self) -> str | None:
-        """The index named by --vulns-db (or its old spelling --db); None for the default."""
-        return advisory_db(self.vulns_db, self.db)
-
-
 BLOCK_DEFAULT_IMAGES = ImageChoice()
-BLOCK_DEFAULT_ADVISORIES = AdvisoryChoice()
-"""Placeholder defaults: the block decorators always pass the values the user gave."""
+"""A placeholder default: the block decorator always passes the values the user gave."""
 
 
-def _block(choice: type[Any], placeholder: str) -> Callable[[Callable[..., R]], Callable[..., R]]:
+def option_block(
+    choice: type[Any], placeholder: str
+) -> Callable[[Callable[..., R]], Callable[..., R]]:
+    """A decorator putting ``choice``'s fields (each annotated with its option) in place of
+    a command's ``placeholder`` parameter, and passing them back as one ``choice``."""
     hints = get_type_hints(choice, include_extras=True)
     options = [
         inspect.Parameter(f.name, inspect.Parameter.KEYWORD_ONLY, default=f.default,
@@ -105,10 +90,4 @@ def _block(choice: type[Any], placeholder: str) -> Callable[[Callable[..., R]], 
 def with_image_options(command: Callable[..., R]) -> Callable[..., R]:
     """Give a command the image options (--image-format, --allow-dir, --key-file,
     --passphrase-file, --isolated) in place of its ``opening: ImageChoice`` parameter."""
-    return _block(ImageChoice, "opening")(command)
-
-
-def with_advisory_options(command: Callable[..., R]) -> Callable[..., R]:
-    """Give a command the advisory options (--vulns-db and its old spelling --db,
-    --max-db-age) in place of its ``advisories: AdvisoryChoice`` parameter."""
-    return _block(AdvisoryChoice, "advisories")(command)
+    return option_block(ImageChoice, "opening")(command)

@@ -10,7 +10,6 @@ import typer
 from vmguard.disk.formats import READABLE_FORMATS
 from vmguard.findings import Severity
 from vmguard.report.interface import OutputFormat
-from vmguard.vulns.location import ENV_VAR as VULNS_ENV_VAR
 
 if TYPE_CHECKING:
     from vmguard.inspection import ImageOptions
@@ -103,27 +102,9 @@ def image_options(
     )
 
 
-_VULNS_DB_HELP = (
-    f"Advisory index: a path or sqlite:/// URL (default: ${VULNS_ENV_VAR}, else "
-    "$XDG_DATA_HOME/vmguard/vulns.sqlite)."
-)
-VulnsDb = Annotated[
-    str | None,
-    typer.Option(
-        "--vulns-db",
-        help=f"{_VULNS_DB_HELP} --db, its old spelling, is still accepted (deprecated).",
-    ),
+FleetVulnsDb = Annotated[
+    str | None, typer.Option("--vulns-db", help="Advisory index (as `vmguard db --vulns-db`).")
 ]
-FleetVulnsDb = Annotated[str | None, typer.Option("--vulns-db", help=_VULNS_DB_HELP)]
-"""In ``fleet`` commands, where --db names the fleet database."""
-OldVulnsDb = Annotated[
-    str | None,
-    typer.Option("--db", hidden=True, help="Deprecated: the old spelling of --vulns-db."),
-]
-
-
-def advisory_db(vulns_db: str | None, old_spelling: str | None) -> str | None:
-    """The advisory index the user named with --vulns-db or its deprecated spelling --db."""
-    if vulns_db is not None and old_spelling is not None and vulns_db != old_spelling:
-        raise typer.BadParameter("--db is the old spelling of --vulns-db: give only one")
-    return vulns_db if vulns_db is not None else old_spelling
+"""``fleet``'s name for the advisory index (its --db is the fleet database). The full
+declaration, with the default location, is ``advisory_options.VulnsDb``: importing it loads
+the advisory layer, which ``fleet report`` does not need."""

@@ -8,15 +8,13 @@ from typing import Annotated, assert_never
 
 import typer
 
-from vmguard.cli.db_cmd import warn_if_stale
-from vmguard.cli.option_blocks import (
+from vmguard.cli.advisory_options import (
     BLOCK_DEFAULT_ADVISORIES,
-    BLOCK_DEFAULT_IMAGES,
     AdvisoryChoice,
-    ImageChoice,
     with_advisory_options,
-    with_image_options,
 )
+from vmguard.cli.db_cmd import warn_if_stale
+from vmguard.cli.option_blocks import BLOCK_DEFAULT_IMAGES, ImageChoice, with_image_options
 from vmguard.cli.options import ImageArgument, Output
 from vmguard.cli.output import fail
 from vmguard.inspection import inspect_image

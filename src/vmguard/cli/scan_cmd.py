@@ -8,15 +8,13 @@ from typing import Annotated
 
 import typer
 
-from vmguard.cli.db_cmd import warn_if_stale
-from vmguard.cli.option_blocks import (
+from vmguard.cli.advisory_options import (
     BLOCK_DEFAULT_ADVISORIES,
-    BLOCK_DEFAULT_IMAGES,
     AdvisoryChoice,
-    ImageChoice,
     with_advisory_options,
-    with_image_options,
 )
+from vmguard.cli.db_cmd import warn_if_stale
+from vmguard.cli.option_blocks import BLOCK_DEFAULT_IMAGES, ImageChoice, with_image_options
 from vmguard.cli.options import FailOn, Output, OutputFormatOption, Policy
 from vmguard.cli.output import emit_all, exit_code_all, fail
 from vmguard.cli.progress import ByteBar, byte_bars

@@ -4,15 +4,13 @@ from __future__ import annotations
 
 import typer
 
-from vmguard.cli.db_cmd import warn_if_stale
-from vmguard.cli.option_blocks import (
+from vmguard.cli.advisory_options import (
     BLOCK_DEFAULT_ADVISORIES,
-    BLOCK_DEFAULT_IMAGES,
     AdvisoryChoice,
-    ImageChoice,
     with_advisory_options,
-    with_image_options,
 )
+from vmguard.cli.db_cmd import warn_if_stale
+from vmguard.cli.option_blocks import BLOCK_DEFAULT_IMAGES, ImageChoice, with_image_options
 from vmguard.cli.options import FailOn, ImageArgument, Output, OutputFormatOption
 from vmguard.cli.output import emit, exit_code, fail
 from vmguard.findings import Severity
