@@ -145,13 +145,9 @@ class SigningKey:
 
 def _read_bounded(path: Path) -> bytes:
     try:
-        with open(path, "rb") as fh:
-            data = fh.read(MAX_KEY_FILE + 1)
-    except OSError as err:
-        raise KeyProblem(f"{path}: cannot read key: {err.strerror}") from err
-    if len(data) > MAX_KEY_FILE:
-        raise KeyProblem(f"{path}: larger than {MAX_KEY_FILE} bytes, not a key file")
-    return data
+        return read_user_file(path, "key file", MAX_KEY_FILE)
+    except UserFileError as err:
+        raise KeyProblem(err.diagnostics()) from err
 
 
 def read_passphrase(path: Path | None) -> bytes | None:
