@@ -176,12 +176,20 @@ class Rule:
         )
 
 
+class TargetKind(StrEnum):
+    """What a report is about."""
+
+    IMAGE = "image"
+    VM_CONFIG = "vm-config"
+    HOST = "host"
+    BUNDLE = "bundle"
+
+
 @dataclass(frozen=True, slots=True)
 class Target:
     """What was examined."""
 
-    kind: str
-    """image, vm-config, host or bundle."""
+    kind: TargetKind
     path: str
 
 

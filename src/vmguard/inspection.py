@@ -17,7 +17,7 @@ from vmguard.disk.policy import HostPathPolicy
 from vmguard.disk.volumes.luks_unlock import VolumeSecret
 from vmguard.disk.volumes.roles import partition_role
 from vmguard.disk.volumes.scan import scan_volumes
-from vmguard.findings import Area, Finding, Report, Rule, Severity, Target, Threat
+from vmguard.findings import Area, Finding, Report, Rule, Severity, Target, TargetKind, Threat
 from vmguard.guest.apps import find_app_packages
 from vmguard.guest.facts import GuestFacts, InstalledPackage, OsFacts
 from vmguard.guest.inspect import gather_guest_facts
@@ -155,7 +155,7 @@ def inspect_image(path: Path, options: ImageOptions, *, applications: bool = Fal
         inventory = with_app_packages(inventory, found.value)
         errors.extend(found.problems)
     return Report(
-        target=Target("image", str(path)),
+        target=Target(TargetKind.IMAGE, str(path)),
         inventory=inventory,
         findings=tuple(_format_findings(guest)),
         errors=tuple(errors),

@@ -34,6 +34,7 @@ from typing import Any
 from vmguard.errors import VmguardError
 from vmguard.findings import Finding, Report, Severity
 from vmguard.problems import Problem, Stage
+from vmguard.userfiles import UserFileError, read_user_file
 
 POLICY_FILE = "vmguard.toml"
 MAX_POLICY_BYTES = 1024 * 1024
@@ -160,12 +161,9 @@ def load_policy(path: Path | None, cwd: Path | None = None) -> Policy:
             return Policy()
         path = candidate
     try:
-        with open(path, "rb") as handle:
-            data = handle.read(MAX_POLICY_BYTES + 1)
-    except OSError as err:
-        raise PolicyError(f"{path}: cannot read policy ({err.strerror or err})") from err
-    if len(data) > MAX_POLICY_BYTES:
-        raise PolicyError(f"{path}: policy larger than {MAX_POLICY_BYTES} bytes")
+        data = read_user_file(path, "policy", MAX_POLICY_BYTES)
+    except UserFileError as err:
+        raise PolicyError(err.diagnostics()) from err
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError as err:

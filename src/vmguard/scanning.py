@@ -22,10 +22,11 @@ from vmguard.checks.interface import FileContent
 from vmguard.checks.memartefacts import MemoryArtefacts
 from vmguard.checks.permissions import MetadataChecks
 from vmguard.checks.registry import guest_checks, path_checks
+from vmguard.disk.fskind import FsKind
 from vmguard.disk.guestfs import GuestFS, Mount
 from vmguard.disk.shadowcopies import open_shadow_stores
 from vmguard.errors import VmguardError
-from vmguard.findings import Finding, Report, Target
+from vmguard.findings import Finding, Report, Target, TargetKind
 from vmguard.guest.apps import AppPackageFinder
 from vmguard.inspection import (
     ImageOptions,
@@ -224,7 +225,7 @@ def _shadow_copy_jobs(guest: OpenedGuest, errors: list[Problem]) -> list[_Job]:
     live = guest.layout.guestfs
     jobs: list[_Job] = []
     for placed in guest.layout.volumes:
-        if placed.filesystem is None or placed.signature.kind != "ntfs":
+        if placed.filesystem is None or placed.signature.kind != FsKind.NTFS:
             continue
         try:
             stores = open_shadow_stores(placed.volume.source, placed.signature)
@@ -349,7 +350,7 @@ def scan_image(path: Path, options: ScanOptions, progress: Progress | None = Non
         inventory = with_app_packages(inventory, found.value)
         errors.extend(found.problems)
     return Report(
-        target=Target("image", str(path)),
+        target=Target(TargetKind.IMAGE, str(path)),
         inventory=inventory,
         findings=tuple(sorted(findings, key=_order)),
         errors=tuple(errors),

@@ -15,6 +15,7 @@ from vmguard.checks.interface import FileContent
 from vmguard.disk.btrfs.freespace import btrfs_free
 from vmguard.disk.errors import DiskError
 from vmguard.disk.freespace import ext_free, fat_free, ntfs_free, xfs_free
+from vmguard.disk.fskind import EXT_KINDS, FsKind
 from vmguard.disk.layout import PlacedVolume
 from vmguard.disk.source import DataRange, SparseSource
 from vmguard.findings import Area, Finding, Location, Threat
@@ -29,15 +30,15 @@ def free_ranges(placed: PlacedVolume) -> Iterator[DataRange]:
     """Unallocated ranges of a volume's filesystem (byte offsets inside the volume)."""
     kind = placed.signature.kind
     source = placed.volume.source
-    if kind in ("ext2", "ext3", "ext4"):
+    if kind in EXT_KINDS:
         return ext_free(source)
-    if kind == "xfs":
+    if kind == FsKind.XFS:
         return xfs_free(source)
-    if kind == "vfat":
+    if kind == FsKind.VFAT:
         return fat_free(source)
-    if kind == "ntfs" and placed.filesystem is not None:
+    if kind == FsKind.NTFS and placed.filesystem is not None:
         return ntfs_free(placed.filesystem.volume, source.size)
-    if kind == "btrfs" and placed.filesystem is not None:
+    if kind == FsKind.BTRFS and placed.filesystem is not None:
         return btrfs_free(placed.filesystem.volume)
     raise DiskError(f"no allocation map reader for {kind}")
 

@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from vmguard.cli.options import FailOn, Output, OutputFormatOption
+from vmguard.cli.options import FailOn, Output, OutputFormatOption, Policy
 from vmguard.cli.output import emit_all, exit_code_all, fail
 from vmguard.cli.profile_option import ProfileOption, chosen_profile
 from vmguard.findings import Severity
@@ -42,9 +42,7 @@ def audit_command(
             help="The product's major release (8 = ESXi 8), when the files do not show it.",
         ),
     ] = None,
-    policy: Annotated[
-        Path | None, typer.Option("--policy", help="Policy file (default: ./vmguard.toml).")
-    ] = None,
+    policy: Policy = None,
     profile: ProfileOption = None,
     output_format: OutputFormatOption = OutputFormat.CONSOLE,
     output: Output = None,

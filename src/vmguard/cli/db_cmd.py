@@ -10,28 +10,20 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
+from vmguard.cli.advisory_options import OldVulnsDb, VulnsDb, advisory_db
 from vmguard.cli.output import fail
 from vmguard.cli.progress import byte_bars
 from vmguard.report.interface import OutputFormat
 from vmguard.text import printable
 from vmguard.vulns.database import import_advisories
 from vmguard.vulns.index import IndexStatus, open_index
-from vmguard.vulns.location import ENV_VAR, resolve_location
+from vmguard.vulns.location import resolve_location
 
 if TYPE_CHECKING:
     from vmguard.vulns.freshness import AdvisoryAge
     from vmguard.vulns.update import EcosystemUpdate
 
 OSV_SOURCE = "https://osv-vulnerabilities.storage.googleapis.com"
-
-DbOption = Annotated[
-    str | None,
-    typer.Option(
-        "--db",
-        help=f"Advisory index: a path or sqlite:/// URL (default: ${ENV_VAR}, else "
-        "$XDG_DATA_HOME/vmguard/vulns.sqlite).",
-    ),
-]
 
 db_app = typer.Typer(
     name="db", help="The local vulnerability database (OSV advisories).", no_args_is_help=True
@@ -43,10 +35,11 @@ def import_command(
     files: Annotated[
         list[Path], typer.Argument(help="OSV all.zip archives, OSV JSON files or directories.")
     ],
-    db: DbOption = None,
+    vulns_db: VulnsDb = None,
+    db: OldVulnsDb = None,
 ) -> None:
     """Import OSV advisories; re-importing is incremental and idempotent."""
-    location = resolve_location(db)
+    location = resolve_location(advisory_db(vulns_db, db))
     with open_index(location, writable=True) as index:
         summary = import_advisories(index, files)
     for source in summary.sources:
@@ -72,23 +65,14 @@ def warn_if_stale(age: AdvisoryAge) -> None:
 
 def _image_ecosystems(images: list[Path]) -> list[str]:
     from vmguard.inspection import ImageOptions, inspect_image
-    from vmguard.vulns.ecosystems import APP_ECOSYSTEMS, release_of
+    from vmguard.vulns.ecosystems import inventory_ecosystems
 
     names: list[str] = []
     for image in images:
         if not image.is_file():
             fail(f"{image}: no such image file")
         inventory = inspect_image(image, ImageOptions(), applications=True).inventory
-        if inventory is None:
-            continue
-        release = release_of(inventory.os)
-        if release is not None:
-            names.append(release.distribution)
-        names += [
-            APP_ECOSYSTEMS[p.manager].name
-            for p in inventory.packages
-            if p.manager in APP_ECOSYSTEMS
-        ]
+        names += inventory_ecosystems(inventory) if inventory is not None else []
     return names
 
 
@@ -121,7 +105,8 @@ def update_command(
     source: Annotated[
         str, typer.Option("--source", help="Base URL of OSV's archives, or of a mirror.")
     ] = OSV_SOURCE,
-    db: DbOption = None,
+    vulns_db: VulnsDb = None,
+    db: OldVulnsDb = None,
 ) -> None:
     """Download OSV's per-ecosystem archives (<source>/<Ecosystem>/all.zip) and import them.
 
@@ -130,7 +115,7 @@ def update_command(
     """
     from vmguard.vulns.update import ARCHIVE_ECOSYSTEMS, needed_ecosystems, update_ecosystem
 
-    location = resolve_location(db)
+    location = resolve_location(advisory_db(vulns_db, db))
     wanted = list(ecosystem or [])
     unknown = [e for e in wanted if e not in ARCHIVE_ECOSYSTEMS]
     if unknown:
@@ -178,13 +163,14 @@ def _status_json(status: IndexStatus) -> dict[str, object]:
 
 @db_app.command("status")
 def status_command(
-    db: DbOption = None,
+    vulns_db: VulnsDb = None,
+    db: OldVulnsDb = None,
     output_format: Annotated[
         OutputFormat, typer.Option("--format", help="Output format.", case_sensitive=False)
     ] = OutputFormat.CONSOLE,
 ) -> None:
     """Say what the advisory index holds and how old it is."""
-    with open_index(resolve_location(db)) as index:
+    with open_index(resolve_location(advisory_db(vulns_db, db))) as index:
         status = index.status()
     if output_format is OutputFormat.JSON:
         typer.echo(json.dumps(_status_json(status), indent=2))

@@ -42,9 +42,7 @@ def demo_command(
         console.print(f"[bold]audit[/]   {audit.target.path}: {_counts(audit)}")
     console.print(f"[bold]signed[/]  {result.signature} (key {result.public_key})")
     console.print("[bold]verify[/]  the signed bundle: [green]valid[/]")
-    files = sorted(
-        {f.location.path for f in result.tampered.findings if f.rule_id.endswith("file-modified")}
-    )
+    files = result.tampered_files()
     named = "/etc/shadow" if "/etc/shadow" in files else (files[0] if files else "no file")
     console.print(
         f"[bold]verify[/]  the tampered copy: [red]refused[/] — the changed 64 KiB chunk holds "

@@ -2,15 +2,14 @@
 rendering only; the work is in ``vmguard.fleet``, the report writers in ``vmguard.report``.
 
 Never prints a fingerprint or marker HMAC (nothing it gets holds one), a database password
-or a volume key (read from files only, by ``volume_keys``).
+or a volume key (read from files only, by ``luks_unlock.secrets_from_files``).
 """
 
 from __future__ import annotations
 
 from collections import Counter
-from enum import StrEnum
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, assert_never
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
@@ -20,19 +19,21 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemaining
 from vmguard.cli.options import (
     AllowDir,
     FailOn,
+    FleetVulnsDb,
     Isolated,
+    KeyFile,
     Output,
     OutputFormatOption,
+    VolumePassphraseFile,
     follows_references,
 )
-from vmguard.cli.output import EXIT_FINDINGS, EXIT_OK, emit_fleet, fail
-from vmguard.cli.volume_keys import KeyFile, PassphraseFile, volume_secrets
+from vmguard.cli.output import EXIT_FINDINGS, EXIT_OK, emit_fleet
 from vmguard.findings import Severity
 from vmguard.fleet.defaults import ENV_VAR
+from vmguard.fleet.engine import EngineName
 from vmguard.report.interface import OutputFormat
 
 if TYPE_CHECKING:
-    from vmguard.fleet import ScanEngine
     from vmguard.fleet.task import ImageResult
 
 fleet_app = typer.Typer(
@@ -40,13 +41,6 @@ fleet_app = typer.Typer(
     help="Scan an image catalogue at scale and report its posture from one database.",
     no_args_is_help=True,
 )
-
-
-class EngineName(StrEnum):
-    """Where image tasks run."""
-
-    LOCAL = "local"
-    DASK = "dask"
 
 
 FleetDb = Annotated[
@@ -57,22 +51,6 @@ FleetDb = Annotated[
         "else $XDG_DATA_HOME/vmguard/fleet.sqlite).",
     ),
 ]
-
-
-def _engine(engine: EngineName, scheduler: str | None, workers: int) -> ScanEngine:
-    from vmguard.fleet import DaskEngine, LocalEngine
-
-    match engine:
-        case EngineName.LOCAL:
-            if scheduler:
-                fail("--scheduler is only for --engine dask")
-            return LocalEngine(workers)
-        case EngineName.DASK:
-            if not scheduler:
-                fail("--engine dask needs --scheduler tcp://HOST:PORT")
-            return DaskEngine(scheduler)
-        case _:
-            assert_never(engine)
 
 
 @fleet_app.command("scan")
@@ -97,9 +75,7 @@ def fleet_scan_command(
     vulns: Annotated[
         bool, typer.Option("--vulns", help="Also match packages against the advisory index.")
     ] = False,
-    vulns_db: Annotated[
-        str | None, typer.Option("--vulns-db", help="Advisory index (as `vmguard db --db`).")
-    ] = None,
+    vulns_db: FleetVulnsDb = None,
     allow_dir: AllowDir = None,
     isolated: Isolated = False,
     yara_rules: Annotated[
@@ -112,24 +88,24 @@ def fleet_scan_command(
         int, typer.Option("--max-file-size", help="MiB scanned per file (rest listed in errors).")
     ] = 256,
     key_file: KeyFile = None,
-    passphrase_file: PassphraseFile = None,
+    passphrase_file: VolumePassphraseFile = None,
 ) -> None:
     """Scan every image the sources hold; unchanged images are not read again."""
+    from vmguard.disk.volumes.luks_unlock import secrets_from_files
     from vmguard.fleet import collect_catalogue, open_database, scan_catalogue
     from vmguard.fleet.database import shown
+    from vmguard.fleet.engine import make_engine
     from vmguard.inspection import ImageOptions
     from vmguard.scanning import MiB, ScanOptions
     from vmguard.text import printable
     from vmguard.vulns.database import open_default_index
 
-    if workers < 0:
-        fail("--workers must be 0 or more")
-    chosen = _engine(engine, scheduler, workers)
+    chosen = make_engine(engine, scheduler, workers)
     options = ScanOptions(
         image=ImageOptions(
             allowed_dirs=tuple(allow_dir or ()),
             follow_references=follows_references(isolated, allow_dir),
-            secrets=volume_secrets(key_file, passphrase_file),
+            secrets=secrets_from_files(key_file or (), passphrase_file or ()),
         ),
         yara_dirs=tuple(yara_rules or ()),
         deleted=deleted,
@@ -196,17 +172,11 @@ def fleet_report_command(
 ) -> None:
     """The catalogue's posture: worst severities, threats, OS and age, shared secrets, changes."""
     from vmguard.fleet import load_posture, open_database
-    from vmguard.fleet.database import resolve_url
 
-    url = resolve_url(db)
-    if url.get_backend_name() == "sqlite" and not Path(url.database or "").is_file():
-        fail(f"{url.database}: no fleet database here yet; run `vmguard fleet scan` first")
-    database = open_database(db)
+    database = open_database(db, existing=True)
     try:
         posture = load_posture(database)
     finally:
         database.close()
     emit_fleet(posture, output_format, output)
-    worst = [i.worst.rank for i in posture.images if i.worst is not None]
-    worst += [g.severity.rank for g in posture.shared]
-    raise typer.Exit(EXIT_FINDINGS if worst and max(worst) >= fail_on.rank else EXIT_OK)
+    raise typer.Exit(EXIT_FINDINGS if posture.reaches(fail_on) else EXIT_OK)

@@ -7,28 +7,29 @@ from typing import Annotated
 
 import typer
 
-from vmguard.cli.integrity_options import PassphraseFile, PubKeys, TrustDirs, read_passphrase
-from vmguard.cli.options import FailOn, Output, OutputFormatOption
+from vmguard.cli.integrity_options import PassphraseFile, PubKeys, TrustDirs
+from vmguard.cli.options import FailOn, Output, OutputFormatOption, Policy
 from vmguard.cli.output import EXIT_FINDINGS, EXIT_OK, emit, exit_code, fail
 from vmguard.cli.profile_option import ProfileOption, chosen_profile
-from vmguard.findings import Area, Report, Severity, Target
+from vmguard.findings import Severity
 from vmguard.host.audit import audit_host
-from vmguard.host.baseline import SIGNATURE_INVALID, build_baseline, sign_baseline, verify_host
+from vmguard.host.baseline import (
+    build_baseline,
+    sign_baseline,
+    signature_invalid_report,
+    verify_host,
+)
 from vmguard.host.root import HostRoot
+from vmguard.integrity.envelope import read_envelope
 from vmguard.integrity.errors import SignatureInvalid
-from vmguard.integrity.keys import load_signing_key
+from vmguard.integrity.keys import load_signing_key, read_passphrase
 from vmguard.integrity.trust import load_trust
 from vmguard.policy import apply_policy, load_policy
 from vmguard.report.interface import OutputFormat
 
-MAX_SIGNATURE_FILE = 256 * 1024 * 1024
-
 Root = Annotated[
     Path,
     typer.Option("--root", help="Audit an offline copy of a host's root (default: this host)."),
-]
-PolicyOption = Annotated[
-    Path | None, typer.Option("--policy", help="Policy file (default: ./vmguard.toml).")
 ]
 
 host_app = typer.Typer(
@@ -48,7 +49,7 @@ def _root(path: Path) -> HostRoot:
 def host_command(
     ctx: typer.Context,
     root: Root = Path("/"),
-    policy: PolicyOption = None,
+    policy: Policy = None,
     profile: ProfileOption = None,
     output_format: OutputFormatOption = OutputFormat.CONSOLE,
     output: Output = None,
@@ -91,18 +92,13 @@ def baseline_command(
     )
 
 
-def _invalid(root: Path, error: SignatureInvalid) -> Report:
-    finding = SIGNATURE_INVALID.finding(str(root), error.diagnostics(), area=Area.HOST)
-    return Report(target=Target("host", str(root)), findings=(finding,))
-
-
 @host_app.command("verify")
 def verify_command(
     sig: Annotated[Path, typer.Option("--sig", "-s", help="Signed baseline (host baseline).")],
     root: Root = Path("/"),
     pubkey: PubKeys = None,
     trust: TrustDirs = None,
-    policy: PolicyOption = None,
+    policy: Policy = None,
     output_format: OutputFormatOption = OutputFormat.CONSOLE,
     output: Output = None,
 ) -> None:
@@ -112,18 +108,11 @@ def verify_command(
     host = _root(root)
     store = load_trust(pubkey or (), trust or ())
     rules_policy = load_policy(policy)
-    try:
-        with open(sig, "rb") as fh:
-            envelope = fh.read(MAX_SIGNATURE_FILE + 1)
-    except OSError as err:
-        fail(f"{sig}: cannot read the baseline: {err.strerror}")
-    if len(envelope) > MAX_SIGNATURE_FILE:
-        fail(f"{sig}: larger than {MAX_SIGNATURE_FILE} bytes")
+    envelope = read_envelope(sig, "baseline")
     try:
         report = apply_policy(verify_host(host, envelope, store).report, rules_policy)
     except SignatureInvalid as error:
-        emit(_invalid(root, error), output_format, output)
+        emit(signature_invalid_report(str(root), error), output_format, output)
         raise typer.Exit(EXIT_FINDINGS) from None
     emit(report, output_format, output)
-    changed = any(f.suppressed is None for f in report.findings)
-    raise typer.Exit(EXIT_FINDINGS if changed else EXIT_OK)
+    raise typer.Exit(EXIT_FINDINGS if report.worst() is not None else EXIT_OK)

@@ -8,8 +8,7 @@ from typing import Annotated
 
 import typer
 
-from vmguard.integrity.errors import KeyProblem
-
+# Read by ``vmguard.integrity.keys.read_passphrase``.
 PassphraseFile = Annotated[
     Path | None,
     typer.Option(
@@ -34,20 +33,6 @@ NotBefore = Annotated[
 MinVersion = Annotated[
     int | None, typer.Option("--min-version", help="Refuse manifests with a lower version.")
 ]
-
-
-def read_passphrase(path: Path | None) -> bytes | None:
-    """The passphrase from --passphrase-file, without its line ending."""
-    if path is None:
-        return None
-    try:
-        with open(path, "rb") as fh:
-            first = fh.read(4096).splitlines()
-    except OSError as err:
-        raise KeyProblem(f"{path}: cannot read passphrase: {err.strerror}") from err
-    if not first or not first[0]:
-        raise KeyProblem(f"{path}: empty passphrase")
-    return first[0]
 
 
 def parse_time(text: str | None) -> datetime | None:

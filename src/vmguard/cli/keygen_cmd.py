@@ -7,8 +7,8 @@ from typing import Annotated
 
 import typer
 
-from vmguard.cli.integrity_options import PassphraseFile, read_passphrase
-from vmguard.integrity.keys import KeyType, generate_key, write_key_pair
+from vmguard.cli.integrity_options import PassphraseFile
+from vmguard.integrity.keys import KeyType, generate_key, read_passphrase, write_key_pair
 
 
 def keygen_command(

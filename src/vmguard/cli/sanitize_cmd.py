@@ -7,22 +7,24 @@ from typing import Annotated
 
 import typer
 
-from vmguard.cli.integrity_options import PassphraseFile, read_passphrase
+from vmguard.cli.integrity_options import PassphraseFile
 from vmguard.cli.options import (
     AllowDir,
     FailOn,
     ImageFormat,
     Isolated,
     OutputFormatOption,
+    Policy,
     follows_references,
 )
 from vmguard.cli.output import emit, exit_code, fail
 from vmguard.cli.progress import byte_bars
 from vmguard.findings import Severity
 from vmguard.inspection import ImageOptions
+from vmguard.integrity.keys import read_passphrase
 from vmguard.policy import load_policy
 from vmguard.report.interface import OutputFormat
-from vmguard.sanitize.catalogue import OPERATIONS, select_operations
+from vmguard.sanitize.catalogue import OPERATIONS, operations_listed
 from vmguard.sanitize.workcopy import OUTPUT_FORMATS
 from vmguard.scanning import MiB, ScanOptions
 
@@ -71,9 +73,7 @@ def sanitize_command(
     output_format: OutputFormatOption = OutputFormat.CONSOLE,
     output: Annotated[Path | None, typer.Option("--output", help="Write the report here.")] = None,
     fail_on: FailOn = Severity.HIGH,
-    policy: Annotated[
-        Path | None, typer.Option("--policy", help="Policy file (default: ./vmguard.toml).")
-    ] = None,
+    policy: Policy = None,
     workers: Annotated[
         int, typer.Option("--workers", help="Worker processes for the scans (0: one per CPU).")
     ] = 0,
@@ -100,9 +100,7 @@ def sanitize_command(
     if (sign is None) != (sig is None):
         fail("--sign and --sig go together")
     try:
-        chosen = select_operations(
-            None if operations is None else [o.strip() for o in operations.split(",") if o.strip()]
-        )
+        chosen = operations_listed(operations)
     except ValueError as err:
         fail(str(err))
     if out_format != "input" and out_format not in OUTPUT_FORMATS:

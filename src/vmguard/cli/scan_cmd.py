@@ -8,30 +8,27 @@ from typing import Annotated
 
 import typer
 
-from vmguard.cli.db_cmd import DbOption, warn_if_stale
-from vmguard.cli.options import (
-    AllowDir,
-    FailOn,
-    ImageFormat,
-    Isolated,
-    MaxDbAge,
-    Output,
-    OutputFormatOption,
-    follows_references,
+from vmguard.cli.advisory_options import (
+    BLOCK_DEFAULT_ADVISORIES,
+    AdvisoryChoice,
+    with_advisory_options,
 )
+from vmguard.cli.db_cmd import warn_if_stale
+from vmguard.cli.option_blocks import BLOCK_DEFAULT_IMAGES, ImageChoice, with_image_options
+from vmguard.cli.options import FailOn, Output, OutputFormatOption, Policy
 from vmguard.cli.output import emit_all, exit_code_all, fail
 from vmguard.cli.progress import ByteBar, byte_bars
-from vmguard.cli.volume_keys import KeyFile, PassphraseFile, volume_secrets
 from vmguard.findings import Severity
-from vmguard.inspection import ImageOptions
 from vmguard.policy import apply_policy, load_policy
 from vmguard.report.interface import OutputFormat
 from vmguard.scanning import MiB, ScanOptions, scan_image
 from vmguard.vulns.database import open_default_index
 from vmguard.vulns.findings import with_vulnerabilities
-from vmguard.vulns.freshness import DEFAULT_MAX_AGE_DAYS, advisory_age
+from vmguard.vulns.freshness import advisory_age
 
 
+@with_image_options
+@with_advisory_options
 def scan_command(
     images: Annotated[list[Path], typer.Argument(help="Disk images to scan.")],
     deleted: Annotated[
@@ -48,20 +45,13 @@ def scan_command(
     ] = 0,
     output_format: OutputFormatOption = OutputFormat.CONSOLE,
     output: Output = None,
-    image_format: ImageFormat = None,
-    allow_dir: AllowDir = None,
-    key_file: KeyFile = None,
-    passphrase_file: PassphraseFile = None,
-    isolated: Isolated = False,
+    opening: ImageChoice = BLOCK_DEFAULT_IMAGES,
     fail_on: FailOn = Severity.HIGH,
-    policy: Annotated[
-        Path | None, typer.Option("--policy", help="Policy file (default: ./vmguard.toml).")
-    ] = None,
+    policy: Policy = None,
     vulns: Annotated[
         bool, typer.Option("--vulns", help="Also match packages against the advisory index.")
     ] = False,
-    db: DbOption = None,
-    max_db_age: MaxDbAge = DEFAULT_MAX_AGE_DAYS,
+    advisories: AdvisoryChoice = BLOCK_DEFAULT_ADVISORIES,
 ) -> None:
     """Find what images leak and carry: secrets, deleted keys, malware, weak configuration."""
     for image in images:
@@ -69,12 +59,7 @@ def scan_command(
             fail(f"{image}: no such image file")
     rules_policy = load_policy(policy)
     options = ScanOptions(
-        image=ImageOptions(
-            forced_format=image_format,
-            allowed_dirs=tuple(allow_dir or ()),
-            secrets=volume_secrets(key_file, passphrase_file),
-            follow_references=follows_references(isolated, allow_dir),
-        ),
+        image=opening.options(),
         yara_dirs=tuple(yara_rules or ()),
         deleted=deleted,
         max_file_bytes=max_file_size * MiB,
@@ -82,8 +67,8 @@ def scan_command(
     )
     reports = []
     # Opened first, so a missing index fails before any image is read.
-    index = open_default_index(db) if vulns else None
-    age = advisory_age(index, max_db_age) if index is not None else None
+    index = open_default_index(advisories.location) if vulns else None
+    age = advisory_age(index, advisories.max_db_age) if index is not None else None
     for image in images:
         with byte_bars() as bar:
             report = scan_image(image, options, _bar_for(bar, f"scanning {image.name}"))

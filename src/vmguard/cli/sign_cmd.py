@@ -8,32 +8,14 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from cryptography import x509
-from cryptography.hazmat.primitives import serialization
 
-from vmguard.cli.integrity_options import PassphraseFile, read_passphrase
+from vmguard.cli.integrity_options import PassphraseFile
 from vmguard.cli.options import AllowDir, ImageFormat, Isolated, follows_references
 from vmguard.cli.output import fail
 from vmguard.cli.progress import byte_bars
 from vmguard.integrity.glance import glance_properties
-from vmguard.integrity.keys import SigningKey, load_signing_key
+from vmguard.integrity.keys import load_certificate_chain, load_signing_key, read_passphrase
 from vmguard.integrity.sign import SignOptions, build_manifest, sign_manifest
-
-
-def _chain(path: Path | None, key: SigningKey) -> tuple[bytes, ...]:
-    if path is None:
-        return ()
-    try:
-        certs = x509.load_pem_x509_certificates(path.read_bytes()[: 512 * 1024])
-    except (OSError, ValueError) as err:
-        fail(f"{path}: not a PEM certificate chain ({err})")
-    pem = serialization.Encoding.PEM
-    if (
-        certs[0].public_key().public_bytes(pem, serialization.PublicFormat.SubjectPublicKeyInfo)
-        != key.public.pem()
-    ):
-        fail(f"{path}: the first certificate is not for the signing key")
-    return tuple(c.public_bytes(pem) for c in certs)
 
 
 def sign_command(
@@ -68,7 +50,7 @@ def sign_command(
         if output.exists() and path.exists() and os.path.samefile(output, path):
             fail(f"{output}: the signature would overwrite an input")
     signing_key = load_signing_key(key, read_passphrase(passphrase_file))
-    chain = _chain(cert, signing_key)
+    chain = load_certificate_chain(cert, signing_key) if cert is not None else ()
     options = SignOptions(
         manifest_version=manifest_version,
         forced_format=image_format,

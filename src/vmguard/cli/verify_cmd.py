@@ -24,13 +24,12 @@ from vmguard.cli.options import (
 )
 from vmguard.cli.output import EXIT_FINDINGS, EXIT_OK, emit_verification, fail
 from vmguard.cli.progress import byte_bars
+from vmguard.integrity.envelope import read_envelope
 from vmguard.integrity.errors import VerificationFailed
 from vmguard.integrity.trust import load_trust
 from vmguard.integrity.verify import VerifiedBundle, VerifyOptions, verify_bundle
 from vmguard.report.interface import OutputFormat
 from vmguard.report.verification import Verification
-
-MAX_SIGNATURE_FILE = 256 * 1024 * 1024
 
 
 def verify_command(
@@ -54,11 +53,7 @@ def verify_command(
     if not pubkey and not trust:
         fail("give --pubkey or --trust: whom to trust")
     store = load_trust(pubkey or (), trust or ())
-    try:
-        with open(sig, "rb") as fh:
-            envelope = fh.read(MAX_SIGNATURE_FILE + 1)
-    except OSError as err:
-        fail(f"{sig}: cannot read the signature: {err.strerror}")
+    envelope = read_envelope(sig, "signature")
     options = VerifyOptions(
         not_before=parse_time(not_before),
         min_version=min_version,

@@ -43,6 +43,11 @@ class DemoResult:
     signature: Path
     public_key: Path
 
+    def tampered_files(self) -> list[str]:
+        """The guest files verify named in the tampered copy's changed chunk, sorted."""
+        findings = self.tampered.findings
+        return sorted({f.location.path for f in findings if f.rule_id.endswith("file-modified")})
+
 
 def guest_offset(image: Path, path: str) -> int:
     """Byte offset on the virtual disk of the first block of a guest file."""

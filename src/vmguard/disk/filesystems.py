@@ -22,6 +22,7 @@ import pyfsxfs
 from vmguard.disk.btrfs.superblock import peek_identity
 from vmguard.disk.errors import CorruptImage
 from vmguard.disk.extfeatures import with_readable_features
+from vmguard.disk.fskind import EXT_KINDS, READABLE_KINDS, FsKind
 from vmguard.disk.fssignatures import is_md_raid_member, other_filesystem_kind
 from vmguard.disk.source import ByteSource, SourceFile
 from vmguard.disk.volumes.bitlocker import looks_like_bitlocker, probe_bitlocker
@@ -29,7 +30,7 @@ from vmguard.guest.view import GuestStat
 from vmguard.text import kept_text
 from vmguard.text import one_line as text_one_line
 
-SUPPORTED = ("ext2", "ext3", "ext4", "xfs", "vfat", "ntfs", "btrfs")
+SUPPORTED = READABLE_KINDS
 
 _FILETIME_EPOCH = 11_644_473_600  # seconds from 1601-01-01 to 1970-01-01
 
@@ -46,8 +47,8 @@ remnants are looked for."""
 class FsSignature:
     """What a volume's first bytes say it holds."""
 
-    kind: str
-    """ext2, ext3, ext4, xfs, vfat, ntfs, swap, btrfs, ..., or "" when unknown."""
+    kind: FsKind
+    """ext2, ext3, ext4, xfs, vfat, ntfs, swap, btrfs, ..., or UNKNOWN ("")."""
     uuid: str | None = None
     label: str | None = None
 
@@ -56,25 +57,25 @@ def _clean_label(raw: bytes) -> str | None:
     return kept_text(raw.split(b"\x00", 1)[0], len(raw)) or None
 
 
-def _ext_kind(sb: bytes) -> str:
+def _ext_kind(sb: bytes) -> FsKind:
     compat = int.from_bytes(sb[92:96], "little")
     incompat = int.from_bytes(sb[96:100], "little")
     ro_compat = int.from_bytes(sb[100:104], "little")
     if incompat & 0x8:  # journal_dev: an external journal, no files (blkid: jbd)
-        return "jbd"
+        return FsKind.JBD
     # extents, 64bit, flex_bg, huge_file/dir_nlink/extra_isize: ext4-only features
     if incompat & (0x40 | 0x80 | 0x200) or ro_compat & (0x8 | 0x20 | 0x40):
-        return "ext4"
-    return "ext3" if compat & 0x4 else "ext2"
+        return FsKind.EXT4
+    return FsKind.EXT3 if compat & 0x4 else FsKind.EXT2
 
 
 def detect_filesystem(source: ByteSource) -> FsSignature:
     """Identify the filesystem on a volume from its superblock (reads at most 68 KiB)."""
     head = source.read_at(0, 68 * 1024)
     if len(head) < 2048:
-        return FsSignature("")
+        return FsSignature(FsKind.UNKNOWN)
     if is_md_raid_member(source):
-        return FsSignature("linux_raid_member")
+        return FsSignature(FsKind.LINUX_RAID_MEMBER)
     sb = head[1024:2048]
     if sb[56:58] == b"\x53\xef":
         return FsSignature(
@@ -82,30 +83,30 @@ def detect_filesystem(source: ByteSource) -> FsSignature:
         )
     if head[:4] == b"XFSB":
         return FsSignature(
-            "xfs", str(uuid.UUID(bytes=bytes(head[32:48]))), _clean_label(head[108:120])
+            FsKind.XFS, str(uuid.UUID(bytes=bytes(head[32:48]))), _clean_label(head[108:120])
         )
     if looks_like_bitlocker(head) and probe_bitlocker(source):  # also looks like FAT32 or NTFS
-        return FsSignature("BitLocker")
+        return FsSignature(FsKind.BITLOCKER)
     if head[3:11] == b"NTFS    ":
         serial = int.from_bytes(head[0x48:0x50], "little")
-        return FsSignature("ntfs", f"{serial:016X}")
+        return FsSignature(FsKind.NTFS, f"{serial:016X}")
     if head[510:512] == b"\x55\xaa" and (head[54:59] == b"FAT12" or head[54:59] == b"FAT16"):
         serial = int.from_bytes(head[39:43], "little")
         return FsSignature(
-            "vfat", f"{serial >> 16:04X}-{serial & 0xFFFF:04X}", _fat_label(head[43:54])
+            FsKind.VFAT, f"{serial >> 16:04X}-{serial & 0xFFFF:04X}", _fat_label(head[43:54])
         )
     if head[510:512] == b"\x55\xaa" and head[82:87] == b"FAT32":
         serial = int.from_bytes(head[67:71], "little")
         return FsSignature(
-            "vfat", f"{serial >> 16:04X}-{serial & 0xFFFF:04X}", _fat_label(head[71:82])
+            FsKind.VFAT, f"{serial >> 16:04X}-{serial & 0xFFFF:04X}", _fat_label(head[71:82])
         )
     other = other_filesystem_kind(source, head)
     if other:
         return FsSignature(other)
     if source.read_at(0x10040, 8) == b"_BHRfS_M":
         fsid, label = peek_identity(source) or (None, None)
-        return FsSignature("btrfs", fsid, label)
-    return FsSignature("")
+        return FsSignature(FsKind.BTRFS, fsid, label)
+    return FsSignature(FsKind.UNKNOWN)
 
 
 def _fat_label(raw: bytes) -> str | None:
@@ -116,14 +117,15 @@ def _fat_label(raw: bytes) -> str | None:
 class Filesystem:
     """One opened filesystem. Nodes are the libyal file entries; this class hides their API."""
 
-    def __init__(self, kind: str, source: ByteSource, signature: FsSignature) -> None:
+    def __init__(self, kind: FsKind, source: ByteSource, signature: FsSignature) -> None:
         self.kind = kind
         self.uuid = signature.uuid
         self.label = signature.label
-        if kind in ("ext2", "ext3", "ext4"):
+        if kind in EXT_KINDS:
             source = with_readable_features(source)
         self._file = SourceFile(source)
-        module: Any = {"xfs": pyfsxfs, "vfat": pyfsfat, "ntfs": pyfsntfs}.get(kind, pyfsext)
+        readers = {FsKind.XFS: pyfsxfs, FsKind.VFAT: pyfsfat, FsKind.NTFS: pyfsntfs}
+        module: Any = readers.get(kind, pyfsext)
         self.volume: Any = module.volume()
         """The libyal volume object (for structures only some readers need, like $Bitmap)."""
         try:
@@ -133,7 +135,7 @@ class Filesystem:
                 raise ValueError("no readable root directory")
         except (OSError, MemoryError, ValueError) as err:
             raise CorruptImage(f"{kind} filesystem cannot be opened: {one_line(err)}") from err
-        if kind == "ntfs":
+        if kind == FsKind.NTFS:
             try:
                 self.label = self.volume.get_name() or None
             except OSError:
@@ -143,7 +145,7 @@ class Filesystem:
         """Entries of a directory node, by name."""
         try:
             entries = {entry.name: entry for entry in node.sub_file_entries if entry.name}
-            if self.kind == "ntfs" and _mft_index(node) == _NTFS_ROOT_ENTRY:
+            if self.kind == FsKind.NTFS and _mft_index(node) == _NTFS_ROOT_ENTRY:
                 return {
                     name: entry
                     for name, entry in entries.items()
@@ -162,9 +164,9 @@ class Filesystem:
 
     def _stat(self, node: Any) -> GuestStat:
         kind = self.kind
-        if kind in ("vfat", "ntfs"):
+        if kind in (FsKind.VFAT, FsKind.NTFS):
             attrs = node.file_attribute_flags or 0
-            if kind == "ntfs":
+            if kind == FsKind.NTFS:
                 is_dir = node.has_directory_entries_index()
                 link = attrs & 0x400 and node.symbolic_link_target
                 ident = node.file_reference & 0xFFFFFFFFFFFF
@@ -223,14 +225,14 @@ def _mft_index(node: Any) -> int:
     return int(node.file_reference) & 0xFFFFFFFFFFFF
 
 
-def _fat_ntfs_mtime(kind: str, node: Any) -> int:
+def _fat_ntfs_mtime(kind: FsKind, node: Any) -> int:
     try:
         value = node.get_modification_time_as_integer()
     except OSError:
         return 0
     if not isinstance(value, int):
         return 0
-    if kind == "ntfs":
+    if kind == FsKind.NTFS:
         return max(0, value // 10_000_000 - _FILETIME_EPOCH)
     # libfsfat: 10 ms units since 1980-01-01.
     return int(value // 100 + 315_532_800)
@@ -245,7 +247,7 @@ def open_filesystem(source: ByteSource, signature: FsSignature) -> Filesystem:
     """Open a supported filesystem; ``CorruptImage`` when its structures do not hold."""
     if signature.kind not in SUPPORTED:
         raise CorruptImage(f"unsupported filesystem {signature.kind or 'unknown'}")
-    if signature.kind == "btrfs":
+    if signature.kind == FsKind.BTRFS:
         from vmguard.disk.btrfs.filesystem import open_btrfs  # it imports this module
 
         return open_btrfs(source, signature)

@@ -15,6 +15,7 @@ import struct
 
 import google_crc32c
 
+from vmguard.disk.fskind import FsKind
 from vmguard.disk.source import ByteSource
 
 _ZFS_LABEL = 256 * 1024
@@ -104,22 +105,23 @@ def is_minix(head: bytes) -> bool:
     return False
 
 
-def hfs_kind(source: ByteSource, head: bytes) -> str:
+def hfs_kind(source: ByteSource, head: bytes) -> FsKind:
     """``hfs``, ``hfsplus`` or "" from the volume header at 1 KiB. An HFS wrapper whose
     embedded-volume signature says HFS+ is ``hfsplus`` when the embedded header is there,
     else neither (as blkid decides)."""
     sb = head[1024 : 1024 + 130]
     if len(sb) < 130:
-        return ""
+        return FsKind.UNKNOWN
     if sb[:2] == b"BD":
         if sb[124:126] not in (b"H+", b"HX"):
-            return "hfs"
+            return FsKind.HFS
         (block_size,) = struct.unpack_from(">I", sb, 20)
         (first_block,) = struct.unpack_from(">H", sb, 28)
         (embed_start,) = struct.unpack_from(">H", sb, 126)
         embedded = first_block * 512 + embed_start * block_size + 1024
-        return "hfsplus" if _is_hfsplus_header(source.read_at(embedded, 44)) else ""
-    return "hfsplus" if _is_hfsplus_header(sb[:44]) else ""
+        found = _is_hfsplus_header(source.read_at(embedded, 44))
+        return FsKind.HFSPLUS if found else FsKind.UNKNOWN
+    return FsKind.HFSPLUS if _is_hfsplus_header(sb[:44]) else FsKind.UNKNOWN
 
 
 def _is_hfsplus_header(raw: bytes) -> bool:
@@ -143,14 +145,14 @@ def is_ufs(source: ByteSource) -> bool:
     return False
 
 
-def vmfs_kind(source: ByteSource) -> str:
+def vmfs_kind(source: ByteSource) -> FsKind:
     """``VMFS_volume_member`` (the LVM-like volume header at 1 MiB, what blkid names first
     on a datastore partition), ``VMFS`` (the filesystem header at 2 MiB) or ""."""
     if source.read_at(1024 * 1024, 4) == b"\x0d\xd0\x01\xc0":
-        return "VMFS_volume_member"
+        return FsKind.VMFS_VOLUME_MEMBER
     if source.read_at(2048 * 1024, 4) == b"\x5e\xf1\xab\x2f":
-        return "VMFS"
-    return ""
+        return FsKind.VMFS
+    return FsKind.UNKNOWN
 
 
 _STRATIS_MAGIC = b"!Stra0tis\x86\xff\x02^\x41rh"

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import struct
 
+from vmguard.disk.fskind import FsKind
 from vmguard.disk.fsprobes import (
     hfs_kind,
     is_minix,
@@ -29,85 +30,85 @@ from vmguard.disk.source import ByteSource
 
 # (byte offset, magic, blkid TYPE). Checked in order, after ext2/3/4, XFS, NTFS, FAT,
 # BitLocker and LUKS (the formats vmguard reads or unlocks).
-_MAGICS: tuple[tuple[int, bytes, str], ...] = (
-    (3, b"EXFAT   ", "exfat"),
-    (1024, b"\x10\x20\xf5\xf2", "f2fs"),
-    (1024, b"\xe2\xe1\xf5\xe0", "erofs"),
-    (0, b"sqsh", "squashfs3"),  # big-endian: only squashfs 3 and older
-    (0, b"\x45\x3d\xcd\x28", "cramfs"),
-    (0, b"\x28\xcd\x3d\x45", "cramfs"),
-    (0, b"LUKS\xba\xbe", "crypto_LUKS"),
-    (4096 + 24, bytes.fromhex("c68573f64e1a45ca8265f57f48ba6d81"), "bcache"),
-    (32768, b"JFS1", "jfs"),
-    (65536 + 52, b"ReIsErFs", "reiserfs"),
-    (65536 + 52, b"ReIsEr2Fs", "reiserfs"),
-    (65536 + 52, b"ReIsEr3Fs", "reiserfs"),
-    (8192 + 52, b"ReIsErFs", "reiserfs"),
-    (65536, b"ReIsEr4", "reiser4"),
-    (0, b"-rom1fs-", "romfs"),
-    (0, b"\xce\xfa\xad\x1b", "bfs"),
-    (0, b"verity\x00\x00\x01\x00\x00\x00", "DM_verity_hash"),
-    (0, b"dmvdo001", "vdo"),
-    (0, b"\0\0\0ReFS\0", "ReFS"),
-    (0, b"integrt\0", "DM_integrity"),
-    (0, b"HM\x01\x00", "LVM1_member"),
-    (0, b"bluestore block device\n", "ceph_bluestore"),
-    (1024, b"OCFSV2", "ocfs2"),
-    (2048, b"OCFSV2", "ocfs2"),
-    (4096, b"OCFSV2", "ocfs2"),
-    (8192, b"OCFSV2", "ocfs2"),
+_MAGICS: tuple[tuple[int, bytes, FsKind], ...] = (
+    (3, b"EXFAT   ", FsKind.EXFAT),
+    (1024, b"\x10\x20\xf5\xf2", FsKind.F2FS),
+    (1024, b"\xe2\xe1\xf5\xe0", FsKind.EROFS),
+    (0, b"sqsh", FsKind.SQUASHFS3),  # big-endian: only squashfs 3 and older
+    (0, b"\x45\x3d\xcd\x28", FsKind.CRAMFS),
+    (0, b"\x28\xcd\x3d\x45", FsKind.CRAMFS),
+    (0, b"LUKS\xba\xbe", FsKind.CRYPTO_LUKS),
+    (4096 + 24, bytes.fromhex("c68573f64e1a45ca8265f57f48ba6d81"), FsKind.BCACHE),
+    (32768, b"JFS1", FsKind.JFS),
+    (65536 + 52, b"ReIsErFs", FsKind.REISERFS),
+    (65536 + 52, b"ReIsEr2Fs", FsKind.REISERFS),
+    (65536 + 52, b"ReIsEr3Fs", FsKind.REISERFS),
+    (8192 + 52, b"ReIsErFs", FsKind.REISERFS),
+    (65536, b"ReIsEr4", FsKind.REISER4),
+    (0, b"-rom1fs-", FsKind.ROMFS),
+    (0, b"\xce\xfa\xad\x1b", FsKind.BFS),
+    (0, b"verity\x00\x00\x01\x00\x00\x00", FsKind.DM_VERITY_HASH),
+    (0, b"dmvdo001", FsKind.VDO),
+    (0, b"\0\0\0ReFS\0", FsKind.REFS),
+    (0, b"integrt\0", FsKind.DM_INTEGRITY),
+    (0, b"HM\x01\x00", FsKind.LVM1_MEMBER),
+    (0, b"bluestore block device\n", FsKind.CEPH_BLUESTORE),
+    (1024, b"OCFSV2", FsKind.OCFS2),
+    (2048, b"OCFSV2", FsKind.OCFS2),
+    (4096, b"OCFSV2", FsKind.OCFS2),
+    (8192, b"OCFSV2", FsKind.OCFS2),
 )
 _SWAP_PAGE_SIZES = (4096, 8192, 16384, 32768, 65536)
 _SWSUSPEND = (b"S1SUSPEND", b"S2SUSPEND", b"ULSUSPEND")
 """What the kernel (and uswsusp) writes over a swap signature while a hibernation image is
 stored there."""
 _NOTES = {
-    "jbd": "an ext3/ext4 external journal: it holds no files",
-    "swap": "swap space",
-    "LVM2_member": "an LVM physical volume that is in no readable volume group",
-    "bcache": "a bcache device: its data is only readable through the bcache layer",
-    "zfs_member": "a ZFS pool member: ZFS is not read",
-    "xfs_external_log": "an XFS external log device: it holds no files",
-    "swsuspend": "swap space holding a hibernated system's memory",
-    "stratis": "a Stratis pool member: pools are not assembled",
-    "vdo": "a VDO deduplicated volume: its data is only readable through VDO",
-    "VMFS_volume_member": "a VMware VMFS datastore: the virtual disks in it are not read",
-    "VMFS": "a VMware VMFS datastore: the virtual disks in it are not read",
-    "ReFS": "Windows ReFS is not read",
-    "linux_raid_member": "a Linux MD RAID member: arrays are not assembled",
+    FsKind.JBD: "an ext3/ext4 external journal: it holds no files",
+    FsKind.SWAP: "swap space",
+    FsKind.LVM2_MEMBER: "an LVM physical volume that is in no readable volume group",
+    FsKind.BCACHE: "a bcache device: its data is only readable through the bcache layer",
+    FsKind.ZFS_MEMBER: "a ZFS pool member: ZFS is not read",
+    FsKind.XFS_EXTERNAL_LOG: "an XFS external log device: it holds no files",
+    FsKind.SWSUSPEND: "swap space holding a hibernated system's memory",
+    FsKind.STRATIS: "a Stratis pool member: pools are not assembled",
+    FsKind.VDO: "a VDO deduplicated volume: its data is only readable through VDO",
+    FsKind.VMFS_VOLUME_MEMBER: "a VMware VMFS datastore: the virtual disks in it are not read",
+    FsKind.VMFS: "a VMware VMFS datastore: the virtual disks in it are not read",
+    FsKind.REFS: "Windows ReFS is not read",
+    FsKind.LINUX_RAID_MEMBER: "a Linux MD RAID member: arrays are not assembled",
 }
 
 
-def _gfs_kind(head: bytes) -> str:
+def _gfs_kind(head: bytes) -> FsKind:
     """GFS or GFS2: the superblock at 64 KiB (metadata magic, type 1, the format pair)."""
     sb = head[65536 : 65536 + 32]
     if len(sb) < 32 or struct.unpack_from(">II", sb) != (0x01161970, 1):
-        return ""
+        return FsKind.UNKNOWN
     fs_format, multihost = struct.unpack_from(">II", sb, 24)
     if (fs_format, multihost) == (1309, 1401):
-        return "gfs"
+        return FsKind.GFS
     # 1801 first, 1802 since gfs2-utils 3.4 (the rgrp and journal-header extensions)
-    return "gfs2" if 1801 <= fs_format < 1900 and multihost == 1900 else ""
+    return FsKind.GFS2 if 1801 <= fs_format < 1900 and multihost == 1900 else FsKind.UNKNOWN
 
 
-def describe_kind(kind: str) -> str:
+def describe_kind(kind: FsKind) -> str:
     """How errors name an unread volume: its blkid TYPE, and what it is when that helps."""
     note = _NOTES.get(kind)
     return f"{kind} ({note})" if note else kind
 
 
-def _udf_or_iso(source: ByteSource) -> str:
+def _udf_or_iso(source: ByteSource) -> FsKind:
     """UDF's volume recognition sequence or an ISO 9660 descriptor from 32 KiB on."""
     kinds = set()
     for n in range(16):
         tag = source.read_at(32768 + 2048 * n + 1, 5)
         if tag in (b"NSR02", b"NSR03"):
-            return "udf"
+            return FsKind.UDF
         if tag in (b"CD001", b"BEA01", b"TEA01", b"BOOT2", b"CDW02"):
             kinds.add(tag)
             continue
         break
-    return "iso9660" if b"CD001" in kinds else ""
+    return FsKind.ISO9660 if b"CD001" in kinds else FsKind.UNKNOWN
 
 
 def _nilfs2(head: bytes) -> bool:
@@ -164,46 +165,46 @@ def is_md_raid_member(source: ByteSource) -> bool:
     return len(head) == 12 and struct.unpack_from("<III", head) in {(_MD_MAGIC, 0, 90)}
 
 
-def other_filesystem_kind(source: ByteSource, head: bytes) -> str:
+def other_filesystem_kind(source: ByteSource, head: bytes) -> FsKind:
     """The blkid TYPE of a volume that holds none of the filesystems vmguard reads, or ""
     (``head`` is the volume's first 68 KiB)."""
     for offset, magic, kind in _MAGICS:
         if head[offset : offset + len(magic)] == magic:
             return kind
     if head[:4] == b"hsqs":  # little-endian: version 4 is squashfs, older squashfs3
-        return "squashfs" if int.from_bytes(head[28:30], "little") >= 4 else "squashfs3"
+        return FsKind.SQUASHFS if int.from_bytes(head[28:30], "little") >= 4 else FsKind.SQUASHFS3
     if head[:4] == b"\x31\x18\x10\x06" and head[20] == 6:  # the first node is the superblock
-        return "ubifs"
+        return FsKind.UBIFS
     if head[:4] == b"UBI#":
-        return "ubi"
+        return FsKind.UBI
     gfs = _gfs_kind(head)
     if gfs:
         return gfs
     if head[32:36] == b"NXSB" and int.from_bytes(head[24:26], "little") == 1:
-        return "apfs"
+        return FsKind.APFS
     if is_stratis(head):
-        return "stratis"
+        return FsKind.STRATIS
     if is_minix(head):
-        return "minix"
+        return FsKind.MINIX
     hfs = hfs_kind(source, head)
     if hfs:
         return hfs
     if is_ufs(source):
-        return "ufs"
+        return FsKind.UFS
     vmfs = vmfs_kind(source)
     if vmfs:
         return vmfs
     if is_xfs_external_log(source):
-        return "xfs_external_log"
+        return FsKind.XFS_EXTERNAL_LOG
     if is_zfs_member(source):
-        return "zfs_member"
+        return FsKind.ZFS_MEMBER
     if _nilfs2(head):
-        return "nilfs2"
+        return FsKind.NILFS2
     if _lvm2_member(head):
-        return "LVM2_member"
+        return FsKind.LVM2_MEMBER
     for page in _SWAP_PAGE_SIZES:
         if head[page - 10 : page] in (b"SWAPSPACE2", b"SWAP-SPACE"):
-            return "swap"
+            return FsKind.SWAP
         if head[page - 10 : page - 1] in _SWSUSPEND or head[page - 10 : page] == b"LINHIB0001":
-            return "swsuspend"
+            return FsKind.SWSUSPEND
     return _udf_or_iso(source)

@@ -16,6 +16,7 @@ from typing import Any
 
 from vmguard.disk.errors import CorruptImage, DiskError, LimitExceeded
 from vmguard.disk.filesystems import Filesystem
+from vmguard.disk.fskind import FsKind
 from vmguard.guest.view import GuestFileTooLarge, GuestStat
 
 MAX_SYMLINK_HOPS = 40
@@ -86,7 +87,7 @@ class GuestFS:
         mount, node = parent
         entries = self._children(mount, node)
         child = entries.get(name)
-        if child is None and mount.fs.kind in ("vfat", "ntfs"):
+        if child is None and mount.fs.kind in (FsKind.VFAT, FsKind.NTFS):
             folded = name.casefold()
             child = next((v for k, v in entries.items() if k.casefold() == folded), None)
         return None if child is None else (mount, child)

@@ -9,19 +9,15 @@ loop detection.
 from __future__ import annotations
 
 import os
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from vmguard.disk.containers.interface import (
-    Container,
     Reference,
     ReferenceKind,
     ReferenceOpener,
     no_references,
 )
-from vmguard.disk.containers.ova import open_ova
-from vmguard.disk.containers.raw import open_raw
 from vmguard.disk.errors import (
     BackingLoop,
     DiskError,
@@ -30,9 +26,10 @@ from vmguard.disk.errors import (
     UnsupportedFormat,
     withheld,
 )
+from vmguard.disk.formats import ArchiveDisks, ContainerFormat, readable_format
 from vmguard.disk.limits import DEFAULT_LIMITS, Limits
 from vmguard.disk.policy import HostPathPolicy
-from vmguard.disk.probe import READABLE_FORMATS, Detection, detect_format
+from vmguard.disk.probe import Detection, detect_format
 from vmguard.disk.referenced import referenced
 from vmguard.disk.source import ByteSource, FileSource
 from vmguard.text import shown_name
@@ -76,32 +73,6 @@ class OpenedImage:
     """Every host file opened: the image, then allowed backing files, data files, extents."""
 
 
-ContainerOpener = Callable[[ByteSource, Limits, ReferenceOpener], Container]
-
-
-def _container_opener(fmt: str) -> ContainerOpener:
-    # Imported here so a broken optional reader cannot break the others at import time.
-    if fmt == "raw":
-        return lambda source, limits, opener: open_raw(source)
-    if fmt == "qcow2":
-        from vmguard.disk.containers.qcow2 import open_qcow2
-
-        return lambda s, lim, op: open_qcow2(s, limits=lim, open_reference=op)
-    if fmt == "vmdk":
-        from vmguard.disk.containers.vmdk import open_vmdk
-
-        return lambda s, lim, op: open_vmdk(s, limits=lim, open_reference=op)
-    if fmt == "vhd":
-        from vmguard.disk.containers.vhd import open_vhd
-
-        return lambda s, lim, op: open_vhd(s, limits=lim, open_reference=op)
-    if fmt == "vhdx":
-        from vmguard.disk.containers.vhdx import open_vhdx
-
-        return lambda s, lim, op: open_vhdx(s, limits=lim, open_reference=op)
-    raise UnsupportedFormat(f"format {shown_name(fmt)!r} is not one vmguard reads")
-
-
 class _ChainState:
     """What one open_image call has opened so far (never shared between calls)."""
 
@@ -117,12 +88,20 @@ class _ChainState:
         return source
 
     def opener_for(
-        self, image: Path, depth: int, visited: frozenset[tuple[int, int]]
+        self,
+        image: Path,
+        fmt: ContainerFormat,
+        depth: int,
+        visited: frozenset[tuple[int, int]],
     ) -> ReferenceOpener:
+        """What an image of format ``fmt`` at ``image`` may open, ``depth`` links down."""
+
         def open_reference(reference: Reference) -> ByteSource:
             what = reference.kind.value.replace("-", " ")
-            path = self.policy.resolve(reference.name, image, what)
             shown = shown_name(reference.name)
+            if reference.kind not in fmt.references:
+                raise ImageRefused(f"a {fmt.name} image cannot name a {what} ({shown!r})")
+            path = self.policy.resolve(reference.name, image, what)
             try:
                 st = os.stat(path)
             except OSError:
@@ -130,15 +109,16 @@ class _ChainState:
             key = (st.st_dev, st.st_ino)
             if reference.kind is not ReferenceKind.BACKING_FILE:
                 return referenced(self.open_file(path, key), f"{what} {shown!r}")
-            fmt = reference.format
-            if not fmt:
+            declared = reference.format
+            if not declared:
                 raise ImageRefused(
                     f"backing file {shown!r} has no explicit format",
                     safe_reason="a backing file in its chain has no explicit format",
                 )
-            if fmt not in READABLE_FORMATS or fmt == "ova":
+            parent = _disk_format(declared)
+            if parent is None:
                 raise ImageRefused(
-                    f"backing file {shown!r} has unsupported format {fmt!r}",
+                    f"backing file {shown!r} has unsupported format {declared!r}",
                     safe_reason="a backing file in its chain has an unsupported format",
                 )
             if key in visited:
@@ -148,15 +128,24 @@ class _ChainState:
                 raise LimitExceeded(deeper, safe_reason=deeper)
             source = self.open_file(path, key)
             named = HostPathPolicy.named_path(str(reference.name), image)
-            opener = self.opener_for(named, depth + 1, visited | {key})
+            opener = self.opener_for(named, parent, depth + 1, visited | {key})
             try:
-                container = _container_opener(fmt)(source, self.limits, opener)
+                container = parent.open_as_disk(source, self.limits, opener)
             except DiskError as err:
                 raise withheld(err, f"backing file {shown!r}") from None
-            self.links.append(BackingLink(shown, str(path), fmt, depth + 1))
+            self.links.append(BackingLink(shown, str(path), parent.name, depth + 1))
             return referenced(container.disk, f"backing file {shown!r}")
 
         return open_reference
+
+
+def _disk_format(name: str) -> ContainerFormat | None:
+    """The entry of a format that is one guest disk (a backing file may be one), else None."""
+    try:
+        found = readable_format(name)
+    except UnsupportedFormat:
+        return None
+    return found if found.is_disk else None
 
 
 def open_image(
@@ -175,29 +164,35 @@ def open_image(
     detection = None
     if forced_format is None:
         detection = detect_format(source, path.name)
-        fmt = detection.format
-    elif forced_format in READABLE_FORMATS:
-        fmt = forced_format
+        fmt = readable_format(detection.format)
     else:
-        raise UnsupportedFormat(f"format {shown_name(forced_format)!r} is not one vmguard reads")
+        fmt = readable_format(forced_format)
     st = os.stat(path)
     top_key = frozenset({(st.st_dev, st.st_ino)})
     disks: list[DiskImage] = []
-    if fmt == "ova":
-        package = open_ova(source, max_members=limits.max_ova_members)
-        for member in package.disks:
-            inner = detect_format(member.source, member.name)
-            if inner.format == "ova":
-                raise ImageRefused(f"OVA member {shown_name(member.name)!r} is itself an OVA")
-            if not package.descriptor and inner.format == "raw":
-                continue
-            c = _container_opener(inner.format)(member.source, limits, no_references)
-            disks.append(DiskImage(member.name, c.format, c.variant, c.disk, c.references))
-        if not disks:
-            raise ImageRefused("OVA package holds no disk image")
+    if fmt.open_archive is not None:
+        disks += _archive_disks(fmt, fmt.open_archive(source, limits), limits)
     else:
-        opener = state.opener_for(path, 0, top_key)
-        c = _container_opener(fmt)(source, limits, opener)
+        c = fmt.open_as_disk(source, limits, state.opener_for(path, fmt, 0, top_key))
         disks.append(DiskImage(path.name, c.format, c.variant, c.disk, c.references))
     chain = tuple(sorted(state.links, key=lambda link: link.depth))
-    return OpenedImage(path, fmt, detection, tuple(disks), chain, tuple(state.opened))
+    return OpenedImage(path, fmt.name, detection, tuple(disks), chain, tuple(state.opened))
+
+
+def _archive_disks(archive: ContainerFormat, held: ArchiveDisks, limits: Limits) -> list[DiskImage]:
+    """Each disk an archive carries, opened as its own content says; none may name a file."""
+    label = archive.name.upper()
+    disks: list[DiskImage] = []
+    for name, member in held.members:
+        inner = detect_format(member, name)
+        disk = _disk_format(inner.format)
+        if disk is None:
+            shown = shown_name(name)
+            raise ImageRefused(f"{label} member {shown!r} is itself an {inner.format.upper()}")
+        if not held.listed and disk.signature is None:
+            continue
+        c = disk.open_as_disk(member, limits, no_references)
+        disks.append(DiskImage(name, c.format, c.variant, c.disk, c.references))
+    if not disks:
+        raise ImageRefused(f"{label} package holds no disk image")
+    return disks

@@ -20,6 +20,7 @@ from vmguard.disk.filesystems import (
     detect_filesystem,
     open_filesystem,
 )
+from vmguard.disk.fskind import FsKind
 from vmguard.disk.fssignatures import describe_kind
 from vmguard.disk.guestfs import GuestFS, Mount
 from vmguard.disk.volumes.interface import Volume, VolumeLayout
@@ -145,7 +146,7 @@ def _matches(spec: str, placed: PlacedVolume) -> bool:
 def _place(disk_index: int, disk_name: str, volume: Volume) -> PlacedVolume:
     if volume.encryption and not volume.unlocked:
         # The names blkid gives them (TYPE=), so the inventory reads like `blkid -p`.
-        kind = "BitLocker" if volume.encryption == "bitlocker" else "crypto_LUKS"
+        kind = FsKind.BITLOCKER if volume.encryption == "bitlocker" else FsKind.CRYPTO_LUKS
         sig = FsSignature(kind, volume.uuid)
         return PlacedVolume(
             disk_index,
@@ -160,7 +161,13 @@ def _place(disk_index: int, disk_name: str, volume: Volume) -> PlacedVolume:
         sig = detect_filesystem(volume.source)
     except CorruptImage as err:
         return PlacedVolume(
-            disk_index, disk_name, volume, FsSignature(""), None, None, err.diagnostics()
+            disk_index,
+            disk_name,
+            volume,
+            FsSignature(FsKind.UNKNOWN),
+            None,
+            None,
+            err.diagnostics(),
         )
     if sig.kind not in SUPPORTED:
         shown = describe_kind(sig.kind) if sig.kind else "unknown"

@@ -17,6 +17,7 @@ import pyvshadow
 
 from vmguard.disk.errors import CorruptImage, LimitExceeded
 from vmguard.disk.filesystems import Filesystem, FsSignature, one_line
+from vmguard.disk.fskind import FsKind
 from vmguard.disk.source import ByteSource, SourceFile, clamp
 
 MAX_STORES = 64
@@ -89,7 +90,7 @@ def open_shadow_stores(source: ByteSource, signature: FsSignature) -> list[Shado
             raise CorruptImage(f"shadow copy store {index + 1}: {one_line(err)}") from err
         if not 0 < size <= source.size * 2:
             raise CorruptImage(f"shadow copy store {index + 1}: implausible size {size}")
-        filesystem = Filesystem("ntfs", StoreSource(store, size), signature)
+        filesystem = Filesystem(FsKind.NTFS, StoreSource(store, size), signature)
         epoch = max(0, created // 10_000_000 - 11_644_473_600)
         stores.append(ShadowStore(index + 1, epoch, filesystem))
     return stores

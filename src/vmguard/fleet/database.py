@@ -105,9 +105,14 @@ def migrate(engine: Engine) -> None:
         command.upgrade(config, "head")
 
 
-def open_database(value: str | None) -> FleetDatabase:
-    """Open (creating and migrating as needed) the database ``--db`` names."""
+def open_database(value: str | None, *, existing: bool = False) -> FleetDatabase:
+    """Open (creating and migrating as needed) the database ``--db`` names; with
+    ``existing``, a SQLite database that is not there yet is an error, not created."""
     url = resolve_url(value)
+    if existing and url.get_backend_name() == "sqlite" and not Path(url.database or "").is_file():
+        raise FleetDatabaseError(
+            f"{url.database}: no fleet database here yet; run `vmguard fleet scan` first"
+        )
     try:
         if url.get_backend_name() == "sqlite" and url.database:
             Path(url.database).parent.mkdir(parents=True, exist_ok=True)

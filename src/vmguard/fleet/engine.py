@@ -10,9 +10,20 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 from datetime import UTC, datetime
-from typing import Protocol
+from enum import StrEnum
+from typing import TYPE_CHECKING, Protocol, assert_never
 
-from vmguard.fleet.task import ImageResult, ImageTask
+from vmguard.fleet.errors import EngineError
+
+if TYPE_CHECKING:  # the task module loads the whole scanner: not for ``fleet --help``
+    from vmguard.fleet.task import ImageResult, ImageTask
+
+
+class EngineName(StrEnum):
+    """Where image tasks run."""
+
+    LOCAL = "local"
+    DASK = "dask"
 
 
 class ScanEngine(Protocol):
@@ -30,4 +41,28 @@ class ScanEngine(Protocol):
 
 def failed(task: ImageTask, message: str) -> ImageResult:
     """The result recorded for a task the engine could not complete."""
+    from vmguard.fleet.task import ImageResult
+
     return ImageResult(task.path, "error", datetime.now(UTC), 0.0, error=message)
+
+
+def make_engine(name: EngineName, scheduler: str | None, workers: int) -> ScanEngine:
+    """The engine ``--engine`` names: a local pool of ``workers`` processes (0: one per CPU)
+    or the Dask cluster at ``scheduler``; ``EngineError`` for settings that contradict it."""
+    if workers < 0:
+        raise EngineError("--workers must be 0 or more")
+    match name:
+        case EngineName.LOCAL:
+            if scheduler:
+                raise EngineError("--scheduler is only for --engine dask")
+            from vmguard.fleet.engine_local import LocalEngine
+
+            return LocalEngine(workers)
+        case EngineName.DASK:
+            if not scheduler:
+                raise EngineError("--engine dask needs --scheduler tcp://HOST:PORT")
+            from vmguard.fleet.engine_dask import DaskEngine
+
+            return DaskEngine(scheduler)
+        case _:
+            assert_never(name)

@@ -85,6 +85,12 @@ class FleetPosture:
     changes: Changes
     now: datetime = field(default_factory=lambda: datetime.now(UTC))
 
+    def reaches(self, severity: Severity) -> bool:
+        """True when an image's worst finding or a shared secret is at least ``severity``."""
+        ranks = [i.worst.rank for i in self.images if i.worst is not None]
+        ranks += [g.severity.rank for g in self.shared]
+        return bool(ranks) and max(ranks) >= severity.rank
+
     def by_severity(self) -> dict[str, int]:
         """Images by their worst severity (``none`` for images without findings)."""
         counts = {s.value: 0 for s in Severity} | {"none": 0}

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from vmguard.findings import Finding, Report, Target
+from vmguard.findings import Finding, Report, Target, TargetKind
 from vmguard.host.catalogue import host_checks
 from vmguard.host.facts import HostFacts, gather_host_facts
 from vmguard.host.root import HostRoot
@@ -17,7 +17,7 @@ from vmguard.problems import check_name, run_guarded
 from vmguard.profiles.evaluate import host_compliance
 from vmguard.profiles.model import Profile
 
-TARGET_KIND = "host"
+TARGET_KIND = TargetKind.HOST
 
 
 def run_host_checks(facts: HostFacts, profile: Profile | None = None) -> Report:

@@ -17,11 +17,12 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from vmguard import __version__
-from vmguard.findings import Area, Finding, Report, Rule, Severity, Target, Threat
+from vmguard.findings import Area, Finding, Report, Rule, Severity, Target, TargetKind, Threat
 from vmguard.host.baselinefile import Baseline, parse_statement, statement_bytes
 from vmguard.host.root import HostRoot
 from vmguard.host.snapshot import CHUNK, Entry, hypervisor_dirs, hypervisor_paths, snapshot
 from vmguard.integrity.envelope import parse_envelope, sign_envelope
+from vmguard.integrity.errors import SignatureInvalid
 from vmguard.integrity.keys import SigningKey
 from vmguard.integrity.trust import Signer, TrustStore, verify_envelope
 
@@ -213,7 +214,7 @@ def compare_with_host(baseline: Baseline, root: HostRoot) -> Report:
     paths = hypervisor_paths(root, extra=(e.path for e in baseline.entries))
     current = snapshot(root, paths)
     findings = tuple(_findings(baseline.entries, current))
-    return Report(target=Target("host", str(root.root)), findings=findings)
+    return Report(target=Target(TargetKind.HOST, str(root.root)), findings=findings)
 
 
 def verify_host(
@@ -225,3 +226,10 @@ def verify_host(
     signer = verify_envelope(envelope, trust, at=at or datetime.now(UTC))
     baseline = parse_statement(envelope.payload)
     return VerifiedHost(signer, baseline, compare_with_host(baseline, root))
+
+
+def signature_invalid_report(root: str, error: SignatureInvalid) -> Report:
+    """What ``host verify`` reports for a baseline no trusted key signed: nothing of the
+    host was compared, so the report holds that one finding."""
+    finding = SIGNATURE_INVALID.finding(root, error.diagnostics(), area=Area.HOST)
+    return Report(target=Target(TargetKind.HOST, root), findings=(finding,))

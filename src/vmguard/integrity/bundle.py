@@ -16,6 +16,7 @@ from vmguard.disk.limits import DEFAULT_LIMITS, Limits
 from vmguard.disk.policy import HostPathPolicy
 from vmguard.integrity.domain import is_domain_xml
 from vmguard.integrity.errors import IntegrityError
+from vmguard.userfiles import UserFileError, read_user_file
 
 MAX_DEFINITION = 16 * 1024 * 1024
 _KINDS = {".xml": "libvirt", ".vmx": "vmx", ".vbox": "vbox", ".ovf": "ovf"}
@@ -54,12 +55,9 @@ def classify(paths: Sequence[Path]) -> BundlePaths:
 def read_definition(path: Path, kind: str) -> bytes:
     """The bytes of a definition file, bounded; a libvirt one must be a <domain>."""
     try:
-        with open(path, "rb") as fh:
-            data = fh.read(MAX_DEFINITION + 1)
-    except OSError as err:
-        raise BundleUnusable(f"{path}: cannot read: {err.strerror}") from err
-    if len(data) > MAX_DEFINITION:
-        raise BundleUnusable(f"{path}: definition larger than {MAX_DEFINITION} bytes")
+        data = read_user_file(path, "definition", MAX_DEFINITION)
+    except UserFileError as err:
+        raise BundleUnusable(err.diagnostics()) from err
     if kind == "libvirt" and not is_domain_xml(data):
         raise BundleUnusable(f"{path}: .xml file is not a libvirt <domain> definition")
     return data

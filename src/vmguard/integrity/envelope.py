@@ -17,6 +17,7 @@ import binascii
 import json
 import re
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from vmguard.integrity.errors import EnvelopeMalformed
@@ -28,6 +29,7 @@ from vmguard.integrity.manifest import (
     manifest_from_predicate,
     manifest_to_predicate,
 )
+from vmguard.userfiles import read_user_file
 
 PAYLOAD_TYPE = "application/vnd.in-toto+json"
 STATEMENT_TYPE = "https://in-toto.io/Statement/v1"
@@ -134,6 +136,12 @@ def _cert_chain(value: Any) -> tuple[bytes, ...]:
     if not pems or len(pems) > MAX_CERTS:
         raise EnvelopeMalformed(f"signature 'cert' holds no or more than {MAX_CERTS} certificates")
     return tuple(p.strip().encode("ascii", "replace") + b"\n" for p in pems)
+
+
+def read_envelope(path: Path, what: str) -> bytes:
+    """The bytes of a signature file the user named (``what`` names it in errors), at most
+    ``MAX_ENVELOPE``; ``UserFileError`` when it cannot be read or is larger."""
+    return read_user_file(path, what, MAX_ENVELOPE)
 
 
 def parse_envelope(data: bytes) -> Envelope:

@@ -15,13 +15,17 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from pathlib import Path
 
+from cryptography import x509
 from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519, padding, rsa, utils
 
 from vmguard.integrity.errors import KeyProblem, SignatureInvalid
+from vmguard.userfiles import UserFileError, read_first_line, read_user_file
 
 MAX_KEY_FILE = 64 * 1024
+MAX_PASSPHRASE_FILE = 64 * 1024
+MAX_CERT_CHAIN_FILE = 512 * 1024
 MIN_RSA_BITS = 3072
 
 PrivateKey = ed25519.Ed25519PrivateKey | ec.EllipticCurvePrivateKey | rsa.RSAPrivateKey
@@ -141,13 +145,37 @@ class SigningKey:
 
 def _read_bounded(path: Path) -> bytes:
     try:
-        with open(path, "rb") as fh:
-            data = fh.read(MAX_KEY_FILE + 1)
-    except OSError as err:
-        raise KeyProblem(f"{path}: cannot read key: {err.strerror}") from err
-    if len(data) > MAX_KEY_FILE:
-        raise KeyProblem(f"{path}: larger than {MAX_KEY_FILE} bytes, not a key file")
-    return data
+        return read_user_file(path, "key file", MAX_KEY_FILE)
+    except UserFileError as err:
+        raise KeyProblem(err.diagnostics()) from err
+
+
+def read_passphrase(path: Path | None) -> bytes | None:
+    """The private key's passphrase: the first line of ``path`` without its line ending
+    (None without a file); ``KeyProblem`` when it cannot be read or is empty."""
+    if path is None:
+        return None
+    try:
+        return read_first_line(path, "passphrase file", MAX_PASSPHRASE_FILE)
+    except UserFileError as err:
+        raise KeyProblem(err.diagnostics()) from err
+
+
+def load_certificate_chain(path: Path, key: SigningKey) -> tuple[bytes, ...]:
+    """The PEM certificates of ``path`` (leaf first), refused unless the leaf is ``key``'s."""
+    try:
+        data = read_user_file(path, "certificate chain", MAX_CERT_CHAIN_FILE)
+    except UserFileError as err:
+        raise KeyProblem(err.diagnostics()) from err
+    try:
+        certs = x509.load_pem_x509_certificates(data)
+    except ValueError as err:
+        raise KeyProblem(f"{path}: not a PEM certificate chain ({err})") from err
+    pem = serialization.Encoding.PEM
+    leaf = certs[0].public_key().public_bytes(pem, serialization.PublicFormat.SubjectPublicKeyInfo)
+    if leaf != key.public.pem():
+        raise KeyProblem(f"{path}: the first certificate is not for the signing key")
+    return tuple(c.public_bytes(pem) for c in certs)
 
 
 def load_signing_key(path: Path, passphrase: bytes | None = None) -> SigningKey:

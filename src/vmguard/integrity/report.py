@@ -7,7 +7,7 @@ SARIF consumers see what changed. Nothing here decides exit codes (the CLI does)
 
 from __future__ import annotations
 
-from vmguard.findings import Area, Finding, Report, Rule, Severity, Target, Threat
+from vmguard.findings import Area, Finding, Report, Rule, Severity, Target, TargetKind, Threat
 from vmguard.integrity.changes import Change, ChangeKind
 from vmguard.integrity.errors import BundleModified, ManifestTooOld, VerificationFailed
 
@@ -115,9 +115,9 @@ def failure_report(target: str, error: VerificationFailed) -> Report:
     else:
         rule = MANIFEST_TOO_OLD if isinstance(error, ManifestTooOld) else SIGNATURE_INVALID
         findings = [rule.finding(target, error.diagnostics(), area=Area.IMAGE)]
-    return Report(target=Target("bundle", target), findings=tuple(findings))
+    return Report(target=Target(TargetKind.BUNDLE, target), findings=tuple(findings))
 
 
 def success_report(target: str) -> Report:
     """The report of a valid bundle: no findings."""
-    return Report(target=Target("bundle", target))
+    return Report(target=Target(TargetKind.BUNDLE, target))

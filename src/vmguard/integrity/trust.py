@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING
 from vmguard.integrity.envelope import Envelope, EnvelopeSignature
 from vmguard.integrity.errors import KeyProblem, SignatureInvalid, TrustProblem
 from vmguard.integrity.keys import MAX_KEY_FILE, VerifyingKey, load_public_key_pem
+from vmguard.userfiles import UserFileError, read_user_file
 
 if TYPE_CHECKING:
     from cryptography import x509
@@ -46,13 +47,9 @@ class Signer:
 
 def _read(path: Path) -> bytes:
     try:
-        with open(path, "rb") as fh:
-            data = fh.read(MAX_KEY_FILE + 1)
-    except OSError as err:
-        raise TrustProblem(f"{path}: cannot read: {err.strerror}") from err
-    if len(data) > MAX_KEY_FILE:
-        raise TrustProblem(f"{path}: larger than {MAX_KEY_FILE} bytes")
-    return data
+        return read_user_file(path, "trusted key or certificate", MAX_KEY_FILE)
+    except UserFileError as err:
+        raise TrustProblem(err.diagnostics()) from err
 
 
 def _load_file(path: Path, keys: list[VerifyingKey], roots: list[x509.Certificate]) -> None:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from vmguard.findings import Finding, Report, Target
+from vmguard.findings import Finding, Report, Target, TargetKind
 from vmguard.problems import Problem, Stage
 
 if TYPE_CHECKING:
@@ -32,7 +32,7 @@ def posture_reports(posture: FleetPosture) -> list[Report]:
             errors.append(Problem(Stage.IMAGE, image.path, image.error))
         reports.append(
             Report(
-                target=Target("image", image.path),
+                target=Target(TargetKind.IMAGE, image.path),
                 findings=(*extra.get(image.path, ()), *image.findings),
                 errors=tuple(errors),
             )

@@ -182,3 +182,11 @@ def select_operations(names: list[str] | None) -> tuple[Operation, ...]:
     if unknown:
         raise ValueError(f"unknown operation {', '.join(unknown)} (see --list)")
     return tuple(o for o in OPERATIONS if o.name in names)
+
+
+def operations_listed(spec: str | None) -> tuple[Operation, ...]:
+    """The operations a comma-separated list names, as ``--operations`` gives them (all for
+    None); unknown names raise ValueError."""
+    if spec is None:
+        return select_operations(None)
+    return select_operations([name.strip() for name in spec.split(",") if name.strip()])

@@ -21,6 +21,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from vmguard.disk.fskind import EXT_KINDS, FsKind
 from vmguard.errors import VmguardError
 from vmguard.sanitize.plan import Edit, EditKind
 
@@ -41,7 +42,7 @@ class Region:
     raw: Path
     offset: int
     size: int
-    kind: str
+    kind: FsKind
 
 
 @dataclass(frozen=True, slots=True)
@@ -99,23 +100,23 @@ def _read(raw: Path, offset: int, length: int) -> bytes:
 
 def claimed_size(region: Region) -> int:
     """The size the filesystem's own superblock claims, in bytes."""
-    if region.kind in ("ext2", "ext3", "ext4"):
+    if region.kind in EXT_KINDS:
         sb = _read(region.raw, region.offset + 1024, 1024)
         log_bs = struct.unpack_from("<I", sb, 24)[0]
         blocks = struct.unpack_from("<I", sb, 4)[0]
         if struct.unpack_from("<I", sb, 96)[0] & 0x80:
             blocks |= struct.unpack_from("<I", sb, 0x150)[0] << 32
         return int(blocks * (1024 << min(log_bs, 16)))
-    if region.kind == "vfat":
+    if region.kind == FsKind.VFAT:
         boot = _read(region.raw, region.offset, 512)
         bps = struct.unpack_from("<H", boot, 11)[0]
         total = struct.unpack_from("<H", boot, 19)[0] or struct.unpack_from("<I", boot, 32)[0]
         return int(bps * total)
-    if region.kind == "ntfs":
+    if region.kind == FsKind.NTFS:
         boot = _read(region.raw, region.offset, 512)
         bps = struct.unpack_from("<H", boot, 11)[0]
         return int(struct.unpack_from("<Q", boot, 0x28)[0] * bps)
-    if region.kind == "xfs":
+    if region.kind == FsKind.XFS:
         sb = _read(region.raw, region.offset, 512)
         bs = struct.unpack_from(">I", sb, 4)[0]
         return int(struct.unpack_from(">Q", sb, 8)[0] * bs)

@@ -17,9 +17,10 @@ from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
+from vmguard.disk.fskind import FsKind
 from vmguard.disk.image import open_image
 from vmguard.disk.policy import HostPathPolicy
-from vmguard.findings import Area, Finding, Report, Severity, Target
+from vmguard.findings import Area, Finding, Report, Severity, Target, TargetKind
 from vmguard.inspection import ImageOptions, OpenedGuest, open_guest
 from vmguard.policy import Policy, apply_policy
 from vmguard.problems import Problem, Stage
@@ -40,12 +41,12 @@ from vmguard.sanitize.xfswriter import apply_xfs
 from vmguard.scanning import ScanOptions, scan_guest, scan_image
 
 _WRITERS = {
-    "ext2": apply_ext,
-    "ext3": apply_ext,
-    "ext4": apply_ext,
-    "vfat": apply_fat,
-    "xfs": apply_xfs,
-    "ntfs": apply_ntfs,
+    FsKind.EXT2: apply_ext,
+    FsKind.EXT3: apply_ext,
+    FsKind.EXT4: apply_ext,
+    FsKind.VFAT: apply_fat,
+    FsKind.XFS: apply_xfs,
+    FsKind.NTFS: apply_ntfs,
 }
 _CONTIGUOUS = ("gpt", "mbr", "none")
 
@@ -239,7 +240,7 @@ def sanitize_image(
             _stage(progress, "scanning the input"),
         )
         before = apply_policy(
-            Report(Target("image", str(path)), None, tuple(findings), tuple(scan_errors)),
+            Report(Target(TargetKind.IMAGE, str(path)), None, tuple(findings), tuple(scan_errors)),
             options.policy,
         )
         plan = Plan(guest.layout.guestfs, options.keep)
@@ -275,7 +276,7 @@ def sanitize_image(
         *_removed(before, after, changed),
     ]
     return Report(
-        target=Target("image", str(out)),
+        target=Target(TargetKind.IMAGE, str(out)),
         inventory=after.inventory,
         findings=(*after.findings, *added),
         errors=(*after.errors, *errors),

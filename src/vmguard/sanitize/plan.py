@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
+from vmguard.disk.fskind import FsKind
 from vmguard.disk.guestfs import GuestFS, Mount, split_guest_path
 from vmguard.guest.view import GuestStat
 from vmguard.problems import Problem, Stage
@@ -96,7 +97,7 @@ class Plan:
             return None
         point = mount.mountpoint.rstrip("/")
         inside = split_guest_path(canonical[len(point) :])
-        if mount.fs.kind == "ntfs" and inside and inside[0].startswith("$"):
+        if mount.fs.kind == FsKind.NTFS and inside and inside[0].startswith("$"):
             # $MFT, $LogFile, $Extend/...: the filesystem itself (a resident file's bytes
             # show up in $MFT, so a scan finding can point there)
             self.skip(operation, canonical, "NTFS metadata: never written")

@@ -12,6 +12,7 @@ from dataclasses import replace
 from pathlib import Path
 
 from vmguard.disk.errors import DiskError
+from vmguard.disk.fskind import EXT_KINDS
 from vmguard.disk.guestfs import GuestFS
 from vmguard.inspection import ImageOptions, open_guest
 from vmguard.sanitize.fswriters import Outcome
@@ -51,7 +52,7 @@ def _readback(fs: GuestFS, outcome: Outcome) -> str | None:
         return f"holds {info.size} bytes, not {len(outcome.expect)}"
     if fs.read_node(mount, node, 0, info.size) != outcome.expect:
         return "holds other bytes than were written"
-    if mount.fs.kind.startswith("ext") and (stat.S_IMODE(info.mode), info.uid, info.gid) != (
+    if mount.fs.kind in EXT_KINDS and (stat.S_IMODE(info.mode), info.uid, info.gid) != (
         stat.S_IMODE(edit.stat.mode),
         edit.stat.uid,
         edit.stat.gid,

@@ -21,6 +21,7 @@ from pathlib import Path
 
 from vmguard.disk.errors import DiskError
 from vmguard.disk.freespace import fat_free, ntfs_free, xfs_free
+from vmguard.disk.fskind import EXT_KINDS, FsKind
 from vmguard.disk.layout import PlacedVolume
 from vmguard.disk.source import ByteSource, DataRange, SparseSource
 from vmguard.sanitize.fswriters import SanitizeError, run
@@ -97,14 +98,14 @@ def ext_free_ranges(raw: Path, offset: int) -> Iterator[DataRange]:
 def free_ranges(raw: Path, placed: PlacedVolume) -> list[DataRange]:
     """Free ranges of a placed volume's filesystem, relative to the volume."""
     kind = placed.signature.kind
-    if kind in ("ext2", "ext3", "ext4"):
+    if kind in EXT_KINDS:
         return list(ext_free_ranges(raw, placed.volume.start))
     try:
-        if kind == "xfs":
+        if kind == FsKind.XFS:
             return list(xfs_free(placed.volume.source))
-        if kind == "vfat":
+        if kind == FsKind.VFAT:
             return list(fat_free(placed.volume.source))
-        if kind == "ntfs" and placed.filesystem is not None:
+        if kind == FsKind.NTFS and placed.filesystem is not None:
             return list(ntfs_free(placed.filesystem.volume, placed.volume.size))
     except DiskError as err:
         raise SanitizeError(f"free space of {placed.where}: {err.diagnostics()}") from err

@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from vmguard.findings import Report, Target
+from vmguard.findings import Report, Target, TargetKind
 from vmguard.problems import Problem, Stage
 from vmguard.profiles.evaluate import vm_compliance
 from vmguard.profiles.model import Profile
@@ -22,7 +22,7 @@ from vmguard.vmconfig.rules.catalogue import builtin_rules
 from vmguard.vmconfig.rules.libvirt_platform import writable_disks
 from vmguard.vmconfig.rules.model import AuditContext, ConfigRule
 
-TARGET_KIND = "vm-config"
+TARGET_KIND = TargetKind.VM_CONFIG
 
 
 @dataclass(frozen=True, slots=True)

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 
 from vmguard.guest.facts import OsFacts
+from vmguard.inventory import Inventory
 from vmguard.vulns.versions import VersionScheme
 
 
@@ -171,3 +172,14 @@ def release_of(os: OsFacts | None) -> Release | None:
 def distribution(release: Release) -> Distribution | None:
     """How a release's advisories are read, or None for an unknown ecosystem."""
     return DISTRIBUTIONS.get(release.distribution)
+
+
+def inventory_ecosystems(inventory: Inventory) -> list[str]:
+    """The OSV ecosystems an image's advisories come from: its distribution's, then one per
+    application package (in package order, repeats kept)."""
+    release = release_of(inventory.os)
+    names = [release.distribution] if release is not None else []
+    names += [
+        APP_ECOSYSTEMS[p.manager].name for p in inventory.packages if p.manager in APP_ECOSYSTEMS
+    ]
+    return names

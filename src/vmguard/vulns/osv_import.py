@@ -25,6 +25,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from vmguard.problems import Problem, Stage
+from vmguard.userfiles import UserFileError, read_user_file
 from vmguard.vulns.errors import AdvisoryImportError
 from vmguard.vulns.osv import Advisory, RecordRejected, parse_advisory
 
@@ -154,13 +155,9 @@ def _read_zip(path: Path, limits: ImportLimits) -> Iterator[Item]:
 
 def _read_file(path: Path, limit: int) -> bytes:
     try:
-        with open(path, "rb") as handle:
-            data = handle.read(limit + 1)
-    except OSError as err:
-        raise AdvisoryImportError(f"{path}: cannot read: {err.strerror or err}") from err
-    if len(data) > limit:
-        raise AdvisoryImportError(f"{path}: larger than {limit} bytes")
-    return data
+        return read_user_file(path, "advisory file", limit)
+    except UserFileError as err:
+        raise AdvisoryImportError(err.diagnostics()) from err
 
 
 def _read_directory(root: Path, limits: ImportLimits) -> Iterator[Item]:

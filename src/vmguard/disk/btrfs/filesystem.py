@@ -17,6 +17,7 @@ from vmguard.disk.btrfs.items import FS_TREE
 from vmguard.disk.btrfs.volume import BtrfsVolume
 from vmguard.disk.errors import CorruptImage
 from vmguard.disk.filesystems import Filesystem, FsSignature
+from vmguard.disk.fskind import FsKind
 from vmguard.disk.source import ByteSource
 from vmguard.guest.view import GuestStat
 
@@ -32,7 +33,7 @@ class BtrfsFilesystem(Filesystem):
     """
 
     def __init__(self, reader: FileReader, signature: FsSignature, root: BtrfsNode) -> None:
-        self.kind = "btrfs"
+        self.kind = FsKind.BTRFS
         self.uuid = signature.uuid
         self.label = signature.label
         self.signature = signature

@@ -32,6 +32,7 @@ from vmguard.disk.containers.vmdk_descriptor import (
 )
 from vmguard.disk.containers.vmdk_sparse import (
     SECTOR,
+    VMDK3_MAGIC,
     VMDK_SPARSE_MAGIC,
     SparseExtent,
 )
@@ -49,8 +50,6 @@ from vmguard.text import shown_name
 
 __all__ = ["VMDK_SPARSE_MAGIC", "looks_like_vmdk", "open_vmdk"]
 
-VMDK3_MAGIC = b"COWD"
-"""ESX 2 / vmfsSparse extents: recognised so they are refused, not read as raw."""
 _PROBE_BYTES = 4096
 _PROBE_CREATE_TYPE = re.compile(rb"(?m)^[ \t]*createType[ \t]*=")
 _SPARSE_CREATE_TYPES = frozenset({"monolithicSparse", "streamOptimized"})

@@ -23,6 +23,8 @@ from vmguard.disk.limits import Limits
 from vmguard.disk.source import ByteSource, DataRange
 
 VMDK_SPARSE_MAGIC = b"KDMV"
+VMDK3_MAGIC = b"COWD"
+"""ESX 2 / vmfsSparse extents: recognised so they are refused, not read as raw."""
 SECTOR = 512
 GD_AT_END = 0xFFFF_FFFF_FFFF_FFFF
 MAX_GRAIN_SECTORS = 2048

@@ -14,6 +14,7 @@ from __future__ import annotations
 import hmac
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from vmguard.disk.errors import CorruptImage, LimitExceeded, UnsupportedFormat
 from vmguard.disk.source import ByteSource, SliceSource, clamp
@@ -26,6 +27,7 @@ from vmguard.disk.volumes.luks_header import (
     read_luks_metadata,
 )
 from vmguard.disk.volumes.luks_kdf import derive, kdf_seconds
+from vmguard.userfiles import read_first_line, read_user_file
 
 MAX_UNLOCK_SECONDS = 90.0
 """Estimated KDF work spent on one volume, over every secret and key slot tried."""
@@ -38,6 +40,26 @@ class VolumeSecret:
     material: bytes = field(repr=False)
     origin: str = "key file"
     """Where it came from, for messages ("key file", "passphrase file")."""
+
+
+MAX_SECRET_BYTES = 8 * 1024 * 1024
+"""cryptsetup's default key file size limit."""
+
+
+def secrets_from_files(
+    key_files: Sequence[Path], passphrase_files: Sequence[Path]
+) -> tuple[VolumeSecret, ...]:
+    """The secrets in files the user named, key files first. A key file is used whole, as
+    ``cryptsetup --key-file`` uses it; a passphrase file is its first line without the line
+    ending, as typed at a prompt. ``UserFileError`` for an unreadable, empty or huge file."""
+    secrets = [
+        VolumeSecret(read_user_file(p, "key file", MAX_SECRET_BYTES, allow_empty=False))
+        for p in key_files
+    ]
+    for path in passphrase_files:
+        line = read_first_line(path, "passphrase file", MAX_SECRET_BYTES)
+        secrets.append(VolumeSecret(line, "passphrase file"))
+    return tuple(secrets)
 
 
 class DecryptedSource:
