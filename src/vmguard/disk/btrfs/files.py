@@ -19,6 +19,7 @@ from vmguard.disk.btrfs.items import (
     EXTENT_DATA,
     EXTENT_INLINE,
     EXTENT_PREALLOC,
+    EXTENT_REGULAR,
     INODE_ITEM,
     ROOT_ITEM,
     XATTR_ITEM,
@@ -29,6 +30,7 @@ from vmguard.disk.btrfs.items import (
     parse_file_extent,
     parse_inode,
 )
+from vmguard.disk.btrfs.leaffiles import FileRecord, leaf_files
 from vmguard.disk.btrfs.tree import KEY_MAX
 from vmguard.disk.btrfs.volume import BtrfsVolume
 from vmguard.disk.errors import CorruptImage, LimitExceeded
@@ -36,7 +38,11 @@ from vmguard.disk.errors import CorruptImage, LimitExceeded
 MAX_DIR_ENTRIES = 1_000_000
 MAX_FILE_EXTENTS = 1_000_000
 MAX_XATTRS = 4096
-_INODE_CACHE = 8192
+_FILE_RECORDS = 1 << 16
+"""Inode records kept (with their extent lists: a few hundred bytes each, besides inline
+data, which ``_LEAF_BYTES`` bounds: it is never more than the leaves it came from)."""
+_LEAF_BYTES = 32 * 1024 * 1024
+"""Leaves whose inodes are recorded, in bytes of tree blocks."""
 _EXTENT_LIST_CACHE = 64
 _EAGER_EXTENTS = 256
 _DECOMPRESSED_CACHE = 16
@@ -62,7 +68,11 @@ class FileReader:
     def __init__(self, volume: BtrfsVolume) -> None:
         self.volume = volume
         self.sectorsize = volume.superblock.sectorsize
-        self._inodes: OrderedDict[BtrfsNode, Inode] = OrderedDict()
+        self._files: dict[tuple[int, int], FileRecord] = {}
+        """Inodes met, with their extents when read along (emptied when full)."""
+        self._leaves_read: set[tuple[int, int]] = set()
+        """(tree, leaf address) of each leaf whose inodes ``_files`` holds."""
+        self._max_leaves = max(_LEAF_BYTES // volume.superblock.nodesize, 64)
         self._extents: OrderedDict[BtrfsNode, tuple[list[int], list[FileExtent]]] = OrderedDict()
         self._decompressed: OrderedDict[tuple[int, int, int], bytes] = OrderedDict()
 
@@ -76,34 +86,51 @@ class FileReader:
 
     def inode(self, node: BtrfsNode) -> Inode:
         """The node's inode item; ``CorruptImage`` when the tree has none."""
-        cached = self._inodes.get(node)
-        if cached is not None:
-            return cached
+        record = self._files.get(node)
+        if record is None:
+            record = self._load(node)
+        return record[0]
+
+    def _load(self, node: BtrfsNode) -> FileRecord:
+        """Find the node's inode item; record every inode of the leaf holding it at once
+        (a walk meets them one after the other), or this one alone when the leaf pass
+        leaves it out."""
         # One descent serves both the inode item and, for a file, its extents (they follow
-        # it in key order): a walk that stats then reads a file pays for one search.
+        # it in key order).
         root = self.volume.require_root(node.tree)
-        scan = self.volume.trees.items(
+        slots = self.volume.trees.item_slots(
             root.bytenr, root.level, (node.ino, INODE_ITEM, 0), (node.ino, EXTENT_DATA, KEY_MAX)
         )
-        found = next(scan, None)
-        if found is None or found[0][1] != INODE_ITEM or found[0][2] != 0:
+        found = next(slots, None)
+        if found is None or found[0].keys[found[1]][1:] != (INODE_ITEM, 0):
             raise CorruptImage(f"btrfs inode {node.ino} of tree {node.tree} is missing")
-        inode = parse_inode(found[1])
-        self._inodes[node] = inode
-        if len(self._inodes) > _INODE_CACHE:
-            self._inodes.popitem(last=False)
+        leaf, index = found
+        if (node.tree, leaf.address) not in self._leaves_read:
+            if len(self._files) >= _FILE_RECORDS or len(self._leaves_read) >= self._max_leaves:
+                self._files.clear()
+                self._leaves_read.clear()
+            self._leaves_read.add((node.tree, leaf.address))
+            self._files.update(leaf_files(node.tree, leaf.keys, leaf.items))
+            record = self._files.get(node)
+            if record is not None:
+                return record
+        inode = parse_inode(leaf.items[index])
+        record = (inode, None, None)
         if inode.mode & 0o170000 in (0o100000, 0o120000):
             offsets: list[int] = []
             extents: list[FileExtent] = []
-            for key, data in scan:
+            for block, i in slots:
+                key = block.keys[i]
                 if key[1] != EXTENT_DATA:
                     continue
                 if len(offsets) >= _EAGER_EXTENTS:
-                    return inode  # a long extent list is read when the file is
+                    break  # a long extent list is read when the file is
                 offsets.append(key[2])
-                extents.append(parse_file_extent(data))
-            self._remember_extents(node, (offsets, extents))
-        return inode
+                extents.append(parse_file_extent(block.items[i]))
+            else:
+                record = (inode, offsets, extents)
+        self._files[node] = record
+        return record
 
     def _remember_extents(self, node: BtrfsNode, found: tuple[list[int], list[FileExtent]]) -> None:
         self._extents[node] = found
@@ -143,6 +170,9 @@ class FileReader:
 
     def extents(self, node: BtrfsNode) -> tuple[list[int], list[FileExtent]]:
         """File offsets (ascending) and the extent starting at each."""
+        record = self._files.get(node)
+        if record is not None and record[1] is not None and record[2] is not None:
+            return record[1], record[2]
         cached = self._extents.get(node)
         if cached is not None:
             self._extents.move_to_end(node)
@@ -159,16 +189,24 @@ class FileReader:
 
     def read(self, node: BtrfsNode, offset: int, length: int) -> bytes:
         """Bytes ``[offset, offset + length)`` of a file, clipped at its size."""
-        end = min(offset + length, self.inode(node).size)
+        record = self._files.get(node)
+        if record is None:
+            record = self._load(node)
+        inode, offsets, extents = record
+        end = min(offset + length, inode.size)
         if offset >= end:
             return b""
-        offsets, extents = self.extents(node)
+        if offsets is None or extents is None:
+            offsets, extents = self.extents(node)
         i = max(bisect.bisect_right(offsets, offset) - 1, 0)
         if i < len(offsets) and offsets[i] <= offset and end <= offsets[i] + extents[i].num_bytes:
             # The whole range lies in one extent (most files): no assembly buffer.
             data = self._extent_bytes(extents[i], offset - offsets[i], end - offset)
             return data if len(data) == end - offset else data + bytes(end - offset - len(data))
-        out = bytearray(end - offset)
+        parts = self._assembled(offsets, extents, i, offset, end)
+        if parts is not None:
+            return b"".join(parts)
+        out = bytearray(end - offset)  # overlapping extents (never written by btrfs)
         while i < len(offsets) and offsets[i] < end:
             start, extent = offsets[i], extents[i]
             i += 1
@@ -178,6 +216,49 @@ class FileReader:
             data = self._extent_bytes(extent, lo - start, hi - lo)
             out[lo - offset : lo - offset + len(data)] = data
         return bytes(out)
+
+    def _assembled(
+        self, offsets: list[int], extents: list[FileExtent], i: int, offset: int, end: int
+    ) -> list[bytes] | None:
+        """The pieces of ``[offset, end)`` from extent ``i`` on, holes as zeros; None when
+        two extents overlap. Extents that follow each other on disk are read at once."""
+        parts: list[bytes] = []
+        pos = offset
+        count = len(offsets)
+        while i < count and offsets[i] < end:
+            start, extent = offsets[i], extents[i]
+            i += 1
+            if start < pos and pos > offset:
+                return None
+            hi = min(start + extent.num_bytes, end)
+            if hi <= pos:
+                continue  # the extent before ``offset`` ends before it
+            if start > pos:
+                parts.append(bytes(start - pos))
+            lo = max(start, pos)
+            if extent.kind == EXTENT_REGULAR and not extent.compression and extent.disk_bytenr:
+                disk = extent.disk_bytenr + extent.offset + (lo - start)
+                while i < count and offsets[i] == hi < end:
+                    after = extents[i]
+                    if not (
+                        after.kind == EXTENT_REGULAR
+                        and not after.compression
+                        and after.disk_bytenr
+                        and after.disk_bytenr + after.offset == disk + hi - lo
+                    ):
+                        break
+                    hi = min(hi + after.num_bytes, end)
+                    i += 1
+                data = self.read_logical(disk, hi - lo)
+            else:
+                data = self._extent_bytes(extent, lo - start, hi - lo)
+            parts.append(data)
+            if len(data) < hi - lo:
+                parts.append(bytes(hi - lo - len(data)))
+            pos = hi
+        if pos < end:
+            parts.append(bytes(end - pos))
+        return parts
 
     def _extent_bytes(self, extent: FileExtent, skip: int, length: int) -> bytes:
         """``length`` bytes of an extent's content from ``skip`` (fewer: the rest is zeros)."""
@@ -234,12 +315,14 @@ class FileReader:
 
     def read_logical(self, logical: int, length: int) -> bytes:
         """Bytes at a logical address, through the chunk map (first copy of each run)."""
-        parts = []
+        parts: list[bytes] = []
         while length > 0:
             chunk = self.volume.chunks.find(logical)
             physical, run = chunk.copies(logical)[0]
             n = min(run, length)
             data = self.volume.source.read_at(physical, n)
+            if n == length and not parts and len(data) == n:
+                return data  # one run (nearly every read): no list to join
             if len(data) < n:
                 raise CorruptImage(f"btrfs extent at logical {logical} is past the device end")
             parts.append(data)
