@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import bisect
 from collections import OrderedDict
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from typing import NamedTuple
 
 from vmguard.disk.btrfs.decompress import MAX_COMPRESSED_EXTENT, decompress
@@ -23,14 +23,16 @@ from vmguard.disk.btrfs.items import (
     INODE_ITEM,
     ROOT_ITEM,
     XATTR_ITEM,
+    ExtentFields,
     FileExtent,
     Inode,
+    file_extent_fields,
+    inode_fields,
     parse_dir_entries,
     parse_dir_index,
     parse_file_extent,
-    parse_inode,
 )
-from vmguard.disk.btrfs.leaffiles import FileRecord, leaf_files
+from vmguard.disk.btrfs.leaffiles import MODE, SIZE, FileRecord, leaf_files
 from vmguard.disk.btrfs.tree import KEY_MAX
 from vmguard.disk.btrfs.volume import BtrfsVolume
 from vmguard.disk.errors import CorruptImage, LimitExceeded
@@ -46,6 +48,10 @@ _LEAF_BYTES = 32 * 1024 * 1024
 _EXTENT_LIST_CACHE = 64
 _EAGER_EXTENTS = 256
 _DECOMPRESSED_CACHE = 16
+
+
+_make_inode = Inode._make
+_make_extent = FileExtent._make
 
 
 class BtrfsNode(NamedTuple):
@@ -89,7 +95,7 @@ class FileReader:
         record = self._files.get(node)
         if record is None:
             record = self._load(node)
-        return record[0]
+        return _make_inode(record[0])
 
     def _load(self, node: BtrfsNode) -> FileRecord:
         """Find the node's inode item; record every inode of the leaf holding it at once
@@ -111,14 +117,14 @@ class FileReader:
                 self._leaves_read.clear()
             self._leaves_read.add((node.tree, leaf.address))
             self._files.update(leaf_files(node.tree, leaf.keys, leaf.items))
-            record = self._files.get(node)
-            if record is not None:
-                return record
-        inode = parse_inode(leaf.items[index])
-        record = (inode, None, None)
-        if inode.mode & 0o170000 in (0o100000, 0o120000):
+            recorded = self._files.get(node)
+            if recorded is not None:
+                return recorded
+        inode = inode_fields(leaf.items[index])
+        record: FileRecord = (inode, None, None)
+        if inode[MODE] & 0o170000 in (0o100000, 0o120000):
             offsets: list[int] = []
-            extents: list[FileExtent] = []
+            extents: list[ExtentFields] = []
             for block, i in slots:
                 key = block.keys[i]
                 if key[1] != EXTENT_DATA:
@@ -126,9 +132,9 @@ class FileReader:
                 if len(offsets) >= _EAGER_EXTENTS:
                     break  # a long extent list is read when the file is
                 offsets.append(key[2])
-                extents.append(parse_file_extent(block.items[i]))
+                extents.append(file_extent_fields(block.items[i]))
             else:
-                record = (inode, offsets, extents)
+                record = (inode, tuple(offsets), tuple(extents))
         self._files[node] = record
         return record
 
@@ -137,9 +143,10 @@ class FileReader:
         if len(self._extents) > _EXTENT_LIST_CACHE:
             self._extents.popitem(last=False)
 
-    def entries(self, node: BtrfsNode) -> Iterator[tuple[bytes, BtrfsNode]]:
-        """(name, node) of each directory entry; a subvolume entry gives its top directory,
-        a subvolume whose root item is gone is left out."""
+    def entries(self, node: BtrfsNode) -> dict[str, BtrfsNode]:
+        """A directory's entries by name (UTF-8, undecodable bytes replaced); a subvolume
+        entry gives its top directory, a subvolume whose root item is gone is left out."""
+        found: dict[str, BtrfsNode] = {}
         tree = node.tree
         for count, (_key, data) in enumerate(self._items(node, DIR_INDEX)):
             if count >= MAX_DIR_ENTRIES:
@@ -150,7 +157,8 @@ class FileReader:
             else:
                 child = self._subvolume_top(objectid, kind)
             if child is not None and _valid_name(name):
-                yield name, child
+                found[name.decode("utf-8", "replace")] = child
+        return found
 
     def _subvolume_top(self, objectid: int, kind: int) -> BtrfsNode | None:
         if kind == ROOT_ITEM:
@@ -168,11 +176,11 @@ class FileReader:
                 found[entry.name] = entry.data
         return found
 
-    def extents(self, node: BtrfsNode) -> tuple[list[int], list[FileExtent]]:
+    def extents(self, node: BtrfsNode) -> tuple[Sequence[int], Sequence[FileExtent]]:
         """File offsets (ascending) and the extent starting at each."""
         record = self._files.get(node)
         if record is not None and record[1] is not None and record[2] is not None:
-            return record[1], record[2]
+            return record[1], list(map(_make_extent, record[2]))
         cached = self._extents.get(node)
         if cached is not None:
             self._extents.move_to_end(node)
@@ -192,16 +200,23 @@ class FileReader:
         record = self._files.get(node)
         if record is None:
             record = self._load(node)
-        inode, offsets, extents = record
-        end = min(offset + length, inode.size)
+        end = min(offset + length, record[0][SIZE])
         if offset >= end:
             return b""
-        if offsets is None or extents is None:
+        offsets: Sequence[int]
+        extents: Sequence[FileExtent]
+        if record[1] is not None and record[2] is not None:
+            offsets, extents = record[1], list(map(_make_extent, record[2]))
+        else:
             offsets, extents = self.extents(node)
         i = max(bisect.bisect_right(offsets, offset) - 1, 0)
         if i < len(offsets) and offsets[i] <= offset and end <= offsets[i] + extents[i].num_bytes:
             # The whole range lies in one extent (most files): no assembly buffer.
-            data = self._extent_bytes(extents[i], offset - offsets[i], end - offset)
+            extent, skip = extents[i], offset - offsets[i]
+            if extent.kind == EXTENT_INLINE and not extent.compression:
+                data = extent.inline[skip : skip + end - offset]
+            else:
+                data = self._extent_bytes(extent, skip, end - offset)
             return data if len(data) == end - offset else data + bytes(end - offset - len(data))
         parts = self._assembled(offsets, extents, i, offset, end)
         if parts is not None:
@@ -218,7 +233,7 @@ class FileReader:
         return bytes(out)
 
     def _assembled(
-        self, offsets: list[int], extents: list[FileExtent], i: int, offset: int, end: int
+        self, offsets: Sequence[int], extents: Sequence[FileExtent], i: int, offset: int, end: int
     ) -> list[bytes] | None:
         """The pieces of ``[offset, end)`` from extent ``i`` on, holes as zeros; None when
         two extents overlap. Extents that follow each other on disk are read at once."""

@@ -47,7 +47,7 @@ class BtrfsFilesystem(Filesystem):
 
     def children(self, node: Any) -> dict[str, Any]:
         """Entries of a directory node, by name (subvolumes appear as directories)."""
-        return {name.decode("utf-8", "replace"): child for name, child in self.reader.entries(node)}
+        return self.reader.entries(node)
 
     def stat(self, node: Any) -> GuestStat:
         """Metadata of a node."""

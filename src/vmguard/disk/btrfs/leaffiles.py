@@ -15,17 +15,20 @@ from bisect import bisect_left, bisect_right
 from vmguard.disk.btrfs.items import (
     EXTENT_DATA,
     INODE_ITEM,
-    FileExtent,
-    Inode,
-    parse_file_extent,
-    parse_inode,
+    ExtentFields,
+    file_extent_fields,
+    inode_fields,
 )
 from vmguard.disk.btrfs.tree import KEY_MAX, Key
 from vmguard.disk.errors import CorruptImage
 
-FileRecord = tuple[Inode, list[int] | None, list[FileExtent] | None]
-"""An inode with its extents' file offsets and extents (None: not read yet)."""
+FileRecord = tuple[tuple[int, ...], tuple[int, ...] | None, tuple[ExtentFields, ...] | None]
+"""An inode's fields (see ``inode_fields``) with its extents' file offsets and fields (None:
+not read yet). Plain tuples only: a walk keeps tens of thousands of records, which Python's
+cycle collector would otherwise traverse again and again."""
 
+SIZE, MODE = 0, 4
+"""Where the size and the mode are in an inode's fields."""
 _FILE_TYPES = (0o100000, 0o120000)
 """Regular files and symlinks: the inodes whose content lies in EXTENT_DATA items."""
 
@@ -42,10 +45,10 @@ def leaf_files(tree: int, keys: list[Key], items: list[bytes]) -> dict[tuple[int
     for i in [i for i, key in enumerate(keys) if key[1] == INODE_ITEM and key[2] == 0]:
         ino = keys[i][0]
         try:
-            inode = parse_inode(items[i])
+            inode = inode_fields(items[i])
         except CorruptImage:
             continue
-        if inode.mode & 0o170000 not in _FILE_TYPES:
+        if inode[MODE] & 0o170000 not in _FILE_TYPES:
             records[tree, ino] = (inode, None, None)
             continue
         # The object's EXTENT_DATA items, found by key (the leaf is sorted, as every
@@ -55,8 +58,8 @@ def leaf_files(tree: int, keys: list[Key], items: list[bytes]) -> dict[tuple[int
         if last >= count or keys[last][0] == ino:
             continue
         try:
-            extents = [parse_file_extent(items[k]) for k in range(first, last)]
+            extents = tuple([file_extent_fields(items[k]) for k in range(first, last)])
         except CorruptImage:
             continue
-        records[tree, ino] = (inode, [keys[k][2] for k in range(first, last)], extents)
+        records[tree, ino] = (inode, tuple([keys[k][2] for k in range(first, last)]), extents)
     return records
