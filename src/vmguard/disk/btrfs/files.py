@@ -264,7 +264,7 @@ class FileReader:
                         break
                     hi = min(hi + after.num_bytes, end)
                     i += 1
-                data = self.read_logical(disk, hi - lo)
+                data = self.volume.read_logical(disk, hi - lo)
             else:
                 data = self._extent_bytes(extent, lo - start, hi - lo)
             parts.append(data)
@@ -285,7 +285,7 @@ class FileReader:
         if extent.kind == EXTENT_PREALLOC or extent.disk_bytenr == 0:
             return b""
         if not extent.compression:
-            return self.read_logical(extent.disk_bytenr + extent.offset + skip, length)
+            return self.volume.read_logical(extent.disk_bytenr + extent.offset + skip, length)
         key = (extent.disk_bytenr, extent.disk_num_bytes, extent.compression)
         plain = self._decompressed.get(key)
         if plain is None:
@@ -293,7 +293,7 @@ class FileReader:
                 raise LimitExceeded(
                     f"btrfs compressed extent occupies {extent.disk_num_bytes} bytes"
                 )
-            stored = self.read_logical(extent.disk_bytenr, extent.disk_num_bytes)
+            stored = self.volume.read_logical(extent.disk_bytenr, extent.disk_num_bytes)
             plain = decompress(extent.compression, stored, extent.ram_bytes, self.sectorsize)
             self._decompressed[key] = plain
             if len(self._decompressed) > _DECOMPRESSED_CACHE:
@@ -317,30 +317,4 @@ class FileReader:
                 start, length = extent.disk_bytenr, extent.disk_num_bytes
             else:
                 start, length = extent.disk_bytenr + extent.offset, extent.num_bytes
-            yield from self._device_ranges(start, length)
-
-    def _device_ranges(self, logical: int, length: int) -> Iterator[tuple[int, int]]:
-        while length > 0:
-            copies = self.volume.chunks.find(logical).copies(logical)
-            n = min(copies[0][1], length)
-            for physical, _run in copies:
-                yield physical, n
-            logical += n
-            length -= n
-
-    def read_logical(self, logical: int, length: int) -> bytes:
-        """Bytes at a logical address, through the chunk map (first copy of each run)."""
-        parts: list[bytes] = []
-        while length > 0:
-            chunk = self.volume.chunks.find(logical)
-            physical, run = chunk.copies(logical)[0]
-            n = min(run, length)
-            data = self.volume.source.read_at(physical, n)
-            if n == length and not parts and len(data) == n:
-                return data  # one run (nearly every read): no list to join
-            if len(data) < n:
-                raise CorruptImage(f"btrfs extent at logical {logical} is past the device end")
-            parts.append(data)
-            logical += n
-            length -= n
-        return b"".join(parts)
+            yield from self.volume.device_ranges(start, length)
