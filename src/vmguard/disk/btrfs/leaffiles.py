@@ -58,8 +58,13 @@ def leaf_files(tree: int, keys: list[Key], items: list[bytes]) -> dict[tuple[int
         if last >= count or keys[last][0] == ino:
             continue
         try:
-            extents = tuple([file_extent_fields(items[k]) for k in range(first, last)])
+            if last == first + 1:  # one extent: most files
+                extents: tuple[ExtentFields, ...] = (file_extent_fields(items[first]),)
+                offsets: tuple[int, ...] = (keys[first][2],)
+            else:
+                extents = tuple([file_extent_fields(items[k]) for k in range(first, last)])
+                offsets = tuple([keys[k][2] for k in range(first, last)])
         except CorruptImage:
             continue
-        records[tree, ino] = (inode, tuple([keys[k][2] for k in range(first, last)]), extents)
+        records[tree, ino] = (inode, offsets, extents)
     return records
