@@ -16,6 +16,7 @@ from typing import NamedTuple
 from vmguard.disk.btrfs.decompress import MAX_COMPRESSED_EXTENT, decompress
 from vmguard.disk.btrfs.items import (
     DIR_INDEX,
+    DIR_INDEX_HEAD,
     EXTENT_DATA,
     EXTENT_INLINE,
     EXTENT_PREALLOC,
@@ -29,7 +30,6 @@ from vmguard.disk.btrfs.items import (
     file_extent_fields,
     inode_fields,
     parse_dir_entries,
-    parse_dir_index,
     parse_file_extent,
 )
 from vmguard.disk.btrfs.leaffiles import MODE, SIZE, FileRecord, leaf_files
@@ -51,6 +51,9 @@ _DECOMPRESSED_CACHE = 16
 
 
 _make_inode = Inode._make
+_new_node = tuple.__new__
+"""Makes a ``BtrfsNode`` from a (tree, ino) pair without NamedTuple's Python-level
+``__new__`` (a directory listing makes one per entry)."""
 _make_extent = FileExtent._make
 
 
@@ -96,6 +99,13 @@ class FileReader:
         if record is None:
             record = self._load(node)
         return _make_inode(record[0])
+
+    def inode_fields(self, node: BtrfsNode) -> tuple[int, ...]:
+        """``inode`` as a plain tuple in ``Inode``'s order (``stat`` of every walked file)."""
+        record = self._files.get(node)
+        if record is None:
+            record = self._load(node)
+        return record[0]
 
     def _load(self, node: BtrfsNode) -> FileRecord:
         """Find the node's inode item; record every inode of the leaf holding it at once
@@ -146,14 +156,21 @@ class FileReader:
     def entries(self, node: BtrfsNode) -> dict[str, BtrfsNode]:
         """A directory's entries by name (UTF-8, undecodable bytes replaced); a subvolume
         entry gives its top directory, a subvolume whose root item is gone is left out."""
+        # One unpack per entry, no helper calls: this runs once per guest file.
         found: dict[str, BtrfsNode] = {}
         tree = node.tree
+        unpack, head = DIR_INDEX_HEAD.unpack_from, DIR_INDEX_HEAD.size
         for count, (_key, data) in enumerate(self._items(node, DIR_INDEX)):
             if count >= MAX_DIR_ENTRIES:
                 raise LimitExceeded(f"btrfs directory holds more than {MAX_DIR_ENTRIES}")
-            name, objectid, kind = parse_dir_index(data)
+            if len(data) < head:
+                raise CorruptImage("btrfs directory item is truncated")
+            objectid, kind, name_len = unpack(data)
+            name = data[head : head + name_len]
+            if len(name) != name_len:
+                raise CorruptImage("btrfs directory item name runs past its item")
             if kind == INODE_ITEM:
-                child: BtrfsNode | None = BtrfsNode(tree, objectid)
+                child: BtrfsNode | None = _new_node(BtrfsNode, (tree, objectid))
             else:
                 child = self._subvolume_top(objectid, kind)
             if child is not None and _valid_name(name):

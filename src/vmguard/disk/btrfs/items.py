@@ -44,6 +44,9 @@ _INODE = struct.Struct("<16xQ16xIIIIQQ64xQ")
 """The inode item fields ``Inode`` holds, in its order: size, nlink, uid, gid, mode, rdev,
 flags and mtime's seconds (offset 136), skipping the rest in one unpack."""
 _DIR = struct.Struct("<QBQQHHB")
+DIR_INDEX_HEAD = struct.Struct("<QB16x2xH1x")
+"""A directory entry's location objectid and type and its name length (the name follows
+the 30-byte head): what a directory listing needs, in one unpack."""
 _EXTENT_HEAD = struct.Struct("<QQBBHB")
 _EXTENT_DISK = struct.Struct("<QQQQ")
 _EXTENT_FULL = struct.Struct("<QQB3sBQQQQ")
@@ -141,17 +144,6 @@ def parse_dir_entries(data: bytes, *, limit: int = 1024) -> list[DirEntry]:
         entries.append(DirEntry(name, (objectid, kind, offset), file_type, value))
         pos = end
     return entries
-
-
-def parse_dir_index(data: bytes) -> tuple[bytes, int, int]:
-    """(name, location objectid, location type) of a DIR_INDEX payload (one entry)."""
-    if len(data) < _DIR.size:
-        raise CorruptImage("btrfs directory item is truncated")
-    objectid, kind, _offset, _transid, _data_len, name_len, _type = _DIR.unpack_from(data)
-    name = data[_DIR.size : _DIR.size + name_len]
-    if len(name) != name_len:
-        raise CorruptImage("btrfs directory item name runs past its item")
-    return name, objectid, kind
 
 
 def parse_file_extent(data: bytes) -> FileExtent:
