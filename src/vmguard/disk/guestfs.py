@@ -210,12 +210,14 @@ class GuestFS:
         if found is None:
             return
         canonical, mount, node = found
-        stack: list[tuple[str, Mount, Any, int]] = [(canonical, mount, node, 0)]
+        # Each directory carries the inode number its stat gave: no second stat to mark it.
+        top_inode = mount.fs.stat(node).inode
+        stack: list[tuple[str, Mount, Any, int, int]] = [(canonical, mount, node, 0, top_inode)]
         visited: set[tuple[int, int]] = set()
         seen = 0
         while stack:
-            dir_path, mount, node, depth = stack.pop()
-            key = (id(mount.fs), mount.fs.stat(node).inode)
+            dir_path, mount, node, depth, inode = stack.pop()
+            key = (id(mount.fs), inode)
             if key in visited:
                 continue
             visited.add(key)
@@ -231,7 +233,7 @@ class GuestFS:
             for comps in self._by_components:
                 if len(comps) == len(prefix) + 1 and comps[:-1] == prefix:
                     names[comps[-1]] = None
-            subdirs: list[tuple[str, Mount, Any, int]] = []
+            subdirs: list[tuple[str, Mount, Any, int, int]] = []
             for name in sorted(names):
                 child_path = ("" if dir_path == "/" else dir_path) + "/" + name
                 child_mount, child = self._by_components.get((*prefix, name)), names[name]
@@ -251,5 +253,5 @@ class GuestFS:
                     raise LimitExceeded(f"more than {max_entries} entries in the guest")
                 yield WalkEntry(child_path, info, child_mount, child)
                 if st.S_ISDIR(info.mode) and depth + 1 < MAX_WALK_DEPTH:
-                    subdirs.append((child_path, child_mount, child, depth + 1))
+                    subdirs.append((child_path, child_mount, child, depth + 1, info.inode))
             stack.extend(reversed(subdirs))

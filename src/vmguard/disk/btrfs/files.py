@@ -10,25 +10,29 @@ from __future__ import annotations
 
 import bisect
 from collections import OrderedDict
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from typing import NamedTuple
 
 from vmguard.disk.btrfs.decompress import MAX_COMPRESSED_EXTENT, decompress
 from vmguard.disk.btrfs.items import (
     DIR_INDEX,
+    DIR_INDEX_HEAD,
     EXTENT_DATA,
     EXTENT_INLINE,
     EXTENT_PREALLOC,
+    EXTENT_REGULAR,
     INODE_ITEM,
     ROOT_ITEM,
     XATTR_ITEM,
+    ExtentFields,
     FileExtent,
     Inode,
+    file_extent_fields,
+    inode_fields,
     parse_dir_entries,
-    parse_dir_index,
     parse_file_extent,
-    parse_inode,
 )
+from vmguard.disk.btrfs.leaffiles import MODE, SIZE, FileRecord, leaf_files
 from vmguard.disk.btrfs.tree import KEY_MAX
 from vmguard.disk.btrfs.volume import BtrfsVolume
 from vmguard.disk.errors import CorruptImage, LimitExceeded
@@ -36,10 +40,21 @@ from vmguard.disk.errors import CorruptImage, LimitExceeded
 MAX_DIR_ENTRIES = 1_000_000
 MAX_FILE_EXTENTS = 1_000_000
 MAX_XATTRS = 4096
-_INODE_CACHE = 8192
+_FILE_RECORDS = 1 << 16
+"""Inode records kept (with their extent lists: a few hundred bytes each, besides inline
+data, which ``_LEAF_BYTES`` bounds: it is never more than the leaves it came from)."""
+_LEAF_BYTES = 32 * 1024 * 1024
+"""Leaves whose inodes are recorded, in bytes of tree blocks."""
 _EXTENT_LIST_CACHE = 64
 _EAGER_EXTENTS = 256
 _DECOMPRESSED_CACHE = 16
+
+
+_make_inode = Inode._make
+_new_node = tuple.__new__
+"""Makes a ``BtrfsNode`` from a (tree, ino) pair without NamedTuple's Python-level
+``__new__`` (a directory listing makes one per entry)."""
+_make_extent = FileExtent._make
 
 
 class BtrfsNode(NamedTuple):
@@ -62,7 +77,11 @@ class FileReader:
     def __init__(self, volume: BtrfsVolume) -> None:
         self.volume = volume
         self.sectorsize = volume.superblock.sectorsize
-        self._inodes: OrderedDict[BtrfsNode, Inode] = OrderedDict()
+        self._files: dict[tuple[int, int], FileRecord] = {}
+        """Inodes met, with their extents when read along (emptied when full)."""
+        self._leaves_read: set[tuple[int, int]] = set()
+        """(tree, leaf address) of each leaf whose inodes ``_files`` holds."""
+        self._max_leaves = max(_LEAF_BYTES // volume.superblock.nodesize, 64)
         self._extents: OrderedDict[BtrfsNode, tuple[list[int], list[FileExtent]]] = OrderedDict()
         self._decompressed: OrderedDict[tuple[int, int, int], bytes] = OrderedDict()
 
@@ -76,54 +95,87 @@ class FileReader:
 
     def inode(self, node: BtrfsNode) -> Inode:
         """The node's inode item; ``CorruptImage`` when the tree has none."""
-        cached = self._inodes.get(node)
-        if cached is not None:
-            return cached
+        record = self._files.get(node)
+        if record is None:
+            record = self._load(node)
+        return _make_inode(record[0])
+
+    def inode_fields(self, node: BtrfsNode) -> tuple[int, ...]:
+        """``inode`` as a plain tuple in ``Inode``'s order (``stat`` of every walked file)."""
+        record = self._files.get(node)
+        if record is None:
+            record = self._load(node)
+        return record[0]
+
+    def _load(self, node: BtrfsNode) -> FileRecord:
+        """Find the node's inode item; record every inode of the leaf holding it at once
+        (a walk meets them one after the other), or this one alone when the leaf pass
+        leaves it out."""
         # One descent serves both the inode item and, for a file, its extents (they follow
-        # it in key order): a walk that stats then reads a file pays for one search.
+        # it in key order).
         root = self.volume.require_root(node.tree)
-        scan = self.volume.trees.items(
+        slots = self.volume.trees.item_slots(
             root.bytenr, root.level, (node.ino, INODE_ITEM, 0), (node.ino, EXTENT_DATA, KEY_MAX)
         )
-        found = next(scan, None)
-        if found is None or found[0][1] != INODE_ITEM or found[0][2] != 0:
+        found = next(slots, None)
+        if found is None or found[0].keys[found[1]][1:] != (INODE_ITEM, 0):
             raise CorruptImage(f"btrfs inode {node.ino} of tree {node.tree} is missing")
-        inode = parse_inode(found[1])
-        self._inodes[node] = inode
-        if len(self._inodes) > _INODE_CACHE:
-            self._inodes.popitem(last=False)
-        if inode.mode & 0o170000 in (0o100000, 0o120000):
+        leaf, index = found
+        if (node.tree, leaf.address) not in self._leaves_read:
+            if len(self._files) >= _FILE_RECORDS or len(self._leaves_read) >= self._max_leaves:
+                self._files.clear()
+                self._leaves_read.clear()
+            self._leaves_read.add((node.tree, leaf.address))
+            self._files.update(leaf_files(node.tree, leaf.keys, leaf.items))
+            recorded = self._files.get(node)
+            if recorded is not None:
+                return recorded
+        inode = inode_fields(leaf.items[index])
+        record: FileRecord = (inode, None, None)
+        if inode[MODE] & 0o170000 in (0o100000, 0o120000):
             offsets: list[int] = []
-            extents: list[FileExtent] = []
-            for key, data in scan:
+            extents: list[ExtentFields] = []
+            for block, i in slots:
+                key = block.keys[i]
                 if key[1] != EXTENT_DATA:
                     continue
                 if len(offsets) >= _EAGER_EXTENTS:
-                    return inode  # a long extent list is read when the file is
+                    break  # a long extent list is read when the file is
                 offsets.append(key[2])
-                extents.append(parse_file_extent(data))
-            self._remember_extents(node, (offsets, extents))
-        return inode
+                extents.append(file_extent_fields(block.items[i]))
+            else:
+                record = (inode, tuple(offsets), tuple(extents))
+        self._files[node] = record
+        return record
 
     def _remember_extents(self, node: BtrfsNode, found: tuple[list[int], list[FileExtent]]) -> None:
         self._extents[node] = found
         if len(self._extents) > _EXTENT_LIST_CACHE:
             self._extents.popitem(last=False)
 
-    def entries(self, node: BtrfsNode) -> Iterator[tuple[bytes, BtrfsNode]]:
-        """(name, node) of each directory entry; a subvolume entry gives its top directory,
-        a subvolume whose root item is gone is left out."""
+    def entries(self, node: BtrfsNode) -> dict[str, BtrfsNode]:
+        """A directory's entries by name (UTF-8, undecodable bytes replaced); a subvolume
+        entry gives its top directory, a subvolume whose root item is gone is left out."""
+        # One unpack per entry, no helper calls: this runs once per guest file.
+        found: dict[str, BtrfsNode] = {}
         tree = node.tree
+        unpack, head = DIR_INDEX_HEAD.unpack_from, DIR_INDEX_HEAD.size
         for count, (_key, data) in enumerate(self._items(node, DIR_INDEX)):
             if count >= MAX_DIR_ENTRIES:
                 raise LimitExceeded(f"btrfs directory holds more than {MAX_DIR_ENTRIES}")
-            name, objectid, kind = parse_dir_index(data)
+            if len(data) < head:
+                raise CorruptImage("btrfs directory item is truncated")
+            objectid, kind, name_len = unpack(data)
+            name = data[head : head + name_len]
+            if len(name) != name_len:
+                raise CorruptImage("btrfs directory item name runs past its item")
             if kind == INODE_ITEM:
-                child: BtrfsNode | None = BtrfsNode(tree, objectid)
+                child: BtrfsNode | None = _new_node(BtrfsNode, (tree, objectid))
             else:
                 child = self._subvolume_top(objectid, kind)
             if child is not None and _valid_name(name):
-                yield name, child
+                found[name.decode("utf-8", "replace")] = child
+        return found
 
     def _subvolume_top(self, objectid: int, kind: int) -> BtrfsNode | None:
         if kind == ROOT_ITEM:
@@ -141,8 +193,11 @@ class FileReader:
                 found[entry.name] = entry.data
         return found
 
-    def extents(self, node: BtrfsNode) -> tuple[list[int], list[FileExtent]]:
+    def extents(self, node: BtrfsNode) -> tuple[Sequence[int], Sequence[FileExtent]]:
         """File offsets (ascending) and the extent starting at each."""
+        record = self._files.get(node)
+        if record is not None and record[1] is not None and record[2] is not None:
+            return record[1], list(map(_make_extent, record[2]))
         cached = self._extents.get(node)
         if cached is not None:
             self._extents.move_to_end(node)
@@ -159,16 +214,31 @@ class FileReader:
 
     def read(self, node: BtrfsNode, offset: int, length: int) -> bytes:
         """Bytes ``[offset, offset + length)`` of a file, clipped at its size."""
-        end = min(offset + length, self.inode(node).size)
+        record = self._files.get(node)
+        if record is None:
+            record = self._load(node)
+        end = min(offset + length, record[0][SIZE])
         if offset >= end:
             return b""
-        offsets, extents = self.extents(node)
+        offsets: Sequence[int]
+        extents: Sequence[FileExtent]
+        if record[1] is not None and record[2] is not None:
+            offsets, extents = record[1], list(map(_make_extent, record[2]))
+        else:
+            offsets, extents = self.extents(node)
         i = max(bisect.bisect_right(offsets, offset) - 1, 0)
         if i < len(offsets) and offsets[i] <= offset and end <= offsets[i] + extents[i].num_bytes:
             # The whole range lies in one extent (most files): no assembly buffer.
-            data = self._extent_bytes(extents[i], offset - offsets[i], end - offset)
+            extent, skip = extents[i], offset - offsets[i]
+            if extent.kind == EXTENT_INLINE and not extent.compression:
+                data = extent.inline[skip : skip + end - offset]
+            else:
+                data = self._extent_bytes(extent, skip, end - offset)
             return data if len(data) == end - offset else data + bytes(end - offset - len(data))
-        out = bytearray(end - offset)
+        parts = self._assembled(offsets, extents, i, offset, end)
+        if parts is not None:
+            return b"".join(parts)
+        out = bytearray(end - offset)  # overlapping extents (never written by btrfs)
         while i < len(offsets) and offsets[i] < end:
             start, extent = offsets[i], extents[i]
             i += 1
@@ -178,6 +248,49 @@ class FileReader:
             data = self._extent_bytes(extent, lo - start, hi - lo)
             out[lo - offset : lo - offset + len(data)] = data
         return bytes(out)
+
+    def _assembled(
+        self, offsets: Sequence[int], extents: Sequence[FileExtent], i: int, offset: int, end: int
+    ) -> list[bytes] | None:
+        """The pieces of ``[offset, end)`` from extent ``i`` on, holes as zeros; None when
+        two extents overlap. Extents that follow each other on disk are read at once."""
+        parts: list[bytes] = []
+        pos = offset
+        count = len(offsets)
+        while i < count and offsets[i] < end:
+            start, extent = offsets[i], extents[i]
+            i += 1
+            if start < pos and pos > offset:
+                return None
+            hi = min(start + extent.num_bytes, end)
+            if hi <= pos:
+                continue  # the extent before ``offset`` ends before it
+            if start > pos:
+                parts.append(bytes(start - pos))
+            lo = max(start, pos)
+            if extent.kind == EXTENT_REGULAR and not extent.compression and extent.disk_bytenr:
+                disk = extent.disk_bytenr + extent.offset + (lo - start)
+                while i < count and offsets[i] == hi < end:
+                    after = extents[i]
+                    if not (
+                        after.kind == EXTENT_REGULAR
+                        and not after.compression
+                        and after.disk_bytenr
+                        and after.disk_bytenr + after.offset == disk + hi - lo
+                    ):
+                        break
+                    hi = min(hi + after.num_bytes, end)
+                    i += 1
+                data = self.volume.read_logical(disk, hi - lo)
+            else:
+                data = self._extent_bytes(extent, lo - start, hi - lo)
+            parts.append(data)
+            if len(data) < hi - lo:
+                parts.append(bytes(hi - lo - len(data)))
+            pos = hi
+        if pos < end:
+            parts.append(bytes(end - pos))
+        return parts
 
     def _extent_bytes(self, extent: FileExtent, skip: int, length: int) -> bytes:
         """``length`` bytes of an extent's content from ``skip`` (fewer: the rest is zeros)."""
@@ -189,7 +302,7 @@ class FileReader:
         if extent.kind == EXTENT_PREALLOC or extent.disk_bytenr == 0:
             return b""
         if not extent.compression:
-            return self.read_logical(extent.disk_bytenr + extent.offset + skip, length)
+            return self.volume.read_logical(extent.disk_bytenr + extent.offset + skip, length)
         key = (extent.disk_bytenr, extent.disk_num_bytes, extent.compression)
         plain = self._decompressed.get(key)
         if plain is None:
@@ -197,7 +310,7 @@ class FileReader:
                 raise LimitExceeded(
                     f"btrfs compressed extent occupies {extent.disk_num_bytes} bytes"
                 )
-            stored = self.read_logical(extent.disk_bytenr, extent.disk_num_bytes)
+            stored = self.volume.read_logical(extent.disk_bytenr, extent.disk_num_bytes)
             plain = decompress(extent.compression, stored, extent.ram_bytes, self.sectorsize)
             self._decompressed[key] = plain
             if len(self._decompressed) > _DECOMPRESSED_CACHE:
@@ -221,28 +334,4 @@ class FileReader:
                 start, length = extent.disk_bytenr, extent.disk_num_bytes
             else:
                 start, length = extent.disk_bytenr + extent.offset, extent.num_bytes
-            yield from self._device_ranges(start, length)
-
-    def _device_ranges(self, logical: int, length: int) -> Iterator[tuple[int, int]]:
-        while length > 0:
-            copies = self.volume.chunks.find(logical).copies(logical)
-            n = min(copies[0][1], length)
-            for physical, _run in copies:
-                yield physical, n
-            logical += n
-            length -= n
-
-    def read_logical(self, logical: int, length: int) -> bytes:
-        """Bytes at a logical address, through the chunk map (first copy of each run)."""
-        parts = []
-        while length > 0:
-            chunk = self.volume.chunks.find(logical)
-            physical, run = chunk.copies(logical)[0]
-            n = min(run, length)
-            data = self.volume.source.read_at(physical, n)
-            if len(data) < n:
-                raise CorruptImage(f"btrfs extent at logical {logical} is past the device end")
-            parts.append(data)
-            logical += n
-            length -= n
-        return b"".join(parts)
+            yield from self.volume.device_ranges(start, length)

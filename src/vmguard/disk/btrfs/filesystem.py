@@ -22,6 +22,8 @@ from vmguard.disk.source import ByteSource
 from vmguard.guest.view import GuestStat
 
 MAX_SYMLINK_BYTES = 4096
+_SIZED = (st.S_IFREG, st.S_IFLNK)
+"""File types whose stat carries the inode's size."""
 MAX_SUBVOLUME_PATH = 64
 
 
@@ -48,15 +50,15 @@ class BtrfsFilesystem(Filesystem):
 
     def children(self, node: Any) -> dict[str, Any]:
         """Entries of a directory node, by name (subvolumes appear as directories)."""
-        return {name.decode("utf-8", "replace"): child for name, child in self.reader.entries(node)}
+        return self.reader.entries(node)
 
     def stat(self, node: Any) -> GuestStat:
         """Metadata of a node."""
-        inode = self.reader.inode(node)
-        mode = inode.mode
-        size = inode.size if st.S_ISREG(mode) or st.S_ISLNK(mode) else 0
+        size, _nlink, uid, gid, mode, _rdev, _flags, mtime = self.reader.inode_fields(node)
+        if mode & 0o170000 not in _SIZED:
+            size = 0
         number = node.ino if node.tree == self.root.tree else node.tree << 64 | node.ino
-        return GuestStat(mode, size, inode.uid, inode.gid, inode.mtime, number)
+        return GuestStat(mode, size, uid, gid, mtime, number)
 
     def readlink(self, node: Any) -> str | None:
         """A symlink's target as stored."""

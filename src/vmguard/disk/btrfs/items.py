@@ -40,11 +40,20 @@ LAST_FREE = (1 << 64) - 256
 COMPRESSION = {0: "none", 1: "zlib", 2: "lzo", 3: "zstd"}
 EXTENT_INLINE, EXTENT_REGULAR, EXTENT_PREALLOC = 0, 1, 2
 
-_INODE = struct.Struct("<QQQQQIIIIQQQ32x")
-_TIMESPEC = struct.Struct("<QI")
+_INODE = struct.Struct("<16xQ16xIIIIQQ64xQ")
+"""The inode item fields ``Inode`` holds, in its order: size, nlink, uid, gid, mode, rdev,
+flags and mtime's seconds (offset 136), skipping the rest in one unpack."""
 _DIR = struct.Struct("<QBQQHHB")
+DIR_INDEX_HEAD = struct.Struct("<QB16x2xH1x")
+"""A directory entry's location objectid and type and its name length (the name follows
+the 30-byte head): what a directory listing needs, in one unpack."""
 _EXTENT_HEAD = struct.Struct("<QQBBHB")
 _EXTENT_DISK = struct.Struct("<QQQQ")
+_EXTENT_FULL = struct.Struct("<QQB3sBQQQQ")
+"""A whole regular or preallocated extent item (53 bytes); the 3 bytes are the encryption
+and other-encoding fields, zero when the extent is plain."""
+_PLAIN = bytes(3)
+_DISK_KINDS = (EXTENT_REGULAR, EXTENT_PREALLOC)
 _ROOT_REF = struct.Struct("<QQH")
 
 
@@ -59,6 +68,9 @@ class Inode(NamedTuple):
     rdev: int
     flags: int
     mtime: int
+
+
+_make_inode = Inode._make
 
 
 class DirEntry(NamedTuple):
@@ -86,6 +98,11 @@ class FileExtent(NamedTuple):
     """Bytes of the file this extent covers (for inline: ram_bytes)."""
 
 
+ExtentFields = tuple[int, int, int, bytes, int, int, int, int]
+"""A ``FileExtent``'s fields as a plain tuple."""
+_make_extent = FileExtent._make
+
+
 @dataclass(frozen=True, slots=True)
 class RootItem:
     """Where a tree's root block is, and its top directory for FS trees."""
@@ -97,11 +114,15 @@ class RootItem:
 
 def parse_inode(data: bytes) -> Inode:
     """An INODE_ITEM payload (160 bytes)."""
+    return _make_inode(inode_fields(data))
+
+
+def inode_fields(data: bytes) -> tuple[int, ...]:
+    """``parse_inode`` as a plain tuple in ``Inode``'s order (what a cache holds: plain
+    tuples of numbers and bytes are left alone by Python's cycle collector)."""
     if len(data) < 160:
         raise CorruptImage("btrfs inode item is truncated")
-    _g, _t, size, _nbytes, _bg, nlink, uid, gid, mode, rdev, flags, _seq = _INODE.unpack_from(data)
-    mtime = _TIMESPEC.unpack_from(data, 136)[0]
-    return Inode(size, nlink, uid, gid, mode, rdev, flags, mtime)
+    return _INODE.unpack_from(data)
 
 
 def parse_dir_entries(data: bytes, *, limit: int = 1024) -> list[DirEntry]:
@@ -125,21 +146,22 @@ def parse_dir_entries(data: bytes, *, limit: int = 1024) -> list[DirEntry]:
     return entries
 
 
-def parse_dir_index(data: bytes) -> tuple[bytes, int, int]:
-    """(name, location objectid, location type) of a DIR_INDEX payload (one entry)."""
-    if len(data) < _DIR.size:
-        raise CorruptImage("btrfs directory item is truncated")
-    objectid, kind, _offset, _transid, _data_len, name_len, _type = _DIR.unpack_from(data)
-    name = data[_DIR.size : _DIR.size + name_len]
-    if len(name) != name_len:
-        raise CorruptImage("btrfs directory item name runs past its item")
-    return name, objectid, kind
-
-
 def parse_file_extent(data: bytes) -> FileExtent:
     """An EXTENT_DATA payload; encrypted or otherwise encoded extents are refused."""
+    return _make_extent(file_extent_fields(data))
+
+
+def file_extent_fields(data: bytes) -> ExtentFields:
+    """``parse_file_extent`` as a plain tuple in ``FileExtent``'s order."""
     if len(data) < _EXTENT_HEAD.size:
         raise CorruptImage("btrfs file extent item is truncated")
+    if len(data) == _EXTENT_FULL.size:
+        # The usual regular extent in one unpack; its fields are checked as below.
+        _g, ram_bytes, compression, encoded, kind, bytenr, disk_bytes, offset, num_bytes = (
+            _EXTENT_FULL.unpack_from(data)
+        )
+        if encoded == _PLAIN and compression in COMPRESSION and kind in _DISK_KINDS:
+            return (ram_bytes, compression, kind, b"", bytenr, disk_bytes, offset, num_bytes)
     _gen, ram_bytes, compression, encryption, other, kind = _EXTENT_HEAD.unpack_from(data)
     if encryption or other:
         raise CorruptImage("btrfs file extent is encrypted or encoded; not read")
@@ -147,13 +169,13 @@ def parse_file_extent(data: bytes) -> FileExtent:
         raise CorruptImage(f"btrfs file extent uses unknown compression {compression}")
     if kind == EXTENT_INLINE:
         inline = data[_EXTENT_HEAD.size :]
-        return FileExtent(ram_bytes, compression, kind, inline, 0, 0, 0, ram_bytes)
+        return (ram_bytes, compression, kind, inline, 0, 0, 0, ram_bytes)
     if kind not in (EXTENT_REGULAR, EXTENT_PREALLOC):
         raise CorruptImage(f"btrfs file extent has unknown type {kind}")
     if len(data) < _EXTENT_HEAD.size + _EXTENT_DISK.size:
         raise CorruptImage("btrfs file extent item is truncated")
     bytenr, disk_bytes, offset, num_bytes = _EXTENT_DISK.unpack_from(data, _EXTENT_HEAD.size)
-    return FileExtent(ram_bytes, compression, kind, b"", bytenr, disk_bytes, offset, num_bytes)
+    return (ram_bytes, compression, kind, b"", bytenr, disk_bytes, offset, num_bytes)
 
 
 def parse_root_item(data: bytes) -> RootItem:

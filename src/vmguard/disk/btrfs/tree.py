@@ -28,6 +28,10 @@ CACHE_BYTES = 64 * 1024 * 1024
 """Tree blocks kept parsed, and separately leaves kept indexed: each at most this much."""
 _HEADER = struct.Struct("<32s16sQQ16sQQIB")
 _LEAF_ITEM = struct.Struct("<QBQII")
+_LEAF_KEY = struct.Struct("<QBQ8x")
+"""A leaf item's key alone: unpacked straight into the (objectid, type, offset) tuples."""
+_LEAF_PLACE = struct.Struct("<17xII")
+"""A leaf item's payload offset and size."""
 _NODE_PTR = struct.Struct("<QBQQQ")
 KEY_MAX = 0xFFFFFFFFFFFFFFFF
 
@@ -119,14 +123,13 @@ class TreeReader:
             return TreeBlock(address, level, owner, keys, children, [])
         if count > body // _LEAF_ITEM.size:
             raise CorruptImage(f"btrfs tree leaf at {address} claims {count} items")
-        rows = list(
-            _LEAF_ITEM.iter_unpack(raw[HEADER_SIZE : HEADER_SIZE + count * _LEAF_ITEM.size])
-        )
-        if rows and max(start + size for _o, _k, _f, start, size in rows) > body:
+        table = raw[HEADER_SIZE : HEADER_SIZE + count * _LEAF_ITEM.size]
+        keys = list(_LEAF_KEY.iter_unpack(table))
+        places = list(_LEAF_PLACE.iter_unpack(table))
+        if places and max([start + size for start, size in places]) > body:
             raise CorruptImage(f"btrfs tree leaf at {address} has an item out of bounds")
         base = HEADER_SIZE
-        keys = [(objectid, kind, offset) for objectid, kind, offset, _s, _n in rows]
-        items = [raw[base + start : base + start + size] for _o, _k, _f, start, size in rows]
+        items = [raw[base + start : base + start + size] for start, size in places]
         return TreeBlock(address, 0, owner, keys, [], items)
 
     def _known_leaf(self, root: int, low: Key, high: Key) -> TreeBlock | None:

@@ -8,6 +8,8 @@ name it.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 from vmguard.disk.btrfs.chunks import ChunkMap, parse_chunk, parse_sys_chunk_array
 from vmguard.disk.btrfs.items import (
     CHUNK_ITEM,
@@ -117,3 +119,30 @@ class BtrfsVolume:
         if found is None:
             raise CorruptImage(f"btrfs subvolume {tree} has no root item")
         return found
+
+    def device_ranges(self, logical: int, length: int) -> Iterator[tuple[int, int]]:
+        """(device offset, length) of every copy of the logical bytes, run by run."""
+        while length > 0:
+            copies = self.chunks.find(logical).copies(logical)
+            n = min(copies[0][1], length)
+            for physical, _run in copies:
+                yield physical, n
+            logical += n
+            length -= n
+
+    def read_logical(self, logical: int, length: int) -> bytes:
+        """Bytes at a logical address, through the chunk map (first copy of each run)."""
+        parts: list[bytes] = []
+        while length > 0:
+            chunk = self.chunks.find(logical)
+            physical, run = chunk.copies(logical)[0]
+            n = min(run, length)
+            data = self.source.read_at(physical, n)
+            if n == length and not parts and len(data) == n:
+                return data  # one run (nearly every read): no list to join
+            if len(data) < n:
+                raise CorruptImage(f"btrfs extent at logical {logical} is past the device end")
+            parts.append(data)
+            logical += n
+            length -= n
+        return b"".join(parts)

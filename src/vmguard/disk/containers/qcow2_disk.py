@@ -95,6 +95,11 @@ class Qcow2Disk:
         n = clamp(offset, length, self._size)
         if n == 0:
             return b""
+        host = self._contiguous_host(offset, n)
+        if host >= 0:
+            data = self._data.read_at(host, n)
+            if len(data) == n:
+                return data  # else the general path below names the cluster at fault
         parts = []
         for guest, count, kind, host in self._extents(offset, offset + n):
             if kind == _DATA:
@@ -135,6 +140,30 @@ class Qcow2Disk:
             yield DataRange(start, end - start)
 
     # -- mapping ------------------------------------------------------------------------
+
+    def _contiguous_host(self, offset: int, n: int) -> int:
+        """Host offset of ``[offset, offset + n)`` when one L2 table maps all of it to
+        consecutive allocated clusters (what a filesystem read nearly always meets: one
+        pread, no generators); -1 for anything else, which ``_extents`` then handles."""
+        cb, span_bits = self._cb, self._span_bits
+        end = offset + n - 1
+        if self._extended or self._has_data_file or offset >> span_bits != end >> span_bits:
+            return -1
+        table = self._l2_table(offset >> span_bits, offset)
+        if table is None:
+            return -1
+        first = (offset >> cb) & self._l2_mask
+        entry = table[first]
+        host = entry & _L2_OFFSET_MASK
+        if entry & (_COMPRESSED | _ZERO) or host == 0 or host & (self._cs - 1):
+            return -1
+        following = host
+        for index in range(first + 1, ((end >> cb) & self._l2_mask) + 1):
+            following += self._cs
+            entry = table[index]
+            if entry & (_COMPRESSED | _ZERO) or entry & _L2_OFFSET_MASK != following:
+                return -1
+        return host + (offset & (self._cs - 1))
 
     def _l2_table(self, l1_index: int, guest: int) -> array[int] | None:
         offset = self._l1[l1_index] & _L1_OFFSET_MASK
