@@ -4,6 +4,7 @@ keeps its journal on another device is read without it."""
 
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
 from pathlib import Path
@@ -13,6 +14,7 @@ import pytest
 from vmguard.disk.filesystems import detect_filesystem
 from vmguard.disk.source import FileSource
 from vmguard.inspection import ImageOptions, inspect_image
+from vmguard.scanning import ScanOptions, scan_image
 
 pytestmark = pytest.mark.skipif(
     shutil.which("mke2fs") is None or shutil.which("debugfs") is None,
@@ -69,3 +71,21 @@ def test_ext3_with_its_journal_on_another_device_is_read(tmp_path: Path) -> None
     assert report.inventory is not None and report.inventory.os is not None
     assert report.inventory.os.distro == "debian"
     assert report.errors == ()
+
+
+def test_a_name_that_is_not_utf8_hides_neither_its_file_nor_its_neighbours(
+    tmp_path: Path,
+) -> None:
+    """libfsext refuses to decode such a name; one used to make the whole directory
+    unreadable, so a guest could hide secrets beside it."""
+    tree = tmp_path / "tree" / "srv" / "drop"
+    tree.mkdir(parents=True)
+    (tree / "creds.txt").write_text("aws_access_key_id = AKIAIOSFODNN7EXAMPLQ\n")
+    (tree / os.fsdecode(b"x\xff\xfey")).write_text("AKIAIOSFODNN7EXAMPLW\n")
+    image = tmp_path / "fs.img"
+    subprocess.run(["mkfs.ext4", "-q", "-d", str(tmp_path / "tree"), str(image), "16M"], check=True)
+    report = scan_image(image, ScanOptions())
+    paths = sorted(f.location.path for f in report.findings if f.rule_id == "secret.aws-access-key")
+    assert paths[0].startswith("/srv/drop/<undecodable name, inode ")
+    assert paths[1] == "/srv/drop/creds.txt"
+    assert not [e for e in report.errors if e.where == "/srv/drop"]

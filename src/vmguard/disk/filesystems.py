@@ -144,7 +144,7 @@ class Filesystem:
     def children(self, node: Any) -> dict[str, Any]:
         """Entries of a directory node, by name."""
         try:
-            entries = {entry.name: entry for entry in node.sub_file_entries if entry.name}
+            entries = dict(_named_entries(node))
             if self.kind == FsKind.NTFS and _mft_index(node) == _NTFS_ROOT_ENTRY:
                 return {
                     name: entry
@@ -252,3 +252,26 @@ def open_filesystem(source: ByteSource, signature: FsSignature) -> Filesystem:
 
         return open_btrfs(source, signature)
     return Filesystem(signature.kind, source, signature)
+
+
+def _named_entries(node: Any) -> Iterator[tuple[str, Any]]:
+    """A directory's entries with their names. A name the reader cannot decode (not UTF-8:
+    libyal refuses it) gets a stand-in naming the entry's inode, so the file is still walked
+    and scanned, and its neighbours are not lost with it (one such name used to hide the
+    whole directory)."""
+    for index in range(node.number_of_sub_file_entries):
+        entry = node.get_sub_file_entry(index)
+        try:
+            name = entry.name
+        except OSError:
+            name = f"<undecodable name, inode {_entry_number(entry)}>"
+        if name:
+            yield name, entry
+
+
+def _entry_number(entry: Any) -> int:
+    for attribute in ("inode_number", "file_reference", "identifier"):
+        number = getattr(entry, attribute, None)
+        if isinstance(number, int):
+            return number & 0xFFFFFFFFFFFF if attribute == "file_reference" else number
+    return -1
