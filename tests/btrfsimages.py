@@ -21,6 +21,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from vmguard.disk.guestfs import GuestFS
+from vmguard.inspection import ImageOptions, open_guest
 
 MiB = 1024 * 1024
 _WORDS = ("alpha", "bravo", "charlie", "delta", "echo", "foxtrot", "golf", "hotel", "india")
@@ -380,3 +381,10 @@ def build_ubuntu_disk(work: Path) -> Path:
             run("btrfs", "subvolume", "create", mnt / name)
             copy_tree(tree, mnt / name)
     return image
+
+
+def open_guestfs(image: Path) -> GuestFS:
+    """The guest filesystem tree of ``image``, opened the way the commands open it."""
+    guest = open_guest(image, ImageOptions())
+    assert guest.layout.guestfs is not None, guest.layout.problems
+    return guest.layout.guestfs

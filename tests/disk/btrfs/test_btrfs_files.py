@@ -19,24 +19,18 @@ from btrfsimages import (
     loop_mounted,
     make_source_tree,
     mkfs_btrfs,
+    open_guestfs,
     run,
 )
 from vmguard.disk.btrfs.superblock import read_superblock
 from vmguard.disk.filesystems import detect_filesystem
 from vmguard.disk.guestfs import GuestFS
 from vmguard.disk.source import FileSource
-from vmguard.inspection import ImageOptions, open_guest
 
 
 @pytest.fixture(scope="module")
 def tree(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return make_source_tree(tmp_path_factory.mktemp("btrfs-src") / "tree")
-
-
-def _guestfs(image: Path) -> GuestFS:
-    guest = open_guest(image, ImageOptions())
-    assert guest.layout.guestfs is not None, guest.layout.problems
-    return guest.layout.guestfs
 
 
 def _assert_same(guestfs: GuestFS, tree: Path) -> None:
@@ -68,19 +62,19 @@ def test_mkfs_rootdir_image_reads_as_its_source_tree(
     tree: Path, tmp_path: Path, options: tuple[str, ...]
 ) -> None:
     image = mkfs_btrfs(tree, tmp_path / "fs.raw", *options)
-    _assert_same(_guestfs(image), tree)
+    _assert_same(open_guestfs(image), tree)
 
 
 def test_through_qcow2(tree: Path, tmp_path: Path) -> None:
     raw = mkfs_btrfs(tree, tmp_path / "fs.raw")
     qcow2 = tmp_path / "fs.qcow2"
     run("qemu-img", "convert", "-O", "qcow2", raw, qcow2)
-    _assert_same(_guestfs(qcow2), tree)
+    _assert_same(open_guestfs(qcow2), tree)
 
 
 def test_xattrs_are_read(tree: Path, tmp_path: Path) -> None:
     image = mkfs_btrfs(tree, tmp_path / "fs.raw")
-    guestfs = _guestfs(image)
+    guestfs = open_guestfs(image)
     found = guestfs.resolve("/text-100", follow=False)
     assert found is not None
     fs = found[1].fs
@@ -91,7 +85,7 @@ def test_xattrs_are_read(tree: Path, tmp_path: Path) -> None:
 
 
 def test_hard_links_share_one_inode(tree: Path, tmp_path: Path) -> None:
-    guestfs = _guestfs(mkfs_btrfs(tree, tmp_path / "fs.raw"))
+    guestfs = open_guestfs(mkfs_btrfs(tree, tmp_path / "fs.raw"))
     first, second = guestfs.stat("/text-4097"), guestfs.stat("/hard/second-name")
     assert first is not None and second is not None
     assert first.inode == second.inode
@@ -109,7 +103,7 @@ def test_kernel_compressed_extents_read_as_source(tree: Path, tmp_path: Path, me
     image = mkfs_btrfs(None, tmp_path / "fs.raw")
     with loop_mounted(image, f"compress-force={method}") as mnt:
         copy_tree(tree, mnt)
-    guestfs = _guestfs(image)
+    guestfs = open_guestfs(image)
     _assert_same(guestfs, tree)
     found = guestfs.resolve("/big-text")
     assert found is not None
@@ -125,7 +119,7 @@ def test_a_broken_primary_superblock_falls_back_to_its_mirror(tree: Path, tmp_pa
         f.write(b"\xff" * 8)
     source = FileSource(image)
     assert read_superblock(source).copy_offset == 0x4000000
-    _assert_same(_guestfs(image), tree)
+    _assert_same(open_guestfs(image), tree)
 
 
 def test_label_and_uuid_reach_the_inventory(tree: Path, tmp_path: Path) -> None:

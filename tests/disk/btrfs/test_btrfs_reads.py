@@ -20,11 +20,10 @@ from btrfsimages import (
     loop_mounted,
     make_source_tree,
     mkfs_btrfs,
+    open_guestfs,
     run,
 )
 from vmguard.disk.btrfs import files as btrfs_files
-from vmguard.disk.guestfs import GuestFS
-from vmguard.inspection import ImageOptions, open_guest
 
 MiB = 1024 * 1024
 
@@ -32,12 +31,6 @@ MiB = 1024 * 1024
 @pytest.fixture(scope="module")
 def tree(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return make_source_tree(tmp_path_factory.mktemp("btrfs-reads") / "tree")
-
-
-def _guestfs(image: Path) -> GuestFS:
-    guest = open_guest(image, ImageOptions())
-    assert guest.layout.guestfs is not None, guest.layout.problems
-    return guest.layout.guestfs
 
 
 def _windows(size: int) -> list[tuple[int, int]]:
@@ -74,7 +67,7 @@ def _image(tree: Path, work: Path, maker: str) -> Path:
 @pytest.mark.parametrize("maker", ["mkfs", "mkfs-holes", "mkfs-qcow2", "kernel", "kernel-zstd"])
 def test_windows_of_every_file_read_as_the_source(tree: Path, tmp_path: Path, maker: str) -> None:
     image = _image(tree, tmp_path, maker)
-    guestfs = _guestfs(image)
+    guestfs = open_guestfs(image)
     wrong = []
     checked = 0
     for source in sorted(p for p in tree.rglob("*") if not p.is_symlink() and p.is_file()):
@@ -103,7 +96,7 @@ def test_starved_inode_records_give_the_same_tree(
     else:  # every inode found alone, its extents read with the file past the first one
         monkeypatch.setattr(btrfs_files, "leaf_files", lambda *_args: {})
         monkeypatch.setattr(btrfs_files, "_EAGER_EXTENTS", 1)
-    guestfs = _guestfs(image)
+    guestfs = open_guestfs(image)
     expected = expected_entries(tree)
     actual = guest_entries(guestfs)
     assert sorted(set(expected) ^ set(actual)) == []
