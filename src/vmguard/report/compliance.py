@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from vmguard.findings import Finding, Report
+from vmguard.findings import Finding, Report, TargetKind
 from vmguard.profiles.model import Compliance, ItemResult, ItemStatus
 from vmguard.text import printable
 
@@ -114,7 +114,7 @@ def _sarif_result(report: Report, result: ItemResult, component: int, rule: int)
                     "artifactLocation": {"uri": Path(report.target.path).absolute().as_uri()}
                 },
                 "logicalLocations": [{"name": result.subject, "kind": "virtual-machine"}]
-                if report.target.kind != "host"
+                if report.target.kind != TargetKind.HOST
                 else [{"name": result.subject, "kind": "host"}],
             }
         ],

@@ -18,7 +18,7 @@ from urllib.parse import quote
 
 from vmguard import __version__
 from vmguard.checks.registry import all_rules
-from vmguard.findings import Area, Finding, Report, Severity
+from vmguard.findings import Area, Finding, Report, Severity, TargetKind
 from vmguard.report.compliance import failed_items, sarif_extensions, sarif_results
 from vmguard.report.threats import threat_info
 
@@ -69,7 +69,7 @@ def _location(finding: Finding, report: Report, base_id: str) -> dict[str, Any]:
     if loc.area is Area.FILE:
         # A file inside a guest; only an image target has one root to resolve it against.
         artifact: dict[str, Any] = {"uri": _guest_uri(loc.path)}
-        if report.target.kind == "image":
+        if report.target.kind == TargetKind.IMAGE:
             artifact["uriBaseId"] = base_id
     elif loc.area is Area.UNALLOCATED:
         # Free space has no file: the artifact is the image, the place a logical location.
@@ -190,7 +190,7 @@ def sarif_log(reports: Sequence[Report]) -> dict[str, Any]:
     notifications = []
     for number, report in enumerate(reports):
         base_id = _base_id(number, len(reports))
-        if report.target.kind == "image":
+        if report.target.kind == TargetKind.IMAGE:
             bases[base_id] = {
                 "uri": Path(report.target.path).absolute().as_uri() + "/",
                 "description": {"text": f"root of the guest filesystem in {report.target.path}"},
