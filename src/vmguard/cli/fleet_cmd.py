@@ -111,7 +111,8 @@ def fleet_scan_command(
         int, typer.Option("--max-file-size", help="MiB scanned per file (rest listed in errors).")
     ] = 256,
 ) -> None:
-    """Scan every image the sources hold; unchanged images are not read again."""
+    """Scan every image the sources hold; unchanged images are not read again. With
+    --isolated, exit 2 after the run when an image was refused for naming another file."""
     from vmguard.fleet import collect_catalogue, open_database, scan_catalogue
     from vmguard.fleet.database import shown
     from vmguard.inspection import ImageOptions
@@ -180,6 +181,13 @@ def fleet_scan_command(
         typer.echo(f"failed: {printable(path)}: {printable(message)}")
     for reason, count in sorted(Counter(s.reason for s in summary.skipped).items()):
         typer.echo(f"skipped: {count} files: {printable(reason)}")
+    if isolated and summary.refused:
+        # An upload pipeline gates on the exit code: an image that names another file is
+        # refused, and the run says so (the other images were still scanned and stored).
+        fail(
+            f"{len(summary.refused)} of {summary.images} images refused under --isolated "
+            f"(they name a file it does not open), first: {printable(summary.refused[0])}"
+        )
 
 
 def _render(posture: FleetPosture, fmt: OutputFormat, output: Path | None) -> None:

@@ -49,6 +49,8 @@ class RunSummary:
     skipped: tuple[Skipped, ...]
     duration: float
     counts: dict[str, int] = field(default_factory=dict)
+    refused: tuple[str, ...] = ()
+    """Paths of the images among ``errors`` that the path policy refused (``--isolated``)."""
 
 
 def _reusable(stored: StoredImage | None, rules: str) -> bool:
@@ -81,6 +83,7 @@ def scan_catalogue(
     done = 0
     counts = {"scanned": 0, "unchanged": 0, "rematched": 0, "errors": 0}
     errors: list[tuple[str, str]] = []
+    refused: list[str] = []
     tasks: list[ImageTask] = []
     for path in catalogue.images:
         stored = known.get(path)
@@ -127,6 +130,7 @@ def scan_catalogue(
         else:
             record_result(db, run_id, result, versions, stored)
             errors.append((result.path, result.error or "unknown error"))
+            refused += [result.path] if result.refused else []
             counts["errors"] += 1
         done += 1
         if progress:
@@ -143,4 +147,5 @@ def scan_catalogue(
         catalogue.skipped,
         time.perf_counter() - clock,
         counts,
+        tuple(refused),
     )
