@@ -1,5 +1,7 @@
 """Seed inputs for every harness, made by the real tools (qemu-img, sfdisk, cryptsetup, LVM,
-mkfs, rpm, hivexsh, vmguard sign) and by the files vmguard's tests already hold.
+mkfs, rpm, hivexsh, vmguard sign) and by the files vmguard's tests already hold; the
+harnesses added later have theirs in diskseeds.py and guestseeds.py. Disk images are kept
+packed (packed.py), which makes them kilobytes instead of megabytes.
 
 Seeds are built once into ``<cache>/<harness>/`` (``.fuzz/seeds`` by default, git-ignored)
 and reused; a seed whose tool is missing is left out, and a harness never has none (its
@@ -19,6 +21,8 @@ import zipfile
 from collections.abc import Callable
 from contextlib import closing, suppress
 from pathlib import Path
+
+from . import diskseeds, guestseeds
 
 TESTS = Path(__file__).resolve().parents[1]
 CORPUS = TESTS / "data" / "corpus"
@@ -202,10 +206,11 @@ def rpm(work: Path, kind: str) -> None:
 
 
 def registry(work: Path) -> None:
-    from guest.test_windows import SOFTWARE_SCRIPT, SYSTEM_SCRIPT, _empty_hive, _hivexsh
+    from guest.test_windows import SOFTWARE_SCRIPT, SYSTEM_SCRIPT, _hivexsh
+    from windowshives import empty_hive
 
     for name, script in (("software", SOFTWARE_SCRIPT), ("system", SYSTEM_SCRIPT)):
-        _empty_hive(work / name)
+        empty_hive(work / name)
         _hivexsh(work / name, script)
 
 
@@ -308,6 +313,17 @@ BUILDERS: dict[str, Callable[[Path], None]] = {
     "osv-zip": lambda w: osv(w, "osv-zip"),
     "envelope": lambda w: envelope(w, "envelope"),
     "statement": lambda w: envelope(w, "statement"),
+    "btrfs": diskseeds.btrfs,
+    "luks-unlock": diskseeds.luks_unlock,
+    "bitlocker": diskseeds.bitlocker,
+    "windows-registry": guestseeds.windows_registry,
+    "windows-files": guestseeds.windows_files,
+    "secrets": guestseeds.secrets,
+    "app-python": guestseeds.app_python,
+    "app-node": guestseeds.app_node,
+    "app-java": guestseeds.app_java,
+    "app-manifests": guestseeds.app_manifests,
+    "app-binary": guestseeds.app_binary,
 }
 
 
@@ -325,6 +341,8 @@ def seed_dir(cache: Path, name: str) -> Path:
             BUILDERS[name](work)
         except Exception as err:  # a missing tool leaves the harness its reproducers only
             (work / ".unavailable").write_text(f"{type(err).__name__}: {err}\n")
+        if name in diskseeds.PACKED_HARNESSES:
+            diskseeds.pack_seeds(work)
         (work / ".complete").touch()
     return work
 

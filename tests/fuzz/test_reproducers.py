@@ -10,6 +10,7 @@ import pytest
 from clirunner import vmguard
 
 from .harnesses import HARNESSES, run_one
+from .packed import unpack
 
 REPRODUCERS = Path(__file__).resolve().parent / "reproducers"
 CASES = sorted(p for p in REPRODUCERS.glob("*/*") if p.is_file())
@@ -24,7 +25,8 @@ def _command(harness: str, path: Path, tmp_path: Path) -> tuple[str | Path, ...]
     """The vmguard command a user would run on this input, if one reads it."""
     if harness in ("probe", "ova", "qcow2", "vmdk", "vhd", "vhdx"):
         return ("inspect", "--format", "json", path)
-    if harness in ("ext", "fat", "ntfs", "gpt", "mbr", "lvm", "luks"):
+    if harness in ("ext", "fat", "ntfs", "btrfs", "gpt", "mbr", "lvm", "luks", "luks-unlock",
+                   "bitlocker"):  # fmt: skip
         return ("scan", "--format", "json", path)
     if harness in ("libvirt-xml", "vmx", "vbox", "ovf"):
         return ("audit", "--format", "json", path)
@@ -36,7 +38,9 @@ def _command(harness: str, path: Path, tmp_path: Path) -> tuple[str | Path, ...]
 @pytest.mark.parametrize("path", CASES, ids=lambda p: f"{p.parent.name}/{p.name}")
 def test_reproducer_through_the_command(path: Path, tmp_path: Path) -> None:
     """What the user sees: a result, or one line ``vmguard: error: ...`` and exit 2."""
-    command = _command(path.parent.name, path, tmp_path)
+    image = tmp_path / path.name  # a packed input (packed.py) is the image it stands for
+    image.write_bytes(unpack(path.read_bytes()))
+    command = _command(path.parent.name, image, tmp_path)
     if command is None:
         pytest.skip("no command reads this input on its own")
     run = vmguard(*command)
