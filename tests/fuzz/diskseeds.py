@@ -7,7 +7,8 @@ compression and a subvolume (skipped where loop mounts are unavailable). LUKS:
 ``cryptsetup luksFormat`` with the harness's passphrase and a cheap KDF (PBKDF2 at 1000
 iterations, argon2i/argon2id at minimal cost), LUKS2 with small metadata and key-slot areas
 and LUKS1 with the inactive key slots' random fill zeroed (no reader looks at it; it would
-make the seed a megabyte). BitLocker: no tool here writes it; the volumes are those of
+make the seed a megabyte); the detection harness's copies have no key material at all.
+BitLocker: no tool here writes it; the volumes are those of
 tests/disk/volumes/test_bitlocker.py (checked there against blkid and libbde).
 """
 
@@ -70,16 +71,16 @@ def btrfs(work: Path) -> None:
     run("rm", "-rf", tree)
 
 
-def _zero_inactive_luks1_slots(image: Path) -> None:
+def _zero_luks1_slots(image: Path, *, active_too: bool = False) -> None:
     """LUKS1: zero the key material areas of inactive slots (cryptsetup fills them with
-    random bytes; nothing reads them)."""
+    random bytes; nothing reads them), or of every slot."""
     with image.open("r+b") as f:
         header = f.read(592)
         (key_bytes,) = struct.unpack_from(">I", header, 108)
         for slot in range(8):
             at = 208 + 48 * slot
             active, _, _, material, stripes = struct.unpack_from(">II32sII", header, at)
-            if active != 0x00AC71F3:
+            if active != 0x00AC71F3 or active_too:
                 f.seek(material * 512)
                 f.write(bytes(-(-key_bytes * stripes // BLOCK) * BLOCK))
 
@@ -106,8 +107,21 @@ def luks_unlock(work: Path) -> None:
         _run("cryptsetup", "luksFormat", "--batch-mode", "--type", kind, "--pbkdf", kdf,
              *cheap[kdf], "-c", cipher, "-s", bits, *extra, "--key-file", key, image)  # fmt: skip
         if kind == "luks1":
-            _zero_inactive_luks1_slots(image)
+            _zero_luks1_slots(image)
     key.unlink()
+
+
+def luks_headers(work: Path) -> None:
+    """The LUKS-unlock seeds with their key material zeroed: detection reads the headers
+    (both LUKS2 copies) only, and the fuzzer's mutations stay on them."""
+    luks_unlock(work)
+    for image in work.glob("*.img"):
+        if image.name.startswith("luks1"):
+            _zero_luks1_slots(image, active_too=True)
+        else:
+            with image.open("r+b") as f:  # between the two 16 KiB header copies and the data
+                f.seek(32 * 1024)
+                f.write(bytes(224 * 1024))
 
 
 def bitlocker(work: Path) -> None:

@@ -106,17 +106,6 @@ def partitions(work: Path, label: str) -> None:
     _run("sfdisk", "-q", disk, stdin=script)
 
 
-def luks(work: Path) -> None:
-    key = work / "key"
-    key.write_bytes(b"correct horse")
-    for version in (1, 2):
-        disk = _raw(work / f"luks{version}.img", 4 * MIB)
-        _run("cryptsetup", "luksFormat", "--batch-mode", "--type", f"luks{version}",
-             "--pbkdf", "pbkdf2", "--pbkdf-force-iterations", "1000", "--key-file", key,
-             disk)  # fmt: skip
-    key.unlink()
-
-
 def lvm(work: Path) -> None:
     """A volume group with two LVs on a loop device (LVM needs a block device; root only)."""
     if os.geteuid() != 0 or shutil.which("losetup") is None:
@@ -307,7 +296,7 @@ BUILDERS: dict[str, Callable[[Path], None]] = {
     "gpt": lambda w: partitions(w, "gpt"),
     "mbr": lambda w: partitions(w, "mbr"),
     "lvm": lvm,
-    "luks": luks,
+    "luks": diskseeds.luks_headers,
     "ext": lambda w: filesystems(w, "ext"),
     "fat": lambda w: filesystems(w, "fat"),
     "ntfs": lambda w: filesystems(w, "ntfs"),
