@@ -9,6 +9,7 @@ import pytest
 
 from clirunner import vmguard
 
+from .diskharnesses import PASSPHRASE
 from .harnesses import HARNESSES, run_one
 from .packed import unpack
 
@@ -25,8 +26,11 @@ def _command(harness: str, path: Path, tmp_path: Path) -> tuple[str | Path, ...]
     """The vmguard command a user would run on this input, if one reads it."""
     if harness in ("probe", "ova", "qcow2", "vmdk", "vhd", "vhdx"):
         return ("inspect", "--format", "json", path)
-    if harness in ("ext", "fat", "ntfs", "btrfs", "gpt", "mbr", "lvm", "luks", "luks-unlock",
-                   "bitlocker"):  # fmt: skip
+    if harness == "luks-unlock":  # opened with the passphrase the harness uses
+        key = tmp_path / "passphrase"
+        key.write_bytes(PASSPHRASE)
+        return ("scan", "--format", "json", "--key-file", key, path)
+    if harness in ("ext", "fat", "ntfs", "btrfs", "gpt", "mbr", "lvm", "luks", "bitlocker"):
         return ("scan", "--format", "json", path)
     if harness in ("libvirt-xml", "vmx", "vbox", "ovf"):
         return ("audit", "--format", "json", path)
