@@ -33,11 +33,12 @@ more than this is refused with the same LimitExceeded, before any work, so that 
 iteration count costs nothing instead of 30 s per execution."""
 
 
-def walk_filesystem(source: ByteSource) -> None:
-    """Signature, open, then a bounded walk reading what GuestFS reads of each node."""
+def walk_filesystem(source: ByteSource) -> Any:
+    """Signature, open, then a bounded walk reading what GuestFS reads of each node; the
+    opened filesystem (None when no filesystem was recognised)."""
     signature = detect_filesystem(source)
     if not signature.kind:
-        return
+        return None
     fs = open_filesystem(source, signature)
     for node in itertools.islice(_walk(fs, [fs.root]), MAX_NODES):
         info = fs.stat(node)
@@ -49,6 +50,7 @@ def walk_filesystem(source: ByteSource) -> None:
             list(itertools.islice(fs.extents(node), 8))
         if isinstance(fs, BtrfsFilesystem):
             fs.xattrs(node)
+    return fs
 
 
 def _walk(fs: Any, pending: list[Any]) -> Iterator[Any]:
@@ -65,11 +67,8 @@ def _walk(fs: Any, pending: list[Any]) -> Iterator[Any]:
 def fuzz_btrfs(data: bytes) -> None:
     """A btrfs volume: superblock, chunk and root trees, the default subvolume walked and its
     files read (inline, regular and compressed extents), then every other subvolume's root."""
-    source = PackedSource(data)
-    walk_filesystem(source)
-    signature = detect_filesystem(source)
-    if signature.kind == "btrfs":
-        fs: Any = open_filesystem(source, signature)
+    fs = walk_filesystem(PackedSource(data))
+    if isinstance(fs, BtrfsFilesystem):
         for ident in fs.subvolume_ids()[:8]:
             view = fs.subvolume(ident=ident)
             view.children(view.root)
