@@ -127,6 +127,14 @@ def windows_registry(work: Path) -> None:
     hive_from_reg(work / "SOFTWARE-winlogon", software,
                   f'{version}{winlogon}"AutoAdminLogon"="1"\n"DefaultUserName"="admin"\n'
                   '"DefaultPassword"="Winl0gon!Pass"\n\n')  # fmt: skip
+    system = "HKEY_LOCAL_MACHINE\\SYSTEM"  # weak settings in the control set Windows boots
+    control = f"{system}\\ControlSet001\\Control"
+    hive_from_reg(work / "SYSTEM-weak", system,
+                  f'[{system}\\Select]\n"Current"=dword:00000001\n\n'
+                  f'[{control}\\Terminal Server]\n"fDenyTSConnections"=dword:00000000\n\n'
+                  f'[{control}\\Terminal Server\\WinStations\\RDP-Tcp]\n'
+                  '"UserAuthentication"=dword:00000000\n\n'
+                  f'[{control}\\Lsa]\n"NoLMHash"=dword:00000000\n\n')  # fmt: skip
     user = "HKEY_CURRENT_USER"
     putty = f"[{user}\\Software\\SimonTatham\\PuTTY\\Sessions\\db]\n"
     winscp = f"[{user}\\Software\\Martin Prikryl\\WinSCP 2\\Sessions\\web]\n"
