@@ -25,7 +25,6 @@ from vmguard.disk.containers.interface import Container, no_references
 from vmguard.disk.image import open_image
 from vmguard.disk.limits import DEFAULT_LIMITS
 from vmguard.disk.source import ByteSource, SparseSource
-from vmguard.disk.volumes.gpt import read_gpt
 from vmguard.disk.volumes.luks import probe_luks
 from vmguard.disk.volumes.scan import scan_volumes
 from vmguard.errors import VmguardError
@@ -145,8 +144,9 @@ def _volumes(data: bytes) -> None:
 
 
 def fuzz_gpt(data: bytes) -> None:
-    """GPT headers and entries, then the generic scan (MBR, LVM, LUKS inside)."""
-    read_gpt(PackedSource(data), limits=DEFAULT_LIMITS)
+    """GPT headers and entries (both copies, both sector sizes) through the volume scan, which
+    reads them once (calling read_gpt before it read every table twice), then what the
+    partitions hold (LVM, LUKS, BitLocker)."""
     _volumes(data)
 
 
