@@ -11,7 +11,7 @@ from clirunner import vmguard
 
 from .diskharnesses import PASSPHRASE
 from .harnesses import HARNESSES, run_one
-from .packed import unpack
+from .packed import PackedSource
 
 REPRODUCERS = Path(__file__).resolve().parent / "reproducers"
 CASES = sorted(p for p in REPRODUCERS.glob("*/*") if p.is_file())
@@ -42,8 +42,8 @@ def _command(harness: str, path: Path, tmp_path: Path) -> tuple[str | Path, ...]
 @pytest.mark.parametrize("path", CASES, ids=lambda p: f"{p.parent.name}/{p.name}")
 def test_reproducer_through_the_command(path: Path, tmp_path: Path) -> None:
     """What the user sees: a result, or one line ``vmguard: error: ...`` and exit 2."""
-    image = tmp_path / path.name  # a packed input (packed.py) is the image it stands for
-    image.write_bytes(unpack(path.read_bytes()))
+    # A packed input (packed.py) is the image it stands for, written sparse.
+    image = PackedSource(path.read_bytes()).write_to(tmp_path / path.name)
     command = _command(path.parent.name, image, tmp_path)
     if command is None:
         pytest.skip("no command reads this input on its own")

@@ -21,7 +21,7 @@ import pyfsxfs
 
 from vmguard.disk.btrfs.superblock import peek_identity
 from vmguard.disk.errors import CorruptImage
-from vmguard.disk.extfeatures import with_readable_features
+from vmguard.disk.extfeatures import refuse_oversized, with_readable_features
 from vmguard.disk.fssignatures import is_md_raid_member, other_filesystem_kind
 from vmguard.disk.source import ByteSource, SourceFile
 from vmguard.disk.volumes.bitlocker import looks_like_bitlocker, probe_bitlocker
@@ -120,6 +120,7 @@ class Filesystem:
         self.uuid = signature.uuid
         self.label = signature.label
         if kind in ("ext2", "ext3", "ext4"):
+            refuse_oversized(source)
             source = with_readable_features(source)
         self._file = SourceFile(source)
         module: Any = {"xfs": pyfsxfs, "vfat": pyfsfat, "ntfs": pyfsntfs}.get(kind, pyfsext)
