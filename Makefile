@@ -58,12 +58,15 @@ bench: setup
 	$(PY) benchmarks/run.py
 
 # Long fuzzing campaigns (atheris; corpus, crashes and stats under the git-ignored .fuzz/).
-# FUZZ_SECONDS per harness and round, FUZZ_ROUNDS rounds, FUZZ_TARGETS a subset.
+# FUZZ_SECONDS per harness and round, FUZZ_ROUNDS rounds, FUZZ_TARGETS a subset,
+# FUZZ_TARGET_EXECS: skip harnesses past that many executions, furthest behind first.
 FUZZ_SECONDS ?= 300
 FUZZ_ROUNDS ?= 1
+FUZZ_TARGET_EXECS ?= 0
 fuzz: setup
 	$(PY) -m pip install -q -e '.[fuzz]'
-	nice -n 19 $(PY) tests/fuzz/run.py --seconds $(FUZZ_SECONDS) --rounds $(FUZZ_ROUNDS) $(FUZZ_TARGETS)
+	nice -n 19 $(PY) tests/fuzz/run.py --seconds $(FUZZ_SECONDS) --rounds $(FUZZ_ROUNDS) \
+	  --target-execs $(FUZZ_TARGET_EXECS) $(FUZZ_TARGETS)
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache $(DEMO_DIR)

@@ -121,20 +121,34 @@ def test_sign_and_verify_isolated(tmp_path: Path) -> None:
     assert_isolated_refusal(run, shape)
 
 
-def test_fleet_scan_isolated_records_the_refusal_and_scans_the_rest(tmp_path: Path) -> None:
+def test_fleet_scan_isolated_records_the_refusal_scans_the_rest_and_exits_2(
+    tmp_path: Path,
+) -> None:
     """A fleet run goes on past one refused image (its failure policy): the refusal is
-    reported for that image, and its referenced file is never opened."""
+    reported for that image, its referenced file is never opened, the other image is
+    scanned and stored, and the run exits 2 so that an upload pipeline gating on the exit
+    code does not pass an image --isolated refused."""
     shape = _build(tmp_path, "linked-clone")
     alone = tmp_path / "alone.qcow2"
     _qemu_img("create", "-f", "qcow2", alone, "8M")
-    run = vmguard(
-        "fleet", "scan", "--isolated", shape.image, alone, "--db", tmp_path / "f.sqlite",
-        trace=True, timeout=180,
-    )  # fmt: skip
-    assert "1 failed" in run.stdout, run.stdout + run.stderr
+    db = tmp_path / "f.sqlite"
+    run = vmguard("fleet", "scan", "--isolated", shape.image, alone, "--db", db,
+                  trace=True, timeout=180)  # fmt: skip
+    assert "1 scanned" in run.stdout and "1 failed" in run.stdout, run.stdout + run.stderr
     failed = [line for line in run.stdout.splitlines() if line.startswith("failed: ")]
     assert len(failed) == 1 and "clone.qcow2" in failed[0] and "--isolated" in failed[0]
     assert_unopened(run, shape)
+    assert run.code == 2, (run.code, run.stderr)
+    lines = run.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("vmguard: error: 1 of 2 images refused")
+    assert "clone.qcow2" in lines[0]
+    # Without --isolated the same catalogue scans whole (the clone's backing file is beside
+    # it) and exits 0; an image failing for another reason does not make --isolated exit 2.
+    assert vmguard("fleet", "scan", shape.image, alone, "--db", db, timeout=180).code == 0
+    broken = tmp_path / "broken.qcow2"
+    broken.write_bytes(b"QFI\xfb" + bytes(508))
+    run = vmguard("fleet", "scan", "--isolated", alone, broken, "--db", db, timeout=180)
+    assert "1 failed" in run.stdout and run.code == 0, (run.code, run.stdout, run.stderr)
 
 
 def test_isolated_and_allow_dir_contradict(tmp_path: Path) -> None:

@@ -163,3 +163,20 @@ def _power(n: int, base: int) -> bool:
     while n > 1 and n % base == 0:
         n //= base
     return n == 1
+
+
+def test_a_superblock_claiming_far_more_than_its_volume_is_refused(tmp_path: Path) -> None:
+    """Found by fuzzing: a superblock claiming 875 GB in 1 KiB blocks on a small volume made
+    libfsext read every group descriptor the claim implies (seconds, growing with the claim)."""
+    from vmguard.disk.errors import CorruptImage
+    from vmguard.disk.filesystems import detect_filesystem, open_filesystem
+
+    image = tmp_path / "small.ext4"
+    subprocess.run(["mkfs.ext4", "-q", "-F", "-b", "1024", str(image), "8M"], check=True)
+    data = bytearray(image.read_bytes())
+    fits = BytesSource(bytes(data))
+    assert open_filesystem(fits, detect_filesystem(fits)).kind == "ext4"
+    struct.pack_into("<I", data, 1024 + 4, 875_827_200)  # s_blocks_count_lo
+    claims = BytesSource(bytes(data))
+    with pytest.raises(CorruptImage, match="more than twice its"):
+        open_filesystem(claims, detect_filesystem(claims))

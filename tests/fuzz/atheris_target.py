@@ -20,7 +20,7 @@ sys.path.insert(0, str(TESTS))
 
 # Every parser module is imported inside the block, so each one is instrumented (harnesses
 # import some readers lazily, as vmguard does).
-PARSER_PACKAGES = ("disk", "guest", "vmconfig", "vulns", "integrity")
+PARSER_PACKAGES = ("disk", "guest", "vmconfig", "vulns", "integrity", "checks")
 
 with atheris.instrument_imports(include=["vmguard"]):
     import vmguard

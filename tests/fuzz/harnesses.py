@@ -5,7 +5,8 @@ what a scan would read). Its contract is the project's: any input ends normally 
 ``VmguardError``; any other exception, a hang or a crash of the process is a finding.
 ``run_one`` applies that contract; ``tests/fuzz/run.py`` (``make fuzz``) and the smoke test
 in ``make test`` both go through it. Inputs are never written anywhere but a private
-temporary directory, and no harness opens a host file an input names.
+temporary directory, and no harness opens a host file an input names. Disk images may
+come packed (``packed.py``: their non-zero blocks only), which is how their seeds are kept.
 """
 
 from __future__ import annotations
@@ -14,20 +15,16 @@ import atexit
 import itertools
 import os
 import shutil
-import stat
 import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from memsource import BytesSource  # tests/ is on sys.path for pytest, run.py and atheris
 from vmguard.disk.containers.interface import Container, no_references
-from vmguard.disk.filesystems import detect_filesystem, open_filesystem
 from vmguard.disk.image import open_image
 from vmguard.disk.limits import DEFAULT_LIMITS
 from vmguard.disk.source import ByteSource, SparseSource
-from vmguard.disk.volumes.gpt import read_gpt
 from vmguard.disk.volumes.luks import probe_luks
 from vmguard.disk.volumes.scan import scan_volumes
 from vmguard.errors import VmguardError
@@ -42,7 +39,15 @@ from vmguard.integrity.envelope import parse_envelope, parse_statement
 from vmguard.vmconfig.audit import AuditOptions, audit_paths
 from vmguard.vulns.osv_import import read_source
 
+from .diskharnesses import fuzz_bitlocker, fuzz_btrfs, fuzz_luks_unlock, walk_filesystem
+from .guestharnesses import (
+    APP_HARNESSES,
+    fuzz_secrets,
+    fuzz_windows_files,
+    fuzz_windows_registry,
+)
 from .memview import MemoryView
+from .packed import PackedSource
 
 READ_SPAN = 64 * 1024
 MAX_RANGES = 64
@@ -52,16 +57,26 @@ MAX_NODES = 64
 _scratch: Path | None = None
 
 
-def _scratch_file(name: str, data: bytes) -> Path:
-    """``data`` in a private temporary directory (path-based parsers read files)."""
+def _scratch_path(name: str) -> Path:
+    """``name`` in a private temporary directory (path-based parsers read files)."""
     global _scratch
     if _scratch is None:
         base = "/dev/shm" if os.path.isdir("/dev/shm") else None
         _scratch = Path(tempfile.mkdtemp(prefix="vmguard-fuzz-", dir=base))
         atexit.register(shutil.rmtree, _scratch, True)
-    path = _scratch / name
+    return _scratch / name
+
+
+def _scratch_file(name: str, data: bytes) -> Path:
+    """``data`` as the file ``name`` of the private directory."""
+    path = _scratch_path(name)
     path.write_bytes(data)
     return path
+
+
+def _scratch_image(name: str, data: bytes) -> Path:
+    """A (maybe packed) image as a sparse file of the private directory."""
+    return PackedSource(data).write_to(_scratch_path(name))
 
 
 def read_disk(disk: ByteSource) -> None:
@@ -76,7 +91,7 @@ def read_disk(disk: ByteSource) -> None:
 
 def _container(opener: Callable[..., Container]) -> Callable[[bytes], None]:
     def harness(data: bytes) -> None:
-        container = opener(BytesSource(data), limits=DEFAULT_LIMITS, open_reference=no_references)
+        container = opener(PackedSource(data), limits=DEFAULT_LIMITS, open_reference=no_references)
         read_disk(container.disk)
 
     return harness
@@ -109,61 +124,40 @@ def _vhdx(source: ByteSource, **kwargs: Any) -> Container:
 def fuzz_image_file(data: bytes) -> None:
     """The CLI's path: probe, open any container (OVA included), follow what it names
     under the default policy (only this private directory's files resolve), read."""
-    image = open_image(_scratch_file("image", data))
+    image = open_image(_scratch_image("image", data))
     for disk in image.disks:
         read_disk(disk.disk)
 
 
 def fuzz_ova(data: bytes) -> None:
     """An OVA through the same path (tar and OVF checks, then its disks)."""
-    image = open_image(_scratch_file("input.ova", data), forced_format="ova")
+    image = open_image(_scratch_image("input.ova", data), forced_format="ova")
     for disk in image.disks:
         read_disk(disk.disk)
 
 
 def _volumes(data: bytes) -> None:
-    layout = scan_volumes(BytesSource(data), limits=DEFAULT_LIMITS)
+    layout = scan_volumes(PackedSource(data), limits=DEFAULT_LIMITS)
     for volume in layout.volumes[:16]:
         volume.source.read_at(0, 4096)
         volume.source.read_at(max(0, volume.size - 4096), 4096)
 
 
 def fuzz_gpt(data: bytes) -> None:
-    """GPT headers and entries, then the generic scan (MBR, LVM, LUKS inside)."""
-    read_gpt(BytesSource(data), limits=DEFAULT_LIMITS)
+    """GPT headers and entries (both copies, both sector sizes) through the volume scan, which
+    reads them once (calling read_gpt before it read every table twice), then what the
+    partitions hold (LVM, LUKS, BitLocker)."""
     _volumes(data)
 
 
 def fuzz_luks(data: bytes) -> None:
-    probe_luks(BytesSource(data))
+    probe_luks(PackedSource(data))
     _volumes(data)
 
 
 def fuzz_filesystem(data: bytes) -> None:
     """Signature, then the libyal reader (ext feature masking included), walked and read."""
-    source = BytesSource(data)
-    signature = detect_filesystem(source)
-    if not signature.kind:
-        return
-    fs = open_filesystem(source, signature)
-    pending = [fs.root]
-    for node in itertools.islice(_walk(fs, pending), MAX_NODES):
-        info = fs.stat(node)  # then what GuestFS would do with such a node
-        if stat.S_ISLNK(info.mode):
-            fs.readlink(node)
-        elif stat.S_ISREG(info.mode) and info.size:
-            fs.read(node, 0, 4096)
-
-
-def _walk(fs: Any, pending: list[Any]) -> Any:
-    while pending:
-        node = pending.pop()
-        yield node
-        try:
-            children = fs.children(node)
-        except VmguardError:
-            continue
-        pending.extend(list(children.values())[:16])
+    walk_filesystem(PackedSource(data))
 
 
 def _guest_file(path: str, reader: Callable[[MemoryView], Any]) -> Callable[[bytes], None]:
@@ -252,6 +246,13 @@ HARNESSES: dict[str, Harness] = {
         Harness("osv-zip", _osv(".zip"), "vulns"),
         Harness("envelope", fuzz_envelope, "integrity"),
         Harness("statement", fuzz_statement, "integrity"),
+        Harness("btrfs", fuzz_btrfs, "filesystems"),
+        Harness("luks-unlock", fuzz_luks_unlock, "volumes"),
+        Harness("bitlocker", fuzz_bitlocker, "volumes"),
+        Harness("windows-registry", fuzz_windows_registry, "checks"),
+        Harness("windows-files", fuzz_windows_files, "checks"),
+        Harness("secrets", fuzz_secrets, "checks"),
+        *(Harness(name, run, "guest") for name, run in APP_HARNESSES.items()),
     )
 }
 

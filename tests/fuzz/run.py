@@ -1,11 +1,13 @@
 """Fuzzing campaigns (``make fuzz``): every harness in turn, coverage-guided with atheris.
 
-    python tests/fuzz/run.py [--seconds S] [--rounds R] [HARNESS ...]
+    python tests/fuzz/run.py [--seconds S] [--rounds R] [--target-execs N] [HARNESS ...]
 
 Each round gives every chosen harness S seconds in its own atheris process, starting from
 its corpus under ``.fuzz/corpus/<harness>`` (seeded from real tools' files, see seeds.py)
 and growing it. Crashing inputs land in ``.fuzz/crashes/<harness>/``; executions and
-crashes add up in ``.fuzz/stats.json``. Everything is under the git-ignored ``.fuzz/``.
+crashes add up in ``.fuzz/stats.json``. With ``--target-execs``, a round skips the harnesses
+that reached that many executions in all and runs the others furthest-behind first.
+Everything is under the git-ignored ``.fuzz/``.
 Without atheris (``pip install -e '.[fuzz]'``), a plain mutation loop (mutate.py, not
 coverage-guided) runs instead, so a campaign still means something on any Python.
 A crash is fixed by making the parser end in a VmguardError, then its input is committed
@@ -17,11 +19,13 @@ from __future__ import annotations
 import argparse
 import hashlib
 import json
+import os
 import random
 import re
 import shutil
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -70,7 +74,12 @@ def _atheris_round(name: str, seconds: int) -> tuple[int, list[Problem]]:
         "-timeout=30", "-rss_limit_mb=3072", "-print_final_stats=1",
         f"-artifact_prefix={crashes}/", "-close_fd_mask=1",
     ]  # fmt: skip
-    done = subprocess.run(cmd, capture_output=True, text=True, check=False)
+    # Readers that stage a file (the SQLite rpm database) do it in TMPDIR: in memory, a
+    # private directory per round, as a disk's directory removal costs milliseconds.
+    shm = "/dev/shm" if Path("/dev/shm").is_dir() else None
+    with tempfile.TemporaryDirectory(prefix="vmguard-fuzz-tmp-", dir=shm) as tmp:
+        env = {**os.environ, "TMPDIR": tmp}
+        done = subprocess.run(cmd, capture_output=True, text=True, check=False, env=env)
     log = done.stderr
     (ROOT / "logs").mkdir(exist_ok=True)
     (ROOT / "logs" / f"{name}.log").write_text(log[-200_000:])
@@ -113,12 +122,23 @@ def _update_stats(name: str, execs: int, crashes: list[Problem], engine: str) ->
     return entry
 
 
+def _behind(names: list[str], target: int) -> list[str]:
+    """``names`` below ``target`` executions, furthest behind first (all when target is 0)."""
+    if not target:
+        return names
+    path = ROOT / "stats.json"
+    stats = json.loads(path.read_text()) if path.exists() else {}
+    done = {name: stats.get(name, {}).get("execs", 0) for name in names}
+    return sorted((n for n in names if done[n] < target), key=lambda n: done[n])
+
+
 def main() -> int:
     """Run the campaign; print one line per harness and round."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("harnesses", nargs="*", help="default: all")
     parser.add_argument("--seconds", type=int, default=60, help="per harness and round")
     parser.add_argument("--rounds", type=int, default=1)
+    parser.add_argument("--target-execs", type=int, default=0, help="skip harnesses past it")
     args = parser.parse_args()
     names = args.harnesses or sorted(HARNESSES)
     unknown = [n for n in names if n not in HARNESSES]
@@ -127,7 +147,7 @@ def main() -> int:
     engine = "atheris" if _has_atheris() else "mutation-loop"
     ROOT.mkdir(exist_ok=True)
     for round_number in range(1, args.rounds + 1):
-        for name in names:
+        for name in _behind(names, args.target_execs):
             run = _atheris_round if engine == "atheris" else _plain_round
             execs, crashes = run(name, args.seconds)
             total = _update_stats(name, execs, crashes, engine)

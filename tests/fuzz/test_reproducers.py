@@ -9,7 +9,9 @@ import pytest
 
 from clirunner import vmguard
 
+from .diskharnesses import PASSPHRASE
 from .harnesses import HARNESSES, run_one
+from .packed import PackedSource
 
 REPRODUCERS = Path(__file__).resolve().parent / "reproducers"
 CASES = sorted(p for p in REPRODUCERS.glob("*/*") if p.is_file())
@@ -24,7 +26,11 @@ def _command(harness: str, path: Path, tmp_path: Path) -> tuple[str | Path, ...]
     """The vmguard command a user would run on this input, if one reads it."""
     if harness in ("probe", "ova", "qcow2", "vmdk", "vhd", "vhdx"):
         return ("inspect", "--format", "json", path)
-    if harness in ("ext", "fat", "ntfs", "gpt", "mbr", "lvm", "luks"):
+    if harness == "luks-unlock":  # opened with the passphrase the harness uses
+        key = tmp_path / "passphrase"
+        key.write_bytes(PASSPHRASE)
+        return ("scan", "--format", "json", "--key-file", key, path)
+    if harness in ("ext", "fat", "ntfs", "btrfs", "gpt", "mbr", "lvm", "luks", "bitlocker"):
         return ("scan", "--format", "json", path)
     if harness in ("libvirt-xml", "vmx", "vbox", "ovf"):
         return ("audit", "--format", "json", path)
@@ -36,7 +42,9 @@ def _command(harness: str, path: Path, tmp_path: Path) -> tuple[str | Path, ...]
 @pytest.mark.parametrize("path", CASES, ids=lambda p: f"{p.parent.name}/{p.name}")
 def test_reproducer_through_the_command(path: Path, tmp_path: Path) -> None:
     """What the user sees: a result, or one line ``vmguard: error: ...`` and exit 2."""
-    command = _command(path.parent.name, path, tmp_path)
+    # A packed input (packed.py) is the image it stands for, written sparse.
+    image = PackedSource(path.read_bytes()).write_to(tmp_path / path.name)
+    command = _command(path.parent.name, image, tmp_path)
     if command is None:
         pytest.skip("no command reads this input on its own")
     run = vmguard(*command)

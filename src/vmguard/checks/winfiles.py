@@ -245,7 +245,7 @@ _RDP_FIELD = re.compile(rb"^\s*(?P<k>full address|username):s:(?P<v>[^\r\n]{1,12
 
 
 def _rdp(data: bytes) -> Found:
-    text = data.decode("utf-16") if data[:2] in (b"\xff\xfe", b"\xfe\xff") else None
+    text = data.decode("utf-16", "replace") if data[:2] in (b"\xff\xfe", b"\xfe\xff") else None
     if text is not None:
         data = text.encode("utf-8", "replace")
     fields = {m.group("k").decode(): printable(m.group("v"), 64) for m in _RDP_FIELD.finditer(data)}

@@ -27,7 +27,7 @@ from vmguard.cli.options import (
     VolumePassphraseFile,
     follows_references,
 )
-from vmguard.cli.output import EXIT_FINDINGS, EXIT_OK, emit_fleet
+from vmguard.cli.output import EXIT_FINDINGS, EXIT_OK, emit_fleet, fail
 from vmguard.findings import Severity
 from vmguard.fleet.defaults import ENV_VAR
 from vmguard.fleet.engine import EngineName
@@ -90,7 +90,8 @@ def fleet_scan_command(
     key_file: KeyFile = None,
     passphrase_file: VolumePassphraseFile = None,
 ) -> None:
-    """Scan every image the sources hold; unchanged images are not read again."""
+    """Scan every image the sources hold; unchanged images are not read again. With
+    --isolated, exit 2 after the run when an image was refused for naming another file."""
     from vmguard.disk.volumes.luks_unlock import secrets_from_files
     from vmguard.fleet import collect_catalogue, open_database, scan_catalogue
     from vmguard.fleet.database import shown
@@ -161,6 +162,13 @@ def fleet_scan_command(
         typer.echo(f"failed: {printable(problem.where)}: {printable(problem.reason)}")
     for reason, count in sorted(Counter(s.reason for s in summary.skipped).items()):
         typer.echo(f"skipped: {count} files: {printable(reason)}")
+    if isolated and summary.refused:
+        # An upload pipeline gates on the exit code: an image that names another file is
+        # refused, and the run says so (the other images were still scanned and stored).
+        fail(
+            f"{len(summary.refused)} of {summary.images} images refused under --isolated "
+            f"(they name a file it does not open), first: {printable(summary.refused[0])}"
+        )
 
 
 @fleet_app.command("report")

@@ -21,7 +21,7 @@ import pyfsxfs
 
 from vmguard.disk.btrfs.superblock import peek_identity
 from vmguard.disk.errors import CorruptImage
-from vmguard.disk.extfeatures import with_readable_features
+from vmguard.disk.extfeatures import refuse_oversized, with_readable_features
 from vmguard.disk.fskind import EXT_KINDS, READABLE_KINDS, FsKind
 from vmguard.disk.fssignatures import is_md_raid_member, other_filesystem_kind
 from vmguard.disk.source import ByteSource, SourceFile
@@ -122,6 +122,7 @@ class Filesystem:
         self.uuid = signature.uuid
         self.label = signature.label
         if kind in EXT_KINDS:
+            refuse_oversized(source)
             source = with_readable_features(source)
         self._file = SourceFile(source)
         readers = {FsKind.XFS: pyfsxfs, FsKind.VFAT: pyfsfat, FsKind.NTFS: pyfsntfs}

@@ -53,6 +53,8 @@ class RunSummary:
     """Files the sources named that are not images or cannot be read."""
     duration: float
     counts: dict[str, int] = field(default_factory=dict)
+    refused: tuple[str, ...] = ()
+    """Paths of the images among ``errors`` that the path policy refused (``--isolated``)."""
 
 
 def _reusable(stored: StoredImage | None, rules: str) -> bool:
@@ -91,6 +93,7 @@ def scan_catalogue(
     done = 0
     counts = {"scanned": 0, "unchanged": 0, "rematched": 0, "errors": 0}
     errors: list[Problem] = []
+    refused: list[str] = []
     tasks: list[ImageTask] = []
     for path in catalogue.images:
         stored = known.get(path)
@@ -142,6 +145,7 @@ def scan_catalogue(
         else:
             record_result(db, run_id, result, versions, stored)
             errors.append(Problem(Stage.IMAGE, result.path, result.error or "unknown error"))
+            refused += [result.path] if result.refused else []
             counts["errors"] += 1
         done += 1
         if progress:
@@ -158,4 +162,5 @@ def scan_catalogue(
         catalogue.skipped,
         time.perf_counter() - clock,
         counts,
+        tuple(refused),
     )

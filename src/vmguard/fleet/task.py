@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Literal
 
 from vmguard.checks.accounts import scheme_of
+from vmguard.disk.errors import ImageRefused
 from vmguard.errors import VmguardError
 from vmguard.findings import Finding, SecretKind
 from vmguard.fleet.identity import FileState, content_digest, file_state
@@ -82,6 +83,9 @@ class ImageResult:
     errors: tuple[Problem, ...] = ()
     error: str | None = None
     """Why the image could not be scanned (outcome ``error``)."""
+    refused: bool = False
+    """The image was refused by the path policy: it names a file (backing, data file,
+    extent, parent) that ``--isolated`` or the allowed directories do not let be opened."""
 
 
 def _sha(kind: SecretKind, material: bytes) -> str:
@@ -137,15 +141,19 @@ def scan_task(task: ImageTask) -> ImageResult:
     """Digest and (when needed) scan one image; never raises."""
     started = datetime.now(UTC)
     clock = time.perf_counter()
+    refused = False
     try:
         return _scan(task, started, clock)
+    except ImageRefused as err:
+        message, refused = err.diagnostics(), True
     except VmguardError as err:
         message = err.diagnostics()
     except MemoryError:
         message = "ran out of memory reading this image"
     except Exception as err:  # one hostile image must not stop the fleet
         message = f"internal error ({type(err).__name__}): {' '.join(str(err).split())[:300]}"
-    return ImageResult(task.path, "error", started, time.perf_counter() - clock, error=message)
+    elapsed = time.perf_counter() - clock
+    return ImageResult(task.path, "error", started, elapsed, error=message, refused=refused)
 
 
 def _scan(task: ImageTask, started: datetime, clock: float) -> ImageResult:
