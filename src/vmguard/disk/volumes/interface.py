@@ -16,7 +16,8 @@ class Volume:
     """Partition number as the guest kernel numbers it (logical MBR partitions from 5),
     or 1.. in order for logical volumes and 1 for a bare filesystem."""
     scheme: str
-    """"gpt", "mbr", "lvm" or "none" (a filesystem with no partition table)."""
+    """"gpt", "mbr", "apm", "bsd", "sun", "sgi", "lvm" or "none" (a filesystem with no
+    partition table)."""
     start: int
     """Byte offset on the virtual disk (for an LV, of its first segment)."""
     size: int
@@ -42,7 +43,8 @@ class VolumeLayout:
     """Everything found on one disk."""
 
     scheme: str
-    """"gpt", "mbr" or "none"."""
+    """"gpt", "mbr", "apm", "bsd", "sun", "sgi", "none", or "amiga"/"atari" (named, with no
+    volumes read)."""
     volumes: tuple[Volume, ...]
     problems: tuple[Problem, ...] = ()
     disk_uuid: str | None = None
