@@ -22,8 +22,8 @@ from .packed import BLOCK, pack
 
 MIB = 1 << 20
 PACKED_HARNESSES = frozenset(
-    ("qcow2", "vmdk", "vhd", "vhdx", "ova", "probe", "gpt", "mbr", "lvm", "luks", "ext",
-     "fat", "ntfs", "btrfs", "luks-unlock", "bitlocker")
+    ("qcow2", "vmdk", "vhd", "vhdx", "ova", "probe", "gpt", "mbr", "other-tables", "lvm",
+     "luks", "ext", "fat", "ntfs", "btrfs", "luks-unlock", "bitlocker")
 )  # fmt: skip
 _PACK_ABOVE = 16 * 1024
 

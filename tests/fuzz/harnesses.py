@@ -224,6 +224,7 @@ HARNESSES: dict[str, Harness] = {
         Harness("probe", fuzz_image_file, "containers"),
         Harness("gpt", fuzz_gpt, "volumes"),
         Harness("mbr", _volumes, "volumes"),
+        Harness("other-tables", _volumes, "volumes"),
         Harness("lvm", _volumes, "volumes"),
         Harness("luks", fuzz_luks, "volumes"),
         Harness("ext", fuzz_filesystem, "filesystems"),

@@ -106,6 +106,22 @@ def partitions(work: Path, label: str) -> None:
     _run("sfdisk", "-q", disk, stdin=script)
 
 
+def other_tables(work: Path) -> None:
+    """APM, BSD, Sun, SGI, Amiga and Atari tables as parted writes them, each with one
+    partition, and an MBR whose FreeBSD slice holds parted's BSD label."""
+    for label in ("mac", "bsd", "sun", "dvh", "amiga", "atari"):
+        disk = _raw(work / f"seed.{label}", 6 * MIB)
+        _run("parted", "-s", disk, "mklabel", label)
+        named = ["parted", "-s", str(disk), "mkpart", "primary", "ext4", "3MiB", "5MiB"]
+        if subprocess.run(named, capture_output=True, check=False).returncode != 0:
+            _run("parted", "-s", disk, "mkpart", "ext4", "3MiB", "5MiB")
+    sliced = _raw(work / "seed.mbr-bsd", 7 * MIB)
+    _run("sfdisk", "-q", sliced, stdin="label: dos\nstart=2048, type=a5\n")
+    with sliced.open("r+b") as f:
+        f.seek(MIB)
+        f.write((work / "seed.bsd").read_bytes()[: 64 * 1024])
+
+
 def lvm(work: Path) -> None:
     """A volume group with two LVs on a loop device (LVM needs a block device; root only)."""
     if os.geteuid() != 0 or shutil.which("losetup") is None:
@@ -309,6 +325,7 @@ BUILDERS: dict[str, Callable[[Path], None]] = {
     "gpt": lambda w: partitions(w, "gpt"),
     "mbr": lambda w: partitions(w, "mbr"),
     "lvm": lvm,
+    "other-tables": other_tables,
     "luks": diskseeds.luks_headers,
     "ext": lambda w: filesystems(w, "ext"),
     "fat": lambda w: filesystems(w, "fat"),

@@ -30,7 +30,18 @@ def _command(harness: str, path: Path, tmp_path: Path) -> tuple[str | Path, ...]
         key = tmp_path / "passphrase"
         key.write_bytes(PASSPHRASE)
         return ("scan", "--format", "json", "--key-file", key, path)
-    if harness in ("ext", "fat", "ntfs", "btrfs", "gpt", "mbr", "lvm", "luks", "bitlocker"):
+    if harness in (
+        "ext",
+        "fat",
+        "ntfs",
+        "btrfs",
+        "gpt",
+        "mbr",
+        "other-tables",
+        "lvm",
+        "luks",
+        "bitlocker",
+    ):
         return ("scan", "--format", "json", path)
     if harness in ("libvirt-xml", "vmx", "vbox", "ovf"):
         return ("audit", "--format", "json", path)
