@@ -6,6 +6,7 @@ from pathlib import Path
 
 from parted_disks import FS_BYTES, FS_START, needs_parted, parted_disk, partx
 
+from memsource import BytesSource
 from vmguard.disk.limits import Limits
 from vmguard.disk.source import FileSource
 from vmguard.disk.volumes.apm import holds_data
@@ -52,3 +53,9 @@ def test_driver_and_free_entries_hold_no_data() -> None:
     assert not holds_data("Apple_Free")
     assert not holds_data("Apple_Driver43")
     assert holds_data("Apple_HFS") and holds_data("Apple_UNIX_SVR2")
+
+
+def test_a_disk_shorter_than_a_driver_descriptor_is_no_table() -> None:
+    """Fuzzing found it: a 3-byte disk starting "ER" raised struct.error."""
+    layout = scan_volumes(BytesSource(b"ER\x02"), limits=Limits())
+    assert layout.scheme == "none"

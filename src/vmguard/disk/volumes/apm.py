@@ -46,7 +46,7 @@ def has_apm(disk: ByteSource) -> bool:
 
 def _block_size(disk: ByteSource) -> int:
     head = disk.read_at(0, 4)
-    if head[:2] == DRIVER_MAGIC:
+    if len(head) == 4 and head[:2] == DRIVER_MAGIC:
         size = struct.unpack_from(">H", head, 2)[0]
         if size in _BLOCK_SIZES and disk.read_at(size, 2) == ENTRY_MAGIC:
             return int(size)
