@@ -29,6 +29,8 @@ MAGIC = 0x82564557
 LABEL_OFFSETS = (512, 64)
 MBR_SLICE_TYPES = frozenset({0xA5, 0xA6, 0xA9})
 """FreeBSD, OpenBSD and NetBSD slices: each may hold a disklabel."""
+MBR_SLICE_TYPE_IDS = frozenset(f"{t:02x}" for t in MBR_SLICE_TYPES)
+"""The same, as ``Volume.type_id`` spells MBR types."""
 MAX_PARTITIONS = 16
 _HEADER = 148
 _ENTRY = struct.Struct("<IIIBBH")

@@ -75,7 +75,7 @@ def read_partition_table(
         problems: list[Problem] = []
         volumes = bsdlabel.read_label(disk, label, problems=problems)
         return VolumeLayout("bsd", tuple(volumes), tuple(problems))
-    unread = name_unread_table(disk)
+    unread = name_unread_table(disk, sector0)
     if unread is not None:
         scheme, name = unread
         refusal = f"{name}: vmguard does not read this partition table; no partition examined"
@@ -107,9 +107,7 @@ def _with_bsd_slices(disk: ByteSource, table: VolumeLayout) -> VolumeLayout:
 
 
 def _is_bsd_slice(volume: Volume) -> bool:
-    return volume.scheme == "mbr" and volume.type_id in {
-        f"{t:02x}" for t in bsdlabel.MBR_SLICE_TYPES
-    }
+    return volume.scheme == "mbr" and volume.type_id in bsdlabel.MBR_SLICE_TYPE_IDS
 
 
 def examine_volumes(

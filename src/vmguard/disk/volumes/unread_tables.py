@@ -20,9 +20,9 @@ _ATARI_IDS = frozenset(
 _RDB_SEARCH_BLOCKS = 16
 
 
-def name_unread_table(disk: ByteSource) -> tuple[str, str] | None:
-    """``(scheme, description)`` of a partition table vmguard does not read, or None."""
-    sector0 = disk.read_at(0, 512)
+def name_unread_table(disk: ByteSource, sector0: bytes) -> tuple[str, str] | None:
+    """``(scheme, description)`` of a partition table vmguard does not read, or None
+    (``sector0``: the disk's first 512 bytes, already read by the caller)."""
     if len(sector0) < 512:
         return None
     if _is_atari(sector0, disk.size):
