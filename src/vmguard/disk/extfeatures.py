@@ -101,11 +101,9 @@ class _MaskedFeatures:
         end = offset + len(data)
         patched: bytearray | None = None
         for group in (0, *self._groups_touching(offset, end)):
-            if not self._has_copy(group):
-                continue
             words = self._copy_offset(group) + _FEATURES_AT
             lo, hi = max(words, offset), min(words + 8, end)
-            if lo >= hi:
+            if lo >= hi or not self._has_copy(group):
                 continue
             start = words - _FEATURES_AT
             if self._source.read_at(start + _MAGIC_AT, 2) != _MAGIC:

@@ -117,6 +117,10 @@ def _fat_label(raw: bytes) -> str | None:
 class Filesystem:
     """One opened filesystem. Nodes are the libyal file entries; this class hides their API."""
 
+    read_chunk = 4 * 1024 * 1024
+    """The most ``read`` is asked for at once: a libyal reader may stop short of the size an
+    inode claims, so a large file is read piece by piece until a piece comes back empty."""
+
     def __init__(self, kind: FsKind, source: ByteSource, signature: FsSignature) -> None:
         self.kind = kind
         self.uuid = signature.uuid

@@ -12,7 +12,7 @@ import stat as st
 from collections import OrderedDict
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 from vmguard.disk.errors import CorruptImage, DiskError, LimitExceeded
 from vmguard.disk.filesystems import Filesystem
@@ -22,7 +22,6 @@ from vmguard.guest.view import GuestFileTooLarge, GuestStat
 MAX_SYMLINK_HOPS = 40
 MAX_WALK_DEPTH = 256
 _DIR_CACHE = 1024
-_READ_CHUNK = 4 * 1024 * 1024
 
 
 class GuestPathError(DiskError):
@@ -39,19 +38,24 @@ class Mount:
     """Which volume: "disk.qcow2 partition 2", "vg0/home", ..."""
 
 
-@dataclass(frozen=True, slots=True)
-class WalkEntry:
-    """One path met by a walk; ``node`` is the reader's handle for ``read``."""
+class WalkEntry(NamedTuple):
+    """One path met by a walk; ``node`` is the reader's handle for ``read``.
+
+    A tuple for the reason ``GuestStat`` is one: a walk makes one per guest file."""
 
     path: str
     stat: GuestStat
-    mount: Mount = field(repr=False)
-    node: Any = field(repr=False, compare=False)
+    mount: Mount
+    node: Any
 
 
 def split_guest_path(path: str) -> list[str]:
     """Components of a guest path; empty and "." components dropped."""
     return [part for part in path.split("/") if part and part != "."]
+
+
+_new_entry = tuple.__new__
+"""Makes a ``WalkEntry`` without NamedTuple's Python-level ``__new__`` (one per walked file)."""
 
 
 class GuestFS:
@@ -178,12 +182,13 @@ class GuestFS:
 
     def read_node(self, mount: Mount, node: Any, offset: int, length: int) -> bytes:
         """Bytes of a file found by ``resolve`` or ``walk``."""
-        if length <= _READ_CHUNK:
+        step = mount.fs.read_chunk
+        if length <= step:
             return mount.fs.read(node, offset, length)
         parts = []
         end = offset + length
         while offset < end:
-            chunk = mount.fs.read(node, offset, min(_READ_CHUNK, end - offset))
+            chunk = mount.fs.read(node, offset, min(step, end - offset))
             if not chunk:
                 break
             parts.append(chunk)
@@ -230,13 +235,16 @@ class GuestFS:
                 on_error(dir_path, err.diagnostics())
                 continue
             names = dict(entries)
-            for comps in self._by_components:
+            mounted_here: dict[str, Mount] = {}
+            for comps, mounted in self._by_components.items():
                 if len(comps) == len(prefix) + 1 and comps[:-1] == prefix:
                     names[comps[-1]] = None
+                    mounted_here[comps[-1]] = mounted
             subdirs: list[tuple[str, Mount, Any, int, int]] = []
+            parent = "" if dir_path == "/" else dir_path
             for name in sorted(names):
-                child_path = ("" if dir_path == "/" else dir_path) + "/" + name
-                child_mount, child = self._by_components.get((*prefix, name)), names[name]
+                child_path = parent + "/" + name
+                child_mount, child = mounted_here.get(name), names[name]
                 if child_mount is not None:
                     child = child_mount.fs.root
                 else:
@@ -251,7 +259,7 @@ class GuestFS:
                 seen += 1
                 if seen > max_entries:
                     raise LimitExceeded(f"more than {max_entries} entries in the guest")
-                yield WalkEntry(child_path, info, child_mount, child)
+                yield _new_entry(WalkEntry, (child_path, info, child_mount, child))
                 if st.S_ISDIR(info.mode) and depth + 1 < MAX_WALK_DEPTH:
                     subdirs.append((child_path, child_mount, child, depth + 1, info.inode))
             stack.extend(reversed(subdirs))

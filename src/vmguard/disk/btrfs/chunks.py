@@ -52,6 +52,13 @@ class Chunk:
             return -(-self.length // (len(self.stripes) // self.sub_stripes))
         return self.length
 
+    def first_copy(self, logical: int) -> tuple[int, int]:
+        """``copies(logical)[0]``, without building the list (every file read asks)."""
+        if self.flags & (_RAID0 | _RAID10):
+            return self.copies(logical)[0]
+        offset = logical - self.logical
+        return self.stripes[0] + offset, self.length - offset
+
     def copies(self, logical: int) -> list[tuple[int, int]]:
         """(physical offset, bytes contiguous there) of each copy of ``logical``."""
         offset = logical - self.logical

@@ -11,6 +11,7 @@ from __future__ import annotations
 import bisect
 from collections import OrderedDict
 from collections.abc import Iterator, Sequence
+from itertools import chain
 from typing import NamedTuple
 
 from vmguard.disk.btrfs.decompress import MAX_COMPRESSED_EXTENT, decompress
@@ -67,8 +68,7 @@ class BtrfsNode(NamedTuple):
     ino: int
 
 
-def _valid_name(name: bytes) -> bool:
-    return bool(name) and name not in (b".", b"..") and b"/" not in name and b"\0" not in name
+_DOTS = (b".", b"..")
 
 
 class FileReader:
@@ -77,10 +77,11 @@ class FileReader:
     def __init__(self, volume: BtrfsVolume) -> None:
         self.volume = volume
         self.sectorsize = volume.superblock.sectorsize
-        self._files: dict[tuple[int, int], FileRecord] = {}
-        """Inodes met, with their extents when read along (emptied when full)."""
+        self.records: dict[tuple[int, int], FileRecord] = {}
+        """Inodes met, with their extents when read along (emptied when full); read-only
+        outside this class (``stat`` looks here first: one call less per walked file)."""
         self._leaves_read: set[tuple[int, int]] = set()
-        """(tree, leaf address) of each leaf whose inodes ``_files`` holds."""
+        """(tree, leaf address) of each leaf whose inodes ``records`` holds."""
         self._max_leaves = max(_LEAF_BYTES // volume.superblock.nodesize, 64)
         self._extents: OrderedDict[BtrfsNode, tuple[list[int], list[FileExtent]]] = OrderedDict()
         self._decompressed: OrderedDict[tuple[int, int, int], bytes] = OrderedDict()
@@ -95,14 +96,14 @@ class FileReader:
 
     def inode(self, node: BtrfsNode) -> Inode:
         """The node's inode item; ``CorruptImage`` when the tree has none."""
-        record = self._files.get(node)
+        record = self.records.get(node)
         if record is None:
             record = self._load(node)
         return _make_inode(record[0])
 
     def inode_fields(self, node: BtrfsNode) -> tuple[int, ...]:
         """``inode`` as a plain tuple in ``Inode``'s order (``stat`` of every walked file)."""
-        record = self._files.get(node)
+        record = self.records.get(node)
         if record is None:
             record = self._load(node)
         return record[0]
@@ -114,20 +115,20 @@ class FileReader:
         # One descent serves both the inode item and, for a file, its extents (they follow
         # it in key order).
         root = self.volume.require_root(node.tree)
-        slots = self.volume.trees.item_slots(
+        spans = self.volume.trees.spans(
             root.bytenr, root.level, (node.ino, INODE_ITEM, 0), (node.ino, EXTENT_DATA, KEY_MAX)
         )
-        found = next(slots, None)
+        found = next(spans, None)
         if found is None or found[0].keys[found[1]][1:] != (INODE_ITEM, 0):
             raise CorruptImage(f"btrfs inode {node.ino} of tree {node.tree} is missing")
-        leaf, index = found
+        leaf, index, _end = found
         if (node.tree, leaf.address) not in self._leaves_read:
-            if len(self._files) >= _FILE_RECORDS or len(self._leaves_read) >= self._max_leaves:
-                self._files.clear()
+            if len(self.records) >= _FILE_RECORDS or len(self._leaves_read) >= self._max_leaves:
+                self.records.clear()
                 self._leaves_read.clear()
             self._leaves_read.add((node.tree, leaf.address))
-            self._files.update(leaf_files(node.tree, leaf.keys, leaf.items))
-            recorded = self._files.get(node)
+            self.records.update(leaf_files(node.tree, leaf.keys, leaf.items))
+            recorded = self.records.get(node)
             if recorded is not None:
                 return recorded
         inode = inode_fields(leaf.items[index])
@@ -135,17 +136,20 @@ class FileReader:
         if inode[MODE] & 0o170000 in (0o100000, 0o120000):
             offsets: list[int] = []
             extents: list[ExtentFields] = []
-            for block, i in slots:
-                key = block.keys[i]
-                if key[1] != EXTENT_DATA:
+            first_extent = (node.ino, EXTENT_DATA, 0)
+            for block, i, j in chain(((leaf, index, _end),), spans):
+                keys, items = block.keys, block.items
+                for k in range(bisect.bisect_left(keys, first_extent, i, j), j):
+                    if len(offsets) >= _EAGER_EXTENTS:
+                        break  # a long extent list is read when the file is
+                    offsets.append(keys[k][2])
+                    extents.append(file_extent_fields(items[k]))
+                else:
                     continue
-                if len(offsets) >= _EAGER_EXTENTS:
-                    break  # a long extent list is read when the file is
-                offsets.append(key[2])
-                extents.append(file_extent_fields(block.items[i]))
+                break
             else:
                 record = (inode, tuple(offsets), tuple(extents))
-        self._files[node] = record
+        self.records[node] = record
         return record
 
     def _remember_extents(self, node: BtrfsNode, found: tuple[list[int], list[FileExtent]]) -> None:
@@ -173,7 +177,13 @@ class FileReader:
                 child: BtrfsNode | None = _new_node(BtrfsNode, (tree, objectid))
             else:
                 child = self._subvolume_top(objectid, kind)
-            if child is not None and _valid_name(name):
+            if (
+                child is not None
+                and name
+                and name not in _DOTS
+                and b"/" not in name
+                and b"\0" not in name
+            ):
                 found[name.decode("utf-8", "replace")] = child
         return found
 
@@ -195,7 +205,7 @@ class FileReader:
 
     def extents(self, node: BtrfsNode) -> tuple[Sequence[int], Sequence[FileExtent]]:
         """File offsets (ascending) and the extent starting at each."""
-        record = self._files.get(node)
+        record = self.records.get(node)
         if record is not None and record[1] is not None and record[2] is not None:
             return record[1], list(map(_make_extent, record[2]))
         cached = self._extents.get(node)
@@ -214,12 +224,19 @@ class FileReader:
 
     def read(self, node: BtrfsNode, offset: int, length: int) -> bytes:
         """Bytes ``[offset, offset + length)`` of a file, clipped at its size."""
-        record = self._files.get(node)
+        record = self.records.get(node)
         if record is None:
             record = self._load(node)
         end = min(offset + length, record[0][SIZE])
         if offset >= end:
             return b""
+        recorded = record[2]
+        if recorded is not None and len(recorded) == 1 and record[1] == (0,):
+            # One extent from the file's start (most files): no lists, no search.
+            extent = _make_extent(recorded[0])
+            if end <= extent.num_bytes:
+                data = self._extent_bytes(extent, offset, end - offset)
+                return data if len(data) == end - offset else data + bytes(end - offset - len(data))
         offsets: Sequence[int]
         extents: Sequence[FileExtent]
         if record[1] is not None and record[2] is not None:
@@ -230,10 +247,7 @@ class FileReader:
         if i < len(offsets) and offsets[i] <= offset and end <= offsets[i] + extents[i].num_bytes:
             # The whole range lies in one extent (most files): no assembly buffer.
             extent, skip = extents[i], offset - offsets[i]
-            if extent.kind == EXTENT_INLINE and not extent.compression:
-                data = extent.inline[skip : skip + end - offset]
-            else:
-                data = self._extent_bytes(extent, skip, end - offset)
+            data = self._extent_bytes(extent, skip, end - offset)
             return data if len(data) == end - offset else data + bytes(end - offset - len(data))
         parts = self._assembled(offsets, extents, i, offset, end)
         if parts is not None:

@@ -9,6 +9,7 @@ so that walks and caches never confuse two trees.
 from __future__ import annotations
 
 import stat as st
+import sys
 from collections.abc import Iterator
 from typing import Any
 
@@ -25,6 +26,8 @@ MAX_SYMLINK_BYTES = 4096
 _SIZED = (st.S_IFREG, st.S_IFLNK)
 """File types whose stat carries the inode's size."""
 MAX_SUBVOLUME_PATH = 64
+_new_stat = tuple.__new__
+"""Makes a ``GuestStat`` without NamedTuple's Python-level ``__new__`` (one per walked file)."""
 
 
 class BtrfsFilesystem(Filesystem):
@@ -34,12 +37,18 @@ class BtrfsFilesystem(Filesystem):
     attributes (kind, uuid, label, root, volume) itself and overrides every method.
     """
 
+    read_chunk = sys.maxsize
+    """Any length in one ``read``: it is clipped at the inode's size and assembled from the
+    file's extents (holes as zeros), which is what pieces joined together would give, without
+    a second copy of every large file."""
+
     def __init__(self, reader: FileReader, signature: FsSignature, root: BtrfsNode) -> None:
         self.kind = FsKind.BTRFS
         self.uuid = signature.uuid
         self.label = signature.label
         self.signature = signature
         self.reader = reader
+        self._records = reader.records
         self.volume: Any = reader.volume
         self.root: Any = root
         reader.inode(root)
@@ -54,11 +63,13 @@ class BtrfsFilesystem(Filesystem):
 
     def stat(self, node: Any) -> GuestStat:
         """Metadata of a node."""
-        size, _nlink, uid, gid, mode, _rdev, _flags, mtime = self.reader.inode_fields(node)
+        record = self._records.get(node)
+        fields = record[0] if record is not None else self.reader.inode_fields(node)
+        size, _nlink, uid, gid, mode, _rdev, _flags, mtime = fields
         if mode & 0o170000 not in _SIZED:
             size = 0
         number = node.ino if node.tree == self.root.tree else node.tree << 64 | node.ino
-        return GuestStat(mode, size, uid, gid, mtime, number)
+        return _new_stat(GuestStat, (mode, size, uid, gid, mtime, number))
 
     def readlink(self, node: Any) -> str | None:
         """A symlink's target as stored."""

@@ -33,7 +33,9 @@ _FILE_TYPES = (0o100000, 0o120000)
 """Regular files and symlinks: the inodes whose content lies in EXTENT_DATA items."""
 
 
-def leaf_files(tree: int, keys: list[Key], items: list[bytes]) -> dict[tuple[int, int], FileRecord]:
+def leaf_files(
+    tree: int, keys: tuple[Key, ...], items: tuple[bytes, ...]
+) -> dict[tuple[int, int], FileRecord]:
     """Records of the inodes whose INODE_ITEM is in this leaf of FS tree ``tree``, by
     (tree, inode number): the value a ``BtrfsNode`` equals.
 

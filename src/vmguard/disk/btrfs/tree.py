@@ -12,6 +12,7 @@ import bisect
 import struct
 from collections.abc import Iterator
 from dataclasses import dataclass
+from itertools import chain
 
 from vmguard.disk.btrfs.checksum import checksum_matches
 from vmguard.disk.btrfs.chunks import ChunkMap
@@ -43,11 +44,16 @@ class TreeBlock:
     address: int
     level: int
     owner: int
-    keys: list[Key]
-    children: list[int]
+    keys: tuple[Key, ...]
+    children: tuple[int, ...]
     """Child block addresses (internal nodes only)."""
-    items: list[bytes]
-    """Item payloads (leaves only)."""
+    items: tuple[bytes, ...]
+    """Item payloads (leaves only).
+
+    Tuples, not lists: once Python's cycle collector has seen that a tuple holds only numbers
+    and bytes it stops tracking it, so a cache of thousands of parsed blocks costs the later
+    collections nothing (lists it would walk item by item at every full collection: a sixth
+    of a btrfs walk's time)."""
 
 
 class TreeReader:
@@ -118,19 +124,19 @@ class TreeReader:
                 raw[HEADER_SIZE : HEADER_SIZE + count * _NODE_PTR.size]
             )
             rows = list(pointers)
-            keys: list[Key] = [(objectid, kind, offset) for objectid, kind, offset, _c, _g in rows]
-            children = [child for _o, _k, _f, child, _g in rows]
-            return TreeBlock(address, level, owner, keys, children, [])
+            keys = tuple([(objectid, kind, offset) for objectid, kind, offset, _c, _g in rows])
+            children = tuple([child for _o, _k, _f, child, _g in rows])
+            return TreeBlock(address, level, owner, keys, children, ())
         if count > body // _LEAF_ITEM.size:
             raise CorruptImage(f"btrfs tree leaf at {address} claims {count} items")
         table = raw[HEADER_SIZE : HEADER_SIZE + count * _LEAF_ITEM.size]
-        keys = list(_LEAF_KEY.iter_unpack(table))
+        keys = tuple(_LEAF_KEY.iter_unpack(table))
         places = list(_LEAF_PLACE.iter_unpack(table))
         if places and max([start + size for start, size in places]) > body:
             raise CorruptImage(f"btrfs tree leaf at {address} has an item out of bounds")
         base = HEADER_SIZE
-        items = [raw[base + start : base + start + size] for start, size in places]
-        return TreeBlock(address, 0, owner, keys, [], items)
+        items = tuple([raw[base + start : base + start + size] for start, size in places])
+        return TreeBlock(address, 0, owner, keys, (), items)
 
     def _known_leaf(self, root: int, low: Key, high: Key) -> TreeBlock | None:
         """A leaf met before whose keys strictly enclose ``[low, high]``, or None.
@@ -167,25 +173,33 @@ class TreeReader:
         """Items of the tree at ``root`` with ``low <= key <= high``, in key order."""
         leaf = self._known_leaf(root, low, high)
         if leaf is not None:
-            # The common case of a walk, without a generator per item (see item_slots).
+            # The common case of a walk: no descent, no generator.
             keys = leaf.keys
             i, j = bisect.bisect_left(keys, low), bisect.bisect_right(keys, high)
             return zip(keys[i:j], leaf.items[i:j], strict=True)
-        return (
-            (block.keys[i], block.items[i]) for block, i in self.item_slots(root, level, low, high)
+        return chain.from_iterable(
+            zip(leaf.keys[i:j], leaf.items[i:j], strict=True)
+            for leaf, i, j in self.spans(root, level, low, high)
         )
 
     def item_slots(
         self, root: int, level: int, low: Key, high: Key
     ) -> Iterator[tuple[TreeBlock, int]]:
         """(leaf, index) of each item in ``[low, high]``, in key order."""
+        for leaf, i, j in self.spans(root, level, low, high):
+            for k in range(i, j):
+                yield leaf, k
+
+    def spans(
+        self, root: int, level: int, low: Key, high: Key
+    ) -> Iterator[tuple[TreeBlock, int, int]]:
+        """(leaf, first index, end index) of each leaf's run of items in ``[low, high]``, in
+        key order (one step per leaf, not per item: a directory listing takes its entries a
+        leaf at a time)."""
         leaf = self._known_leaf(root, low, high)
         if leaf is not None:
             keys = leaf.keys
-            i = bisect.bisect_left(keys, low)
-            while keys[i] <= high:
-                yield leaf, i
-                i += 1
+            yield leaf, bisect.bisect_left(keys, low), bisect.bisect_right(keys, high)
             return
         seen: set[int] = set()
         stack: list[tuple[int, int, Key]] = [(root, level, (0, 0, 0))]
@@ -206,10 +220,9 @@ class TreeReader:
             if block.level == 0:
                 if keys:
                     self._remember_leaf(root, block)
-                i = bisect.bisect_left(keys, low)
-                while i < len(keys) and keys[i] <= high:
-                    yield block, i
-                    i += 1
+                i, j = bisect.bisect_left(keys, low), bisect.bisect_right(keys, high)
+                if i < j:
+                    yield block, i, j
                 continue
             # Children whose key range may hold [low, high]: the last one starting <= low,
             # then every one starting <= high. Pushed in reverse so the stack pops in order.

@@ -135,7 +135,7 @@ class BtrfsVolume:
         parts: list[bytes] = []
         while length > 0:
             chunk = self.chunks.find(logical)
-            physical, run = chunk.copies(logical)[0]
+            physical, run = chunk.first_copy(logical)
             n = min(run, length)
             data = self.source.read_at(physical, n)
             if n == length and not parts and len(data) == n:
