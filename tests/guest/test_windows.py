@@ -248,3 +248,34 @@ def test_windows_guest_on_ntfs(
     remnants = [f for f in scanned.findings if f.location.area.value == "unallocated"]
     assert any(f.rule_id == "secret.private-key" and f.location.partition == 1 for f in remnants)
     assert all(key.decode().splitlines()[1] not in f.evidence for f in scanned.findings)
+
+
+class _CountingView(DirView):
+    """A DirView that counts whole-file reads per path."""
+
+    def __init__(self, root: Path) -> None:
+        super().__init__(root)
+        self.reads: dict[str, int] = {}
+
+    def read_file(self, path: str, max_bytes: int) -> bytes | None:
+        self.reads[path] = self.reads.get(path, 0) + 1
+        return super().read_file(path, max_bytes)
+
+
+def test_each_hive_is_read_once_per_guest(windows_root: Path) -> None:
+    """inspect's facts and every Windows check share the opened hives of one view."""
+    from vmguard.checks.winaccounts import WindowsAccounts
+    from vmguard.checks.winsettings import WindowsSettings
+    from vmguard.guest.inspect import gather_guest_facts
+
+    view = _CountingView(windows_root)
+    facts = gather_guest_facts(view)
+    assert facts.os.version == "10.0.19045"
+    for check in (WindowsSettings(), WindowsAccounts()):
+        list(check.check(view, facts))
+    config = "/WINDOWS/system32/Config"
+    assert view.reads[f"{config}/software"] == 1
+    assert view.reads[f"{config}/SYSTEM"] == 1
+    other = _CountingView(windows_root)  # another guest view reads its own
+    list(WindowsSettings().check(other, facts))
+    assert other.reads[f"{config}/software"] == 1

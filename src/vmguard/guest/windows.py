@@ -7,6 +7,7 @@ installer used) and read through ``vmguard.guest.registry`` (in memory, bounded)
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
+from weakref import WeakKeyDictionary
 
 from vmguard.guest.errors import GuestFactsError
 from vmguard.guest.facts import Gathered, OsFacts
@@ -82,10 +83,26 @@ def _system_facts(hive: Hive) -> tuple[str, str]:
     return hostname, _ARCHITECTURES.get(machine, machine)
 
 
+_OPENED: WeakKeyDictionary[GuestView, dict[str, Hive]] = WeakKeyDictionary()
+"""Hives opened per guest view, for as long as the view lives: inspect and three Windows
+checks each ask for SOFTWARE or SYSTEM (tens of megabytes on a real guest), which is then
+read and parsed once per scan, not three times."""
+
+
 def open_system_hive(view: GuestView, name: str) -> Hive | None:
-    """The hive ``<SystemRoot>/System32/config/<name>``, None when the guest has none."""
+    """The hive ``<SystemRoot>/System32/config/<name>``, None when the guest has none (a
+    hive that fails to open raises each time: failures are not kept)."""
     path = find_hive(view, name)
-    return None if path is None else Hive(view, path)
+    if path is None:
+        return None
+    try:
+        opened = _OPENED.setdefault(view, {})
+    except TypeError:  # a view that cannot be weakly referenced: nothing kept
+        return Hive(view, path)
+    hive = opened.get(path)
+    if hive is None:
+        hive = opened[path] = Hive(view, path)
+    return hive
 
 
 def is_windows(view: GuestView) -> bool:
