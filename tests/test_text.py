@@ -5,7 +5,15 @@ from __future__ import annotations
 import pytest
 
 from vmguard.errors import VmguardError
-from vmguard.text import MAX_SHOWN, MAX_SHOWN_NAME, kept_text, one_line, printable, shown_name
+from vmguard.text import (
+    MAX_SHOWN,
+    MAX_SHOWN_NAME,
+    is_decimal,
+    kept_text,
+    one_line,
+    printable,
+    shown_name,
+)
 
 HOSTILE = (
     "a\x1b[2J\x1b]0;title\x07b",  # CSI clear screen, OSC set title, BEL
@@ -78,3 +86,20 @@ def test_kept_text_drops_what_printable_would_escape() -> None:
 def test_error_messages_use_the_same_rule() -> None:
     shown = VmguardError("name \x1b[31m\u202e\nnext").diagnostics()
     assert shown == "name \\x1b[31m\\u202e next"
+
+
+@pytest.mark.parametrize(
+    ("text", "decimal"),
+    [("0", True), ("1234", True), ("", False), ("\u00b2", False), ("\u00b20", False),
+     ("\u2460", False), ("\u0663", False), ("1.0", False), ("-1", False), (" 1", False)],
+)  # fmt: skip
+def test_is_decimal_is_what_int_takes_in_ascii(text: str, decimal: bool) -> None:
+    assert is_decimal(text) is decimal
+    if decimal:
+        int(text)
+
+
+def test_version_epochs_in_superscript_are_no_epoch() -> None:
+    from vmguard.vulns.versions.evr import split_evr
+
+    assert split_evr("\u00b2:1.0-1") == (0, "\u00b2:1.0", "1")

@@ -99,3 +99,13 @@ def kept_text(raw: bytes | str, max_chars: int) -> str:
     if not head.isprintable():
         head = "".join(ch for ch in head if ch.isprintable())
     return head[:max_chars].strip()
+
+
+def is_decimal(text: str) -> bool:
+    """Whether ``text`` is a plain decimal number in ASCII digits, as ``int()`` takes it.
+
+    ``str.isdigit`` alone is not that test: it is also true of superscripts and circled
+    digits ("²", "①"), which ``int()`` refuses with ValueError (fuzzing found "²0" as a
+    .vmx hardware version); and other scripts' digits are not what any format here means.
+    """
+    return text.isascii() and text.isdigit()

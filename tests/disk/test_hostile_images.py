@@ -428,6 +428,7 @@ def _member(name: str, data: bytes, flag: bytes = b"0", **kw: object) -> bytes:
         ("duplicate-file-id", "file id 'f1' twice"),
         ("base-256-negative", "base-256"),
         ("python-octal", "invalid size field"),
+        ("pax-superscript-size", "PAX size at offset 2048 is invalid"),
     ],
 )
 def test_hostile_tar_readings(imgdir: Path, canary: Path, case: str, message: str) -> None:
@@ -467,6 +468,9 @@ def test_hostile_tar_readings(imgdir: Path, canary: Path, case: str, message: st
         block = bytearray(_header("disk.img", 0))
         block[124:136] = b"\x81" + b"\0" * 10 + b"\x10"
         body = ovf + _with_checksum(block) + b"\0" * 4096
+    elif case == "pax-superscript-size":  # "²".isdigit() is true, int("²") fails (fuzzing)
+        pax = _member("PaxHeader/disk.img", "11 size=\u00b2\n".encode(), b"x")
+        body = ovf + pax + _member("disk.img", good)
     else:  # python-octal: int(text, 8) takes "0o..." and "1_0"; tar readers do not
         block = bytearray(_header("disk.img", 0))
         block[124:136] = b"0o000010000\0"

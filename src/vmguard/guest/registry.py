@@ -19,6 +19,7 @@ from vmguard.errors import VmguardError
 from vmguard.guest.errors import GuestFactsError, read_guest_file
 from vmguard.guest.facts import guest_text
 from vmguard.guest.view import GuestView
+from vmguard.text import is_decimal
 
 HIVE_MAX = 256 * 1024 * 1024
 """Cap on one registry hive file."""
@@ -124,7 +125,7 @@ class RegKey:
         found = self.value(name)
         if isinstance(found, int):
             return found
-        if isinstance(found, str) and found.strip().isdigit():
+        if isinstance(found, str) and is_decimal(found.strip()):
             return int(found.strip()[:20])
         return None
 

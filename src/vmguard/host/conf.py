@@ -14,6 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from vmguard.host.errors import HostError
+from vmguard.text import is_decimal
 
 MAX_CONF_BYTES = 1024 * 1024
 MAX_LIST_ITEMS = 10_000
@@ -130,7 +131,7 @@ def _scalar(reader: _Reader) -> ConfScalar:
     start = reader.pos
     if char in "+-":
         reader.advance()
-    while reader.peek().isdigit():
+    while is_decimal(reader.peek()):
         reader.advance()
     digits = reader.text[start : reader.pos]
     if not digits.lstrip("+-"):

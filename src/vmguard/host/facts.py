@@ -18,6 +18,7 @@ from vmguard.host.packages import HypervisorPackages, read_hypervisor_packages
 from vmguard.host.pkgverify import PackageVerification, verify_package_files
 from vmguard.host.root import HostRoot
 from vmguard.problems import Problem, Stage
+from vmguard.text import is_decimal
 
 QEMU_CONF = "/etc/libvirt/qemu.conf"
 DAEMON_CONFS = (
@@ -51,13 +52,13 @@ class Accounts:
 
     def uid(self, name: str) -> int | None:
         """The uid of a user name (or a ``+N`` numeric spec), None if unknown."""
-        if name.startswith("+") and name[1:].isdigit():
+        if name.startswith("+") and is_decimal(name[1:]):
             return int(name[1:])
         return next((i for n, i in self.users if n == name), None)
 
     def gid(self, name: str) -> int | None:
         """The gid of a group name (or ``+N``), None if unknown."""
-        if name.startswith("+") and name[1:].isdigit():
+        if name.startswith("+") and is_decimal(name[1:]):
             return int(name[1:])
         return next((i for n, i in self.groups if n == name), None)
 
@@ -97,7 +98,7 @@ def _ids(text: str) -> tuple[tuple[str, int], ...]:
     found = []
     for line in text.splitlines():
         fields = line.split(":")
-        if len(fields) >= 3 and fields[2].isdigit():
+        if len(fields) >= 3 and is_decimal(fields[2]):
             found.append((guest_text(fields[0]), int(fields[2])))
     return tuple(found)
 

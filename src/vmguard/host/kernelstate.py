@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from vmguard.guest.facts import guest_text
 from vmguard.guest.view import GuestFileTooLarge
 from vmguard.host.root import HostRoot, join
+from vmguard.text import is_decimal
 
 SMALL = 64 * 1024
 VULNERABILITIES = "/sys/devices/system/cpu/vulnerabilities"
@@ -113,13 +114,13 @@ def _process(root: HostRoot, pid: int) -> VmmProcess | None:
     for line in status.splitlines():
         if line.startswith("Uid:"):
             fields = line.split()
-            uid = int(fields[2]) if len(fields) > 2 and fields[2].isdigit() else None
+            uid = int(fields[2]) if len(fields) > 2 and is_decimal(fields[2]) else None
     label = _small(root, f"/proc/{pid}/attr/current") or ""
     return VmmProcess(pid, command, uid, label.rstrip("\x00"))
 
 
 def _processes(root: HostRoot) -> tuple[VmmProcess, ...]:
-    pids = [int(n) for n in root.list_dir("/proc") or [] if n.isdigit()]
+    pids = [int(n) for n in root.list_dir("/proc") or [] if is_decimal(n)]
     found = []
     for pid in sorted(pids)[:MAX_PROCESSES]:
         process = _process(root, pid)

@@ -25,6 +25,7 @@ from vmguard.disk.fskind import EXT_KINDS, FsKind
 from vmguard.disk.layout import PlacedVolume
 from vmguard.disk.source import ByteSource, DataRange, SparseSource
 from vmguard.sanitize.fswriters import SanitizeError, run
+from vmguard.text import is_decimal
 
 _CHUNK = 4 * 1024 * 1024
 _FALLOC_FL_KEEP_SIZE = 1
@@ -89,9 +90,9 @@ def ext_free_ranges(raw: Path, offset: int) -> Iterator[DataRange]:
             continue
         for part in m.group(1).split(","):
             lo, _, hi = part.strip().partition("-")
-            if lo.isdigit():
+            if is_decimal(lo):
                 first = int(lo)
-                last = int(hi) if hi.isdigit() else first
+                last = int(hi) if is_decimal(hi) else first
                 yield DataRange(first * bs, (last - first + 1) * bs)
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 
+from vmguard.text import is_decimal
 from vmguard.vmconfig.model import ConfigFormat, ConfigParseError, Platform, Setting, VmSpec
 
 MAX_LINES = 100_000
@@ -63,7 +64,7 @@ def infer_vmware_platform(settings: dict[str, Setting]) -> tuple[Platform | None
 def hardware_version(value: str | None) -> int | None:
     """A virtual hardware version (``20``, ``vmx-20``) as a number, or None."""
     digits = (value or "").strip().lower().removeprefix("vmx-")
-    return int(digits) if digits.isdigit() and len(digits) <= 4 else None
+    return int(digits) if is_decimal(digits) and len(digits) <= 4 else None
 
 
 def vmx_spec(data: bytes, what: str) -> VmSpec:

@@ -24,6 +24,7 @@ from http.client import HTTPException, HTTPResponse
 from pathlib import Path
 from urllib.parse import urlsplit
 
+from vmguard.text import is_decimal
 from vmguard.vulns.errors import VulnsError
 
 MiB = 1024 * 1024
@@ -140,7 +141,7 @@ def _resume_start(response: HTTPResponse, offset: int) -> tuple[int, int | None]
             raise DownloadError("the server resumed at another offset than asked")
         total = None if found.group(3) == "*" else int(found.group(3))
         return offset, total
-    return 0, int(length) if length and length.isdigit() else None
+    return 0, int(length) if length and is_decimal(length) else None
 
 
 def fetch_archive(

@@ -22,6 +22,7 @@ from dataclasses import dataclass
 
 from vmguard.disk.errors import CorruptImage, LimitExceeded
 from vmguard.disk.source import ByteSource
+from vmguard.text import is_decimal
 
 _BLOCK = 512
 _MAX_NAME_PAYLOAD = 64 * 1024
@@ -160,7 +161,7 @@ def read_tar_index(source: ByteSource, *, max_members: int) -> list[TarMember]:
             )
         pax = pending.pax or {}
         if "size" in pax:
-            if not pax["size"].isdigit():
+            if not is_decimal(pax["size"]):
                 raise CorruptImage(f"tar PAX size at offset {pos} is invalid")
             size = int(pax["size"])
             if data + size > source.size:

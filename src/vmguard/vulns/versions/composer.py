@@ -15,6 +15,7 @@ import re
 from functools import cmp_to_key, lru_cache
 from typing import Any
 
+from vmguard.text import is_decimal
 from vmguard.vulns.versions.errors import UnorderableVersion
 
 _PARTS = re.compile(r"[0-9]+|[A-Za-z]+")
@@ -50,7 +51,7 @@ def composer_parts(version: str) -> tuple[Part, ...]:
     if len(numbers) > 4:
         raise UnorderableVersion(f"more than four numbers: {text[:80]!r}")
     numbers += [0] * (4 - len(numbers))
-    rest: list[Part] = [int(p) if p.isdigit() else p for p in _PARTS.findall(head.group(2))]
+    rest: list[Part] = [int(p) if is_decimal(p) else p for p in _PARTS.findall(head.group(2))]
     return (*numbers, *rest)
 
 

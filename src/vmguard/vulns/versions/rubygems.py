@@ -13,6 +13,7 @@ import re
 from functools import cmp_to_key, lru_cache
 from typing import Any
 
+from vmguard.text import is_decimal
 from vmguard.vulns.versions.errors import UnorderableVersion
 
 _VALID = re.compile(r"^\s*[0-9]+(?:\.[0-9a-zA-Z]+)*(?:-[0-9A-Za-z-]+(?:\.[0-9A-Za-z-]+)*)?\s*$")
@@ -34,7 +35,7 @@ def canonical_segments(version: str) -> tuple[Segment, ...]:
     if len(text) > _MAX_CHARS or not _VALID.match(text):
         raise UnorderableVersion(f"not a RubyGems version: {text[:80]!r}")
     text = text.replace("-", ".pre.")
-    segments: list[Segment] = [int(s) if s.isdigit() else s for s in _SEGMENT.findall(text)]
+    segments: list[Segment] = [int(s) if is_decimal(s) else s for s in _SEGMENT.findall(text)]
     first_text = next((i for i, s in enumerate(segments) if isinstance(s, str)), len(segments))
     return (*_strip_zeros(segments[:first_text]), *_strip_zeros(segments[first_text:]))
 
