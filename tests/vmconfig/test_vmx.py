@@ -94,7 +94,7 @@ def test_non_vmx_input_is_refused(data: bytes) -> None:
 
 
 def test_superscript_digits_are_not_a_hardware_version() -> None:
-    """"²0".isdigit() is true and int("²0") fails: found by fuzzing, now no version."""
+    """ "²0".isdigit() is true and int("²0") fails: found by fuzzing, now no version."""
     spec = vmx_spec('config.version = "8"\nvirtualHW.version = "\u00b20"\n'.encode(), "vm.vmx")
     assert spec.hardware_version is None
     assert vmx_spec(b'virtualHW.version = "19"\n', "vm.vmx").hardware_version == 19
