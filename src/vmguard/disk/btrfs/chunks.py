@@ -135,6 +135,29 @@ class ChunkMap:
     def __iter__(self) -> Iterator[Chunk]:
         return iter(self._chunks)
 
+    def device_run(self, logical: int, wanted: int) -> tuple[int, int]:
+        """(physical offset, bytes contiguous there, up to ``wanted``) of the first copy of
+        ``logical``, the run continued into the following chunks while they lie end to end
+        on the device as they do logically (how mkfs and the kernel allocate a new
+        filesystem's chunks): a large file is then one read, not one per chunk joined."""
+        i = bisect.bisect_right(self._starts, logical) - 1
+        if i < 0 or logical >= self._chunks[i].logical + self._chunks[i].length:
+            raise CorruptImage(f"btrfs logical address {logical} is in no chunk")
+        chunk = self._chunks[i]
+        physical, run = chunk.first_copy(logical)
+        while run < wanted and i + 1 < len(self._chunks):
+            after = self._chunks[i + 1]
+            if (
+                after.logical != chunk.logical + chunk.length
+                or after.flags & (_RAID0 | _RAID10)
+                or chunk.flags & (_RAID0 | _RAID10)
+                or after.stripes[0] != physical + run
+            ):
+                break
+            run += after.length
+            chunk, i = after, i + 1
+        return physical, min(run, wanted)
+
     def find(self, logical: int) -> Chunk:
         """The chunk holding ``logical``; ``CorruptImage`` when no chunk maps it."""
         i = bisect.bisect_right(self._starts, logical) - 1

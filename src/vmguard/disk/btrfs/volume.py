@@ -134,9 +134,7 @@ class BtrfsVolume:
         """Bytes at a logical address, through the chunk map (first copy of each run)."""
         parts: list[bytes] = []
         while length > 0:
-            chunk = self.chunks.find(logical)
-            physical, run = chunk.first_copy(logical)
-            n = min(run, length)
+            physical, n = self.chunks.device_run(logical, length)
             data = self.source.read_at(physical, n)
             if n == length and not parts and len(data) == n:
                 return data  # one run (nearly every read): no list to join
