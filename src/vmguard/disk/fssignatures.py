@@ -76,6 +76,13 @@ _NOTES = {
     FsKind.VMFS: "a VMware VMFS datastore: the virtual disks in it are not read",
     FsKind.REFS: "Windows ReFS is not read",
     FsKind.LINUX_RAID_MEMBER: "a Linux MD RAID member: arrays are not assembled",
+    FsKind.DRBD: "a DRBD replicated device: its data is only readable through DRBD",
+    FsKind.DM_SNAPSHOT_COW: "a device-mapper snapshot's exception store: it holds no files",
+    FsKind.ORACLEASM: "an Oracle ASM disk: it holds database storage, not files",
+} | {
+    kind: "a firmware RAID member: arrays are not assembled, partitions not read"
+    for kind in FsKind
+    if kind.endswith("_raid_member") and kind != FsKind.LINUX_RAID_MEMBER
 }
 
 
