@@ -24,6 +24,7 @@ from vmguard.disk.errors import CorruptImage
 from vmguard.disk.extfeatures import refuse_oversized, with_readable_features
 from vmguard.disk.fskind import EXT_KINDS, READABLE_KINDS, FsKind
 from vmguard.disk.fsprobes_rare import rare_volume_kind
+from vmguard.disk.fsprobes_recent import recent_volume_kind
 from vmguard.disk.fssignatures import is_md_raid_member, other_filesystem_kind
 from vmguard.disk.raidmembers import firmware_raid_kind, is_drbd
 from vmguard.disk.source import ByteSource, SourceFile
@@ -118,7 +119,7 @@ def detect_filesystem(source: ByteSource, *, whole_disk: bool = False) -> FsSign
     if source.read_at(0x10040, 8) == b"_BHRfS_M":
         fsid, label = peek_identity(source) or (None, None)
         return FsSignature(FsKind.BTRFS, fsid, label)
-    return FsSignature(rare_volume_kind(source, head))
+    return FsSignature(recent_volume_kind(source, head) or rare_volume_kind(source, head))
 
 
 def _fat_label(raw: bytes) -> str | None:

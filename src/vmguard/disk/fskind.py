@@ -94,6 +94,12 @@ class FsKind(StrEnum):
     HPT37X_RAID_MEMBER = "hpt37x_raid_member"
     ADAPTEC_RAID_MEMBER = "adaptec_raid_member"
     JMICRON_RAID_MEMBER = "jmicron_raid_member"
+    BCACHEFS = "bcachefs"
+    CS_FVAULT2 = "cs_fvault2"
+    """An Apple Core Storage physical volume encrypted with FileVault 2."""
+    SCOUTFS_META = "scoutfs_meta"
+    SCOUTFS_DATA = "scoutfs_data"
+    OPENSVC_HB = "opensvc_hb"
 
 
 READABLE_KINDS = (
