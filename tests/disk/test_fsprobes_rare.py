@@ -64,16 +64,27 @@ def _sysv(block: int, order: str) -> Writes:
     return [(block * 1024 + 512, bytes(sb))]
 
 
-def _befs(root_inode_magic: int = 0x3BBE0AD9) -> Writes:
+def _befs(
+    root_inode_magic: int = 0x3BBE0AD9, volume_id: bool = False, attributes: int = 0
+) -> Writes:
     """A little-endian BFS superblock at 512 (as Haiku writes it after the boot block),
-    1 KiB blocks, and the root directory inode at block 8."""
+    1 KiB blocks, and the root directory inode at block 8: with its volume id in its
+    small-data area, or not; with an attribute directory at block ``attributes``, or not."""
     sb = bytearray(160)
     sb[0:5] = b"haiku"
     struct.pack_into("<4Iqqi", sb, 32, 0x42465331, 0x42494745, 1024, 10, 2048, 100, 512)
     struct.pack_into("<5i", sb, 68, 0xDD121031 - (1 << 32), 8192, 13, 1, 0)
     struct.pack_into("<I", sb, 112, 0x15B6830E)
     struct.pack_into("<iHH", sb, 116, 0, 8, 1)
-    return [(512, bytes(sb)), (8192, struct.pack("<I", root_inode_magic))]
+    inode = bytearray(1024)
+    struct.pack_into("<I", inode, 0, root_inode_magic)
+    if attributes:
+        struct.pack_into("<iHH", inode, 52, 0, attributes, 1)
+    struct.pack_into("<i", inode, 64, 1024 - 232)  # inode_size bounds the small data
+    if volume_id:  # type ULLG, name "be:volume_id", 8 bytes of data
+        item = struct.pack("<IHH", 0x554C4C47, 12, 8) + b"be:volume_id\0\0\0"
+        inode[232 : 232 + len(item) + 9] = item + b"\x3b\xb7\xf6\x82\xec\x9d\xd8\x95\0"
+    return [(512, bytes(sb)), (8192, bytes(inode))]
 
 
 def _zonefs(crc_ok: bool = True) -> Writes:
@@ -107,6 +118,7 @@ VOLUMES: dict[str, tuple[Writes, int]] = {
     "vxfs": ([(1024, struct.pack("<Ii8xI", 0xA501FCF5, 4, 1024))], 2 * MIB),
     "vxfs-be": ([(8192, struct.pack(">Ii", 0xA501FCF5, 4))], 2 * MIB),
     "befs": (_befs(), 2 * MIB),
+    "befs-volume-id-in-small-data": (_befs(volume_id=True, attributes=9), 2 * MIB),
     "nss": ([(4096, b"SPB5" + struct.pack("<HHHH", 5, 0, 5, 30))], 2 * MIB),
     "ocfs": ([(8192, b"OracleCFS")], 14000 * 1024),
     "oracleasm": ([(32, b"ORCLDISK" + b"DATA01".ljust(24, b"\0"))], 2 * MIB),
@@ -138,6 +150,8 @@ NEAR_MISSES: dict[str, tuple[Writes, int]] = {
     "xenix-magic-at-the-superblock-field": ([(2040, b"\x2b\x55\x44")], 2 * MIB),
     "befs-root-inode-missing": (_befs(root_inode_magic=0), 2 * MIB),
     "befs-too-small": (_befs(), 1400 * 1024),
+    "befs-attribute-directory-is-the-root-itself": (_befs(attributes=8), 2 * MIB),
+    "befs-attribute-directory-missing": (_befs(attributes=9), 2 * MIB),
     "ocfs-under-14000-kib": ([(8192, b"OracleCFS")], 13 * MIB),
     "mpool-bad-checksum": (_mpool(crc_ok=False), 2 * MIB),
     "drbdmanage-without-newline": (_drbdmanage(b"X"), 2 * MIB),

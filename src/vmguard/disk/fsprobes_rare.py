@@ -9,8 +9,8 @@ a volume is named as ``blkid -p`` names it.
 
 These signatures are weak (some are three or four bytes at a fixed place), so they are
 looked for only after every filesystem vmguard reads and every stronger signature has been
-ruled out. This module reads the volume's first 68 KiB (given by the caller) and, for BFS,
-one inode; it interprets nothing beyond the fields it checks.
+ruled out. This module reads the volume's first 68 KiB (given by the caller), and BFS's
+probe (``fsprobes_befs``) a few places more; nothing beyond the fields it checks is read.
 """
 
 from __future__ import annotations
@@ -22,6 +22,7 @@ from collections.abc import Callable
 import google_crc32c
 
 from vmguard.disk.fskind import FsKind
+from vmguard.disk.fsprobes_befs import is_befs
 from vmguard.disk.source import ByteSource
 
 
@@ -112,52 +113,6 @@ def _is_nss(source: ByteSource, head: bytes) -> bool:
     return head[4096:4100] == b"SPB5"
 
 
-_BEFS_MAGICS = (0x42465331, 0x42494745, 0xDD121031, 0x15B6830E)
-"""magic1 ("BFS1"), the byte-order mark ("BIGE"), magic2 and magic3."""
-_BEFS_INODE_MAGIC = 0x3BBE0AD9
-
-
-def _is_befs(source: ByteSource, head: bytes) -> bool:
-    """A BFS superblock (at 0 or 512, either byte order) with a sane block size whose root
-    directory inode is where the superblock says, as blkid checks before it names one."""
-    if source.size < 1440 * 1024:
-        return False
-    first = next(
-        (at - 32 for at in (32, 544) for magic in (b"BFS1", b"1SFB") if head[at : at + 4] == magic),
-        None,
-    )
-    if first is None:
-        return False
-    sb = head[first : first + 128]
-    for order in "<>":
-        (magic1, byte_order, block_size, block_shift) = struct.unpack_from(order + "4I", sb, 32)
-        (magic2,) = struct.unpack_from(order + "I", sb, 68)
-        (ag_shift,) = struct.unpack_from(order + "i", sb, 76)
-        (magic3,) = struct.unpack_from(order + "I", sb, 112)
-        if (magic1, byte_order, magic2, magic3) != _BEFS_MAGICS:
-            continue
-        if not 10 <= block_shift <= 13 or block_size != 1 << block_shift:
-            return False
-        return _befs_inode_at(source, sb[116:124], order, ag_shift, block_shift)
-    return False
-
-
-def _befs_inode_at(source: ByteSource, run: bytes, order: str, ag_shift: int, shift: int) -> bool:
-    """The inode a block run points to: in the volume, with the inode magic number; and,
-    when it has an attribute directory, that directory's inode the same."""
-    group, start, length = struct.unpack_from(order + "iHH", run)
-    if group < 0 or not 0 <= ag_shift < 64:
-        return False
-    at = (group << ag_shift << shift) + (start << shift)
-    if at + (length << shift) > source.size:
-        return False
-    inode = source.read_at(at, 60)
-    if len(inode) < 60 or struct.unpack_from(order + "I", inode)[0] != _BEFS_INODE_MAGIC:
-        return False
-    attributes = inode[52:60]
-    return attributes == bytes(8) or _befs_inode_at(source, attributes, order, ag_shift, shift)
-
-
 def _is_mpool(source: ByteSource, head: bytes) -> bool:
     """``mpoolDev`` and a CRC-32C of the descriptor before it."""
     if head[:8] != b"mpoolDev" or len(head) < 66:
@@ -186,7 +141,7 @@ _RARE: tuple[tuple[Callable[[ByteSource, bytes], bool], FsKind], ...] = (
     (_is_oracleasm, FsKind.ORACLEASM),
     (_is_vxfs, FsKind.VXFS),
     (_is_nss, FsKind.NSS),
-    (_is_befs, FsKind.BEFS),
+    (is_befs, FsKind.BEFS),
     (_is_mpool, FsKind.MPOOL),
     (_is_zonefs, FsKind.ZONEFS),
 )
