@@ -8,6 +8,7 @@ blkid rejects too."""
 
 from __future__ import annotations
 
+import random
 import shutil
 import struct
 import subprocess
@@ -17,6 +18,7 @@ from pathlib import Path
 import google_crc32c
 import pytest
 
+from memsource import BytesSource
 from vmguard.disk.filesystems import detect_filesystem
 from vmguard.disk.source import FileSource
 from vmguard.inspection import ImageOptions, inspect_image
@@ -209,3 +211,25 @@ def test_weak_signatures_never_claim_a_readable_filesystem(tmp_path: Path) -> No
     subprocess.run(["mkfs.ext4", "-q", "-F", str(img)], check=True, capture_output=True)
     write_volume_at(img, 1016, struct.pack("<I", 0xFD187E20))
     assert detect_filesystem(FileSource(img)).kind == "ext4"
+
+
+def _image(writes: Writes, size: int) -> bytearray:
+    image = bytearray(size)
+    for at, data in writes:
+        start = at if at >= 0 else size + at
+        image[start : start + len(data)] = data
+    return image
+
+
+@pytest.mark.parametrize("name", list(VOLUMES))
+def test_mutated_signatures_never_raise(name: str) -> None:
+    """Hostile bytes over each signature's fields: a name or "", never an exception."""
+    writes, size = VOLUMES[name]
+    base = _image(writes, min(size, 2 * MIB))
+    spots = [at for at, data in writes for at in range(at, at + min(len(data), 256))]
+    rng = random.Random(name)
+    for _ in range(200):
+        image = bytearray(base)
+        for _ in range(rng.randint(1, 8)):
+            image[rng.choice(spots)] = rng.randrange(256)
+        assert isinstance(detect_filesystem(BytesSource(bytes(image))).kind, str)

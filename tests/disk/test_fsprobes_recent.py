@@ -8,6 +8,7 @@ google-crc32c, independently of the code under test's use of it."""
 
 from __future__ import annotations
 
+import random
 import shutil
 import struct
 import subprocess
@@ -16,6 +17,7 @@ from pathlib import Path
 import google_crc32c
 import pytest
 
+from memsource import BytesSource
 from vmguard.disk.filesystems import detect_filesystem
 from vmguard.disk.source import FileSource
 from vmguard.inspection import ImageOptions, inspect_image
@@ -145,3 +147,17 @@ def test_bcache_is_still_bcache(tmp_path: Path) -> None:
         f.seek(4096 + 8)
         f.write(struct.pack("<Q", 9))
     assert blkid_type(img) == detect_filesystem(FileSource(img)).kind == ""
+
+
+@pytest.mark.parametrize("name", list(VOLUMES))
+def test_mutated_headers_never_raise(name: str) -> None:
+    """Hostile bytes over each header: a name or "", never an exception."""
+    at, data = VOLUMES[name]
+    base = bytearray(2 * MIB)
+    base[at : at + len(data)] = data
+    rng = random.Random(name)
+    for _ in range(200):
+        image = bytearray(base)
+        for _ in range(rng.randint(1, 8)):
+            image[at + rng.randrange(min(len(data), 1024))] = rng.randrange(256)
+        assert isinstance(detect_filesystem(BytesSource(bytes(image))).kind, str)

@@ -7,6 +7,7 @@ with a real partition table and ext4 shows that the table is not read as the dis
 
 from __future__ import annotations
 
+import random
 import shutil
 import struct
 import subprocess
@@ -14,6 +15,7 @@ from pathlib import Path
 
 import pytest
 
+from memsource import BytesSource
 from vmguard.disk.filesystems import detect_filesystem
 from vmguard.disk.source import FileSource
 from vmguard.inspection import ImageOptions, inspect_image
@@ -192,3 +194,22 @@ def test_drbd_metadata_at_the_end_of_an_ext4_volume(tmp_path: Path) -> None:
         assert detect_filesystem(FileSource(img)).kind == "drbd"
     write_at(img, [(-4096 + 60, struct.pack(">I", 0x8374026A))])
     assert blkid_type(img) == detect_filesystem(FileSource(img)).kind == "ext4"
+
+
+@pytest.mark.parametrize("name", list(MEMBERS))
+def test_mutated_metadata_never_raises(name: str) -> None:
+    """Hostile bytes over each kind's metadata: a name or "", never an exception."""
+    size = 2 * MIB
+    base = bytearray(size)
+    spots = []
+    for at, data in MEMBERS[name]:
+        start = at if at >= 0 else size + at
+        base[start : start + len(data)] = data
+        spots += range(start, start + min(len(data), 512))
+    rng = random.Random(name)
+    for _ in range(200):
+        image = bytearray(base)
+        for _ in range(rng.randint(1, 8)):
+            image[rng.choice(spots)] = rng.randrange(256)
+        source = BytesSource(bytes(image))
+        assert isinstance(detect_filesystem(source, whole_disk=True).kind, str)
