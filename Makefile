@@ -12,6 +12,8 @@ DEB_PACKAGES := qemu-utils e2fsprogs xfsprogs dosfstools mtools fdisk ntfs-3g lv
                 libxml2-utils parted
 # Makers of the filesystems vmguard only names (blkid comparison tests)
 DEB_PACKAGES += makefs apfsprogs ocfs2-tools gfs2-utils genromfs mtd-utils reiser4progs
+# blkid (util-linux, essential in Debian): the judge every signature test compares with
+DEB_PACKAGES += util-linux
 # Application package fixtures and version-ordering oracles (tests only)
 DEB_PACKAGES += golang-go ruby libmaven3-core-java openjdk-17-jdk-headless nodejs
 DEMO_DIR ?= vmguard-demo

@@ -89,3 +89,37 @@ def test_a_name_that_is_not_utf8_hides_neither_its_file_nor_its_neighbours(
     assert paths[0].startswith("/srv/drop/<undecodable name, inode ")
     assert paths[1] == "/srv/drop/creds.txt"
     assert not [e for e in report.errors if e.where == "/srv/drop"]
+
+
+def test_ext4dev_is_named_and_read(tmp_path: Path) -> None:
+    """An ext4 marked for in-development code (``-E test_fs``) is ext4dev to blkid; vmguard
+    names it so and reads it as the ext4 it is."""
+    tree = tmp_path / "tree"
+    (tree / "etc").mkdir(parents=True)
+    (tree / "etc" / "os-release").write_text("ID=debian\nVERSION_ID=12\n")
+    img = tmp_path / "fs.img"
+    subprocess.run(["mkfs.ext4", "-F", "-q", "-E", "test_fs", "-d", str(tree), str(img), "16M"],
+                   check=True, capture_output=True)  # fmt: skip
+    assert blkid_type(img) == "ext4dev"
+    assert detect_filesystem(FileSource(img)).kind == "ext4dev"
+    report = inspect_image(img, ImageOptions())
+    assert report.inventory is not None and report.inventory.os is not None
+    assert report.inventory.os.distro == "debian"
+    assert [p.filesystem for p in report.inventory.partitions] == ["ext4dev"]
+
+
+@pytest.mark.parametrize(
+    ("base", "features"),
+    [("ext2", ""), ("ext3", ""), ("ext2", "uninit_bg"), ("ext3", "metadata_csum"),
+     ("ext3", "inline_data"), ("ext2", "quota")],
+)  # fmt: skip
+def test_ext2_ext3_or_ext4_by_blkid_feature_rule(tmp_path: Path, base: str, features: str) -> None:
+    """Any feature ext3 does not know (metadata_csum, uninit_bg, inline_data, quota, ...)
+    makes an ext volume ext4 to blkid, not only extents or flex_bg."""
+    img = tmp_path / "fs.img"
+    options = ["-O", features] if features else []
+    subprocess.run(["mke2fs", "-F", "-q", "-t", base, *options, str(img), "16M"],
+                   check=True, capture_output=True)  # fmt: skip
+    expected = blkid_type(img)
+    assert expected == (base if not features else "ext4")
+    assert detect_filesystem(FileSource(img)).kind == expected

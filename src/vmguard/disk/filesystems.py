@@ -23,7 +23,10 @@ from vmguard.disk.btrfs.superblock import peek_identity
 from vmguard.disk.errors import CorruptImage
 from vmguard.disk.extfeatures import refuse_oversized, with_readable_features
 from vmguard.disk.fskind import EXT_KINDS, READABLE_KINDS, FsKind
+from vmguard.disk.fsprobes_rare import rare_volume_kind
+from vmguard.disk.fsprobes_recent import recent_volume_kind
 from vmguard.disk.fssignatures import is_md_raid_member, other_filesystem_kind
+from vmguard.disk.raidmembers import firmware_raid_kind, is_drbd
 from vmguard.disk.source import ByteSource, SourceFile
 from vmguard.disk.volumes.bitlocker import looks_like_bitlocker, probe_bitlocker
 from vmguard.guest.view import GuestStat
@@ -63,19 +66,29 @@ def _ext_kind(sb: bytes) -> FsKind:
     ro_compat = int.from_bytes(sb[100:104], "little")
     if incompat & 0x8:  # journal_dev: an external journal, no files (blkid: jbd)
         return FsKind.JBD
-    # extents, 64bit, flex_bg, huge_file/dir_nlink/extra_isize: ext4-only features
-    if incompat & (0x40 | 0x80 | 0x200) or ro_compat & (0x8 | 0x20 | 0x40):
+    if int.from_bytes(sb[352:356], "little") & 0x4:  # s_flags test_filesys
+        return FsKind.EXT4DEV
+    # blkid's rule: any feature ext3 lacks (all but filetype, recover, meta_bg and
+    # sparse_super, large_file, btree_dir) makes it ext4
+    if incompat & ~(0x2 | 0x4 | 0x10) or ro_compat & ~(0x1 | 0x2 | 0x4):
         return FsKind.EXT4
     return FsKind.EXT3 if compat & 0x4 else FsKind.EXT2
 
 
-def detect_filesystem(source: ByteSource) -> FsSignature:
-    """Identify the filesystem on a volume from its superblock (reads at most 68 KiB)."""
+def detect_filesystem(source: ByteSource, *, whole_disk: bool = False) -> FsSignature:
+    """Identify the filesystem on a volume from its superblock (reads at most 68 KiB, and a
+    few sectors near the end). ``whole_disk``: the volume is a disk with no partition table,
+    where blkid also looks for firmware RAID metadata."""
     head = source.read_at(0, 68 * 1024)
     if len(head) < 2048:
         return FsSignature(FsKind.UNKNOWN)
     if is_md_raid_member(source):
         return FsSignature(FsKind.LINUX_RAID_MEMBER)
+    firmware_raid = firmware_raid_kind(source) if whole_disk else FsKind.UNKNOWN
+    if firmware_raid:
+        return FsSignature(firmware_raid)
+    if is_drbd(source):  # its metadata is at the end; the replicated filesystem at 0
+        return FsSignature(FsKind.DRBD)
     sb = head[1024:2048]
     if sb[56:58] == b"\x53\xef":
         return FsSignature(
@@ -106,7 +119,7 @@ def detect_filesystem(source: ByteSource) -> FsSignature:
     if source.read_at(0x10040, 8) == b"_BHRfS_M":
         fsid, label = peek_identity(source) or (None, None)
         return FsSignature(FsKind.BTRFS, fsid, label)
-    return FsSignature(FsKind.UNKNOWN)
+    return FsSignature(recent_volume_kind(source, head) or rare_volume_kind(source, head))
 
 
 def _fat_label(raw: bytes) -> str | None:

@@ -26,6 +26,7 @@ from vmguard.disk.fsprobes import (
     is_zfs_member,
     vmfs_kind,
 )
+from vmguard.disk.fsprobes_recent import bcache_kind
 from vmguard.disk.source import ByteSource
 
 # (byte offset, magic, blkid TYPE). Checked in order, after ext2/3/4, XFS, NTFS, FAT,
@@ -38,7 +39,6 @@ _MAGICS: tuple[tuple[int, bytes, FsKind], ...] = (
     (0, b"\x45\x3d\xcd\x28", FsKind.CRAMFS),
     (0, b"\x28\xcd\x3d\x45", FsKind.CRAMFS),
     (0, b"LUKS\xba\xbe", FsKind.CRYPTO_LUKS),
-    (4096 + 24, bytes.fromhex("c68573f64e1a45ca8265f57f48ba6d81"), FsKind.BCACHE),
     (32768, b"JFS1", FsKind.JFS),
     (65536 + 52, b"ReIsErFs", FsKind.REISERFS),
     (65536 + 52, b"ReIsEr2Fs", FsKind.REISERFS),
@@ -76,6 +76,14 @@ _NOTES = {
     FsKind.VMFS: "a VMware VMFS datastore: the virtual disks in it are not read",
     FsKind.REFS: "Windows ReFS is not read",
     FsKind.LINUX_RAID_MEMBER: "a Linux MD RAID member: arrays are not assembled",
+    FsKind.DRBD: "a DRBD replicated device: its data is only readable through DRBD",
+    FsKind.DM_SNAPSHOT_COW: "a device-mapper snapshot's exception store: it holds no files",
+    FsKind.ORACLEASM: "an Oracle ASM disk: it holds database storage, not files",
+    FsKind.CS_FVAULT2: "an Apple Core Storage volume encrypted with FileVault 2",
+} | {
+    kind: "a firmware RAID member: arrays are not assembled, partitions not read"
+    for kind in FsKind
+    if kind.endswith("_raid_member") and kind != FsKind.LINUX_RAID_MEMBER
 }
 
 
@@ -171,6 +179,9 @@ def other_filesystem_kind(source: ByteSource, head: bytes) -> FsKind:
     for offset, magic, kind in _MAGICS:
         if head[offset : offset + len(magic)] == magic:
             return kind
+    bcache = bcache_kind(source, head)
+    if bcache:
+        return bcache
     if head[:4] == b"hsqs":  # little-endian: version 4 is squashfs, older squashfs3
         return FsKind.SQUASHFS if int.from_bytes(head[28:30], "little") >= 4 else FsKind.SQUASHFS3
     if head[:4] == b"\x31\x18\x10\x06" and head[20] == 6:  # the first node is the superblock

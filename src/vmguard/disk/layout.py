@@ -158,7 +158,7 @@ def _place(disk_index: int, disk_name: str, volume: Volume) -> PlacedVolume:
             f"encrypted ({volume.encryption}); not opened without a key",
         )
     try:
-        sig = detect_filesystem(volume.source)
+        sig = detect_filesystem(volume.source, whole_disk=volume.scheme == "none")
     except CorruptImage as err:
         return PlacedVolume(
             disk_index,

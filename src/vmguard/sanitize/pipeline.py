@@ -44,6 +44,7 @@ _WRITERS = {
     FsKind.EXT2: apply_ext,
     FsKind.EXT3: apply_ext,
     FsKind.EXT4: apply_ext,
+    FsKind.EXT4DEV: apply_ext,
     FsKind.VFAT: apply_fat,
     FsKind.XFS: apply_xfs,
     FsKind.NTFS: apply_ntfs,

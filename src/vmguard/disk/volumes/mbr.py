@@ -49,10 +49,13 @@ def parse_entries(sector: bytes) -> tuple[MbrEntry, ...]:
 
 
 def is_volume_boot_record(sector: bytes) -> bool:
-    """True when sector 0 is the boot sector of a FAT, exFAT, NTFS or BitLocker volume."""
+    """True when sector 0 is the boot sector of a FAT, exFAT, NTFS, HPFS or BitLocker
+    volume."""
     if len(sector) < 512:
         return False
     if sector[3:11] in (b"NTFS    ", b"EXFAT   ") or looks_like_bitlocker(sector):
+        return True
+    if sector[38] == 0x28 and sector[54:62] == b"HPFS    ":  # OS/2's extended BPB
         return True
     bytes_per_sector, per_cluster, reserved, fats = struct.unpack_from("<HBHB", sector, 11)
     return (

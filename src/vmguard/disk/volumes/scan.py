@@ -3,7 +3,7 @@
 The table is GPT (512-byte sectors, then 4096), else MBR (with the BSD disklabels inside its
 BSD slices), else an Apple Partition Map, a Sun label, an SGI volume header or a BSD
 disklabel, else none (the whole disk is one volume). An Amiga or Atari table is named, its
-partitions not read.
+partitions not read; a firmware RAID member disk is one volume, named by its RAID kind.
 Each volume is then examined: an LVM2 physical volume is replaced by its logical volumes,
 and a LUKS or BitLocker volume is marked encrypted (or opened with a user's key).
 Everything odd becomes a ``Problem`` in the layout; the scan goes on.
@@ -20,6 +20,7 @@ from collections.abc import Sequence
 
 from vmguard.disk.errors import CorruptImage, DiskError
 from vmguard.disk.limits import Limits
+from vmguard.disk.raidmembers import firmware_raid_kind
 from vmguard.disk.source import ByteSource
 from vmguard.disk.volumes import apm, bsdlabel, gpt, lvm, mbr, sgi, sun
 from vmguard.disk.volumes.bitlocker import BitLockerHeader, probe_bitlocker
@@ -55,7 +56,11 @@ def scan_volumes(
 def read_partition_table(
     disk: ByteSource, *, limits: Limits, sector_size: int = 512
 ) -> VolumeLayout:
-    """The partitions of ``disk`` as its table lists them, not yet examined."""
+    """The partitions of ``disk`` as its table lists them, not yet examined. A firmware RAID
+    member is one volume, whatever table it shows (blkid ignores it too): a striped member's
+    table describes the array, not the disk."""
+    if firmware_raid_kind(disk):
+        return _whole_disk(disk)
     sizes = (sector_size, 4096) if sector_size == 512 else (sector_size,)
     for size in sizes:
         if gpt.has_gpt_signature(disk, size):
@@ -80,6 +85,10 @@ def read_partition_table(
         scheme, name = unread
         refusal = f"{name}: vmguard does not read this partition table; no partition examined"
         return VolumeLayout(scheme, (), (Problem(Stage.VOLUMES, "disk", refusal),))
+    return _whole_disk(disk)
+
+
+def _whole_disk(disk: ByteSource) -> VolumeLayout:
     return VolumeLayout("none", (Volume(index=1, scheme="none", start=0, size=disk.size,
                                         source=disk),))  # fmt: skip
 
