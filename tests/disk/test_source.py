@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from vmguard.disk.errors import ImageRefused
-from vmguard.disk.source import DataRange, FileSource
+from vmguard.disk.errors import CorruptImage, ImageRefused
+from vmguard.disk.source import DataRange, FileSource, SourceFile
 from vmguard.integrity.merkle import hash_source
 
 MiB = 1024 * 1024
@@ -78,3 +78,47 @@ def test_host_io_errors_are_unreadable_file(tmp_path: Path) -> None:
     if source.size:
         with pytest.raises(UnreadableFile, match="cannot read"):
             source.read_at(0, 16)
+
+
+class _CountingSource:
+    """Bytes whose reads are counted; reads touching ``broken_from`` on fail like a bad
+    cluster would."""
+
+    def __init__(self, data: bytes, broken_from: int | None = None) -> None:
+        self.data, self.broken_from, self.reads = data, broken_from, 0
+
+    @property
+    def size(self) -> int:
+        return len(self.data)
+
+    def read_at(self, offset: int, length: int) -> bytes:
+        self.reads += 1
+        if self.broken_from is not None and offset + length > self.broken_from:
+            raise CorruptImage(f"cluster at {self.broken_from} is unreadable")
+        return self.data[offset : offset + length]
+
+
+def test_small_reads_share_a_read_ahead_window() -> None:
+    data = bytes(range(256)) * 1024
+    source = _CountingSource(data)
+    file = SourceFile(source)  # type: ignore[arg-type]
+    for n in range(512):  # 512 group descriptors of 32 bytes, as libfsext reads them
+        file.seek(2048 + 32 * n)
+        assert file.read(32) == data[2048 + 32 * n : 2080 + 32 * n]
+    assert source.reads == 1
+    file.seek(100)
+    assert file.read(8) == data[100:108]  # before the window: read again
+    file.seek(len(data) - 5)
+    assert file.read(32) == data[-5:]  # short at the end, as the source is
+    file.seek(0)
+    assert file.read(8192) == data[:8192]  # a large read goes straight to the source
+
+
+def test_read_ahead_never_fails_a_read_of_good_bytes() -> None:
+    source = _CountingSource(bytes(64 * 1024), broken_from=10_000)
+    file = SourceFile(source)  # type: ignore[arg-type]
+    file.seek(9000)
+    assert file.read(512) == bytes(512)
+    file.seek(9990)
+    with pytest.raises(CorruptImage, match="cluster at 10000"):
+        file.read(20)
