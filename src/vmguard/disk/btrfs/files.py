@@ -14,14 +14,13 @@ from collections.abc import Iterator, Sequence
 from itertools import chain
 from typing import NamedTuple
 
-from vmguard.disk.btrfs.decompress import MAX_COMPRESSED_EXTENT, decompress
+from vmguard.disk.btrfs.extentdata import ExtentData
 from vmguard.disk.btrfs.items import (
     DIR_INDEX,
     DIR_INDEX_HEAD,
     EXTENT_DATA,
     EXTENT_INLINE,
     EXTENT_PREALLOC,
-    EXTENT_REGULAR,
     INODE_ITEM,
     ROOT_ITEM,
     XATTR_ITEM,
@@ -48,7 +47,6 @@ _LEAF_BYTES = 32 * 1024 * 1024
 """Leaves whose inodes are recorded, in bytes of tree blocks."""
 _EXTENT_LIST_CACHE = 64
 _EAGER_EXTENTS = 256
-_DECOMPRESSED_CACHE = 16
 
 
 _make_inode = Inode._make
@@ -76,7 +74,8 @@ class FileReader:
 
     def __init__(self, volume: BtrfsVolume) -> None:
         self.volume = volume
-        self.sectorsize = volume.superblock.sectorsize
+        self.data = ExtentData(volume)
+        """Extents' bytes: plain, decompressed (with a small cache) and assembled."""
         self.records: dict[tuple[int, int], FileRecord] = {}
         """Inodes met, with their extents when read along (emptied when full); read-only
         outside this class (``stat`` looks here first: one call less per walked file)."""
@@ -84,7 +83,6 @@ class FileReader:
         """(tree, leaf address) of each leaf whose inodes ``records`` holds."""
         self._max_leaves = max(_LEAF_BYTES // volume.superblock.nodesize, 64)
         self._extents: OrderedDict[BtrfsNode, tuple[list[int], list[FileExtent]]] = OrderedDict()
-        self._decompressed: OrderedDict[tuple[int, int, int], bytes] = OrderedDict()
 
     def _items(
         self, node: BtrfsNode, kind: int, low: int = 0, high: int = KEY_MAX
@@ -235,7 +233,7 @@ class FileReader:
             # One extent from the file's start (most files): no lists, no search.
             extent = _make_extent(recorded[0])
             if end <= extent.num_bytes:
-                data = self._extent_bytes(extent, offset, end - offset)
+                data = self.data.extent_bytes(extent, offset, end - offset)
                 return data if len(data) == end - offset else data + bytes(end - offset - len(data))
         offsets: Sequence[int]
         extents: Sequence[FileExtent]
@@ -247,90 +245,12 @@ class FileReader:
         if i < len(offsets) and offsets[i] <= offset and end <= offsets[i] + extents[i].num_bytes:
             # The whole range lies in one extent (most files): no assembly buffer.
             extent, skip = extents[i], offset - offsets[i]
-            data = self._extent_bytes(extent, skip, end - offset)
+            data = self.data.extent_bytes(extent, skip, end - offset)
             return data if len(data) == end - offset else data + bytes(end - offset - len(data))
-        parts = self._assembled(offsets, extents, i, offset, end)
+        parts = self.data.assembled(offsets, extents, i, offset, end)
         if parts is not None:
             return b"".join(parts)
-        out = bytearray(end - offset)  # overlapping extents (never written by btrfs)
-        while i < len(offsets) and offsets[i] < end:
-            start, extent = offsets[i], extents[i]
-            i += 1
-            lo, hi = max(start, offset), min(start + extent.num_bytes, end)
-            if lo >= hi:
-                continue
-            data = self._extent_bytes(extent, lo - start, hi - lo)
-            out[lo - offset : lo - offset + len(data)] = data
-        return bytes(out)
-
-    def _assembled(
-        self, offsets: Sequence[int], extents: Sequence[FileExtent], i: int, offset: int, end: int
-    ) -> list[bytes] | None:
-        """The pieces of ``[offset, end)`` from extent ``i`` on, holes as zeros; None when
-        two extents overlap. Extents that follow each other on disk are read at once."""
-        parts: list[bytes] = []
-        pos = offset
-        count = len(offsets)
-        while i < count and offsets[i] < end:
-            start, extent = offsets[i], extents[i]
-            i += 1
-            if start < pos and pos > offset:
-                return None
-            hi = min(start + extent.num_bytes, end)
-            if hi <= pos:
-                continue  # the extent before ``offset`` ends before it
-            if start > pos:
-                parts.append(bytes(start - pos))
-            lo = max(start, pos)
-            if extent.kind == EXTENT_REGULAR and not extent.compression and extent.disk_bytenr:
-                disk = extent.disk_bytenr + extent.offset + (lo - start)
-                while i < count and offsets[i] == hi < end:
-                    after = extents[i]
-                    if not (
-                        after.kind == EXTENT_REGULAR
-                        and not after.compression
-                        and after.disk_bytenr
-                        and after.disk_bytenr + after.offset == disk + hi - lo
-                    ):
-                        break
-                    hi = min(hi + after.num_bytes, end)
-                    i += 1
-                data = self.volume.read_logical(disk, hi - lo)
-            else:
-                data = self._extent_bytes(extent, lo - start, hi - lo)
-            parts.append(data)
-            if len(data) < hi - lo:
-                parts.append(bytes(hi - lo - len(data)))
-            pos = hi
-        if pos < end:
-            parts.append(bytes(end - pos))
-        return parts
-
-    def _extent_bytes(self, extent: FileExtent, skip: int, length: int) -> bytes:
-        """``length`` bytes of an extent's content from ``skip`` (fewer: the rest is zeros)."""
-        if extent.kind == EXTENT_INLINE:
-            data = extent.inline
-            if extent.compression:
-                data = decompress(extent.compression, data, extent.ram_bytes, self.sectorsize)
-            return data[skip : skip + length]
-        if extent.kind == EXTENT_PREALLOC or extent.disk_bytenr == 0:
-            return b""
-        if not extent.compression:
-            return self.volume.read_logical(extent.disk_bytenr + extent.offset + skip, length)
-        key = (extent.disk_bytenr, extent.disk_num_bytes, extent.compression)
-        plain = self._decompressed.get(key)
-        if plain is None:
-            if extent.disk_num_bytes > MAX_COMPRESSED_EXTENT:
-                raise LimitExceeded(
-                    f"btrfs compressed extent occupies {extent.disk_num_bytes} bytes"
-                )
-            stored = self.volume.read_logical(extent.disk_bytenr, extent.disk_num_bytes)
-            plain = decompress(extent.compression, stored, extent.ram_bytes, self.sectorsize)
-            self._decompressed[key] = plain
-            if len(self._decompressed) > _DECOMPRESSED_CACHE:
-                self._decompressed.popitem(last=False)
-        start = extent.offset + skip
-        return plain[start : start + length]
+        return self.data.overlaid(offsets, extents, i, offset, end)
 
     def device_extents(self, node: BtrfsNode) -> Iterator[tuple[int, int]]:
         """(device offset, length) of every copy of what the file's content is read from:
