@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from blkidtool import blkid_type
 from vmguard.disk.filesystems import detect_filesystem
 from vmguard.disk.source import FileSource
 from vmguard.inspection import ImageOptions, inspect_image
@@ -21,12 +22,6 @@ pytestmark = pytest.mark.skipif(
     reason="needs e2fsprogs",
 )
 MIB = 1 << 20
-
-
-def blkid_type(path: Path) -> str:
-    out = subprocess.run(["blkid", "-p", "-o", "value", "-s", "TYPE", str(path)],
-                         capture_output=True, text=True)  # fmt: skip
-    return out.stdout.strip()
 
 
 def journal_device(path: Path) -> Path:

@@ -18,6 +18,7 @@ from pathlib import Path
 import google_crc32c
 import pytest
 
+from blkidtool import blkid_type
 from memsource import BytesSource
 from vmguard.disk.filesystems import detect_filesystem
 from vmguard.disk.source import FileSource
@@ -25,14 +26,6 @@ from vmguard.inspection import ImageOptions, inspect_image
 
 MIB = 1 << 20
 Writes = list[tuple[int, bytes]]
-
-
-def blkid_type(path: Path) -> str:
-    if shutil.which("blkid") is None:
-        pytest.skip("needs blkid")
-    out = subprocess.run(["blkid", "-p", "-o", "value", "-s", "TYPE", str(path)],
-                         capture_output=True, text=True)  # fmt: skip
-    return out.stdout.strip()
 
 
 def write_volume(path: Path, writes: Writes, size: int = 2 * MIB) -> Path:

@@ -17,6 +17,7 @@ from pathlib import Path
 import google_crc32c
 import pytest
 
+from blkidtool import blkid_type
 from memsource import BytesSource
 from vmguard.disk.filesystems import detect_filesystem
 from vmguard.disk.source import FileSource
@@ -32,12 +33,6 @@ def blkid_knows(kind: str) -> bool:
         return False
     known = subprocess.run(["blkid", "-k"], capture_output=True, text=True).stdout.split()
     return kind in known
-
-
-def blkid_type(path: Path) -> str:
-    out = subprocess.run(["blkid", "-p", "-o", "value", "-s", "TYPE", str(path)],
-                         capture_output=True, text=True)  # fmt: skip
-    return out.stdout.strip()
 
 
 def volume(path: Path, at: int, data: bytes, size: int = 2 * MIB) -> Path:

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from blkidtool import blkid_type
 from vmguard.disk.filesystems import detect_filesystem
 from vmguard.disk.source import FileSource
 from vmguard.inspection import ImageOptions, inspect_image
@@ -100,12 +101,6 @@ MAKERS: dict[str, tuple[str, Maker]] = {
         ],
     ),
 }
-
-
-def blkid_type(path: Path) -> str:
-    out = subprocess.run(["blkid", "-p", "-o", "value", "-s", "TYPE", str(path)],
-                         capture_output=True, text=True)  # fmt: skip
-    return out.stdout.strip()
 
 
 def make(name: str, tmp: Path) -> Path:
