@@ -119,7 +119,7 @@ class FileReader:
         found = next(spans, None)
         if found is None or found[0].keys[found[1]][1:] != (INODE_ITEM, 0):
             raise CorruptImage(f"btrfs inode {node.ino} of tree {node.tree} is missing")
-        leaf, index, _end = found
+        leaf, index, end = found
         if (node.tree, leaf.address) not in self._leaves_read:
             if len(self.records) >= _FILE_RECORDS or len(self._leaves_read) >= self._max_leaves:
                 self.records.clear()
@@ -135,7 +135,7 @@ class FileReader:
             offsets: list[int] = []
             extents: list[ExtentFields] = []
             first_extent = (node.ino, EXTENT_DATA, 0)
-            for block, i, j in chain(((leaf, index, _end),), spans):
+            for block, i, j in chain(((leaf, index, end),), spans):
                 keys, items = block.keys, block.items
                 for k in range(bisect.bisect_left(keys, first_extent, i, j), j):
                     if len(offsets) >= _EAGER_EXTENTS:

@@ -199,7 +199,9 @@ class TreeReader:
         leaf = self._known_leaf(root, low, high)
         if leaf is not None:
             keys = leaf.keys
-            yield leaf, bisect.bisect_left(keys, low), bisect.bisect_right(keys, high)
+            i, j = bisect.bisect_left(keys, low), bisect.bisect_right(keys, high)
+            if i < j:  # an empty range yields nothing, as a descent does
+                yield leaf, i, j
             return
         seen: set[int] = set()
         stack: list[tuple[int, int, Key]] = [(root, level, (0, 0, 0))]
