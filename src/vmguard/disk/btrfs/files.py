@@ -76,11 +76,10 @@ class FileReader:
         self.volume = volume
         self.data = ExtentData(volume)
         """Extents' bytes: plain, decompressed (with a small cache) and assembled."""
-        self.records: dict[tuple[int, int], FileRecord] = {}
-        """Inodes met, with their extents when read along (emptied when full); read-only
-        outside this class (``stat`` looks here first: one call less per walked file)."""
+        self._records: dict[tuple[int, int], FileRecord] = {}
+        """Inodes met, with their extents when read along (emptied when full)."""
         self._leaves_read: set[tuple[int, int]] = set()
-        """(tree, leaf address) of each leaf whose inodes ``records`` holds."""
+        """(tree, leaf address) of each leaf whose inodes ``_records`` holds."""
         self._max_leaves = max(_LEAF_BYTES // volume.superblock.nodesize, 64)
         self._extents: OrderedDict[BtrfsNode, tuple[list[int], list[FileExtent]]] = OrderedDict()
 
@@ -94,14 +93,14 @@ class FileReader:
 
     def inode(self, node: BtrfsNode) -> Inode:
         """The node's inode item; ``CorruptImage`` when the tree has none."""
-        record = self.records.get(node)
+        record = self._records.get(node)
         if record is None:
             record = self._load(node)
         return _make_inode(record[0])
 
     def inode_fields(self, node: BtrfsNode) -> tuple[int, ...]:
         """``inode`` as a plain tuple in ``Inode``'s order (``stat`` of every walked file)."""
-        record = self.records.get(node)
+        record = self._records.get(node)
         if record is None:
             record = self._load(node)
         return record[0]
@@ -121,12 +120,12 @@ class FileReader:
             raise CorruptImage(f"btrfs inode {node.ino} of tree {node.tree} is missing")
         leaf, index, end = found
         if (node.tree, leaf.address) not in self._leaves_read:
-            if len(self.records) >= _FILE_RECORDS or len(self._leaves_read) >= self._max_leaves:
-                self.records.clear()
+            if len(self._records) >= _FILE_RECORDS or len(self._leaves_read) >= self._max_leaves:
+                self._records.clear()
                 self._leaves_read.clear()
             self._leaves_read.add((node.tree, leaf.address))
-            self.records.update(leaf_files(node.tree, leaf.keys, leaf.items))
-            recorded = self.records.get(node)
+            self._records.update(leaf_files(node.tree, leaf.keys, leaf.items))
+            recorded = self._records.get(node)
             if recorded is not None:
                 return recorded
         inode = inode_fields(leaf.items[index])
@@ -147,7 +146,7 @@ class FileReader:
                 break
             else:
                 record = (inode, tuple(offsets), tuple(extents))
-        self.records[node] = record
+        self._records[node] = record
         return record
 
     def _remember_extents(self, node: BtrfsNode, found: tuple[list[int], list[FileExtent]]) -> None:
@@ -203,7 +202,7 @@ class FileReader:
 
     def extents(self, node: BtrfsNode) -> tuple[Sequence[int], Sequence[FileExtent]]:
         """File offsets (ascending) and the extent starting at each."""
-        record = self.records.get(node)
+        record = self._records.get(node)
         if record is not None and record[1] is not None and record[2] is not None:
             return record[1], list(map(_make_extent, record[2]))
         cached = self._extents.get(node)
@@ -222,7 +221,7 @@ class FileReader:
 
     def read(self, node: BtrfsNode, offset: int, length: int) -> bytes:
         """Bytes ``[offset, offset + length)`` of a file, clipped at its size."""
-        record = self.records.get(node)
+        record = self._records.get(node)
         if record is None:
             record = self._load(node)
         end = min(offset + length, record[0][SIZE])

@@ -48,7 +48,6 @@ class BtrfsFilesystem(Filesystem):
         self.label = signature.label
         self.signature = signature
         self.reader = reader
-        self._records = reader.records
         self.volume: Any = reader.volume
         self.root: Any = root
         reader.inode(root)
@@ -63,9 +62,7 @@ class BtrfsFilesystem(Filesystem):
 
     def stat(self, node: Any) -> GuestStat:
         """Metadata of a node."""
-        record = self._records.get(node)
-        fields = record[0] if record is not None else self.reader.inode_fields(node)
-        size, _nlink, uid, gid, mode, _rdev, _flags, mtime = fields
+        size, _nlink, uid, gid, mode, _rdev, _flags, mtime = self.reader.inode_fields(node)
         if mode & 0o170000 not in _SIZED:
             size = 0
         number = node.ino if node.tree == self.root.tree else node.tree << 64 | node.ino
