@@ -140,9 +140,7 @@ class ChunkMap:
         ``logical``, the run continued into the following chunks while they lie end to end
         on the device as they do logically (how mkfs and the kernel allocate a new
         filesystem's chunks): a large file is then one read, not one per chunk joined."""
-        i = bisect.bisect_right(self._starts, logical) - 1
-        if i < 0 or logical >= self._chunks[i].logical + self._chunks[i].length:
-            raise CorruptImage(f"btrfs logical address {logical} is in no chunk")
+        i = self._index(logical)
         chunk = self._chunks[i]
         physical, run = chunk.first_copy(logical)
         while run < wanted and i + 1 < len(self._chunks):
@@ -160,12 +158,14 @@ class ChunkMap:
 
     def find(self, logical: int) -> Chunk:
         """The chunk holding ``logical``; ``CorruptImage`` when no chunk maps it."""
+        return self._chunks[self._index(logical)]
+
+    def _index(self, logical: int) -> int:
+        """Where the chunk holding ``logical`` is in the map; ``CorruptImage`` when none."""
         i = bisect.bisect_right(self._starts, logical) - 1
-        if i >= 0:
-            chunk = self._chunks[i]
-            if logical < chunk.logical + chunk.length:
-                return chunk
-        raise CorruptImage(f"btrfs logical address {logical} is in no chunk")
+        if i < 0 or logical >= self._chunks[i].logical + self._chunks[i].length:
+            raise CorruptImage(f"btrfs logical address {logical} is in no chunk")
+        return i
 
 
 def parse_sys_chunk_array(array: bytes, devid: int, device_size: int) -> ChunkMap:
