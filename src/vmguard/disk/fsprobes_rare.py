@@ -38,11 +38,6 @@ def _is_drbdproxy_datalog(source: ByteSource, head: bytes) -> bool:
     return source.size >= 16 * 1024 and head[:8] == b"DRBDdlh*"
 
 
-def _is_snapshot_cow(source: ByteSource, head: bytes) -> bool:
-    """A device-mapper snapshot's exception store (an LVM snapshot's ``-cow`` device)."""
-    return head[:4] == b"SnAp"
-
-
 _EXFS_SB = struct.Struct(">4sIQQQ16sQQQQIIIIIHHHH12sBBBBBBBB")
 
 
@@ -92,25 +87,9 @@ def _is_sysv(source: ByteSource, head: bytes) -> bool:
     return False
 
 
-def _is_xenix(source: ByteSource, head: bytes) -> bool:
-    return head[2048:2051] in (b"\x2b\x55\x44", b"\x44\x55\x2b")
-
-
 def _is_ocfs(source: ByteSource, head: bytes) -> bool:
     """Oracle Cluster File System version 1 (blkid wants at least 14000 KiB)."""
     return source.size >= 14000 * 1024 and head[8192:8201] == b"OracleCFS"
-
-
-def _is_oracleasm(source: ByteSource, head: bytes) -> bool:
-    return head[32:40] == b"ORCLDISK"
-
-
-def _is_vxfs(source: ByteSource, head: bytes) -> bool:
-    return head[1024:1028] == b"\xf5\xfc\x01\xa5" or head[8192:8196] == b"\xa5\x01\xfc\xf5"
-
-
-def _is_nss(source: ByteSource, head: bytes) -> bool:
-    return head[4096:4100] == b"SPB5"
 
 
 def _is_mpool(source: ByteSource, head: bytes) -> bool:
@@ -129,18 +108,28 @@ def _is_zonefs(source: ByteSource, head: bytes) -> bool:
     return (zlib.crc32(block) ^ 0xFFFFFFFF) == int.from_bytes(head[4:8], "little")
 
 
+def _magic(offset: int, *magics: bytes) -> Callable[[ByteSource, bytes], bool]:
+    """A check that is only a magic number (one of ``magics``) at ``offset``."""
+
+    def matches(source: ByteSource, head: bytes) -> bool:
+        return any(head[offset : offset + len(magic)] == magic for magic in magics)
+
+    return matches
+
+
 _RARE: tuple[tuple[Callable[[ByteSource, bytes], bool], FsKind], ...] = (
     (_is_drbdmanage_control, FsKind.DRBDMANAGE_CONTROL_VOLUME),
     (_is_drbdproxy_datalog, FsKind.DRBDPROXY_DATALOG),
-    (_is_snapshot_cow, FsKind.DM_SNAPSHOT_COW),
+    (_magic(0, b"SnAp"), FsKind.DM_SNAPSHOT_COW),  # an LVM snapshot's -cow device
     (_is_exfs, FsKind.EXFS),
     (_is_hpfs, FsKind.HPFS),
     (_is_sysv, FsKind.SYSV),
-    (_is_xenix, FsKind.XENIX),
+    (_magic(2048, b"\x2b\x55\x44", b"\x44\x55\x2b"), FsKind.XENIX),
     (_is_ocfs, FsKind.OCFS),
-    (_is_oracleasm, FsKind.ORACLEASM),
-    (_is_vxfs, FsKind.VXFS),
-    (_is_nss, FsKind.NSS),
+    (_magic(32, b"ORCLDISK"), FsKind.ORACLEASM),
+    (_magic(1024, b"\xf5\xfc\x01\xa5"), FsKind.VXFS),  # little-endian, then big
+    (_magic(8192, b"\xa5\x01\xfc\xf5"), FsKind.VXFS),
+    (_magic(4096, b"SPB5"), FsKind.NSS),
     (is_befs, FsKind.BEFS),
     (_is_mpool, FsKind.MPOOL),
     (_is_zonefs, FsKind.ZONEFS),
