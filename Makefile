@@ -14,11 +14,13 @@ DEB_PACKAGES := qemu-utils e2fsprogs xfsprogs dosfstools mtools fdisk ntfs-3g lv
 DEB_PACKAGES += makefs apfsprogs ocfs2-tools gfs2-utils genromfs mtd-utils reiser4progs
 # blkid (util-linux, essential in Debian): the judge every signature test compares with
 DEB_PACKAGES += util-linux
+# The C compiler mypyc's build of vmguard.native.COMPILED needs
+DEB_PACKAGES += gcc
 # Application package fixtures and version-ordering oracles (tests only)
 DEB_PACKAGES += golang-go ruby libmaven3-core-java openjdk-17-jdk-headless nodejs
 DEMO_DIR ?= vmguard-demo
 
-.PHONY: setup system-packages venv demo test lint typecheck unit bench clean fuzz
+.PHONY: setup system-packages venv native demo test lint typecheck unit bench clean fuzz
 
 setup: system-packages venv
 
@@ -39,7 +41,11 @@ $(VENV)/.installed: pyproject.toml
 	$(PY) -m pip install -q -e '.[dev]'
 	@touch $@
 
-venv: $(VENV)/.installed
+# The walk's hot modules compiled by mypyc (vmguard.native); does nothing when current.
+native: $(VENV)/.installed
+	$(PY) -m vmguard.native_build
+
+venv: $(VENV)/.installed native
 
 demo: setup
 	$(VENV)/bin/vmguard demo --dir $(DEMO_DIR)
@@ -71,4 +77,5 @@ fuzz: setup
 	  --target-execs $(FUZZ_TARGET_EXECS) $(FUZZ_TARGETS)
 
 clean:
-	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache $(DEMO_DIR)
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache $(DEMO_DIR) build src/vmguard/native.digest
+	find src -name '*.so' -delete

@@ -37,6 +37,7 @@ sys.path.insert(0, str(HERE.parent))
 from fuzz.harnesses import HARNESSES, describe, run_one  # noqa: E402
 from fuzz.mutate import mutate  # noqa: E402
 from fuzz.seeds import seed_dir  # noqa: E402
+from vmguard.native import PURE_ENV  # noqa: E402
 from vmguard.problems import Problem, Stage  # noqa: E402
 
 ROOT = HERE.parents[1] / ".fuzz"
@@ -82,7 +83,8 @@ def _atheris_round(name: str, seconds: int) -> tuple[int, list[Problem]]:
     # private directory per round, as a disk's directory removal costs milliseconds.
     shm = "/dev/shm" if Path("/dev/shm").is_dir() else None
     with tempfile.TemporaryDirectory(prefix="vmguard-fuzz-tmp-", dir=shm) as tmp:
-        env = {**os.environ, "TMPDIR": tmp}
+        # Coverage is measured on Python code: the interpreted modules, not mypyc's build.
+        env = {**os.environ, "TMPDIR": tmp, PURE_ENV: "1"}
         done = subprocess.run(cmd, capture_output=True, text=True, check=False, env=env)
     log = done.stderr
     (ROOT / "logs").mkdir(exist_ok=True)

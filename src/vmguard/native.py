@@ -1,0 +1,95 @@
+"""The hot path of a filesystem walk, compiled to C by mypyc from the same Python source.
+
+``COMPILED`` lists the modules a walk spends its time in (the btrfs reader, the qcow2
+reader, ``GuestFS``). ``python -m vmguard.native_build`` compiles them next to their sources and
+records a digest of those sources; ``make`` runs it after installing. There is one
+implementation, not two: the compiled modules are the Python modules, type-checked and
+translated, and the interpreted ones stay importable.
+
+At import, ``prefer_sources`` keeps the compiled modules out when they are not the code in
+the tree (a source edited since the build, or a checkout of another commit: their digest
+differs) or when ``VMGUARD_PURE_PYTHON`` is set (the fuzzing harnesses, which measure
+coverage of Python code, and anyone comparing the two). A stale build thus costs speed,
+never correctness.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib.abc
+import importlib.machinery
+import importlib.util
+import os
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from types import ModuleType
+
+COMPILED = (
+    "vmguard.disk.guestfs",
+    "vmguard.disk.containers.qcow2_disk",
+    "vmguard.disk.btrfs.chunks",
+    "vmguard.disk.btrfs.extentdata",
+    "vmguard.disk.btrfs.files",
+    "vmguard.disk.btrfs.filesystem",
+    "vmguard.disk.btrfs.items",
+    "vmguard.disk.btrfs.leaffiles",
+    "vmguard.disk.btrfs.tree",
+    "vmguard.disk.btrfs.volume",
+)
+PURE_ENV = "VMGUARD_PURE_PYTHON"
+"""Set (to anything but empty) to run the interpreted modules even when a build exists."""
+PACKAGE_DIR = Path(__file__).resolve().parent
+SOURCE_ROOT = PACKAGE_DIR.parent
+GROUP = "vmguard_native"
+"""The shared library every compiled module of the build lives in (``vmguard_native__mypyc``)."""
+DIGEST_FILE = PACKAGE_DIR / "native.digest"
+"""The digest of the sources the build compiled (git-ignored, written by ``build``)."""
+
+
+def source_path(module: str) -> Path:
+    """The ``.py`` file of one of vmguard's modules."""
+    return SOURCE_ROOT.joinpath(*module.split(".")).with_suffix(".py")
+
+
+def sources_digest() -> str:
+    """SHA-256 over the compiled modules' names and sources, and the compiler's version."""
+    digest = hashlib.sha256(f"{sys.implementation.cache_tag}\0".encode())
+    for module in COMPILED:
+        digest.update(module.encode() + b"\0" + source_path(module).read_bytes() + b"\0")
+    return digest.hexdigest()
+
+
+def build_is_current() -> bool:
+    """Whether a build exists and was made from the sources in the tree."""
+    try:
+        recorded = DIGEST_FILE.read_text(encoding="ascii").strip()
+    except (OSError, UnicodeDecodeError):
+        return False
+    return recorded == sources_digest()
+
+
+def active() -> bool:
+    """Whether the compiled modules are the ones imported in this process."""
+    module = sys.modules.get(COMPILED[-1])
+    if module is None:
+        module = importlib.import_module(COMPILED[-1])
+    return not str(module.__file__).endswith(".py")
+
+
+class _SourcesFirst(importlib.abc.MetaPathFinder):
+    """Finds the ``COMPILED`` modules as their ``.py`` files, ahead of any extension."""
+
+    def find_spec(
+        self, fullname: str, path: Sequence[str] | None, target: ModuleType | None = None
+    ) -> importlib.machinery.ModuleSpec | None:
+        if fullname not in COMPILED:
+            return None
+        return importlib.util.spec_from_file_location(fullname, source_path(fullname))
+
+
+def prefer_sources() -> None:
+    """Import the interpreted modules when the build is stale, absent or not wanted."""
+    wanted = not os.environ.get(PURE_ENV) and build_is_current()
+    if not wanted and not any(isinstance(f, _SourcesFirst) for f in sys.meta_path):
+        sys.meta_path.insert(0, _SourcesFirst())

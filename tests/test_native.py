@@ -1,0 +1,106 @@
+"""The mypyc build of the walk's hot modules: used when current, never when stale or refused,
+and reading exactly what the interpreted modules read."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from btrfsimages import make_source_tree, mkfs_btrfs, run
+from vmguard import native
+
+TESTS = Path(__file__).resolve().parent
+
+WALK = r"""
+import json, sys
+from pathlib import Path
+sys.path.insert(0, sys.argv[1])
+from btrfsimages import guest_entries, open_guestfs
+from vmguard import native
+entries = guest_entries(open_guestfs(Path(sys.argv[2])))
+print(json.dumps({"compiled": native.active(), "entries": entries}))
+"""
+"""Walks an image in a fresh interpreter: whether the build ran, and what it read."""
+
+
+def _walk(image: Path, *, pure: bool) -> dict[str, object]:
+    env = {k: v for k, v in os.environ.items() if k != native.PURE_ENV}
+    if pure:
+        env[native.PURE_ENV] = "1"
+    done = subprocess.run(
+        [sys.executable, "-c", WALK, str(TESTS), str(image)],
+        capture_output=True,
+        text=True,
+        check=True,
+        env=env,
+    )
+    result: dict[str, object] = json.loads(done.stdout)
+    return result
+
+
+@pytest.fixture(scope="module")
+def qcow2_btrfs(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A btrfs volume made by mkfs.btrfs --rootdir, as qcow2: both compiled readers run."""
+    work = tmp_path_factory.mktemp("native")
+    raw = mkfs_btrfs(make_source_tree(work / "tree"), work / "disk.raw")
+    run("qemu-img", "convert", "-f", "raw", "-O", "qcow2", raw, work / "disk.qcow2")
+    return work / "disk.qcow2"
+
+
+def test_the_build_is_current_and_imported() -> None:
+    # `make` builds the compiled modules before the tests; a stale build here means the
+    # suite would test the interpreted code only.
+    assert native.build_is_current(), "the mypyc build is stale: run `make native`"
+    assert _probe_active({}) is True
+
+
+def test_the_pure_python_switch_imports_the_sources() -> None:
+    assert _probe_active({native.PURE_ENV: "1"}) is False
+
+
+def _probe_active(extra: dict[str, str]) -> bool:
+    env = {k: v for k, v in os.environ.items() if k != native.PURE_ENV} | extra
+    code = (
+        "import importlib, json; from vmguard import native\n"
+        "files = [importlib.import_module(m).__file__ for m in native.COMPILED]\n"
+        "print(json.dumps([native.active(), files]))"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, env=env
+    )
+    is_active, files = json.loads(done.stdout)
+    # All of the build or none of it: compiled modules call each other directly.
+    assert {f.endswith(".py") for f in files} == {not is_active}, files
+    return bool(is_active)
+
+
+def test_a_stale_digest_means_the_sources(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    digest = tmp_path / "native.digest"
+    monkeypatch.setattr(native, "DIGEST_FILE", digest)
+    assert not native.build_is_current()  # no build
+    digest.write_text("0" * 64 + "\n")
+    assert not native.build_is_current()  # built from other sources
+    digest.write_text(native.sources_digest() + "\n")
+    assert native.build_is_current()
+
+
+def test_the_sources_finder_takes_only_compiled_modules() -> None:
+    finder = native._SourcesFirst()
+    spec = finder.find_spec("vmguard.disk.btrfs.tree", None)
+    assert spec is not None and spec.origin == str(native.source_path("vmguard.disk.btrfs.tree"))
+    assert spec.origin.endswith("/vmguard/disk/btrfs/tree.py")
+    assert finder.find_spec("vmguard.disk.source", None) is None
+
+
+def test_compiled_and_interpreted_walks_read_the_same(qcow2_btrfs: Path) -> None:
+    compiled = _walk(qcow2_btrfs, pure=False)
+    interpreted = _walk(qcow2_btrfs, pure=True)
+    assert compiled["compiled"] is True and interpreted["compiled"] is False
+    entries = compiled["entries"]
+    assert isinstance(entries, dict) and len(entries) > 50
+    assert entries == interpreted["entries"]
