@@ -12,16 +12,16 @@ import stat as st
 from collections import OrderedDict
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from typing import Any, NamedTuple
+from typing import Any, Final, NamedTuple
 
 from vmguard.disk.errors import CorruptImage, DiskError, LimitExceeded
 from vmguard.disk.filesystems import Filesystem
 from vmguard.disk.fskind import FsKind
 from vmguard.guest.view import GuestFileTooLarge, GuestStat
 
-MAX_SYMLINK_HOPS = 40
-MAX_WALK_DEPTH = 256
-_DIR_CACHE = 1024
+MAX_SYMLINK_HOPS: Final = 40
+MAX_WALK_DEPTH: Final = 256
+_DIR_CACHE: Final = 1024
 
 
 class GuestPathError(DiskError):

@@ -23,6 +23,7 @@ from btrfsimages import (
     open_guestfs,
     run,
 )
+from nativemode import rerun_interpreted
 from vmguard.disk.btrfs import files as btrfs_files
 
 MiB = 1024 * 1024
@@ -87,8 +88,14 @@ def test_windows_of_every_file_read_as_the_source(tree: Path, tmp_path: Path, ma
 
 @pytest.mark.parametrize("starve", ["records-of-one", "no-leaf-pass"])
 def test_starved_inode_records_give_the_same_tree(
-    tree: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, starve: str
+    tree: Path,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    starve: str,
+    request: pytest.FixtureRequest,
 ) -> None:
+    if starve == "no-leaf-pass" and rerun_interpreted(request):
+        return  # leaf_files is called natively in the compiled build: patch it where it works
     image = mkfs_btrfs(tree, tmp_path / "fs.raw", "-O", "^no-holes")
     if starve == "records-of-one":
         monkeypatch.setattr(btrfs_files, "_FILE_RECORDS", 1)

@@ -12,23 +12,30 @@ import bisect
 import struct
 from collections.abc import Iterator
 from dataclasses import dataclass
+from typing import Final
 
 from vmguard.disk.errors import CorruptImage, LimitExceeded, UnsupportedFormat
 
-CHUNK_ITEM_KEY = 228
-MAX_CHUNKS = 1 << 16
-MAX_STRIPES = 64
+CHUNK_ITEM_KEY: Final = 228
+MAX_CHUNKS: Final = 1 << 16
+MAX_STRIPES: Final = 64
 
-BLOCK_GROUP_DATA = 0x1
-BLOCK_GROUP_SYSTEM = 0x2
-BLOCK_GROUP_METADATA = 0x4
-_RAID0, _RAID1, _DUP, _RAID10, _RAID5, _RAID6 = 0x8, 0x10, 0x20, 0x40, 0x80, 0x100
-_RAID1C3, _RAID1C4 = 0x200, 0x400
-_MIRRORED = _RAID1 | _DUP | _RAID1C3 | _RAID1C4
+BLOCK_GROUP_DATA: Final = 0x1
+BLOCK_GROUP_SYSTEM: Final = 0x2
+BLOCK_GROUP_METADATA: Final = 0x4
+_RAID0: Final = 0x8
+_RAID1: Final = 0x10
+_DUP: Final = 0x20
+_RAID10: Final = 0x40
+_RAID5: Final = 0x80
+_RAID6: Final = 0x100
+_RAID1C3: Final = 0x200
+_RAID1C4: Final = 0x400
+_MIRRORED: Final = _RAID1 | _DUP | _RAID1C3 | _RAID1C4
 
-_CHUNK = struct.Struct("<QQQQIIIHH")
-_STRIPE = struct.Struct("<QQ16s")
-_KEY = struct.Struct("<QBQ")
+_CHUNK: Final = struct.Struct("<QQQQIIIHH")
+_STRIPE: Final = struct.Struct("<QQ16s")
+_KEY: Final = struct.Struct("<QBQ")
 
 
 @dataclass(frozen=True, slots=True)

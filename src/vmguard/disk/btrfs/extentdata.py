@@ -9,13 +9,14 @@ from __future__ import annotations
 
 from collections import OrderedDict
 from collections.abc import Sequence
+from typing import Final
 
 from vmguard.disk.btrfs.decompress import MAX_COMPRESSED_EXTENT, decompress
 from vmguard.disk.btrfs.items import EXTENT_INLINE, EXTENT_PREALLOC, EXTENT_REGULAR, FileExtent
 from vmguard.disk.btrfs.volume import BtrfsVolume
 from vmguard.disk.errors import LimitExceeded
 
-_DECOMPRESSED_CACHE = 16
+_DECOMPRESSED_CACHE: Final = 16
 
 
 class ExtentData:

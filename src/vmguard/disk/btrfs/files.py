@@ -12,7 +12,7 @@ import bisect
 from collections import OrderedDict
 from collections.abc import Iterator, Sequence
 from itertools import chain
-from typing import NamedTuple
+from typing import Final, NamedTuple
 
 from vmguard.disk.btrfs.extentdata import ExtentData
 from vmguard.disk.btrfs.items import (
@@ -32,20 +32,29 @@ from vmguard.disk.btrfs.items import (
     parse_dir_entries,
     parse_file_extent,
 )
-from vmguard.disk.btrfs.leaffiles import MODE, SIZE, FileRecord, leaf_files
+from vmguard.disk.btrfs.leaffiles import (
+    EXTENT_COUNT,
+    INODE_FIELDS,
+    MODE,
+    SIZE,
+    FileRecord,
+    leaf_files,
+    new_record,
+    record_extents,
+)
 from vmguard.disk.btrfs.tree import KEY_MAX
 from vmguard.disk.btrfs.volume import BtrfsVolume
 from vmguard.disk.errors import CorruptImage, LimitExceeded
 
-MAX_DIR_ENTRIES = 1_000_000
-MAX_FILE_EXTENTS = 1_000_000
-MAX_XATTRS = 4096
+MAX_DIR_ENTRIES: Final = 1_000_000
+MAX_FILE_EXTENTS: Final = 1_000_000
+MAX_XATTRS: Final = 4096
 _FILE_RECORDS = 1 << 16
 """Inode records kept (with their extent lists: a few hundred bytes each, besides inline
 data, which ``_LEAF_BYTES`` bounds: it is never more than the leaves it came from)."""
 _LEAF_BYTES = 32 * 1024 * 1024
 """Leaves whose inodes are recorded, in bytes of tree blocks."""
-_EXTENT_LIST_CACHE = 64
+_EXTENT_LIST_CACHE: Final = 64
 _EAGER_EXTENTS = 256
 
 
@@ -66,7 +75,12 @@ class BtrfsNode(NamedTuple):
     ino: int
 
 
-_DOTS = (b".", b"..")
+_DOTS: Final = (b".", b"..")
+_SLASH: Final = ord("/")
+_NUL: Final = 0
+"""Bytes a name may not hold, as numbers: ``int in bytes`` is a byte search, while
+``bytes in bytes`` first tries the operand as a number and builds and drops a TypeError
+(measured: a twentieth of a btrfs walk's instructions)."""
 
 
 class FileReader:
@@ -96,14 +110,15 @@ class FileReader:
         record = self._records.get(node)
         if record is None:
             record = self._load(node)
-        return _make_inode(record[0])
+        return _make_inode(record[:INODE_FIELDS])
 
-    def inode_fields(self, node: BtrfsNode) -> tuple[int, ...]:
-        """``inode`` as a plain tuple in ``Inode``'s order (``stat`` of every walked file)."""
+    def record(self, node: BtrfsNode) -> FileRecord:
+        """The node's record: ``inode``'s fields first, in ``Inode``'s order (``stat`` of
+        every walked file reads them from here)."""
         record = self._records.get(node)
         if record is None:
             record = self._load(node)
-        return record[0]
+        return record
 
     def _load(self, node: BtrfsNode) -> FileRecord:
         """Find the node's inode item; record every inode of the leaf holding it at once
@@ -129,7 +144,7 @@ class FileReader:
             if recorded is not None:
                 return recorded
         inode = inode_fields(leaf.items[index])
-        record: FileRecord = (inode, None, None)
+        record = new_record(inode, None, None)
         if inode[MODE] & 0o170000 in (0o100000, 0o120000):
             offsets: list[int] = []
             extents: list[ExtentFields] = []
@@ -145,8 +160,8 @@ class FileReader:
                     continue
                 break
             else:
-                record = (inode, tuple(offsets), tuple(extents))
-        self._records[node] = record
+                record = new_record(inode, offsets, extents)
+        self._records[node.tree, node.ino] = record
         return record
 
     def _remember_extents(self, node: BtrfsNode, found: tuple[list[int], list[FileExtent]]) -> None:
@@ -161,6 +176,9 @@ class FileReader:
         found: dict[str, BtrfsNode] = {}
         tree = node.tree
         unpack, head = DIR_INDEX_HEAD.unpack_from, DIR_INDEX_HEAD.size
+        objectid: int  # typed, so that compiled code does the arithmetic itself
+        kind: int
+        name_len: int
         for count, (_key, data) in enumerate(self._items(node, DIR_INDEX)):
             if count >= MAX_DIR_ENTRIES:
                 raise LimitExceeded(f"btrfs directory holds more than {MAX_DIR_ENTRIES}")
@@ -178,8 +196,8 @@ class FileReader:
                 child is not None
                 and name
                 and name not in _DOTS
-                and b"/" not in name
-                and b"\0" not in name
+                and _SLASH not in name
+                and _NUL not in name
             ):
                 found[name.decode("utf-8", "replace")] = child
         return found
@@ -203,8 +221,9 @@ class FileReader:
     def extents(self, node: BtrfsNode) -> tuple[Sequence[int], Sequence[FileExtent]]:
         """File offsets (ascending) and the extent starting at each."""
         record = self._records.get(node)
-        if record is not None and record[1] is not None and record[2] is not None:
-            return record[1], list(map(_make_extent, record[2]))
+        recorded = None if record is None else record_extents(record)
+        if recorded is not None:
+            return recorded[0], list(map(_make_extent, recorded[1]))
         cached = self._extents.get(node)
         if cached is not None:
             self._extents.move_to_end(node)
@@ -224,20 +243,20 @@ class FileReader:
         record = self._records.get(node)
         if record is None:
             record = self._load(node)
-        end = min(offset + length, record[0][SIZE])
+        end = min(offset + length, record[SIZE])
         if offset >= end:
             return b""
-        recorded = record[2]
-        if recorded is not None and len(recorded) == 1 and record[1] == (0,):
+        if record[EXTENT_COUNT] == 1 and record[EXTENT_COUNT + 1] == 0:
             # One extent from the file's start (most files): no lists, no search.
-            extent = _make_extent(recorded[0])
+            extent = _make_extent(record[EXTENT_COUNT + 2 :])
             if end <= extent.num_bytes:
                 data = self.data.extent_bytes(extent, offset, end - offset)
                 return data if len(data) == end - offset else data + bytes(end - offset - len(data))
         offsets: Sequence[int]
         extents: Sequence[FileExtent]
-        if record[1] is not None and record[2] is not None:
-            offsets, extents = record[1], list(map(_make_extent, record[2]))
+        recorded = record_extents(record)
+        if recorded is not None:
+            offsets, extents = recorded[0], list(map(_make_extent, recorded[1]))
         else:
             offsets, extents = self.extents(node)
         i = max(bisect.bisect_right(offsets, offset) - 1, 0)

@@ -11,10 +11,11 @@ from __future__ import annotations
 import stat as st
 import sys
 from collections.abc import Iterator
-from typing import Any
+from typing import Any, Final
 
 from vmguard.disk.btrfs.files import BtrfsNode, FileReader
 from vmguard.disk.btrfs.items import FS_TREE
+from vmguard.disk.btrfs.leaffiles import GID, MODE, MTIME, SIZE, UID
 from vmguard.disk.btrfs.volume import BtrfsVolume
 from vmguard.disk.errors import CorruptImage
 from vmguard.disk.filesystems import Filesystem, FsSignature
@@ -22,10 +23,10 @@ from vmguard.disk.fskind import FsKind
 from vmguard.disk.source import ByteSource
 from vmguard.guest.view import GuestStat
 
-MAX_SYMLINK_BYTES = 4096
-_SIZED = (st.S_IFREG, st.S_IFLNK)
+MAX_SYMLINK_BYTES: Final = 4096
+_SIZED: Final = (st.S_IFREG, st.S_IFLNK)
 """File types whose stat carries the inode's size."""
-MAX_SUBVOLUME_PATH = 64
+MAX_SUBVOLUME_PATH: Final = 64
 _new_stat = tuple.__new__
 """Makes a ``GuestStat`` without NamedTuple's Python-level ``__new__`` (one per walked file)."""
 
@@ -62,11 +63,11 @@ class BtrfsFilesystem(Filesystem):
 
     def stat(self, node: Any) -> GuestStat:
         """Metadata of a node."""
-        size, _nlink, uid, gid, mode, _rdev, _flags, mtime = self.reader.inode_fields(node)
-        if mode & 0o170000 not in _SIZED:
-            size = 0
+        record = self.reader.record(node)
+        mode: int = record[MODE]
+        size: int = record[SIZE] if mode & 0o170000 in _SIZED else 0
         number = node.ino if node.tree == self.root.tree else node.tree << 64 | node.ino
-        return _new_stat(GuestStat, (mode, size, uid, gid, mtime, number))
+        return _new_stat(GuestStat, (mode, size, record[UID], record[GID], record[MTIME], number))
 
     def readlink(self, node: Any) -> str | None:
         """A symlink's target as stored."""

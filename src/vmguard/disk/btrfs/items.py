@@ -10,51 +10,53 @@ from __future__ import annotations
 
 import struct
 from dataclasses import dataclass
-from typing import NamedTuple
+from typing import Final, NamedTuple
 
 from vmguard.disk.errors import CorruptImage
 
-INODE_ITEM = 1
-INODE_REF = 12
-XATTR_ITEM = 24
-DIR_ITEM = 84
-DIR_INDEX = 96
-EXTENT_DATA = 108
-ROOT_ITEM = 132
-ROOT_BACKREF = 144
-ROOT_REF = 156
-EXTENT_ITEM = 168
-METADATA_ITEM = 169
-DEV_ITEM = 216
-CHUNK_ITEM = 228
+INODE_ITEM: Final = 1
+INODE_REF: Final = 12
+XATTR_ITEM: Final = 24
+DIR_ITEM: Final = 84
+DIR_INDEX: Final = 96
+EXTENT_DATA: Final = 108
+ROOT_ITEM: Final = 132
+ROOT_BACKREF: Final = 144
+ROOT_REF: Final = 156
+EXTENT_ITEM: Final = 168
+METADATA_ITEM: Final = 169
+DEV_ITEM: Final = 216
+CHUNK_ITEM: Final = 228
 
-ROOT_TREE = 1
-EXTENT_TREE = 2
-CHUNK_TREE = 3
-FS_TREE = 5
-ROOT_TREE_DIR = 6
-FIRST_CHUNK_TREE = 256
-FIRST_FREE = 256
-LAST_FREE = (1 << 64) - 256
+ROOT_TREE: Final = 1
+EXTENT_TREE: Final = 2
+CHUNK_TREE: Final = 3
+FS_TREE: Final = 5
+ROOT_TREE_DIR: Final = 6
+FIRST_CHUNK_TREE: Final = 256
+FIRST_FREE: Final = 256
+LAST_FREE: Final = (1 << 64) - 256
 
 COMPRESSION = {0: "none", 1: "zlib", 2: "lzo", 3: "zstd"}
-EXTENT_INLINE, EXTENT_REGULAR, EXTENT_PREALLOC = 0, 1, 2
+EXTENT_INLINE: Final = 0
+EXTENT_REGULAR: Final = 1
+EXTENT_PREALLOC: Final = 2
 
-_INODE = struct.Struct("<16xQ16xIIIIQQ64xQ")
+_INODE: Final = struct.Struct("<16xQ16xIIIIQQ64xQ")
 """The inode item fields ``Inode`` holds, in its order: size, nlink, uid, gid, mode, rdev,
 flags and mtime's seconds (offset 136), skipping the rest in one unpack."""
-_DIR = struct.Struct("<QBQQHHB")
-DIR_INDEX_HEAD = struct.Struct("<QB16x2xH1x")
+_DIR: Final = struct.Struct("<QBQQHHB")
+DIR_INDEX_HEAD: Final = struct.Struct("<QB16x2xH1x")
 """A directory entry's location objectid and type and its name length (the name follows
 the 30-byte head): what a directory listing needs, in one unpack."""
-_EXTENT_HEAD = struct.Struct("<QQBBHB")
-_EXTENT_DISK = struct.Struct("<QQQQ")
-_EXTENT_FULL = struct.Struct("<QQB3sBQQQQ")
+_EXTENT_HEAD: Final = struct.Struct("<QQBBHB")
+_EXTENT_DISK: Final = struct.Struct("<QQQQ")
+_EXTENT_FULL: Final = struct.Struct("<QQB3sBQQQQ")
 """A whole regular or preallocated extent item (53 bytes); the 3 bytes are the encryption
 and other-encoding fields, zero when the extent is plain."""
-_PLAIN = bytes(3)
-_DISK_KINDS = (EXTENT_REGULAR, EXTENT_PREALLOC)
-_ROOT_REF = struct.Struct("<QQH")
+_PLAIN: Final = bytes(3)
+_DISK_KINDS: Final = (EXTENT_REGULAR, EXTENT_PREALLOC)
+_ROOT_REF: Final = struct.Struct("<QQH")
 
 
 class Inode(NamedTuple):

@@ -13,6 +13,7 @@ import struct
 from collections.abc import Iterator
 from dataclasses import dataclass
 from itertools import chain
+from typing import Final
 
 from vmguard.disk.btrfs.checksum import checksum_matches
 from vmguard.disk.btrfs.chunks import ChunkMap
@@ -22,19 +23,19 @@ from vmguard.disk.source import ByteSource
 Key = tuple[int, int, int]
 """(objectid, type, offset): the sort order of every btrfs tree."""
 
-HEADER_SIZE = 101
-MAX_LEVEL = 8
-MAX_BLOCKS_PER_SCAN = 1 << 20
-CACHE_BYTES = 64 * 1024 * 1024
+HEADER_SIZE: Final = 101
+MAX_LEVEL: Final = 8
+MAX_BLOCKS_PER_SCAN: Final = 1 << 20
+CACHE_BYTES: Final = 64 * 1024 * 1024
 """Tree blocks kept parsed, and separately leaves kept indexed: each at most this much."""
-_HEADER = struct.Struct("<32s16sQQ16sQQIB")
-_LEAF_ITEM = struct.Struct("<QBQII")
-_LEAF_KEY = struct.Struct("<QBQ8x")
+_HEADER: Final = struct.Struct("<32s16sQQ16sQQIB")
+_LEAF_ITEM: Final = struct.Struct("<QBQII")
+_LEAF_KEY: Final = struct.Struct("<QBQ8x")
 """A leaf item's key alone: unpacked straight into the (objectid, type, offset) tuples."""
-_LEAF_PLACE = struct.Struct("<17xII")
+_LEAF_PLACE: Final = struct.Struct("<17xII")
 """A leaf item's payload offset and size."""
-_NODE_PTR = struct.Struct("<QBQQQ")
-KEY_MAX = 0xFFFFFFFFFFFFFFFF
+_NODE_PTR: Final = struct.Struct("<QBQQQ")
+KEY_MAX: Final = 0xFFFFFFFFFFFFFFFF
 
 
 @dataclass(frozen=True, slots=True)
@@ -131,12 +132,15 @@ class TreeReader:
             raise CorruptImage(f"btrfs tree leaf at {address} claims {count} items")
         table = raw[HEADER_SIZE : HEADER_SIZE + count * _LEAF_ITEM.size]
         keys = tuple(_LEAF_KEY.iter_unpack(table))
-        places = list(_LEAF_PLACE.iter_unpack(table))
-        if places and max([start + size for start, size in places]) > body:
-            raise CorruptImage(f"btrfs tree leaf at {address} has an item out of bounds")
-        base = HEADER_SIZE
-        items = tuple([raw[base + start : base + start + size] for start, size in places])
-        return TreeBlock(address, 0, owner, keys, (), items)
+        # Typed as numbers, the loop compiles to machine arithmetic and byte slicing.
+        places: list[tuple[int, int]] = list(_LEAF_PLACE.iter_unpack(table))
+        items: list[bytes] = []
+        for start, size in places:
+            stop = start + size
+            if stop > body:
+                raise CorruptImage(f"btrfs tree leaf at {address} has an item out of bounds")
+            items.append(raw[HEADER_SIZE + start : HEADER_SIZE + stop])
+        return TreeBlock(address, 0, owner, keys, (), tuple(items))
 
     def _known_leaf(self, root: int, low: Key, high: Key) -> TreeBlock | None:
         """A leaf met before whose keys strictly enclose ``[low, high]``, or None.

@@ -9,6 +9,7 @@ name it.
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import Final
 
 from vmguard.disk.btrfs.chunks import ChunkMap, parse_chunk, parse_sys_chunk_array
 from vmguard.disk.btrfs.items import (
@@ -31,7 +32,7 @@ from vmguard.disk.btrfs.tree import KEY_MAX, TreeReader
 from vmguard.disk.errors import CorruptImage, LimitExceeded, UnsupportedFormat
 from vmguard.disk.source import ByteSource
 
-MAX_SUBVOLUMES = 100_000
+MAX_SUBVOLUMES: Final = 100_000
 
 
 class BtrfsVolume:

@@ -14,6 +14,7 @@ import sys
 from array import array
 from collections import OrderedDict
 from collections.abc import Iterator
+from typing import Final
 
 from vmguard.disk.containers.qcow2_compressed import Inflater
 from vmguard.disk.containers.qcow2_header import Qcow2Header
@@ -24,19 +25,19 @@ from vmguard.disk.source import ByteSource, DataRange, SparseSource, clamp
 _U64 = next(code for code in ("Q", "L") if array(code).itemsize == 8)
 _SWAP = sys.byteorder == "little"
 
-_L1_OFFSET_MASK = 0x00FF_FFFF_FFFF_FE00
-_L2_OFFSET_MASK = 0x00FF_FFFF_FFFF_FE00
-_COPIED = 1 << 63
-_COMPRESSED = 1 << 62
-_ZERO = 1
-_SUBCLUSTER_BITS = 5  # 32 subclusters per cluster with extended L2 entries
-_ALL_SUBCLUSTERS = 0xFFFF_FFFF
+_L1_OFFSET_MASK: Final = 0x00FF_FFFF_FFFF_FE00
+_L2_OFFSET_MASK: Final = 0x00FF_FFFF_FFFF_FE00
+_COPIED: Final = 1 << 63
+_COMPRESSED: Final = 1 << 62
+_ZERO: Final = 1
+_SUBCLUSTER_BITS: Final = 5  # 32 subclusters per cluster with extended L2 entries
+_ALL_SUBCLUSTERS: Final = 0xFFFF_FFFF
 
 # Kinds of guest extents.
-_DATA = 0  # host bytes in the image or the external data file
-_ZERO_KIND = 1  # reads as zeros
-_UNALLOCATED = 2  # backing file, or zeros
-_COMPRESSED_KIND = 3  # one compressed cluster; "host" is its L2 descriptor
+_DATA: Final = 0  # host bytes in the image or the external data file
+_ZERO_KIND: Final = 1  # reads as zeros
+_UNALLOCATED: Final = 2  # backing file, or zeros
+_COMPRESSED_KIND: Final = 3  # one compressed cluster; "host" is its L2 descriptor
 
 _Extent = tuple[int, int, int, int]  # guest offset, length, kind, host offset/descriptor
 
