@@ -13,6 +13,7 @@ import sys
 import typer
 
 from vmguard import __version__
+from vmguard.allocator import keep_freed_memory
 from vmguard.cli.output import EXIT_USAGE, fail
 from vmguard.errors import VmguardError, one_line
 
@@ -74,6 +75,7 @@ def _main(
 
 def run() -> None:
     """Console-script entry point."""
+    keep_freed_memory()
     wanted = sys.argv[1] if len(sys.argv) > 1 else None
     try:
         code = build_app(wanted if wanted in COMMANDS else None)(standalone_mode=False)
