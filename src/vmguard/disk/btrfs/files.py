@@ -12,7 +12,7 @@ import bisect
 from collections import OrderedDict
 from collections.abc import Iterator, Sequence
 from itertools import chain
-from typing import Final, NamedTuple
+from typing import Final
 
 from vmguard.disk.btrfs.extentdata import ExtentData
 from vmguard.disk.btrfs.items import (
@@ -59,20 +59,14 @@ _EAGER_EXTENTS = 256
 
 
 _make_inode = Inode._make
-_new_node = tuple.__new__
-"""Makes a ``BtrfsNode`` from a (tree, ino) pair without NamedTuple's Python-level
-``__new__`` (a directory listing makes one per entry)."""
 _make_extent = FileExtent._make
 
+BtrfsNode = tuple[int, int]
+"""An inode of one FS tree (a subvolume or snapshot): (tree id, inode number).
 
-class BtrfsNode(NamedTuple):
-    """An inode of one FS tree (a subvolume or snapshot).
-
-    Immutable like the project's frozen dataclasses, but a tuple: a walk hashes a node for
-    every cache lookup, and a dataclass's generated ``__hash__`` is Python code."""
-
-    tree: int
-    ino: int
+A plain tuple, not a NamedTuple: a directory listing makes one per entry, which compiled
+code builds in one step (a NamedTuple is built through its class), and the cycle collector
+stops tracking a plain tuple of numbers, never a tuple subclass."""
 
 
 _DOTS: Final = (b".", b"..")
@@ -100,10 +94,9 @@ class FileReader:
     def _items(
         self, node: BtrfsNode, kind: int, low: int = 0, high: int = KEY_MAX
     ) -> Iterator[tuple[tuple[int, int, int], bytes]]:
-        root = self.volume.require_root(node.tree)
-        return self.volume.trees.items(
-            root.bytenr, root.level, (node.ino, kind, low), (node.ino, kind, high)
-        )
+        tree, ino = node
+        root = self.volume.require_root(tree)
+        return self.volume.trees.items(root.bytenr, root.level, (ino, kind, low), (ino, kind, high))
 
     def inode(self, node: BtrfsNode) -> Inode:
         """The node's inode item; ``CorruptImage`` when the tree has none."""
@@ -126,20 +119,21 @@ class FileReader:
         leaves it out."""
         # One descent serves both the inode item and, for a file, its extents (they follow
         # it in key order).
-        root = self.volume.require_root(node.tree)
+        tree, ino = node
+        root = self.volume.require_root(tree)
         spans = self.volume.trees.spans(
-            root.bytenr, root.level, (node.ino, INODE_ITEM, 0), (node.ino, EXTENT_DATA, KEY_MAX)
+            root.bytenr, root.level, (ino, INODE_ITEM, 0), (ino, EXTENT_DATA, KEY_MAX)
         )
         found = next(spans, None)
         if found is None or found[0].keys[found[1]][1:] != (INODE_ITEM, 0):
-            raise CorruptImage(f"btrfs inode {node.ino} of tree {node.tree} is missing")
+            raise CorruptImage(f"btrfs inode {ino} of tree {tree} is missing")
         leaf, index, end = found
-        if (node.tree, leaf.address) not in self._leaves_read:
+        if (tree, leaf.address) not in self._leaves_read:
             if len(self._records) >= _FILE_RECORDS or len(self._leaves_read) >= self._max_leaves:
                 self._records.clear()
                 self._leaves_read.clear()
-            self._leaves_read.add((node.tree, leaf.address))
-            self._records.update(leaf_files(node.tree, leaf.keys, leaf.items))
+            self._leaves_read.add((tree, leaf.address))
+            self._records.update(leaf_files(tree, leaf.keys, leaf.items))
             recorded = self._records.get(node)
             if recorded is not None:
                 return recorded
@@ -148,7 +142,7 @@ class FileReader:
         if inode[MODE] & 0o170000 in (0o100000, 0o120000):
             offsets: list[int] = []
             extents: list[ExtentFields] = []
-            first_extent = (node.ino, EXTENT_DATA, 0)
+            first_extent = (ino, EXTENT_DATA, 0)
             for block, i, j in chain(((leaf, index, end),), spans):
                 keys, items = block.keys, block.items
                 for k in range(bisect.bisect_left(keys, first_extent, i, j), j):
@@ -161,7 +155,7 @@ class FileReader:
                 break
             else:
                 record = new_record(inode, offsets, extents)
-        self._records[node.tree, node.ino] = record
+        self._records[node] = record
         return record
 
     def _remember_extents(self, node: BtrfsNode, found: tuple[list[int], list[FileExtent]]) -> None:
@@ -174,7 +168,7 @@ class FileReader:
         entry gives its top directory, a subvolume whose root item is gone is left out."""
         # One unpack per entry, no helper calls: this runs once per guest file.
         found: dict[str, BtrfsNode] = {}
-        tree = node.tree
+        tree = node[0]
         unpack, head = DIR_INDEX_HEAD.unpack_from, DIR_INDEX_HEAD.size
         objectid: int  # typed, so that compiled code does the arithmetic itself
         kind: int
@@ -189,7 +183,7 @@ class FileReader:
             if len(name) != name_len:
                 raise CorruptImage("btrfs directory item name runs past its item")
             if kind == INODE_ITEM:
-                child: BtrfsNode | None = _new_node(BtrfsNode, (tree, objectid))
+                child: BtrfsNode | None = (tree, objectid)
             else:
                 child = self._subvolume_top(objectid, kind)
             if (
@@ -205,7 +199,7 @@ class FileReader:
     def _subvolume_top(self, objectid: int, kind: int) -> BtrfsNode | None:
         if kind == ROOT_ITEM:
             root = self.volume.root(objectid)
-            return None if root is None else BtrfsNode(objectid, root.root_dirid)
+            return None if root is None else (objectid, root.root_dirid)
         return None
 
     def xattrs(self, node: BtrfsNode) -> dict[bytes, bytes]:
@@ -273,9 +267,10 @@ class FileReader:
     def device_extents(self, node: BtrfsNode) -> Iterator[tuple[int, int]]:
         """(device offset, length) of every copy of what the file's content is read from:
         data extents (compressed ones as stored), and for inline data the leaf holding it."""
-        root = self.volume.require_root(node.tree)
+        tree, ino = node
+        root = self.volume.require_root(tree)
         for block, i in self.volume.trees.item_slots(
-            root.bytenr, root.level, (node.ino, EXTENT_DATA, 0), (node.ino, EXTENT_DATA, KEY_MAX)
+            root.bytenr, root.level, (ino, EXTENT_DATA, 0), (ino, EXTENT_DATA, KEY_MAX)
         ):
             extent = parse_file_extent(block.items[i])
             if extent.kind == EXTENT_INLINE:

@@ -66,7 +66,8 @@ class BtrfsFilesystem(Filesystem):
         record = self.reader.record(node)
         mode: int = record[MODE]
         size: int = record[SIZE] if mode & 0o170000 in _SIZED else 0
-        number = node.ino if node.tree == self.root.tree else node.tree << 64 | node.ino
+        tree, ino = node
+        number = ino if tree == self.root[0] else tree << 64 | ino
         return _new_stat(GuestStat, (mode, size, record[UID], record[GID], record[MTIME], number))
 
     def readlink(self, node: Any) -> str | None:
@@ -98,9 +99,9 @@ class BtrfsFilesystem(Filesystem):
             root = self.volume.root(tree)
             if root is None:
                 raise CorruptImage(f"btrfs subvolume id {ident} does not exist")
-            return self.view(BtrfsNode(tree, root.root_dirid))
+            return self.view((tree, root.root_dirid))
         top = self.volume.require_root(FS_TREE)
-        node = BtrfsNode(FS_TREE, top.root_dirid)
+        node: BtrfsNode = (FS_TREE, top.root_dirid)
         parts = [p for p in (path or "").split("/") if p and p != "."]
         if len(parts) > MAX_SUBVOLUME_PATH:
             raise CorruptImage("btrfs subvolume path is too deep")
@@ -117,4 +118,4 @@ def open_btrfs(source: ByteSource, signature: FsSignature) -> BtrfsFilesystem:
     volume = BtrfsVolume(source)
     tree = volume.default_subvolume()
     root = volume.require_root(tree)
-    return BtrfsFilesystem(FileReader(volume), signature, BtrfsNode(tree, root.root_dirid))
+    return BtrfsFilesystem(FileReader(volume), signature, (tree, root.root_dirid))

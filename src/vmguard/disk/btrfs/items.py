@@ -54,6 +54,15 @@ _EXTENT_DISK: Final = struct.Struct("<QQQQ")
 _EXTENT_FULL: Final = struct.Struct("<QQB3sBQQQQ")
 """A whole regular or preallocated extent item (53 bytes); the 3 bytes are the encryption
 and other-encoding fields, zero when the extent is plain."""
+_INODE_SIZE: Final = 160
+_EXTENT_HEAD_SIZE: Final = 21
+_EXTENT_FULL_SIZE: Final = 53
+_unpack_inode: Final = _INODE.unpack_from
+_unpack_extent_head: Final = _EXTENT_HEAD.unpack_from
+_unpack_extent_full: Final = _EXTENT_FULL.unpack_from
+"""Sizes and bound methods of the structs every walked file is parsed with: compiled code
+calls these directly, where ``_INODE.unpack_from`` looks the method up by name each time."""
+_COMPRESSIONS: Final = frozenset(COMPRESSION)
 _PLAIN: Final = bytes(3)
 _DISK_KINDS: Final = (EXTENT_REGULAR, EXTENT_PREALLOC)
 _ROOT_REF: Final = struct.Struct("<QQH")
@@ -122,9 +131,9 @@ def parse_inode(data: bytes) -> Inode:
 def inode_fields(data: bytes) -> tuple[int, ...]:
     """``parse_inode`` as a plain tuple in ``Inode``'s order (what a cache holds: plain
     tuples of numbers and bytes are left alone by Python's cycle collector)."""
-    if len(data) < 160:
+    if len(data) < _INODE_SIZE:
         raise CorruptImage("btrfs inode item is truncated")
-    return _INODE.unpack_from(data)
+    return _unpack_inode(data)
 
 
 def parse_dir_entries(data: bytes, *, limit: int = 1024) -> list[DirEntry]:
@@ -155,28 +164,28 @@ def parse_file_extent(data: bytes) -> FileExtent:
 
 def file_extent_fields(data: bytes) -> ExtentFields:
     """``parse_file_extent`` as a plain tuple in ``FileExtent``'s order."""
-    if len(data) < _EXTENT_HEAD.size:
+    if len(data) < _EXTENT_HEAD_SIZE:
         raise CorruptImage("btrfs file extent item is truncated")
-    if len(data) == _EXTENT_FULL.size:
+    if len(data) == _EXTENT_FULL_SIZE:
         # The usual regular extent in one unpack; its fields are checked as below.
         _g, ram_bytes, compression, encoded, kind, bytenr, disk_bytes, offset, num_bytes = (
-            _EXTENT_FULL.unpack_from(data)
+            _unpack_extent_full(data)
         )
-        if encoded == _PLAIN and compression in COMPRESSION and kind in _DISK_KINDS:
+        if encoded == _PLAIN and compression in _COMPRESSIONS and kind in _DISK_KINDS:
             return (ram_bytes, compression, kind, b"", bytenr, disk_bytes, offset, num_bytes)
-    _gen, ram_bytes, compression, encryption, other, kind = _EXTENT_HEAD.unpack_from(data)
+    _gen, ram_bytes, compression, encryption, other, kind = _unpack_extent_head(data)
     if encryption or other:
         raise CorruptImage("btrfs file extent is encrypted or encoded; not read")
-    if compression not in COMPRESSION:
+    if compression not in _COMPRESSIONS:
         raise CorruptImage(f"btrfs file extent uses unknown compression {compression}")
     if kind == EXTENT_INLINE:
-        inline = data[_EXTENT_HEAD.size :]
+        inline = data[_EXTENT_HEAD_SIZE:]
         return (ram_bytes, compression, kind, inline, 0, 0, 0, ram_bytes)
     if kind not in (EXTENT_REGULAR, EXTENT_PREALLOC):
         raise CorruptImage(f"btrfs file extent has unknown type {kind}")
-    if len(data) < _EXTENT_HEAD.size + _EXTENT_DISK.size:
+    if len(data) < _EXTENT_FULL_SIZE:
         raise CorruptImage("btrfs file extent item is truncated")
-    bytenr, disk_bytes, offset, num_bytes = _EXTENT_DISK.unpack_from(data, _EXTENT_HEAD.size)
+    bytenr, disk_bytes, offset, num_bytes = _EXTENT_DISK.unpack_from(data, _EXTENT_HEAD_SIZE)
     return (ram_bytes, compression, kind, b"", bytenr, disk_bytes, offset, num_bytes)
 
 

@@ -10,7 +10,6 @@ is left out, and the caller looks it up alone (with the errors that lookup raise
 
 from __future__ import annotations
 
-from bisect import bisect_left, bisect_right
 from collections.abc import Sequence
 from itertools import chain
 from typing import Any, Final
@@ -22,7 +21,7 @@ from vmguard.disk.btrfs.items import (
     file_extent_fields,
     inode_fields,
 )
-from vmguard.disk.btrfs.tree import KEY_MAX, Key
+from vmguard.disk.btrfs.tree import Key
 from vmguard.disk.errors import CorruptImage
 
 FileRecord = tuple[Any, ...]
@@ -83,20 +82,36 @@ def leaf_files(
     """
     records: dict[tuple[int, int], FileRecord] = {}
     count = len(keys)
-    for i in [i for i, key in enumerate(keys) if key[1] == INODE_ITEM and key[2] == 0]:
-        ino = keys[i][0]
+    end = 0
+    while end < count:
+        # [start, end): one object's items, in key order (the leaf is sorted, as every
+        # search of it assumes). One pass over the leaf, no search per inode.
+        start = end
+        ino = keys[start][0]
+        end = start + 1
+        while end < count and keys[end][0] == ino:
+            end += 1
+        found = start
+        while found < end and not (keys[found][1] == INODE_ITEM and keys[found][2] == 0):
+            found += 1
+        if found == end:
+            continue  # the inode item is in an earlier leaf, or this is not an inode
         try:
-            inode = inode_fields(items[i])
+            inode = inode_fields(items[found])
         except CorruptImage:
             continue
         if inode[MODE] & 0o170000 not in _FILE_TYPES:
             records[tree, ino] = (*inode, UNREAD)
             continue
-        # The object's EXTENT_DATA items, found by key (the leaf is sorted, as every
-        # search of it assumes); its items are complete only when another object follows.
-        first = bisect_left(keys, (ino, EXTENT_DATA, 0), i)
-        last = bisect_right(keys, (ino, EXTENT_DATA, KEY_MAX), first)
-        if last >= count or keys[last][0] == ino:
+        # The EXTENT_DATA items come last (the highest item type of an inode); they are
+        # complete only when another object follows them in this leaf.
+        first = found + 1
+        while first < end and keys[first][1] != EXTENT_DATA:
+            first += 1
+        last = first
+        while last < end and keys[last][1] == EXTENT_DATA:
+            last += 1
+        if last != end or end == count:
             continue
         try:
             if last == first + 1:  # one extent: most files

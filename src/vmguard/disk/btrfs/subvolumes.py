@@ -22,7 +22,7 @@ def root_candidates(fs: Filesystem) -> Iterator[Filesystem]:
     yield fs
     if not isinstance(fs, BtrfsFilesystem):
         return
-    shown = fs.root.tree
+    shown = fs.root[0]
     try:
         trees = fs.subvolume_ids()[:MAX_ROOT_CANDIDATES]
     except CorruptImage:
