@@ -78,14 +78,18 @@ def active() -> bool:
 
 
 class _SourcesFirst(importlib.abc.MetaPathFinder):
-    """Finds the ``COMPILED`` modules as their ``.py`` files, ahead of any extension."""
+    """Finds vmguard's modules as their ``.py`` files, ahead of any extension beside them
+    (those of ``COMPILED``, and any left from a build whose list named more modules)."""
 
     def find_spec(
         self, fullname: str, path: Sequence[str] | None, target: ModuleType | None = None
     ) -> importlib.machinery.ModuleSpec | None:
-        if fullname not in COMPILED:
+        if not fullname.startswith("vmguard."):
             return None
-        return importlib.util.spec_from_file_location(fullname, source_path(fullname))
+        source = source_path(fullname)
+        if not source.is_file():
+            return None  # a package (its __init__.py is never compiled) or no such module
+        return importlib.util.spec_from_file_location(fullname, source)
 
 
 def prefer_sources() -> None:

@@ -21,6 +21,12 @@ from vmguard.native import (
 )
 
 
+def built_extensions() -> list[Path]:
+    """The extension modules a build left in the source tree."""
+    package = SOURCE_ROOT / "vmguard"
+    return [*package.rglob("*.so"), *SOURCE_ROOT.glob(f"{GROUP}__mypyc*.so")]
+
+
 def build() -> int:
     """Compile ``COMPILED`` in place with mypyc; skipped when the build is current."""
     if build_is_current():
@@ -34,6 +40,8 @@ def build() -> int:
     os.chdir(SOURCE_ROOT)  # mypyc names modules by their path from here
     try:
         DIGEST_FILE.unlink(missing_ok=True)
+        for old in built_extensions():  # a module no longer listed must not stay compiled
+            old.unlink()
         paths = [str(source_path(m).relative_to(SOURCE_ROOT)) for m in COMPILED]
         setup(
             name="vmguard-native",
