@@ -27,6 +27,7 @@ from types import ModuleType
 
 COMPILED = (
     "vmguard.disk.guestfs",
+    "vmguard.disk.source",
     "vmguard.disk.containers.qcow2_disk",
     "vmguard.disk.btrfs.chunks",
     "vmguard.disk.btrfs.extentdata",

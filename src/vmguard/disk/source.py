@@ -2,8 +2,9 @@
 
 A container (qcow2, VMDK, ...) turns a host file into the guest-visible virtual disk, a
 partition table turns a disk into partitions, and a filesystem reader consumes one: each of
-them is a ``ByteSource``. Reads are positional (no shared cursor), so one source can serve
-several readers and threads.
+them is a ``ByteSource`` (defined in ``bytesource``, re-exported here). Reads are
+positional (no shared cursor), so one source can serve several readers and threads. Every
+read of a walk passes through this module, which ``vmguard.native`` compiles.
 """
 
 from __future__ import annotations
@@ -12,43 +13,22 @@ import errno
 import os
 import stat
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Protocol, runtime_checkable
 
+from vmguard.disk.bytesource import ByteSource, DataRange, SparseSource
 from vmguard.disk.errors import CorruptImage, ImageRefused, UnreadableFile
 from vmguard.errors import VmguardError
 
-
-@runtime_checkable
-class ByteSource(Protocol):
-    """Read-only random access to a fixed number of bytes."""
-
-    @property
-    def size(self) -> int:
-        """Number of bytes addressable."""
-        ...
-
-    def read_at(self, offset: int, length: int) -> bytes:
-        """Return ``min(length, size - offset)`` bytes from ``offset`` (empty past the end)."""
-        ...
-
-
-@dataclass(frozen=True, slots=True)
-class DataRange:
-    """A range of a source that may hold non-zero data; everything outside reads as zeros."""
-
-    offset: int
-    length: int
-
-
-@runtime_checkable
-class SparseSource(ByteSource, Protocol):
-    """A source that knows which of its ranges are allocated."""
-
-    def data_ranges(self) -> Iterator[DataRange]:
-        """Yield ascending, non-overlapping ranges that may hold data."""
-        ...
+__all__ = [
+    "ByteSource",
+    "DataRange",
+    "FileSource",
+    "SliceSource",
+    "SourceFile",
+    "SparseSource",
+    "clamp",
+    "coalesce",
+]
 
 
 def coalesce(spans: Iterable[tuple[int, int]]) -> Iterator[DataRange]:
