@@ -12,7 +12,13 @@ from collections.abc import Sequence
 from typing import Final
 
 from vmguard.disk.btrfs.decompress import MAX_COMPRESSED_EXTENT, decompress
-from vmguard.disk.btrfs.items import EXTENT_INLINE, EXTENT_PREALLOC, EXTENT_REGULAR, FileExtent
+from vmguard.disk.btrfs.items import (
+    EXTENT_INLINE,
+    EXTENT_PREALLOC,
+    EXTENT_REGULAR,
+    ExtentFields,
+    FileExtent,
+)
 from vmguard.disk.btrfs.volume import BtrfsVolume
 from vmguard.disk.errors import LimitExceeded
 
@@ -86,28 +92,29 @@ class ExtentData:
             parts.append(bytes(end - pos))
         return parts
 
-    def extent_bytes(self, extent: FileExtent, skip: int, length: int) -> bytes:
-        """``length`` bytes of an extent's content from ``skip`` (fewer: the rest is zeros)."""
-        if extent.kind == EXTENT_INLINE:
-            data = extent.inline
-            if extent.compression:
-                data = decompress(extent.compression, data, extent.ram_bytes, self.sectorsize)
+    def extent_bytes(self, extent: ExtentFields, skip: int, length: int) -> bytes:
+        """``length`` bytes of an extent's content from ``skip`` (fewer: the rest is zeros).
+
+        ``extent``: a ``FileExtent`` or its fields as a plain tuple (what records hold)."""
+        ram_bytes, compression, kind, inline, disk_bytenr, disk_num_bytes, offset, _ = extent
+        if kind == EXTENT_INLINE:
+            data = inline
+            if compression:
+                data = decompress(compression, data, ram_bytes, self.sectorsize)
             return data[skip : skip + length]
-        if extent.kind == EXTENT_PREALLOC or extent.disk_bytenr == 0:
+        if kind == EXTENT_PREALLOC or disk_bytenr == 0:
             return b""
-        if not extent.compression:
-            return self.volume.read_logical(extent.disk_bytenr + extent.offset + skip, length)
-        key = (extent.disk_bytenr, extent.disk_num_bytes, extent.compression)
+        if not compression:
+            return self.volume.read_logical(disk_bytenr + offset + skip, length)
+        key = (disk_bytenr, disk_num_bytes, compression)
         plain = self._decompressed.get(key)
         if plain is None:
-            if extent.disk_num_bytes > MAX_COMPRESSED_EXTENT:
-                raise LimitExceeded(
-                    f"btrfs compressed extent occupies {extent.disk_num_bytes} bytes"
-                )
-            stored = self.volume.read_logical(extent.disk_bytenr, extent.disk_num_bytes)
-            plain = decompress(extent.compression, stored, extent.ram_bytes, self.sectorsize)
+            if disk_num_bytes > MAX_COMPRESSED_EXTENT:
+                raise LimitExceeded(f"btrfs compressed extent occupies {disk_num_bytes} bytes")
+            stored = self.volume.read_logical(disk_bytenr, disk_num_bytes)
+            plain = decompress(compression, stored, ram_bytes, self.sectorsize)
             self._decompressed[key] = plain
             if len(self._decompressed) > _DECOMPRESSED_CACHE:
                 self._decompressed.popitem(last=False)
-        start = extent.offset + skip
+        start = offset + skip
         return plain[start : start + length]

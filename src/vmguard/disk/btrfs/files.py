@@ -12,7 +12,7 @@ import bisect
 from collections import OrderedDict
 from collections.abc import Iterator, Sequence
 from itertools import chain
-from typing import Final
+from typing import Final, cast
 
 from vmguard.disk.btrfs.extentdata import ExtentData
 from vmguard.disk.btrfs.items import (
@@ -22,6 +22,7 @@ from vmguard.disk.btrfs.items import (
     EXTENT_INLINE,
     EXTENT_PREALLOC,
     INODE_ITEM,
+    NUM_BYTES,
     ROOT_ITEM,
     XATTR_ITEM,
     ExtentFields,
@@ -75,6 +76,8 @@ _NUL: Final = 0
 """Bytes a name may not hold, as numbers: ``int in bytes`` is a byte search, while
 ``bytes in bytes`` first tries the operand as a number and builds and drops a TypeError
 (measured: a twentieth of a btrfs walk's instructions)."""
+_DIR_INDEX_HEAD_SIZE: Final = DIR_INDEX_HEAD.size
+_unpack_dir_index_head: Final = DIR_INDEX_HEAD.unpack_from
 
 
 class FileReader:
@@ -168,32 +171,41 @@ class FileReader:
         entry gives its top directory, a subvolume whose root item is gone is left out."""
         # One unpack per entry, no helper calls: this runs once per guest file.
         found: dict[str, BtrfsNode] = {}
-        tree = node[0]
-        unpack, head = DIR_INDEX_HEAD.unpack_from, DIR_INDEX_HEAD.size
+        tree, ino = node
+        root = self.volume.require_root(tree)
+        spans = self.volume.trees.spans(
+            root.bytenr, root.level, (ino, DIR_INDEX, 0), (ino, DIR_INDEX, KEY_MAX)
+        )
+        head = _DIR_INDEX_HEAD_SIZE
         objectid: int  # typed, so that compiled code does the arithmetic itself
         kind: int
         name_len: int
-        for count, (_key, data) in enumerate(self._items(node, DIR_INDEX)):
-            if count >= MAX_DIR_ENTRIES:
+        count = 0
+        for leaf, first, end in spans:
+            items = leaf.items
+            count += end - first
+            if count > MAX_DIR_ENTRIES:
                 raise LimitExceeded(f"btrfs directory holds more than {MAX_DIR_ENTRIES}")
-            if len(data) < head:
-                raise CorruptImage("btrfs directory item is truncated")
-            objectid, kind, name_len = unpack(data)
-            name = data[head : head + name_len]
-            if len(name) != name_len:
-                raise CorruptImage("btrfs directory item name runs past its item")
-            if kind == INODE_ITEM:
-                child: BtrfsNode | None = (tree, objectid)
-            else:
-                child = self._subvolume_top(objectid, kind)
-            if (
-                child is not None
-                and name
-                and name not in _DOTS
-                and _SLASH not in name
-                and _NUL not in name
-            ):
-                found[name.decode("utf-8", "replace")] = child
+            for k in range(first, end):
+                data = items[k]
+                if len(data) < head:
+                    raise CorruptImage("btrfs directory item is truncated")
+                objectid, kind, name_len = _unpack_dir_index_head(data)
+                name = data[head : head + name_len]
+                if len(name) != name_len:
+                    raise CorruptImage("btrfs directory item name runs past its item")
+                if kind == INODE_ITEM:
+                    child: BtrfsNode | None = (tree, objectid)
+                else:
+                    child = self._subvolume_top(objectid, kind)
+                if (
+                    child is not None
+                    and name
+                    and name not in _DOTS
+                    and _SLASH not in name
+                    and _NUL not in name
+                ):
+                    found[name.decode("utf-8", "replace")] = child
         return found
 
     def _subvolume_top(self, objectid: int, kind: int) -> BtrfsNode | None:
@@ -242,8 +254,8 @@ class FileReader:
             return b""
         if record[EXTENT_COUNT] == 1 and record[EXTENT_COUNT + 1] == 0:
             # One extent from the file's start (most files): no lists, no search.
-            extent = _make_extent(record[EXTENT_COUNT + 2 :])
-            if end <= extent.num_bytes:
+            extent = cast(ExtentFields, record[EXTENT_COUNT + 2 :])
+            if end <= extent[NUM_BYTES]:
                 data = self.data.extent_bytes(extent, offset, end - offset)
                 return data if len(data) == end - offset else data + bytes(end - offset - len(data))
         offsets: Sequence[int]

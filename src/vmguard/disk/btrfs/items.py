@@ -111,6 +111,8 @@ class FileExtent(NamedTuple):
 
 ExtentFields = tuple[int, int, int, bytes, int, int, int, int]
 """A ``FileExtent``'s fields as a plain tuple."""
+NUM_BYTES: Final = 7
+"""Where ``num_bytes`` is in ``ExtentFields``."""
 _make_extent = FileExtent._make
 
 
