@@ -22,6 +22,10 @@ from vmguard.guest.view import GuestFileTooLarge, GuestStat
 MAX_SYMLINK_HOPS: Final = 40
 MAX_WALK_DEPTH: Final = 256
 _DIR_CACHE: Final = 1024
+_FILE_TYPE: Final = 0o170000
+_DIRECTORY: Final = 0o040000
+"""``stat.S_ISDIR(info.mode)`` as compiled code does it without two lookups by name (the
+walk's test per entry; ``info[0]`` is ``mode``)."""
 
 
 class GuestPathError(DiskError):
@@ -260,6 +264,6 @@ class GuestFS:
                 if seen > max_entries:
                     raise LimitExceeded(f"more than {max_entries} entries in the guest")
                 yield _new_entry(WalkEntry, (child_path, info, child_mount, child))
-                if st.S_ISDIR(info.mode) and depth + 1 < MAX_WALK_DEPTH:
+                if info[0] & _FILE_TYPE == _DIRECTORY and depth + 1 < MAX_WALK_DEPTH:
                     subdirs.append((child_path, child_mount, child, depth + 1, info.inode))
             stack.extend(reversed(subdirs))

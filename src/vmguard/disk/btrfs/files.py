@@ -249,10 +249,12 @@ class FileReader:
         record = self._records.get(node)
         if record is None:
             record = self._load(node)
-        end = min(offset + length, record[SIZE])
+        size: int = record[SIZE]  # typed, so that compiled code compares numbers itself
+        end = min(offset + length, size)
         if offset >= end:
             return b""
-        if record[EXTENT_COUNT] == 1 and record[EXTENT_COUNT + 1] == 0:
+        count: int = record[EXTENT_COUNT]
+        if count == 1 and record[EXTENT_COUNT + 1] == 0:
             # One extent from the file's start (most files): no lists, no search.
             extent = cast(ExtentFields, record[EXTENT_COUNT + 2 :])
             if end <= extent[NUM_BYTES]:

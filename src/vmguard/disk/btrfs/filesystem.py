@@ -11,7 +11,7 @@ from __future__ import annotations
 import stat as st
 import sys
 from collections.abc import Iterator
-from typing import Any, Final
+from typing import Any, Final, cast
 
 from vmguard.disk.btrfs.files import BtrfsNode, FileReader
 from vmguard.disk.btrfs.items import FS_TREE
@@ -66,7 +66,7 @@ class BtrfsFilesystem(Filesystem):
         record = self.reader.record(node)
         mode: int = record[MODE]
         size: int = record[SIZE] if mode & 0o170000 in _SIZED else 0
-        tree, ino = node
+        tree, ino = cast(BtrfsNode, node)  # typed: compiled code unpacks it in place
         number = ino if tree == self.root[0] else tree << 64 | ino
         return _new_stat(GuestStat, (mode, size, record[UID], record[GID], record[MTIME], number))
 
