@@ -89,6 +89,15 @@ def test_a_stale_digest_means_the_sources(monkeypatch: pytest.MonkeyPatch, tmp_p
     assert native.build_is_current()
 
 
+def test_the_digest_covers_the_c_helpers(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    helper = tmp_path / "helper.c"  # an absolute path: joined to the source root, it stays
+    helper.write_text("int helper(void) { return 1; }\n")
+    monkeypatch.setattr(native, "C_EXTENSIONS", {"vmguard.helper": str(helper)})
+    before = native.sources_digest()
+    helper.write_text("int helper(void) { return 2; }\n")
+    assert native.sources_digest() != before
+
+
 def test_the_sources_finder_takes_vmguard_modules_as_sources() -> None:
     finder = native._SourcesFirst()
     spec = finder.find_spec("vmguard.disk.btrfs.tree", None)
@@ -109,7 +118,8 @@ def test_a_build_lists_what_it_left_in_the_tree() -> None:
     if not native.build_is_current():
         pytest.fail("the mypyc build is stale: run `make native`")
     names = {p.name.split(".")[0] for p in built_extensions()}
-    assert names == {m.rsplit(".", 1)[1] for m in native.COMPILED} | {f"{native.GROUP}__mypyc"}
+    modules = [*native.COMPILED, *native.C_EXTENSIONS]
+    assert names == {m.rsplit(".", 1)[1] for m in modules} | {f"{native.GROUP}__mypyc"}
 
 
 def test_compiled_and_interpreted_walks_read_the_same(qcow2_btrfs: Path) -> None:

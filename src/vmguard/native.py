@@ -15,6 +15,7 @@ never correctness.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import importlib.abc
 import importlib.machinery
@@ -38,6 +39,9 @@ COMPILED = (
     "vmguard.disk.btrfs.tree",
     "vmguard.disk.btrfs.volume",
 )
+C_EXTENSIONS = {"vmguard.disk.btrfs._leaf": "vmguard/disk/btrfs/_leaf.c"}
+"""Helpers written in C, by module: each has an interpreted twin its caller falls back to
+(``native_extension_wanted``), and tests compare the two."""
 PURE_ENV = "VMGUARD_PURE_PYTHON"
 """Set (to anything but empty) to run the interpreted modules even when a build exists."""
 PACKAGE_DIR = Path(__file__).resolve().parent
@@ -58,6 +62,8 @@ def sources_digest() -> str:
     digest = hashlib.sha256(f"{sys.implementation.cache_tag}\0".encode())
     for module in COMPILED:
         digest.update(module.encode() + b"\0" + source_path(module).read_bytes() + b"\0")
+    for module, c_source in C_EXTENSIONS.items():
+        digest.update(module.encode() + b"\0" + (SOURCE_ROOT / c_source).read_bytes() + b"\0")
     return digest.hexdigest()
 
 
@@ -68,6 +74,14 @@ def build_is_current() -> bool:
     except (OSError, UnicodeDecodeError):
         return False
     return recorded == sources_digest()
+
+
+@functools.cache
+def build_wanted() -> bool:
+    """Whether this process uses the build: it is current and not refused (decided once,
+    when vmguard is imported; a caller of one of ``C_EXTENSIONS`` imports it only then,
+    and uses its Python twin otherwise)."""
+    return not os.environ.get(PURE_ENV) and build_is_current()
 
 
 def active() -> bool:
@@ -95,6 +109,5 @@ class _SourcesFirst(importlib.abc.MetaPathFinder):
 
 def prefer_sources() -> None:
     """Import the interpreted modules when the build is stale, absent or not wanted."""
-    wanted = not os.environ.get(PURE_ENV) and build_is_current()
-    if not wanted and not any(isinstance(f, _SourcesFirst) for f in sys.meta_path):
+    if not build_wanted() and not any(isinstance(f, _SourcesFirst) for f in sys.meta_path):
         sys.meta_path.insert(0, _SourcesFirst())

@@ -11,6 +11,7 @@ import sys
 from pathlib import Path
 
 from vmguard.native import (
+    C_EXTENSIONS,
     COMPILED,
     DIGEST_FILE,
     GROUP,
@@ -33,7 +34,7 @@ def build() -> int:
         print("vmguard.native: compiled modules are current")
         return 0
     from mypyc.build import mypycify  # build-time only: mypy is a development dependency
-    from setuptools import setup  # type: ignore[import-untyped]
+    from setuptools import Extension, setup  # type: ignore[import-untyped]
 
     build_dir = SOURCE_ROOT.parent / "build" / "native"
     previous = Path.cwd()
@@ -43,11 +44,13 @@ def build() -> int:
         for old in built_extensions():  # a module no longer listed must not stay compiled
             old.unlink()
         paths = [str(source_path(m).relative_to(SOURCE_ROOT)) for m in COMPILED]
+        helpers = [Extension(m, [c], extra_compile_args=["-O2"]) for m, c in C_EXTENSIONS.items()]
         setup(
             name="vmguard-native",
-            ext_modules=mypycify(
-                paths, opt_level="3", group_name=GROUP, target_dir=str(build_dir / "c")
-            ),
+            ext_modules=[
+                *mypycify(paths, opt_level="3", group_name=GROUP, target_dir=str(build_dir / "c")),
+                *helpers,
+            ],
             script_args=[
                 "-q",
                 "build_ext",
@@ -61,7 +64,7 @@ def build() -> int:
     finally:
         os.chdir(previous)
     DIGEST_FILE.write_text(sources_digest() + "\n", encoding="ascii")
-    print(f"vmguard.native: compiled {len(COMPILED)} modules")
+    print(f"vmguard.native: compiled {len(COMPILED)} modules and {len(C_EXTENSIONS)} C helper")
     return 0
 
 
