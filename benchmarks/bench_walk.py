@@ -231,7 +231,7 @@ def walk_vmguard(image: Path, *, runs: int = VMGUARD_RUNS) -> WalkRun:
     the dissect.target run gets a fresh process just the same. This process is first set
     up as the ``vmguard`` command sets up its own (``keep_freed_memory``).
     """
-    keep_freed_memory()
+    malloc = "malloc as the CLI's" if keep_freed_memory() else "malloc settings REFUSED"
     opens: list[float] = []
     walks: list[tuple[float, dict[str, int], tuple[str, ...]]] = []
     for _ in range(runs):
@@ -246,7 +246,7 @@ def walk_vmguard(image: Path, *, runs: int = VMGUARD_RUNS) -> WalkRun:
         walks.append(_walk_once(guest.layout.guestfs))
     _, files, errors = walks[-1]
     seconds = statistics.median(w[0] for w in walks)
-    setup = f"mypyc build {'used' if native.active() else 'NOT used'}, malloc as the CLI's"
+    setup = f"mypyc build {'used' if native.active() else 'NOT used'}, {malloc}"
     return WalkRun("vmguard", statistics.median(opens), seconds, runs, setup, files, errors)
 
 

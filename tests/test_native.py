@@ -79,23 +79,55 @@ def _probe_active(extra: dict[str, str]) -> bool:
     return bool(is_active)
 
 
-def test_a_stale_digest_means_the_sources(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    digest = tmp_path / "native.digest"
-    monkeypatch.setattr(native, "DIGEST_FILE", digest)
-    assert not native.build_is_current()  # no build
-    digest.write_text("0" * 64 + "\n")
+def test_a_build_is_current_only_when_complete_and_from_these_sources(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    record = tmp_path / "native.digest"
+    monkeypatch.setattr(native, "DIGEST_FILE", record)
+    modules = sorted(native.COMPILED)
+
+    def write(modules: list[str], digest: str) -> None:
+        record.write_text(json.dumps({"modules": modules, "digest": digest}))
+
+    assert not native.build_is_current()  # no record
+    record.write_text("not json")
+    assert not native.build_is_current()
+    write(modules, "0" * 64)
     assert not native.build_is_current()  # built from other sources
-    digest.write_text(native.sources_digest() + "\n")
-    assert native.build_is_current()
+    write(modules[1:], native.sources_digest(modules[1:]))
+    assert not native.build_is_current()  # a build of fewer modules than listed now
+    write(modules, native.sources_digest(modules))
+    assert native.build_is_current() == all(p.is_file() for p in native.extension_paths())
+    write([*modules, "vmguard.gone"], native.sources_digest(modules))
+    assert not native.build_is_current()  # a module it depended on no longer exists
+
+
+def test_a_missing_artifact_makes_the_build_stale(monkeypatch: pytest.MonkeyPatch) -> None:
+    if not native.build_is_current():
+        pytest.fail("the native build is stale: run `make native`")
+    complete = native.extension_paths()
+    missing = complete[0].with_name("missing.so")
+    monkeypatch.setattr(native, "extension_paths", lambda: [*complete, missing])
+    assert not native.build_is_current()
 
 
 def test_the_digest_covers_the_c_helpers(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     helper = tmp_path / "helper.c"  # an absolute path: joined to the source root, it stays
     helper.write_text("int helper(void) { return 1; }\n")
     monkeypatch.setattr(native, "C_EXTENSIONS", {"vmguard.helper": str(helper)})
-    before = native.sources_digest()
+    before = native.sources_digest(native.COMPILED)
     helper.write_text("int helper(void) { return 2; }\n")
-    assert native.sources_digest() != before
+    assert native.sources_digest(native.COMPILED) != before
+
+
+def test_the_build_depends_on_what_the_compiled_modules_import() -> None:
+    from vmguard.native_build import depended_on
+
+    modules = depended_on()
+    assert set(native.COMPILED) <= set(modules)
+    # Imported, not compiled: mypyc builds in their constants and types all the same.
+    assert {"vmguard.disk.btrfs.superblock", "vmguard.guest.view", "vmguard.errors"} <= set(modules)
+    assert "vmguard.cli.main" not in modules
 
 
 def test_the_sources_finder_takes_vmguard_modules_as_sources() -> None:
@@ -105,8 +137,8 @@ def test_the_sources_finder_takes_vmguard_modules_as_sources() -> None:
     assert spec.origin.endswith("/vmguard/disk/btrfs/tree.py")
     # Any module of vmguard, not only those listed now: a build made from a longer list
     # may have left an extension beside a module that is no longer compiled.
-    other = finder.find_spec("vmguard.disk.source", None)
-    assert other is not None and str(other.origin).endswith("/vmguard/disk/source.py")
+    other = finder.find_spec("vmguard.disk.btrfs.superblock", None)
+    assert other is not None and str(other.origin).endswith("/vmguard/disk/btrfs/superblock.py")
     assert finder.find_spec("vmguard.disk", None) is None  # packages: the usual finder
     assert finder.find_spec("vmguard.no_such_module", None) is None
     assert finder.find_spec("json", None) is None
@@ -116,7 +148,8 @@ def test_a_build_lists_what_it_left_in_the_tree() -> None:
     from vmguard.native_build import built_extensions
 
     if not native.build_is_current():
-        pytest.fail("the mypyc build is stale: run `make native`")
+        pytest.fail("the native build is stale: run `make native`")
+    assert sorted(built_extensions()) == sorted(native.extension_paths())
     names = {p.name.split(".")[0] for p in built_extensions()}
     modules = [*native.COMPILED, *native.C_EXTENSIONS]
     assert names == {m.rsplit(".", 1)[1] for m in modules} | {f"{native.GROUP}__mypyc"}

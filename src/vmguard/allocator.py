@@ -23,12 +23,15 @@ M_MMAP_THRESHOLD = -3
 """``mallopt`` parameter numbers (glibc's malloc.h)."""
 KEEP_BYTES = 256 * 1024 * 1024
 """Freed memory at the top of the heap kept before glibc gives it back."""
-HEAP_BELOW = 64 * 1024 * 1024
-"""Buffers smaller than this come from the heap, larger ones are mapped alone."""
+HEAP_BELOW = (64 * 1024 * 1024, 32 * 1024 * 1024)
+"""Buffers smaller than this come from the heap, larger ones are mapped alone: the first
+size glibc accepts (mallopt(3) documents 32 MiB as the most on 64-bit systems; glibc 2.36
+takes 64 MiB)."""
 
 
 def keep_freed_memory() -> bool:
-    """Apply the settings; False where the C library is not glibc or refuses them."""
+    """Apply both settings, each on its own; False where the C library is not glibc or
+    refuses one of them."""
     try:
         if not os.confstr("CS_GNU_LIBC_VERSION"):
             return False
@@ -37,6 +40,6 @@ def keep_freed_memory() -> bool:
         return False
     mallopt.argtypes = (ctypes.c_int, ctypes.c_int)
     mallopt.restype = ctypes.c_int
-    return bool(mallopt(M_MMAP_THRESHOLD, HEAP_BELOW)) and bool(
-        mallopt(M_TRIM_THRESHOLD, KEEP_BYTES)
-    )
+    heap = any(mallopt(M_MMAP_THRESHOLD, size) for size in HEAP_BELOW)
+    kept = bool(mallopt(M_TRIM_THRESHOLD, KEEP_BYTES))
+    return heap and kept

@@ -1,16 +1,17 @@
 """The hot path of a filesystem walk, compiled to C by mypyc from the same Python source.
 
 ``COMPILED`` lists the modules a walk spends its time in (the btrfs reader, the qcow2
-reader, ``GuestFS``). ``python -m vmguard.native_build`` compiles them next to their sources and
-records a digest of those sources; ``make`` runs it after installing. There is one
-implementation, not two: the compiled modules are the Python modules, type-checked and
-translated, and the interpreted ones stay importable.
+reader, the byte sources, ``GuestFS``); ``C_EXTENSIONS`` one helper written in C beside
+them. ``python -m vmguard.native_build`` (``make native``) compiles them next to their
+sources and records which sources the build depends on (the compiled modules and every
+vmguard module they import, directly or not: mypyc builds in what it knows of them) with
+their digest. There is one implementation, not two: the compiled modules are the Python
+modules, type-checked and translated, and the interpreted ones stay importable.
 
-At import, ``prefer_sources`` keeps the compiled modules out when they are not the code in
-the tree (a source edited since the build, or a checkout of another commit: their digest
-differs) or when ``VMGUARD_PURE_PYTHON`` is set (the fuzzing harnesses, which measure
-coverage of Python code, and anyone comparing the two). A stale build thus costs speed,
-never correctness.
+At import, ``prefer_sources`` keeps the build out when it is not the code in the tree (a
+source edited since, a checkout of another commit, an artifact missing) or when
+``VMGUARD_PURE_PYTHON`` is set (the fuzzing harnesses, which measure coverage of Python
+code, and anyone comparing the two). A stale build thus costs speed, never correctness.
 """
 
 from __future__ import annotations
@@ -20,9 +21,10 @@ import hashlib
 import importlib.abc
 import importlib.machinery
 import importlib.util
+import json
 import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 from types import ModuleType
 
@@ -41,7 +43,7 @@ COMPILED = (
 )
 C_EXTENSIONS = {"vmguard.disk.btrfs._leaf": "vmguard/disk/btrfs/_leaf.c"}
 """Helpers written in C, by module: each has an interpreted twin its caller falls back to
-(``native_extension_wanted``), and tests compare the two."""
+(when ``build_wanted`` is false), and tests compare the two."""
 PURE_ENV = "VMGUARD_PURE_PYTHON"
 """Set (to anything but empty) to run the interpreted modules even when a build exists."""
 PACKAGE_DIR = Path(__file__).resolve().parent
@@ -49,7 +51,8 @@ SOURCE_ROOT = PACKAGE_DIR.parent
 GROUP = "vmguard_native"
 """The shared library every compiled module of the build lives in (``vmguard_native__mypyc``)."""
 DIGEST_FILE = PACKAGE_DIR / "native.digest"
-"""The digest of the sources the build compiled (git-ignored, written by ``build``)."""
+"""What the build depends on and its digest (git-ignored, written by the build): a JSON
+object ``{"modules": [...], "digest": "..."}``."""
 
 
 def source_path(module: str) -> Path:
@@ -57,23 +60,59 @@ def source_path(module: str) -> Path:
     return SOURCE_ROOT.joinpath(*module.split(".")).with_suffix(".py")
 
 
-def sources_digest() -> str:
-    """SHA-256 over the compiled modules' names and sources, and the compiler's version."""
+def sources_digest(modules: Iterable[str]) -> str:
+    """SHA-256 over the interpreter's version, ``modules``' names and sources (a package by
+    its ``__init__.py``) and the C helpers' sources; OSError when one is missing."""
     digest = hashlib.sha256(f"{sys.implementation.cache_tag}\0".encode())
-    for module in COMPILED:
-        digest.update(module.encode() + b"\0" + source_path(module).read_bytes() + b"\0")
-    for module, c_source in C_EXTENSIONS.items():
+    for module in sorted(modules):
+        source = source_path(module)
+        if not source.is_file():
+            source = source.with_suffix("") / "__init__.py"
+        digest.update(module.encode() + b"\0" + source.read_bytes() + b"\0")
+    for module, c_source in sorted(C_EXTENSIONS.items()):
         digest.update(module.encode() + b"\0" + (SOURCE_ROOT / c_source).read_bytes() + b"\0")
     return digest.hexdigest()
 
 
-def build_is_current() -> bool:
-    """Whether a build exists and was made from the sources in the tree."""
+def extension_paths() -> list[Path]:
+    """The files a complete build leaves in the source tree."""
+    suffix = importlib.machinery.EXTENSION_SUFFIXES[0]
+    modules = [*COMPILED, *C_EXTENSIONS]
+    return [
+        *(
+            SOURCE_ROOT.joinpath(*m.split(".")).with_name(m.rsplit(".", 1)[1] + suffix)
+            for m in modules
+        ),
+        SOURCE_ROOT / f"{GROUP}__mypyc{suffix}",
+    ]
+
+
+def recorded_build() -> tuple[list[str], str] | None:
+    """The modules and digest the last build recorded; None without a readable record."""
     try:
-        recorded = DIGEST_FILE.read_text(encoding="ascii").strip()
-    except (OSError, UnicodeDecodeError):
+        record = json.loads(DIGEST_FILE.read_text(encoding="utf-8"))
+        modules, digest = record["modules"], record["digest"]
+    except (OSError, ValueError, TypeError, KeyError):
+        return None
+    if not isinstance(digest, str) or not isinstance(modules, list):
+        return None
+    if not all(isinstance(m, str) and m.startswith("vmguard.") for m in modules):
+        return None
+    return modules, digest
+
+
+def build_is_current() -> bool:
+    """Whether a complete build exists and was made from the sources in the tree."""
+    recorded = recorded_build()
+    if recorded is None:
         return False
-    return recorded == sources_digest()
+    modules, digest = recorded
+    if not set(COMPILED) <= set(modules) or not all(p.is_file() for p in extension_paths()):
+        return False
+    try:
+        return sources_digest(modules) == digest
+    except OSError:  # a module the build depended on is gone
+        return False
 
 
 @functools.cache

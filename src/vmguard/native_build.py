@@ -6,6 +6,8 @@ mypyc and setuptools, which only a build needs.
 
 from __future__ import annotations
 
+import ast
+import json
 import os
 import sys
 from pathlib import Path
@@ -21,6 +23,13 @@ from vmguard.native import (
     sources_digest,
 )
 
+PROJECT_CONFIG = SOURCE_ROOT.parent / "pyproject.toml"
+"""mypy's settings for the project (strict, the libraries without stubs)."""
+
+
+class SourcesChanged(RuntimeError):
+    """A source the build depends on changed while it was being compiled."""
+
 
 def built_extensions() -> list[Path]:
     """The extension modules a build left in the source tree."""
@@ -28,14 +37,40 @@ def built_extensions() -> list[Path]:
     return [*package.rglob("*.so"), *SOURCE_ROOT.glob(f"{GROUP}__mypyc*.so")]
 
 
+def depended_on() -> list[str]:
+    """``COMPILED`` and every vmguard module they import, directly or not (mypyc compiles
+    in what it knows of an imported module: its constants, its types)."""
+    found: set[str] = set()
+    pending = list(COMPILED)
+    while pending:
+        module = pending.pop()
+        source = source_path(module)
+        if not source.is_file():
+            source = source.with_suffix("") / "__init__.py"
+        if module in found or not source.is_file():
+            continue  # an imported name, not a module, or already met
+        found.add(module)
+        for node in ast.walk(ast.parse(source.read_bytes())):
+            if isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+                named = [node.module, *(f"{node.module}.{a.name}" for a in node.names)]
+            elif isinstance(node, ast.Import):
+                named = [a.name for a in node.names]
+            else:
+                continue
+            pending.extend(n for n in named if n.startswith("vmguard."))
+    return sorted(found)
+
+
 def build() -> int:
-    """Compile ``COMPILED`` in place with mypyc; skipped when the build is current."""
+    """Compile ``COMPILED`` and ``C_EXTENSIONS`` in place; skipped when the build is current."""
     if build_is_current():
-        print("vmguard.native: compiled modules are current")
+        print("vmguard.native: the compiled modules are current")
         return 0
     from mypyc.build import mypycify  # build-time only: mypy is a development dependency
-    from setuptools import Extension, setup  # type: ignore[import-untyped]
+    from setuptools import Extension, setup  # type: ignore[import-untyped,unused-ignore]
 
+    modules = depended_on()
+    digest = sources_digest(modules)  # what is compiled: recorded only if still so after
     build_dir = SOURCE_ROOT.parent / "build" / "native"
     previous = Path.cwd()
     os.chdir(SOURCE_ROOT)  # mypyc names modules by their path from here
@@ -45,10 +80,13 @@ def build() -> int:
             old.unlink()
         paths = [str(source_path(m).relative_to(SOURCE_ROOT)) for m in COMPILED]
         helpers = [Extension(m, [c], extra_compile_args=["-O2"]) for m, c in C_EXTENSIONS.items()]
+        mypyc_args = ["--config-file", str(PROJECT_CONFIG), *paths]
         setup(
             name="vmguard-native",
             ext_modules=[
-                *mypycify(paths, opt_level="3", group_name=GROUP, target_dir=str(build_dir / "c")),
+                *mypycify(
+                    mypyc_args, opt_level="3", group_name=GROUP, target_dir=str(build_dir / "c")
+                ),
                 *helpers,
             ],
             script_args=[
@@ -63,7 +101,9 @@ def build() -> int:
         )
     finally:
         os.chdir(previous)
-    DIGEST_FILE.write_text(sources_digest() + "\n", encoding="ascii")
+    if sources_digest(modules) != digest:
+        raise SourcesChanged("a source changed during the build: run `make native` again")
+    DIGEST_FILE.write_text(json.dumps({"modules": modules, "digest": digest}) + "\n")
     print(f"vmguard.native: compiled {len(COMPILED)} modules and {len(C_EXTENSIONS)} C helper")
     return 0
 

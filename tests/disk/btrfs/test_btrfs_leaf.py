@@ -11,9 +11,12 @@ from collections.abc import Callable
 import pytest
 
 from btrfsimages import make_source_tree, mkfs_btrfs, open_guestfs
+from memsource import BytesSource
 from vmguard import native
 from vmguard.disk.btrfs import tree
+from vmguard.disk.btrfs.chunks import ChunkMap
 from vmguard.disk.btrfs.tree import HEADER_SIZE
+from vmguard.disk.errors import CorruptImage
 
 ITEM = 25
 Parse = Callable[[bytes, int, int, int], tree.LeafItems | None]
@@ -89,5 +92,15 @@ def test_the_c_parser_checks_its_own_bounds(compiled_parse: Parse) -> None:
         compiled_parse(bytearray(raw), HEADER_SIZE, 0, 0)
 
 
-def test_the_walk_uses_the_parser_the_build_says(leaves: list[bytes]) -> None:
-    assert (tree._parse_items is not tree.parse_items) == native.build_wanted()
+def test_the_walk_uses_the_parser_the_build_says() -> None:
+    compiled = tree._parse_items is not tree.parse_items
+    assert compiled == native.build_wanted()
+    raw = bytearray(HEADER_SIZE + ITEM)  # a leaf of one item, its payload past the end
+    struct.pack_into("<Q", raw, 48, 4096)  # the address the block claims
+    struct.pack_into("<I", raw, 96, 1)  # its item count
+    struct.pack_into("<II", raw, HEADER_SIZE + 17, 100, 1)  # payload offset and size
+    reader = tree.TreeReader(
+        BytesSource(b""), ChunkMap(), nodesize=len(raw), csum_type=0, fsid=bytes(16)
+    )
+    with pytest.raises(CorruptImage, match="item out of bounds"):
+        reader._parse(4096, bytes(raw))

@@ -60,12 +60,14 @@ static PyObject *parse_items(PyObject *module, PyObject *const *args, Py_ssize_t
         PyErr_SetString(PyExc_TypeError, "parse_items(raw: bytes, header, count, body)");
         return NULL;
     }
-    Py_ssize_t header = PyLong_AsSsize_t(args[1]);
-    Py_ssize_t count = PyLong_AsSsize_t(args[2]);
-    Py_ssize_t body = PyLong_AsSsize_t(args[3]);
-    if (PyErr_Occurred()) {
-        return NULL;
+    Py_ssize_t bounds[3];
+    for (int i = 0; i < 3; i++) {
+        bounds[i] = PyLong_AsSsize_t(args[i + 1]);
+        if (bounds[i] == -1 && PyErr_Occurred()) {
+            return NULL;
+        }
     }
+    Py_ssize_t header = bounds[0], count = bounds[1], body = bounds[2];
     const unsigned char *raw = (const unsigned char *)PyBytes_AS_STRING(args[0]);
     Py_ssize_t size = PyBytes_GET_SIZE(args[0]);
     if (header < 0 || count < 0 || body < 0 || header > size || body > size - header ||
@@ -119,7 +121,7 @@ static PyMethodDef methods[] = {
 
 static struct PyModuleDef module = {
     PyModuleDef_HEAD_INIT, "vmguard.disk.btrfs._leaf",
-    "Parses the item table of a btrfs leaf in one call.", -1, methods,
+    "Parses the item table of a btrfs leaf in one call.", -1, methods, NULL, NULL, NULL, NULL,
 };
 
 PyMODINIT_FUNC PyInit__leaf(void) { return PyModule_Create(&module); }
