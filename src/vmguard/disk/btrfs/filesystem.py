@@ -9,7 +9,6 @@ so that walks and caches never confuse two trees.
 from __future__ import annotations
 
 import stat as st
-import sys
 from collections.abc import Iterator
 from typing import Any, Final, cast
 
@@ -38,7 +37,7 @@ class BtrfsFilesystem(Filesystem):
     attributes (kind, uuid, label, root, volume) itself and overrides every method.
     """
 
-    read_chunk = sys.maxsize
+    read_chunk = 0x7FFF_FFFF_FFFF_FFFF  # sys.maxsize, as a literal mypyc compiles
     """Any length in one ``read``: it is clipped at the inode's size and assembled from the
     file's extents (holes as zeros), which is what pieces joined together would give, without
     a second copy of every large file."""

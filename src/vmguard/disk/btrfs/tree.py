@@ -12,7 +12,6 @@ import bisect
 import struct
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from itertools import chain
 from typing import Final
 
 from vmguard.disk.btrfs.checksum import checksum_matches
@@ -206,10 +205,16 @@ class TreeReader:
             keys = leaf.keys
             i, j = bisect.bisect_left(keys, low), bisect.bisect_right(keys, high)
             return zip(keys[i:j], leaf.items[i:j], strict=True)
-        return chain.from_iterable(
-            zip(leaf.keys[i:j], leaf.items[i:j], strict=True)
-            for leaf, i, j in self.spans(root, level, low, high)
-        )
+        return self._scanned_items(root, level, low, high)
+
+    def _scanned_items(
+        self, root: int, level: int, low: Key, high: Key
+    ) -> Iterator[tuple[Key, bytes]]:
+        # A generator function, not a generator expression: mypyc compiles the latter into
+        # a list, which would read every leaf of the range before the first item (and keep
+        # them all, past the cache's bound, on a scan of a large tree).
+        for leaf, i, j in self.spans(root, level, low, high):
+            yield from zip(leaf.keys[i:j], leaf.items[i:j], strict=True)
 
     def item_slots(
         self, root: int, level: int, low: Key, high: Key
