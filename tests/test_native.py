@@ -85,20 +85,27 @@ def test_a_build_is_current_only_when_complete_and_from_these_sources(
     record = tmp_path / "native.digest"
     monkeypatch.setattr(native, "DIGEST_FILE", record)
     modules = sorted(native.COMPILED)
+    complete = all(p.is_file() for p in native.extension_paths())
 
-    def write(modules: list[str], digest: str) -> None:
-        record.write_text(json.dumps({"modules": modules, "digest": digest}))
+    def write(digest: str, stamped: dict[str, tuple[int, int]]) -> None:
+        record.write_text(native.record_text(digest, stamped))
 
     assert not native.build_is_current()  # no record
-    record.write_text("not json")
+    record.write_text("not a record\nvmguard.x 1\n")
     assert not native.build_is_current()
-    write(modules, "0" * 64)
-    assert not native.build_is_current()  # built from other sources
-    write(modules[1:], native.sources_digest(modules[1:]))
+    digest, stamped = native.sources_digest(modules), native.stamps(modules)
+    write(digest, stamped)
+    assert native.build_is_current() == complete
+    fewer = {m: s for m, s in stamped.items() if m != modules[0]}
+    write(digest, fewer)
     assert not native.build_is_current()  # a build of fewer modules than listed now
-    write(modules, native.sources_digest(modules))
-    assert native.build_is_current() == all(p.is_file() for p in native.extension_paths())
-    write([*modules, "vmguard.gone"], native.sources_digest(modules))
+    # Times and sizes differ (a checkout, an edit undone): the digest decides.
+    touched = {m: (t + 1, n) for m, (t, n) in stamped.items()}
+    write(digest, touched)
+    assert native.build_is_current() == complete
+    write("0" * 64, touched)
+    assert not native.build_is_current()  # built from other sources
+    write(digest, {**stamped, "vmguard.gone": (1, 1)})
     assert not native.build_is_current()  # a module it depended on no longer exists
 
 
@@ -115,9 +122,10 @@ def test_the_digest_covers_the_c_helpers(monkeypatch: pytest.MonkeyPatch, tmp_pa
     helper = tmp_path / "helper.c"  # an absolute path: joined to the source root, it stays
     helper.write_text("int helper(void) { return 1; }\n")
     monkeypatch.setattr(native, "C_EXTENSIONS", {"vmguard.helper": str(helper)})
-    before = native.sources_digest(native.COMPILED)
-    helper.write_text("int helper(void) { return 2; }\n")
-    assert native.sources_digest(native.COMPILED) != before
+    before = native.sources_digest(native.COMPILED), native.stamps(native.COMPILED)
+    helper.write_text("int helper(void) { return 2; } /* longer */\n")
+    after = native.sources_digest(native.COMPILED), native.stamps(native.COMPILED)
+    assert after[0] != before[0] and after[1]["vmguard.helper"] != before[1]["vmguard.helper"]
 
 
 def test_the_build_depends_on_what_the_compiled_modules_import() -> None:

@@ -17,11 +17,8 @@ code, and anyone comparing the two). A stale build thus costs speed, never corre
 from __future__ import annotations
 
 import functools
-import hashlib
-import importlib.abc
+import importlib
 import importlib.machinery
-import importlib.util
-import json
 import os
 import sys
 from collections.abc import Iterable, Sequence
@@ -51,8 +48,9 @@ SOURCE_ROOT = PACKAGE_DIR.parent
 GROUP = "vmguard_native"
 """The shared library every compiled module of the build lives in (``vmguard_native__mypyc``)."""
 DIGEST_FILE = PACKAGE_DIR / "native.digest"
-"""What the build depends on and its digest (git-ignored, written by the build): a JSON
-object ``{"modules": [...], "digest": "..."}``."""
+"""What the build depends on (git-ignored, written by the build): the digest on the first
+line, then a line per module: its name, and its source's modification time (ns) and size
+when the build read it."""
 
 
 def source_path(module: str) -> Path:
@@ -60,18 +58,41 @@ def source_path(module: str) -> Path:
     return SOURCE_ROOT.joinpath(*module.split(".")).with_suffix(".py")
 
 
+def _source_of(module: str) -> Path:
+    source = source_path(module)
+    return source if source.is_file() else source.with_suffix("") / "__init__.py"
+
+
 def sources_digest(modules: Iterable[str]) -> str:
     """SHA-256 over the interpreter's version, ``modules``' names and sources (a package by
     its ``__init__.py``) and the C helpers' sources; OSError when one is missing."""
+    import hashlib  # only when a source's time or size changed: vmguard's start-up stays light
+
     digest = hashlib.sha256(f"{sys.implementation.cache_tag}\0".encode())
     for module in sorted(modules):
-        source = source_path(module)
-        if not source.is_file():
-            source = source.with_suffix("") / "__init__.py"
-        digest.update(module.encode() + b"\0" + source.read_bytes() + b"\0")
+        digest.update(module.encode() + b"\0" + _source_of(module).read_bytes() + b"\0")
     for module, c_source in sorted(C_EXTENSIONS.items()):
         digest.update(module.encode() + b"\0" + (SOURCE_ROOT / c_source).read_bytes() + b"\0")
     return digest.hexdigest()
+
+
+def stamps(modules: Iterable[str]) -> dict[str, tuple[int, int]]:
+    """Modification time (ns) and size of each module's source and each C helper's, by
+    module; OSError when one is missing."""
+    found = {}
+    for module in modules:
+        info = _source_of(module).stat()
+        found[module] = (info.st_mtime_ns, info.st_size)
+    for module, c_source in C_EXTENSIONS.items():
+        info = (SOURCE_ROOT / c_source).stat()
+        found[module] = (info.st_mtime_ns, info.st_size)
+    return found
+
+
+def record_text(digest: str, stamped: dict[str, tuple[int, int]]) -> str:
+    """``DIGEST_FILE``'s content for a build of these sources."""
+    lines = [digest, *(f"{m} {t} {n}" for m, (t, n) in sorted(stamped.items()))]
+    return "\n".join(lines) + "\n"
 
 
 def extension_paths() -> list[Path]:
@@ -87,30 +108,37 @@ def extension_paths() -> list[Path]:
     ]
 
 
-def recorded_build() -> tuple[list[str], str] | None:
-    """The modules and digest the last build recorded; None without a readable record."""
+def recorded_build() -> tuple[str, dict[str, tuple[int, int]]] | None:
+    """The digest and the stamped modules the last build recorded; None without a
+    readable record."""
     try:
-        record = json.loads(DIGEST_FILE.read_text(encoding="utf-8"))
-        modules, digest = record["modules"], record["digest"]
-    except (OSError, ValueError, TypeError, KeyError):
+        digest, *rows = DIGEST_FILE.read_text(encoding="utf-8").splitlines()
+        stamped = {}
+        for row in rows:
+            module, mtime, size = row.split(" ")
+            stamped[module] = (int(mtime), int(size))
+    except (OSError, UnicodeDecodeError, ValueError):
         return None
-    if not isinstance(digest, str) or not isinstance(modules, list):
+    if not all(m.startswith("vmguard.") for m in stamped):
         return None
-    if not all(isinstance(m, str) and m.startswith("vmguard.") for m in modules):
-        return None
-    return modules, digest
+    return digest, stamped
 
 
 def build_is_current() -> bool:
-    """Whether a complete build exists and was made from the sources in the tree."""
+    """Whether a complete build exists and was made from the sources in the tree. Sources
+    whose times and sizes are as recorded are taken as the same (one stat each, at every
+    start); otherwise (a checkout, an edit undone) their digest decides."""
     recorded = recorded_build()
     if recorded is None:
         return False
-    modules, digest = recorded
-    if not set(COMPILED) <= set(modules) or not all(p.is_file() for p in extension_paths()):
+    digest, stamped = recorded
+    modules = [m for m in stamped if m not in C_EXTENSIONS]
+    if not set(COMPILED) <= set(modules) or set(C_EXTENSIONS) - set(stamped):
+        return False
+    if not all(p.is_file() for p in extension_paths()):
         return False
     try:
-        return sources_digest(modules) == digest
+        return stamps(modules) == stamped or sources_digest(modules) == digest
     except OSError:  # a module the build depended on is gone
         return False
 
@@ -131,9 +159,10 @@ def active() -> bool:
     return not str(module.__file__).endswith(".py")
 
 
-class _SourcesFirst(importlib.abc.MetaPathFinder):
+class _SourcesFirst:
     """Finds vmguard's modules as their ``.py`` files, ahead of any extension beside them
-    (those of ``COMPILED``, and any left from a build whose list named more modules)."""
+    (those of ``COMPILED``, and any left from a build whose list named more modules); a
+    meta path finder (``find_spec`` is all the import system asks of one)."""
 
     def find_spec(
         self, fullname: str, path: Sequence[str] | None, target: ModuleType | None = None
@@ -143,6 +172,8 @@ class _SourcesFirst(importlib.abc.MetaPathFinder):
         source = source_path(fullname)
         if not source.is_file():
             return None  # a package (its __init__.py is never compiled) or no such module
+        import importlib.util  # only when the sources are preferred
+
         return importlib.util.spec_from_file_location(fullname, source)
 
 

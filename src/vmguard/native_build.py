@@ -7,7 +7,6 @@ mypyc and setuptools, which only a build needs.
 from __future__ import annotations
 
 import ast
-import json
 import os
 import sys
 from pathlib import Path
@@ -19,8 +18,10 @@ from vmguard.native import (
     GROUP,
     SOURCE_ROOT,
     build_is_current,
+    record_text,
     source_path,
     sources_digest,
+    stamps,
 )
 
 PROJECT_CONFIG = SOURCE_ROOT.parent / "pyproject.toml"
@@ -70,7 +71,7 @@ def build() -> int:
     from setuptools import Extension, setup  # type: ignore[import-untyped,unused-ignore]
 
     modules = depended_on()
-    digest = sources_digest(modules)  # what is compiled: recorded only if still so after
+    digest, stamped = sources_digest(modules), stamps(modules)  # recorded if still so after
     build_dir = SOURCE_ROOT.parent / "build" / "native"
     previous = Path.cwd()
     os.chdir(SOURCE_ROOT)  # mypyc names modules by their path from here
@@ -101,9 +102,9 @@ def build() -> int:
         )
     finally:
         os.chdir(previous)
-    if sources_digest(modules) != digest:
+    if sources_digest(modules) != digest or stamps(modules) != stamped:
         raise SourcesChanged("a source changed during the build: run `make native` again")
-    DIGEST_FILE.write_text(json.dumps({"modules": modules, "digest": digest}) + "\n")
+    DIGEST_FILE.write_text(record_text(digest, stamped), encoding="utf-8")
     print(f"vmguard.native: compiled {len(COMPILED)} modules and {len(C_EXTENSIONS)} C helper")
     return 0
 
