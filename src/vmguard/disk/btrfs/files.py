@@ -34,6 +34,7 @@ from vmguard.disk.btrfs.items import (
     parse_file_extent,
 )
 from vmguard.disk.btrfs.leaffiles import (
+    CONTENT_TYPES,
     EXTENT_COUNT,
     INODE_FIELDS,
     MODE,
@@ -142,7 +143,7 @@ class FileReader:
                 return recorded
         inode = inode_fields(leaf.items[index])
         record = new_record(inode, None, None)
-        if inode[MODE] & 0o170000 in (0o100000, 0o120000):
+        if inode[MODE] & 0o170000 in CONTENT_TYPES:
             offsets: list[int] = []
             extents: list[ExtentFields] = []
             first_extent = (ino, EXTENT_DATA, 0)

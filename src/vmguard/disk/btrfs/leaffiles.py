@@ -45,7 +45,7 @@ INODE_FIELDS: Final = 8
 EXTENT_COUNT: Final = INODE_FIELDS
 EXTENT_FIELDS: Final = 8
 UNREAD: Final = -1
-_FILE_TYPES: Final = (0o100000, 0o120000)
+CONTENT_TYPES: Final = (0o100000, 0o120000)
 """Regular files and symlinks: the inodes whose content lies in EXTENT_DATA items."""
 
 
@@ -55,6 +55,8 @@ def new_record(
     """The record of an inode, with its extents' offsets and fields when they were read."""
     if offsets is None or extents is None:
         return (*inode, UNREAD)
+    if len(offsets) == 1:  # most files: no chain to build
+        return (*inode, 1, offsets[0], *extents[0])
     return (*inode, len(offsets), *offsets, *chain.from_iterable(extents))
 
 
@@ -100,8 +102,8 @@ def leaf_files(
             inode = inode_fields(items[found])
         except CorruptImage:
             continue
-        if inode[MODE] & 0o170000 not in _FILE_TYPES:
-            records[tree, ino] = (*inode, UNREAD)
+        if inode[MODE] & 0o170000 not in CONTENT_TYPES:
+            records[tree, ino] = new_record(inode, None, None)
             continue
         # The EXTENT_DATA items come last (the highest item type of an inode); they are
         # complete only when another object follows them in this leaf.
@@ -114,9 +116,6 @@ def leaf_files(
         if last != end or end == count:
             continue
         try:
-            if last == first + 1:  # one extent: most files
-                records[tree, ino] = (*inode, 1, keys[first][2], *file_extent_fields(items[first]))
-                continue
             extents = [file_extent_fields(items[k]) for k in range(first, last)]
         except CorruptImage:
             continue
