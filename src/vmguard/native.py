@@ -58,7 +58,8 @@ def source_path(module: str) -> Path:
     return SOURCE_ROOT.joinpath(*module.split(".")).with_suffix(".py")
 
 
-def _source_of(module: str) -> Path:
+def module_source(module: str) -> Path:
+    """The file a module is read from: its ``.py``, or its package's ``__init__.py``."""
     source = source_path(module)
     return source if source.is_file() else source.with_suffix("") / "__init__.py"
 
@@ -70,7 +71,7 @@ def sources_digest(modules: Iterable[str]) -> str:
 
     digest = hashlib.sha256(f"{sys.implementation.cache_tag}\0".encode())
     for module in sorted(modules):
-        digest.update(module.encode() + b"\0" + _source_of(module).read_bytes() + b"\0")
+        digest.update(module.encode() + b"\0" + module_source(module).read_bytes() + b"\0")
     for module, c_source in sorted(C_EXTENSIONS.items()):
         digest.update(module.encode() + b"\0" + (SOURCE_ROOT / c_source).read_bytes() + b"\0")
     return digest.hexdigest()
@@ -81,7 +82,7 @@ def stamps(modules: Iterable[str]) -> dict[str, tuple[int, int]]:
     module; OSError when one is missing."""
     found = {}
     for module in modules:
-        info = _source_of(module).stat()
+        info = module_source(module).stat()
         found[module] = (info.st_mtime_ns, info.st_size)
     for module, c_source in C_EXTENSIONS.items():
         info = (SOURCE_ROOT / c_source).stat()
@@ -98,14 +99,8 @@ def record_text(digest: str, stamped: dict[str, tuple[int, int]]) -> str:
 def extension_paths() -> list[Path]:
     """The files a complete build leaves in the source tree."""
     suffix = importlib.machinery.EXTENSION_SUFFIXES[0]
-    modules = [*COMPILED, *C_EXTENSIONS]
-    return [
-        *(
-            SOURCE_ROOT.joinpath(*m.split(".")).with_name(m.rsplit(".", 1)[1] + suffix)
-            for m in modules
-        ),
-        SOURCE_ROOT / f"{GROUP}__mypyc{suffix}",
-    ]
+    built = [source_path(m).with_suffix(suffix) for m in (*COMPILED, *C_EXTENSIONS)]
+    return [*built, SOURCE_ROOT / f"{GROUP}__mypyc{suffix}"]
 
 
 def recorded_build() -> tuple[str, dict[str, tuple[int, int]]] | None:

@@ -18,6 +18,7 @@ from vmguard.native import (
     GROUP,
     SOURCE_ROOT,
     build_is_current,
+    module_source,
     record_text,
     source_path,
     sources_digest,
@@ -45,9 +46,7 @@ def depended_on() -> list[str]:
     pending = list(COMPILED)
     while pending:
         module = pending.pop()
-        source = source_path(module)
-        if not source.is_file():
-            source = source.with_suffix("") / "__init__.py"
+        source = module_source(module)
         if module in found or not source.is_file():
             continue  # an imported name, not a module, or already met
         found.add(module)
