@@ -27,7 +27,7 @@ def rerun_interpreted(request: pytest.FixtureRequest) -> bool:
     done = subprocess.run(
         [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", request.node.nodeid],
         cwd=ROOT,
-        env={**os.environ, native.PURE_ENV: "1"},
+        env=environment(pure=True),
         capture_output=True,
         text=True,
         check=False,
@@ -35,3 +35,17 @@ def rerun_interpreted(request: pytest.FixtureRequest) -> bool:
     assert done.returncode == 0, done.stdout[-4000:] + done.stderr[-2000:]
     assert " passed" in done.stdout, done.stdout[-2000:]
     return True
+
+
+def require_current_build() -> None:
+    """Fail (not skip) when the native build is stale: ``make`` builds it before the tests,
+    and a suite run without it would test the interpreted code only."""
+    if not native.build_is_current():
+        pytest.fail("the native build is stale: run `make native`")
+
+
+def environment(*, pure: bool) -> dict[str, str]:
+    """This process's environment for a child that runs compiled (when the build is
+    current) or, with ``pure``, interpreted."""
+    env = {k: v for k, v in os.environ.items() if k != native.PURE_ENV}
+    return env | {native.PURE_ENV: "1"} if pure else env

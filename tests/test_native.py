@@ -4,7 +4,6 @@ and reading exactly what the interpreted modules read."""
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 from pathlib import Path
@@ -12,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from btrfsimages import make_source_tree, mkfs_btrfs, run
+from nativemode import environment, require_current_build
 from vmguard import native
 
 TESTS = Path(__file__).resolve().parent
@@ -29,15 +29,12 @@ print(json.dumps({"compiled": native.active(), "entries": entries}))
 
 
 def _walk(image: Path, *, pure: bool) -> dict[str, object]:
-    env = {k: v for k, v in os.environ.items() if k != native.PURE_ENV}
-    if pure:
-        env[native.PURE_ENV] = "1"
     done = subprocess.run(
         [sys.executable, "-c", WALK, str(TESTS), str(image)],
         capture_output=True,
         text=True,
         check=True,
-        env=env,
+        env=environment(pure=pure),
     )
     result: dict[str, object] = json.loads(done.stdout)
     return result
@@ -55,23 +52,26 @@ def qcow2_btrfs(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def test_the_build_is_current_and_imported() -> None:
     # `make` builds the compiled modules before the tests; a stale build here means the
     # suite would test the interpreted code only.
-    assert native.build_is_current(), "the mypyc build is stale: run `make native`"
-    assert _probe_active({}) is True
+    require_current_build()
+    assert _probe_active(pure=False) is True
 
 
 def test_the_pure_python_switch_imports_the_sources() -> None:
-    assert _probe_active({native.PURE_ENV: "1"}) is False
+    assert _probe_active(pure=True) is False
 
 
-def _probe_active(extra: dict[str, str]) -> bool:
-    env = {k: v for k, v in os.environ.items() if k != native.PURE_ENV} | extra
+def _probe_active(*, pure: bool) -> bool:
     code = (
         "import importlib, json; from vmguard import native\n"
         "files = [importlib.import_module(m).__file__ for m in native.COMPILED]\n"
         "print(json.dumps([native.active(), files]))"
     )
     done = subprocess.run(
-        [sys.executable, "-c", code], capture_output=True, text=True, check=True, env=env
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        check=True,
+        env=environment(pure=pure),
     )
     is_active, files = json.loads(done.stdout)
     # All of the build or none of it: compiled modules call each other directly.
@@ -110,8 +110,7 @@ def test_a_build_is_current_only_when_complete_and_from_these_sources(
 
 
 def test_a_missing_artifact_makes_the_build_stale(monkeypatch: pytest.MonkeyPatch) -> None:
-    if not native.build_is_current():
-        pytest.fail("the native build is stale: run `make native`")
+    require_current_build()
     complete = native.extension_paths()
     missing = complete[0].with_name("missing.so")
     monkeypatch.setattr(native, "extension_paths", lambda: [*complete, missing])
@@ -155,8 +154,7 @@ def test_the_sources_finder_takes_vmguard_modules_as_sources() -> None:
 def test_a_build_lists_what_it_left_in_the_tree() -> None:
     from vmguard.native_build import built_extensions
 
-    if not native.build_is_current():
-        pytest.fail("the native build is stale: run `make native`")
+    require_current_build()
     assert sorted(built_extensions()) == sorted(native.extension_paths())
     names = {p.name.split(".")[0] for p in built_extensions()}
     modules = [*native.COMPILED, *native.C_EXTENSIONS]

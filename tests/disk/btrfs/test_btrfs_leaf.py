@@ -12,6 +12,7 @@ import pytest
 
 from btrfsimages import make_source_tree, mkfs_btrfs, open_guestfs
 from memsource import BytesSource
+from nativemode import require_current_build
 from vmguard import native
 from vmguard.disk.btrfs import tree
 from vmguard.disk.btrfs.chunks import ChunkMap
@@ -39,8 +40,7 @@ def leaves(tmp_path_factory: pytest.TempPathFactory) -> list[bytes]:
 
 @pytest.fixture(scope="module")
 def compiled_parse() -> Parse:
-    if not native.build_is_current():
-        pytest.fail("the native build is stale: run `make native`")
+    require_current_build()
     from vmguard.disk.btrfs import _leaf
 
     return _leaf.parse_items
