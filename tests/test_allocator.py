@@ -9,6 +9,8 @@ import sys
 
 import pytest
 
+from vmguard.allocator import is_glibc
+
 PROBE = r"""
 import ctypes, sys
 from vmguard.allocator import keep_freed_memory
@@ -27,13 +29,6 @@ print(applied, mallinfo2().hblkhd - mapped)
 """
 
 
-def _glibc() -> bool:
-    try:
-        return bool(os.confstr("CS_GNU_LIBC_VERSION"))
-    except (ValueError, OSError):
-        return False
-
-
 def _mapped_by_a_40_mib_buffer(mode: str) -> tuple[str, int]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("MALLOC_", "GLIBC_TUNABLES"))}
     done = subprocess.run(
@@ -43,7 +38,7 @@ def _mapped_by_a_40_mib_buffer(mode: str) -> tuple[str, int]:
     return applied, int(mapped)
 
 
-@pytest.mark.skipif(not _glibc(), reason="glibc's mallopt and mallinfo2 only")
+@pytest.mark.skipif(not is_glibc(), reason="glibc's mallopt and mallinfo2 only")
 def test_a_large_buffer_comes_from_the_heap() -> None:
     applied, mapped = _mapped_by_a_40_mib_buffer("plain")
     assert applied == "None" and mapped >= 40 << 20  # glibc's default: a mapping of its own

@@ -29,14 +29,22 @@ size glibc accepts (mallopt(3) documents 32 MiB as the most on 64-bit systems; g
 takes 64 MiB)."""
 
 
+def is_glibc() -> bool:
+    """Whether this process runs on glibc (whose malloc these settings are for)."""
+    try:
+        return bool(os.confstr("CS_GNU_LIBC_VERSION"))
+    except (ValueError, OSError):  # no such name here: not glibc
+        return False
+
+
 def keep_freed_memory() -> bool:
     """Apply both settings, each on its own; False where the C library is not glibc or
     refuses one of them."""
+    if not is_glibc():
+        return False
     try:
-        if not os.confstr("CS_GNU_LIBC_VERSION"):
-            return False
         mallopt = ctypes.CDLL(None).mallopt
-    except (ValueError, OSError, AttributeError):  # not glibc, or no such symbol
+    except (OSError, AttributeError):  # no such symbol
         return False
     mallopt.argtypes = (ctypes.c_int, ctypes.c_int)
     mallopt.restype = ctypes.c_int
