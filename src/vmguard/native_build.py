@@ -80,7 +80,8 @@ def build() -> int:
             old.unlink()
         paths = [str(source_path(m).relative_to(SOURCE_ROOT)) for m in COMPILED]
         helpers = [Extension(m, [c], extra_compile_args=["-O2"]) for m, c in C_EXTENSIONS.items()]
-        mypyc_args = ["--config-file", str(PROJECT_CONFIG), *paths]
+        cache = ["--cache-dir", str(build_dir / "mypy_cache")]  # not src/ (the cwd here)
+        mypyc_args = ["--config-file", str(PROJECT_CONFIG), *cache, *paths]
         setup(
             name="vmguard-native",
             ext_modules=[
